@@ -1,0 +1,70 @@
+"""Who acts (an :class:`Actor` with a :class:`Role`) and what they ask to do (an :class:`Action`).
+
+>>> from provisioning import Actor, Role
+>>> Actor(id="sa-1", role="super_admin")
+Actor(id='sa-1', role=<Role.SUPER_ADMIN: 'super_admin'>, name='')
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from ._validators import nonempty, strip, to_enum
+
+__all__ = ["Action", "Actor", "Role"]
+
+
+class Role(enum.Enum):
+    """An actor's role (DOMAIN.md section 6), plus the integration itself."""
+
+    SUPER_ADMIN = "super_admin"
+    SITE_ADMIN = "site_admin"
+    COMMUNITY_ADMIN = "community_admin"
+    COMMUNITY_MODERATOR = "community_moderator"
+    VOLUNTEER_ADMIN = "volunteer_admin"
+    MEMBER = "member"
+    #: The AMS/CRM integration, acting as a system.
+    INTEGRATION = "integration"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def is_person(self) -> bool:
+        """Whether the role is held by a person (everything but the integration)."""
+        return self is not Role.INTEGRATION
+
+
+class Action(enum.Enum):
+    """What an actor asks to do."""
+
+    SELF_REGISTER = "self_register"
+    EDIT_OWN_PROFILE = "edit_own_profile"
+    ADMIN_CREATE_USER = "admin_create_user"
+    ADMIN_EDIT_USER = "admin_edit_user"
+    INITIAL_UPLOAD = "initial_upload"
+    SUBSEQUENT_UPLOAD = "subsequent_upload"
+    INTEGRATION_SYNC = "integration_sync"
+    LOCAL_LOGIN = "local_login"
+    SSO_LOGIN = "sso_login"
+    DEACTIVATE_USER = "deactivate_user"
+    DELETE_PERSONAL_DATA = "delete_personal_data"
+    CHANGE_METHOD = "change_method"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _role(value: Role | str) -> Role:
+    return to_enum(Role, value, "role")
+
+
+@attrs.frozen(kw_only=True)
+class Actor:
+    """Someone (or the integration) acting on a tenant."""
+
+    id: str = attrs.field(converter=strip, validator=nonempty)
+    role: Role = attrs.field(converter=_role)
+    name: str = attrs.field(default="", converter=strip)

@@ -1,0 +1,244 @@
+"""User records (Community) and contacts (Marketing), normalised once on construction.
+
+Strings are trimmed and an empty optional value becomes ``None``. Emails keep their
+local part as written and have their domain lower-cased; compare them with
+:attr:`UserRecord.email_key`, which ignores case entirely.
+
+>>> from provisioning import UserRecord
+>>> r = UserRecord(legacy_contact_key=" 1001 ", first_name="Ada", last_name="Lovelace",
+...                email="Ada@Example.COM", company_name="Analytical Engines")
+>>> r.legacy_contact_key, r.email, r.email_key
+('1001', 'Ada@example.com', 'ada@example.com')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from ._validators import nonempty, to_enum
+from .exceptions import InvalidValueError
+
+__all__ = [
+    "EMAIL_MAX_LENGTH",
+    "Contact",
+    "CustomFields",
+    "RecordStatus",
+    "SubscriptionStatus",
+    "UserRecord",
+    "email_key",
+    "is_valid_email",
+    "normalize_email",
+]
+
+#: RFC 5321 limits a forward path to 254 characters.
+EMAIL_MAX_LENGTH = 254
+
+# The exact email rule, documented in docs/upload-files.md: an ASCII local part of
+# RFC 5322 "atext" characters in dot-separated runs, "@", then two or more DNS labels
+# (letters, digits, inner hyphens; IDNs in their xn-- form) ending in an alphabetic
+# top-level label. Quoted local parts and IP-literal domains are refused.
+_EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})"
+)
+_email_match = _EMAIL.fullmatch
+
+
+def is_valid_email(value: str) -> bool:
+    """Whether ``value`` (already trimmed) is an email address the vendor accepts."""
+    return len(value) <= EMAIL_MAX_LENGTH and _email_match(value) is not None
+
+
+def normalize_email(value: str) -> str:
+    """Trim ``value`` and lower-case its domain; the local part keeps its case."""
+    value = value.strip()
+    local, at, domain = value.rpartition("@")
+    return f"{local}@{domain.lower()}" if at else value
+
+
+def email_key(value: str) -> str:
+    """The case-insensitive key under which two emails are the same address."""
+    return value.strip().lower()
+
+
+class RecordStatus(enum.Enum):
+    """A Community user's state (DOMAIN.md section 6)."""
+
+    ENABLED = "Enabled"
+    #: Login blocked, content kept, reversible (``DEACTIVATE_NOT_DELETE``).
+    DEACTIVATED = "Deactivated"
+    PENDING_APPROVAL = "Pending Approval"
+    #: Before approval, when the site verifies emails first.
+    PENDING_VERIFICATION = "Pending Verification"
+    REJECTED = "Rejected"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class SubscriptionStatus(enum.Enum):
+    """A Marketing contact's subscription state."""
+
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+    OPTED_OUT = "opted_out"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class CustomFields(Mapping[str, str]):
+    """An immutable, hashable mapping of custom (demographic) column names to values."""
+
+    __slots__ = ("_items", "_map")
+
+    def __init__(self, values: Mapping[str, str] | None = None) -> None:
+        items = dict(values or {})
+        self._map = items
+        self._items = tuple(sorted(items.items()))
+
+    def __getitem__(self, key: str) -> str:
+        return self._map[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._map)
+
+    def __len__(self) -> int:
+        return len(self._map)
+
+    def __hash__(self) -> int:
+        return hash(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, CustomFields):
+            return self._items == other._items
+        if isinstance(other, Mapping):
+            return self._map == dict(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"CustomFields({self._map!r})"
+
+
+def _required(value: str) -> str:
+    return value.strip()
+
+
+def _optional(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _valid_email(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not is_valid_email(value):
+        raise InvalidValueError(
+            f"{attribute.name} is not a valid email address: {value!r}", field=attribute.name
+        )
+
+
+def _optional_date(_inst: object, attribute: attrs.Attribute[object], value: object) -> None:
+    if value is not None and (isinstance(value, dt.datetime) or not isinstance(value, dt.date)):
+        raise InvalidValueError(
+            f"{attribute.name} must be a date or None, got {value!r}", field=attribute.name
+        )
+
+
+def _status(value: RecordStatus | str) -> RecordStatus:
+    return to_enum(RecordStatus, value, "status")
+
+
+def _subscription(value: SubscriptionStatus | str) -> SubscriptionStatus:
+    return to_enum(SubscriptionStatus, value, "subscription")
+
+
+def _to_custom(value: Mapping[str, str] | None) -> CustomFields:
+    return value if isinstance(value, CustomFields) else CustomFields(value)
+
+
+def _text() -> Any:
+    """An optional text field: trimmed, empty becomes ``None``."""
+    return attrs.field(default=None, converter=_optional)
+
+
+def _day() -> Any:
+    """An optional date field."""
+    return attrs.field(default=None, validator=_optional_date)
+
+
+@attrs.frozen(kw_only=True)
+class UserRecord:
+    """A Community user record, as the "Upload Users" template describes it.
+
+    The five required fields are the vendor's required headers; the optional fields are
+    ours (named after the vendor's Push API member record, DOMAIN.md section 5).
+    """
+
+    #: The user's unique id; with SSO it must be the IdP's identifier.
+    legacy_contact_key: str = attrs.field(converter=_required, validator=nonempty)
+    first_name: str = attrs.field(converter=_required, validator=nonempty)
+    last_name: str = attrs.field(converter=_required, validator=nonempty)
+    email: str = attrs.field(converter=normalize_email, validator=_valid_email)
+    company_name: str = attrs.field(converter=_required, validator=nonempty)
+    prefix: str | None = _text()
+    middle_name: str | None = _text()
+    suffix: str | None = _text()
+    informal_name: str | None = _text()
+    #: Job title.
+    title: str | None = _text()
+    member_id: str | None = _text()
+    member_since: dt.date | None = _day()
+    member_expires_on: dt.date | None = _day()
+    birthday: dt.date | None = _day()
+    address1: str | None = _text()
+    address2: str | None = _text()
+    city: str | None = _text()
+    state: str | None = _text()
+    postal_code: str | None = _text()
+    country: str | None = _text()
+    phone1: str | None = _text()
+    phone1_type: str | None = _text()
+    phone2: str | None = _text()
+    phone2_type: str | None = _text()
+    is_member: bool | None = None
+    status: RecordStatus = attrs.field(default=RecordStatus.ENABLED, converter=_status)
+    #: Custom demographic columns a host's template adds.
+    custom: CustomFields = attrs.field(factory=CustomFields, converter=_to_custom)
+
+    @property
+    def email_key(self) -> str:
+        """The email compared case-insensitively (uniqueness, lookups)."""
+        return self.email.lower()
+
+    @property
+    def key(self) -> str:
+        """The record's unique id within a tenant: its LegacyContactKey."""
+        return self.legacy_contact_key
+
+
+@attrs.frozen(kw_only=True)
+class Contact:
+    """A Marketing contact. The key is the email unless a member id is used."""
+
+    email: str = attrs.field(converter=normalize_email, validator=_valid_email)
+    member_id: str | None = _text()
+    first_name: str | None = _text()
+    last_name: str | None = _text()
+    subscription: SubscriptionStatus = attrs.field(
+        default=SubscriptionStatus.SUBSCRIBED,
+        converter=_subscription,
+    )
+    custom: CustomFields = attrs.field(factory=CustomFields, converter=_to_custom)
+
+    @property
+    def email_key(self) -> str:
+        """The email compared case-insensitively."""
+        return self.email.lower()

@@ -1,0 +1,234 @@
+"""Tenants: which products a customer licenses, by which method, and their SSO setup.
+
+``METHODS_EXCLUSIVE`` holds by construction: :attr:`Tenant.products` maps each licensed
+product to exactly one method, so a second method for the same product cannot be
+expressed.
+
+>>> from provisioning import Tenant, Product, ProvisioningMethod
+>>> acme = Tenant(id="acme", name="Acme", products={"community": "spreadsheet_upload"})
+>>> acme.method_for(Product.COMMUNITY)
+<ProvisioningMethod.SPREADSHEET_UPLOAD: 'spreadsheet_upload'>
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from ._validators import nonempty, strip, to_enum
+from .catalog import MarketingEdition, Product, ProvisioningMethod
+from .exceptions import InvalidValueError
+
+__all__ = [
+    "AccountRequestPolicy",
+    "AccountRequests",
+    "IdentityProvider",
+    "ProductMethods",
+    "SsoProtocol",
+    "SsoSetup",
+    "Tenant",
+]
+
+
+class SsoProtocol(enum.Enum):
+    """A single sign-on protocol. Which ones the vendor supports is ``SSO_PROTOCOLS``."""
+
+    SAML_2_0 = "saml_2_0"
+    OAUTH_2_0 = "oauth_2_0"
+    OPENID_CONNECT = "openid_connect"
+    #: Not supported by the vendor; listed so a tenant asking for it can be told so.
+    SAML_1_1 = "saml_1_1"
+    #: Not supported by the vendor.
+    WS_FEDERATION = "ws_federation"
+    #: Not supported by the vendor.
+    CAS = "cas"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class AccountRequestPolicy(enum.Enum):
+    """How a standalone site handles account requests (``STANDALONE_ACCOUNT_REQUESTS``)."""
+
+    DISABLED = "disabled"
+    AUTO_APPROVE = "auto_approve"
+    ADMIN_APPROVAL = "admin_approval"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@attrs.frozen(kw_only=True)
+class IdentityProvider:
+    """The system that authenticates users for SSO.
+
+    ``SSO_EXTERNAL_IDP``: the customer's system (AMS/CRM or an app near it) is the
+    identity provider; the vendor is only the service provider. ``hosted_by_vendor=True``
+    describes the unsupported case where the vendor would have to be the IdP.
+    """
+
+    name: str = attrs.field(converter=strip, validator=nonempty)
+    hosted_by_vendor: bool = False
+
+
+def _protocol(value: SsoProtocol | str) -> SsoProtocol:
+    return to_enum(SsoProtocol, value, "protocol")
+
+
+def _policy(value: AccountRequestPolicy | str) -> AccountRequestPolicy:
+    return to_enum(AccountRequestPolicy, value, "policy")
+
+
+def _edition(value: MarketingEdition | str) -> MarketingEdition:
+    return to_enum(MarketingEdition, value, "marketing_edition")
+
+
+def _to_idp(value: IdentityProvider | str) -> IdentityProvider:
+    return value if isinstance(value, IdentityProvider) else IdentityProvider(name=value)
+
+
+@attrs.frozen(kw_only=True)
+class SsoSetup:
+    """A tenant's single sign-on setup for Community (DOMAIN.md section 3)."""
+
+    protocol: SsoProtocol = attrs.field(converter=_protocol)
+    identity_provider: IdentityProvider = attrs.field(converter=_to_idp)
+    #: What the IdP asserts as the user id: SAML NameID, OIDC/OAuth ``sub``, a scope's id.
+    asserted_identifier: str = attrs.field(default="NameID", converter=strip, validator=nonempty)
+    #: ``SSO_IDENTIFIER_MATCH``: the asserted identifier equals the record's LegacyContactKey.
+    identifier_is_legacy_contact_key: bool = False
+    #: ``SSO_SAML_SIGNED``: requests and responses are signed (only read for SAML).
+    saml_signed: bool = False
+    #: The requested go-live date; ``SSO_LEAD_TIME`` counts back from it.
+    go_live: dt.date | None = attrs.field(default=None)
+
+    @go_live.validator
+    def _check_go_live(self, attribute: attrs.Attribute[dt.date | None], value: object) -> None:
+        if value is not None and (isinstance(value, dt.datetime) or not isinstance(value, dt.date)):
+            raise InvalidValueError(f"go_live must be a date, got {value!r}", field=attribute.name)
+
+
+@attrs.frozen(kw_only=True)
+class AccountRequests:
+    """A standalone site's account-request setting (``STANDALONE_ACCOUNT_REQUESTS``)."""
+
+    policy: AccountRequestPolicy = attrs.field(
+        default=AccountRequestPolicy.DISABLED,
+        converter=_policy,
+    )
+    #: New accounts verify their email first (Pending Verification) before anything else.
+    email_verification: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the site takes account requests at all."""
+        return self.policy is not AccountRequestPolicy.DISABLED
+
+
+class ProductMethods(Mapping[Product, ProvisioningMethod]):
+    """An immutable, hashable mapping of each licensed product to its one method."""
+
+    __slots__ = ("_items", "_map")
+
+    def __init__(
+        self,
+        methods: Mapping[Product, ProvisioningMethod]
+        | Mapping[str, str]
+        | Mapping[Product | str, ProvisioningMethod | str],
+    ) -> None:
+        items: dict[Product, ProvisioningMethod] = {}
+        for product, method in methods.items():
+            items[to_enum(Product, product, "products")] = to_enum(
+                ProvisioningMethod, method, f"products.{product}"
+            )
+        self._map = items
+        self._items = tuple(sorted(items.items(), key=lambda kv: kv[0].value))
+
+    def __getitem__(self, product: Product) -> ProvisioningMethod:
+        return self._map[product]
+
+    def __iter__(self) -> Iterator[Product]:
+        return (product for product, _ in self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ProductMethods):
+            return self._items == other._items
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{p.value!r}: {m.value!r}" for p, m in self._items)
+        return f"ProductMethods({{{inner}}})"
+
+
+def _to_methods(value: Mapping[Any, Any]) -> ProductMethods:
+    return value if isinstance(value, ProductMethods) else ProductMethods(value)
+
+
+def _to_account_requests(value: AccountRequests | str | None) -> AccountRequests:
+    if value is None:
+        return AccountRequests()
+    if isinstance(value, AccountRequests):
+        return value
+    return AccountRequests(policy=to_enum(AccountRequestPolicy, value, "account_requests"))
+
+
+def _optional_id(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+@attrs.frozen(kw_only=True, cache_hash=True)
+class Tenant:
+    """A customer of the vendor, the products it licenses and the facts rules need.
+
+    Build changed copies with :func:`attrs.evolve` or :meth:`with_method`.
+    """
+
+    id: str = attrs.field(converter=strip, validator=nonempty)
+    name: str = attrs.field(converter=strip, validator=nonempty)
+    #: Each licensed product and its one method (``METHODS_EXCLUSIVE``).
+    products: ProductMethods = attrs.field(converter=_to_methods)
+    #: The Community SSO setup, if any.
+    sso: SsoSetup | None = None
+    #: The id of the integrated AMS/CRM in the rulebook's catalog, if any.
+    integration: str | None = attrs.field(default=None, converter=_optional_id)
+    #: Whether the standalone initial upload has happened (``STANDALONE_ONE_TIME_UPLOAD``).
+    initial_upload_done: bool = False
+    account_requests: AccountRequests = attrs.field(
+        factory=AccountRequests, converter=_to_account_requests
+    )
+    #: Which Marketing edition's contact file uploads use.
+    marketing_edition: MarketingEdition = attrs.field(
+        default=MarketingEdition.ENTERPRISE,
+        converter=_edition,
+    )
+
+    def method_for(self, product: Product) -> ProvisioningMethod | None:
+        """Return the product's method, or ``None`` when the tenant does not license it."""
+        return self.products.get(product)
+
+    def licenses(self, product: Product) -> bool:
+        """Whether the tenant licenses ``product``."""
+        return product in self.products
+
+    def with_method(self, product: Product, method: ProvisioningMethod) -> Tenant:
+        """Return a copy with ``product`` moved to ``method``.
+
+        This only builds the target tenant; the move itself is a migration
+        (``METHOD_CHANGE_IS_MIGRATION``), see :func:`provisioning.plan_migration`.
+        """
+        methods = dict(self.products)
+        methods[product] = method
+        return attrs.evolve(self, products=ProductMethods(methods))
