@@ -15,13 +15,15 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import attrs
 
 from ._validators import nonempty, strip, to_enum
 from .catalog import MarketingEdition, Product, ProvisioningMethod
 from .exceptions import InvalidValueError
+
+_T = TypeVar("_T")
 
 __all__ = [
     "AccountRequestPolicy",
@@ -150,6 +152,17 @@ class ProductMethods(Mapping[Product, ProvisioningMethod]):
 
     def __getitem__(self, product: Product) -> ProvisioningMethod:
         return self._map[product]
+
+    @overload
+    def get(self, product: Product, /) -> ProvisioningMethod | None: ...
+    @overload
+    def get(self, product: Product, default: _T, /) -> ProvisioningMethod | _T: ...
+    def get(self, product: Product, default: object = None, /) -> object:
+        """The product's method, or ``default`` when it is not licensed."""
+        return self._map.get(product, default)
+
+    def __contains__(self, product: object) -> bool:
+        return product in self._map
 
     def __iter__(self) -> Iterator[Product]:
         return (product for product, _ in self._items)

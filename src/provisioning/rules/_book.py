@@ -1,0 +1,170 @@
+"""The rulebook: the rules as data, the settings a host may override, the integration catalog."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+from dateutil.relativedelta import relativedelta
+
+from ..actors import Action, Actor, Role
+from ..catalog import DEFAULT_CATALOG, IntegrationCatalog, IntegrationSystem, Product
+from ..catalog import ProvisioningMethod as Method
+from ..exceptions import InvalidValueError, NotFoundError
+from ..tenants import Tenant
+from . import _engine, _migration
+from ._catalog import RULES, Rule
+from ._results import CheckResult, Decision, Finding, Severity, SsoEligibility
+
+__all__ = ["DEFAULT_RULEBOOK", "RuleBook", "Settings"]
+
+
+def _share(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise InvalidValueError(
+            f"{attribute.name} must be a share between 0 and 1, got {value!r}",
+            field=attribute.name,
+        )
+
+
+def _lead_time(_inst: object, attribute: attrs.Attribute[relativedelta], value: object) -> None:
+    if not isinstance(value, relativedelta):
+        raise InvalidValueError(
+            f"{attribute.name} must be a dateutil relativedelta, got {value!r}",
+            field=attribute.name,
+        )
+    probe = dt.date(2000, 1, 1)
+    if probe + value < probe:
+        raise InvalidValueError(
+            f"{attribute.name} must not be negative, got {value!r}", field=attribute.name
+        )
+
+
+def _products(value: Iterable[Product | str]) -> frozenset[Product]:
+    return frozenset(Product(v) for v in value)
+
+
+def _roles(value: Iterable[Role | str]) -> frozenset[Role]:
+    return frozenset(Role(v) for v in value)
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """The defaults this project chose where the vendor is silent (rules marked ours).
+
+    Build a rulebook with other settings to override them::
+
+        RuleBook(settings=Settings(sso_lead_time=relativedelta(weeks=10)))
+    """
+
+    #: ``SSO_LEAD_TIME``: the notice an SSO change needs before its go-live date.
+    sso_lead_time: relativedelta = attrs.field(
+        factory=lambda: relativedelta(weeks=3), validator=_lead_time
+    )
+    #: ``SSO_NOT_MARKETING``: the products SSO (and login) applies to.
+    sso_products: frozenset[Product] = attrs.field(
+        default=frozenset({Product.COMMUNITY}), converter=_products
+    )
+    #: ``ROLE_PERMISSIONS``: the roles that manage user records.
+    user_admin_roles: frozenset[Role] = attrs.field(
+        default=frozenset({Role.SUPER_ADMIN, Role.SITE_ADMIN}), converter=_roles
+    )
+    #: ``SSO_IN_EFFECT``: keep local password login once SSO is live.
+    local_login_with_sso: bool = False
+    #: ``SAFEGUARD_TRUNCATED_FILE``: hold a full import whose valid rows are fewer than
+    #: this share of the stored records.
+    truncated_file_share: float = attrs.field(default=0.5, validator=_share)
+    #: ``SAFEGUARD_MASS_DEACTIVATION``: hold an import deactivating more than this share.
+    max_deactivation_share: float = attrs.field(default=0.2, validator=_share)
+
+
+def _index(rules: tuple[Rule, ...]) -> dict[str, Rule]:
+    return {rule.id: rule for rule in rules}
+
+
+_RULES_BY_ID = _index(RULES)
+_SOURCES = {rule.id: rule.source for rule in RULES}
+_FINDINGS: dict[tuple[str, Severity, str], Finding] = {}
+_FINDINGS_LIMIT = 4096
+
+
+@attrs.frozen(kw_only=True)
+class RuleBook:
+    """Every rule as data, with the settings and catalog a host may change.
+
+    A rulebook is a value: pass it where rules are applied. ``RuleBook()`` is the
+    vendor's; :meth:`with_settings` and :meth:`with_systems` return changed copies.
+    """
+
+    settings: Settings = attrs.field(factory=Settings)
+    catalog: IntegrationCatalog = DEFAULT_CATALOG
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """Every rule, in catalog order."""
+        return RULES
+
+    def rule(self, rule_id: str) -> Rule:
+        """Return the rule with this id, or raise :class:`NotFoundError`."""
+        try:
+            return _RULES_BY_ID[rule_id]
+        except KeyError:
+            raise NotFoundError(f"unknown rule id {rule_id!r}", kind="rule", key=rule_id) from None
+
+    def finding(self, rule_id: str, severity: Severity, message: str) -> Finding:
+        """Build a finding of ``rule_id`` carrying the rule's source."""
+        key = (rule_id, severity, message)
+        found = _FINDINGS.get(key)
+        if found is None:
+            # Findings are immutable values and most recur (the same rule, the same
+            # words), so they are shared; the cache is bounded and simply starts over.
+            if len(_FINDINGS) >= _FINDINGS_LIMIT:
+                _FINDINGS.clear()
+            found = _FINDINGS[key] = Finding(rule_id, severity, message, _SOURCES[rule_id])
+        return found
+
+    def with_settings(self, **changes: Any) -> RuleBook:
+        """Return a rulebook whose settings have ``changes`` applied."""
+        return attrs.evolve(self, settings=attrs.evolve(self.settings, **changes))
+
+    def with_systems(self, *systems: IntegrationSystem) -> RuleBook:
+        """Return a rulebook whose catalog has ``systems`` added or replaced."""
+        return attrs.evolve(self, catalog=self.catalog.with_systems(*systems))
+
+    # The engine lives in _engine.py and _migration.py; these methods are its public face.
+
+    def check(self, tenant: Tenant) -> CheckResult:
+        """Every configuration problem of ``tenant``, at once."""
+        return _engine.check(self, tenant)
+
+    def decide(
+        self,
+        tenant: Tenant,
+        actor: Actor,
+        action: Action,
+        *,
+        product: Product = Product.COMMUNITY,
+        as_of: dt.date | None = None,
+    ) -> Decision:
+        """Whether ``actor`` may do ``action`` on ``tenant``'s ``product``, and why."""
+        return _engine.decide(self, tenant, actor, action, product, as_of)
+
+    def sso_eligibility(
+        self,
+        tenant: Tenant,
+        *,
+        product: Product = Product.COMMUNITY,
+        as_of: dt.date | None = None,
+    ) -> SsoEligibility:
+        """Where ``tenant``'s ``product`` stands on SSO, requirement by requirement."""
+        return _engine.sso_eligibility(self, tenant, product, as_of)
+
+    def plan_migration(self, tenant: Tenant, product: Product, to: Method) -> _migration.Migration:
+        """What moving ``product`` to method ``to`` involves (``METHOD_CHANGE_IS_MIGRATION``)."""
+        return _migration.plan_migration(self, tenant, product, to)
+
+
+#: The vendor's rules with this project's default settings.
+DEFAULT_RULEBOOK = RuleBook()

@@ -1,0 +1,308 @@
+"""Every rule the library enforces, as data: id, statement, source, and whether it is ours.
+
+The vendor's rules come from DOMAIN.md sections 1 to 3. Rules marked ``ours=True`` are
+defaults this project chose where the sources are silent; each is governed by a
+:class:`~provisioning.rules.Settings` value a host can override.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+__all__ = ["RULES", "Rule", "RuleGroup"]
+
+
+class RuleGroup(enum.Enum):
+    """Where a rule belongs (the sections of DOMAIN.md, plus uploads)."""
+
+    METHODS = "products and methods"
+    PERMISSIONS = "what each method allows"
+    SSO = "single sign-on"
+    SAFEGUARDS = "upload safeguards"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@attrs.frozen(kw_only=True)
+class Rule:
+    """One rule: a stable id, what it says, where it comes from."""
+
+    #: The stable id used in decisions, tests and docs, e.g. ``"UPLOAD_SUPER_ADMIN_ONLY"``.
+    id: str
+    group: RuleGroup
+    #: The rule in one or two sentences.
+    statement: str
+    #: Where the rule comes from: ``seed``, an ``HL`` article number, or ``ours``.
+    source: str
+    #: Whether the project chose this default (and a host may override it).
+    ours: bool = False
+    #: The :class:`~provisioning.rules.Settings` fields that govern this rule, if any.
+    settings: tuple[str, ...] = ()
+
+
+_SEED = "seed: the vendor's help page on the three methods"
+
+RULES: tuple[Rule, ...] = (
+    # -- 1. Products and methods --------------------------------------------------------
+    Rule(
+        id="METHODS_EXCLUSIVE",
+        group=RuleGroup.METHODS,
+        statement="Each licensed product creates and updates its user records by exactly "
+        "one method: standalone, spreadsheet upload or standard integration.",
+        source=_SEED,
+    ),
+    Rule(
+        id="STANDALONE_COMMUNITY_ONLY",
+        group=RuleGroup.METHODS,
+        statement="Standalone account creation applies to the Community product only.",
+        source=_SEED,
+    ),
+    Rule(
+        id="UPLOAD_COMMUNITY_OR_MARKETING",
+        group=RuleGroup.METHODS,
+        statement="Spreadsheet upload applies to Community and to Marketing.",
+        source=_SEED,
+    ),
+    Rule(
+        id="INTEGRATION_COMMUNITY_ONLY",
+        group=RuleGroup.METHODS,
+        statement="Standard integrations are offered for the Community product.",
+        source=_SEED,
+    ),
+    Rule(
+        id="METHOD_CHANGE_IS_MIGRATION",
+        group=RuleGroup.METHODS,
+        statement="Changing a product's method is a migration, not a setting: a changed "
+        "record identifier risks lost SSO access, duplicate records, lost history and "
+        "broken syncs.",
+        source="HL 38702804184724",
+    ),
+    # -- 2. What each method allows -----------------------------------------------------
+    Rule(
+        id="STANDALONE_LOCAL_PORTAL",
+        group=RuleGroup.PERMISSIONS,
+        statement="Under standalone the community is the portal for account creation, "
+        "profile updates and login; the customer manages the records.",
+        source=_SEED,
+    ),
+    Rule(
+        id="STANDALONE_ONE_TIME_UPLOAD",
+        group=RuleGroup.PERMISSIONS,
+        statement="Standalone allows one initial upload; after it accounts are registered "
+        "and updated locally, and a further upload is refused.",
+        source=_SEED,
+    ),
+    Rule(
+        id="STANDALONE_ACCOUNT_REQUESTS",
+        group=RuleGroup.PERMISSIONS,
+        statement="Only standalone sites take account requests: disabled, auto-approved, "
+        "or held for admin approval, optionally after email verification.",
+        source="HL 10177279816596",
+    ),
+    Rule(
+        id="UPLOAD_SINGLE_SOURCE",
+        group=RuleGroup.PERMISSIONS,
+        statement="Under spreadsheet upload the spreadsheet is the single source: every "
+        "record creation and update goes through an upload; local registration and local "
+        "edits of record fields are refused.",
+        source=_SEED,
+    ),
+    Rule(
+        id="UPLOAD_SUPER_ADMIN_ONLY",
+        group=RuleGroup.PERMISSIONS,
+        statement="Only a Super Admin may import, manage or update records by spreadsheet.",
+        source=_SEED,
+    ),
+    Rule(
+        id="UPLOAD_CSV_ONLY",
+        group=RuleGroup.PERMISSIONS,
+        statement="The upload is a .csv file built from the vendor's template; there is no "
+        "API, FTP or direct integration.",
+        source=_SEED,
+    ),
+    Rule(
+        id="CUSTOMER_OWNS_CHANGE_REQUESTS",
+        group=RuleGroup.PERMISSIONS,
+        statement="The customer runs the workflows that capture users' change requests.",
+        source=_SEED,
+    ),
+    Rule(
+        id="INTEGRATION_SOURCE_OF_TRUTH",
+        group=RuleGroup.PERMISSIONS,
+        statement="Under a standard integration the AMS/CRM is the authority and the "
+        "community only consumes its data: no uploads, no local registration.",
+        source="HL 360033048011, HL 360043414832",
+    ),
+    Rule(
+        id="DEACTIVATE_NOT_DELETE",
+        group=RuleGroup.PERMISSIONS,
+        statement="Deactivation blocks login but keeps content and can be reversed; "
+        "deleting personal data is a separate action. A sync undoes neither.",
+        source="HL 360033051371",
+    ),
+    Rule(
+        id="PRODUCT_NOT_LICENSED",
+        group=RuleGroup.PERMISSIONS,
+        statement="An action on a product the tenant does not license is refused.",
+        source="ours",
+        ours=True,
+    ),
+    Rule(
+        id="ROLE_PERMISSIONS",
+        group=RuleGroup.PERMISSIONS,
+        statement="User records are managed by the user-admin roles (by default Super Admin "
+        "and Site Admin); only a Super Admin asks for a change of method; only the "
+        "integration syncs, and it acts for nobody else.",
+        source="ours (HL 360033047071 names the roles, not this split)",
+        ours=True,
+        settings=("user_admin_roles",),
+    ),
+    Rule(
+        id="INTEGRATION_SYSTEM_REQUIRED",
+        group=RuleGroup.PERMISSIONS,
+        statement="A product on standard integration names its integrated system.",
+        source="ours",
+        ours=True,
+    ),
+    Rule(
+        id="INTEGRATION_SYSTEM_UNKNOWN",
+        group=RuleGroup.PERMISSIONS,
+        statement="The integrated system is one the rulebook's catalog knows.",
+        source="ours",
+        ours=True,
+    ),
+    Rule(
+        id="INTEGRATION_SYSTEM_UNUSED",
+        group=RuleGroup.PERMISSIONS,
+        statement="A tenant that names an integrated system has a product on standard integration.",
+        source="ours",
+        ours=True,
+    ),
+    # -- 3. Single sign-on --------------------------------------------------------------
+    Rule(
+        id="SSO_NOT_WITH_STANDALONE",
+        group=RuleGroup.SSO,
+        statement="SSO is not supported under standalone: the vendor is not an identity "
+        "provider for external systems.",
+        source=_SEED,
+    ),
+    Rule(
+        id="SSO_UPLOAD_CONDITIONAL",
+        group=RuleGroup.SSO,
+        statement="Under spreadsheet upload SSO may be supported when the SSO requirements "
+        "are met.",
+        source=_SEED,
+    ),
+    Rule(
+        id="SSO_INTEGRATION_BY_SYSTEM",
+        group=RuleGroup.SSO,
+        statement="Under a standard integration SSO depends on the integrated system; a "
+        "capability no source confirms counts as unknown, not supported.",
+        source="HL integration guides",
+    ),
+    Rule(
+        id="SSO_PROTOCOLS",
+        group=RuleGroup.SSO,
+        statement="Supported SSO protocols: SAML 2.0, OAuth 2.0 and OpenID Connect.",
+        source="HL 360060198811",
+    ),
+    Rule(
+        id="SSO_EXTERNAL_IDP",
+        group=RuleGroup.SSO,
+        statement="The customer's system is the identity provider; the vendor is the "
+        "service provider.",
+        source="HL 360058532211",
+    ),
+    Rule(
+        id="SSO_IDENTIFIER_MATCH",
+        group=RuleGroup.SSO,
+        statement="The identifier the IdP asserts must equal the record's LegacyContactKey, "
+        "or the user cannot get in.",
+        source="HL 360058532211, HL 360043414832",
+    ),
+    Rule(
+        id="SSO_SAML_SIGNED",
+        group=RuleGroup.SSO,
+        statement="SAML requests and responses must be signed.",
+        source="HL 360058532211",
+    ),
+    Rule(
+        id="SSO_NOT_MARKETING",
+        group=RuleGroup.SSO,
+        statement="SSO, and login at all, is a Community concern; it does not apply to Marketing.",
+        source="ours",
+        ours=True,
+        settings=("sso_products",),
+    ),
+    Rule(
+        id="SSO_LEAD_TIME",
+        group=RuleGroup.SSO,
+        statement="An SSO change needs notice before its go-live date (2 to 3 weeks in one "
+        "article, 10 in another); the default is 3 weeks.",
+        source="HL 4402952237844; the default is ours",
+        ours=True,
+        settings=("sso_lead_time",),
+    ),
+    Rule(
+        id="SSO_IN_EFFECT",
+        group=RuleGroup.SSO,
+        statement="An eligible SSO setup takes effect on its go-live date; from then users "
+        "sign in through the identity provider and local password login is off.",
+        source="ours",
+        ours=True,
+        settings=("local_login_with_sso",),
+    ),
+    # -- Upload safeguards (ours; DOMAIN.md section 7 says what they prevent) -----------
+    Rule(
+        id="SAFEGUARD_EMPTY_FILE",
+        group=RuleGroup.SAFEGUARDS,
+        statement="A full import of a file with no valid rows is held: it would deactivate "
+        "every stored record.",
+        source="ours, after Okta's import safeguard",
+        ours=True,
+    ),
+    Rule(
+        id="SAFEGUARD_TRUNCATED_FILE",
+        group=RuleGroup.SAFEGUARDS,
+        statement="A full import whose valid rows are far fewer than the stored records is "
+        "held as a probably truncated file.",
+        source="ours, after Okta's import safeguard",
+        ours=True,
+        settings=("truncated_file_share",),
+    ),
+    Rule(
+        id="SAFEGUARD_MASS_DEACTIVATION",
+        group=RuleGroup.SAFEGUARDS,
+        statement="An import that would deactivate more than a share of the stored records "
+        "(20% by default) is held.",
+        source="ours, after Okta's import safeguard",
+        ours=True,
+        settings=("max_deactivation_share",),
+    ),
+    Rule(
+        id="SAFEGUARD_SUPER_ADMIN",
+        group=RuleGroup.SAFEGUARDS,
+        statement="An upload never deactivates a Super Admin's own account.",
+        source="ours",
+        ours=True,
+    ),
+    Rule(
+        id="SAFEGUARD_ROW_ERRORS",
+        group=RuleGroup.SAFEGUARDS,
+        statement="A file with row errors is held unless the caller accepts applying the "
+        "valid rows only.",
+        source="ours",
+        ours=True,
+    ),
+    Rule(
+        id="UPLOAD_IDENTITY_CONFLICT",
+        group=RuleGroup.SAFEGUARDS,
+        statement="A row whose email belongs to a stored record with another key is a "
+        "conflict: reported, never merged or taken over.",
+        source="ours, after eneo-ai/eneo#443",
+        ours=True,
+    ),
+)
