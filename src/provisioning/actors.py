@@ -7,16 +7,15 @@ Actor(id='sa-1', role=<Role.SUPER_ADMIN: 'super_admin'>, name='')
 
 from __future__ import annotations
 
-import enum
-
 import attrs
 
+from ._enum import ValueEnum
 from ._validators import nonempty, strip, to_enum
 
 __all__ = ["Action", "Actor", "Role"]
 
 
-class Role(enum.Enum):
+class Role(ValueEnum):
     """An actor's role (DOMAIN.md section 6), plus the integration itself."""
 
     SUPER_ADMIN = "super_admin"
@@ -28,16 +27,13 @@ class Role(enum.Enum):
     #: The AMS/CRM integration, acting as a system.
     INTEGRATION = "integration"
 
-    def __str__(self) -> str:
-        return self.value
-
     @property
     def is_person(self) -> bool:
         """Whether the role is held by a person (everything but the integration)."""
         return self is not Role.INTEGRATION
 
 
-class Action(enum.Enum):
+class Action(ValueEnum):
     """What an actor asks to do."""
 
     SELF_REGISTER = "self_register"
@@ -52,9 +48,6 @@ class Action(enum.Enum):
     DEACTIVATE_USER = "deactivate_user"
     DELETE_PERSONAL_DATA = "delete_personal_data"
     CHANGE_METHOD = "change_method"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 def _role(value: Role | str) -> Role:

@@ -13,11 +13,11 @@ never ``YES``. Hosts add or replace systems with :meth:`IntegrationCatalog.with_
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Iterator
 
 import attrs
 
+from ._enum import ValueEnum
 from .exceptions import InvalidValueError, NotFoundError
 
 __all__ = [
@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 
-class Product(enum.Enum):
+class Product(ValueEnum):
     """A product a tenant licenses."""
 
     #: Thrive Community: the member community and its user records.
@@ -40,11 +40,8 @@ class Product(enum.Enum):
     #: Thrive Marketing: email contacts.
     MARKETING = "marketing"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class ProvisioningMethod(enum.Enum):
+class ProvisioningMethod(ValueEnum):
     """How a product's user records are created and updated (``METHODS_EXCLUSIVE``)."""
 
     #: The community is the portal: one initial upload, then local registration.
@@ -54,11 +51,8 @@ class ProvisioningMethod(enum.Enum):
     #: An AMS/CRM is the authority and syncs records in.
     STANDARD_INTEGRATION = "standard_integration"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class MarketingEdition(enum.Enum):
+class MarketingEdition(ValueEnum):
     """The Marketing edition decides which contact file the upload takes."""
 
     #: CSV; the key is Email or a custom member id.
@@ -66,22 +60,16 @@ class MarketingEdition(enum.Enum):
     #: Tab-delimited text; the key is Email.
     PROFESSIONAL = "professional"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Support(enum.Enum):
+class Support(ValueEnum):
     """Whether a source confirms a capability. Unconfirmed is ``UNKNOWN``, never ``YES``."""
 
     YES = "yes"
     NO = "no"
     UNKNOWN = "unknown"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Capability(enum.Enum):
+class Capability(ValueEnum):
     """What a standard integration can sync (DOMAIN.md section 4)."""
 
     CONTACT_PROFILE = "contact_profile"
@@ -91,9 +79,6 @@ class Capability(enum.Enum):
     COMMUNITIES = "communities"
     EVENTS = "events"
     SSO = "sso"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 def _frozen_capabilities(value: Iterable[Capability | str]) -> frozenset[Capability]:

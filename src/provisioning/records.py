@@ -14,13 +14,13 @@ local part as written and have their domain lower-cased; compare them with
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
 
+from ._enum import ValueEnum
 from ._validators import nonempty, to_enum
 from .exceptions import InvalidValueError
 
@@ -68,7 +68,7 @@ def email_key(value: str) -> str:
     return value.strip().lower()
 
 
-class RecordStatus(enum.Enum):
+class RecordStatus(ValueEnum):
     """A Community user's state (DOMAIN.md section 6)."""
 
     ENABLED = "Enabled"
@@ -79,19 +79,13 @@ class RecordStatus(enum.Enum):
     PENDING_VERIFICATION = "Pending Verification"
     REJECTED = "Rejected"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class SubscriptionStatus(enum.Enum):
+class SubscriptionStatus(ValueEnum):
     """A Marketing contact's subscription state."""
 
     SUBSCRIBED = "subscribed"
     UNSUBSCRIBED = "unsubscribed"
     OPTED_OUT = "opted_out"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class CustomFields(Mapping[str, str]):

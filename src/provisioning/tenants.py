@@ -13,12 +13,12 @@ expressed.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar, overload
 
 import attrs
 
+from ._enum import ValueEnum
 from ._validators import nonempty, strip, to_enum
 from .catalog import MarketingEdition, Product, ProvisioningMethod
 from .exceptions import InvalidValueError
@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 
-class SsoProtocol(enum.Enum):
+class SsoProtocol(ValueEnum):
     """A single sign-on protocol. Which ones the vendor supports is ``SSO_PROTOCOLS``."""
 
     SAML_2_0 = "saml_2_0"
@@ -49,19 +49,13 @@ class SsoProtocol(enum.Enum):
     #: Not supported by the vendor.
     CAS = "cas"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class AccountRequestPolicy(enum.Enum):
+class AccountRequestPolicy(ValueEnum):
     """How a standalone site handles account requests (``STANDALONE_ACCOUNT_REQUESTS``)."""
 
     DISABLED = "disabled"
     AUTO_APPROVE = "auto_approve"
     ADMIN_APPROVAL = "admin_approval"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @attrs.frozen(kw_only=True)

@@ -35,6 +35,12 @@ def _lead_time(_inst: object, attribute: attrs.Attribute[relativedelta], value: 
             f"{attribute.name} must be a dateutil relativedelta, got {value!r}",
             field=attribute.name,
         )
+    plain = relativedelta(years=value.years, months=value.months, days=value.days)
+    if value != plain:
+        raise InvalidValueError(
+            f"{attribute.name} must be whole years, months, weeks or days, got {value!r}",
+            field=attribute.name,
+        )
     probe = dt.date(2000, 1, 1)
     if probe + value < probe:
         raise InvalidValueError(

@@ -7,23 +7,20 @@ defaults this project chose where the sources are silent; each is governed by a
 
 from __future__ import annotations
 
-import enum
-
 import attrs
+
+from .._enum import ValueEnum
 
 __all__ = ["RULES", "Rule", "RuleGroup"]
 
 
-class RuleGroup(enum.Enum):
+class RuleGroup(ValueEnum):
     """Where a rule belongs (the sections of DOMAIN.md, plus uploads)."""
 
     METHODS = "products and methods"
     PERMISSIONS = "what each method allows"
     SSO = "single sign-on"
     SAFEGUARDS = "upload safeguards"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @attrs.frozen(kw_only=True)

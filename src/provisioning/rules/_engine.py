@@ -66,6 +66,17 @@ def describe_period(period: relativedelta) -> str:
     return ", ".join(parts) or "no notice"
 
 
+def _add_period(day: dt.date, period: relativedelta) -> dt.date:
+    """``day + period``; whole days skip relativedelta's slower arithmetic.
+
+    ``Settings`` only admits relative years, months, weeks and days.
+    """
+    if period.years or period.months:
+        result: dt.date = day + period
+        return result
+    return day + dt.timedelta(days=period.days)
+
+
 # -- check ---------------------------------------------------------------------------
 
 
@@ -315,7 +326,7 @@ def sso_eligibility(
 ) -> SsoEligibility:
     """Where ``tenant``'s ``product`` stands on SSO on ``as_of`` (default: today, UTC)."""
     day = as_of if as_of is not None else today()
-    earliest = day + book.settings.sso_lead_time
+    earliest = _add_period(day, book.settings.sso_lead_time)
     go_live = tenant.sso.go_live if tenant.sso is not None else None
     method = tenant.products.get(product)
     if method is None:

@@ -7,12 +7,12 @@ table in a notebook (``_repr_html_``).
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import html
 from collections.abc import Iterator, Sequence
 
 import attrs
 
+from .._enum import ValueEnum
 from ..actors import Action, Role
 from ..catalog import Product, ProvisioningMethod
 
@@ -27,15 +27,12 @@ __all__ = [
 ]
 
 
-class Severity(enum.Enum):
+class Severity(ValueEnum):
     """How much a finding matters. An ``ERROR`` in a decision is a refusal."""
 
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @attrs.frozen
@@ -156,7 +153,7 @@ class CheckResult:
         return _html_table(caption, _FINDING_HEADERS, _findings_rows(self.findings))
 
 
-class SsoStatus(enum.Enum):
+class SsoStatus(ValueEnum):
     """Where a tenant's product stands on single sign-on."""
 
     #: Every requirement is met.
@@ -167,9 +164,6 @@ class SsoStatus(enum.Enum):
     NOT_SUPPORTED = "not_supported"
     #: SSO does not apply (Marketing, or a product the tenant does not license).
     NOT_APPLICABLE = "not_applicable"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @attrs.frozen
