@@ -12,7 +12,7 @@ import provisioning  # noqa: E402 - after the path set-up above
 
 project = "provisioning"
 author = "The provisioning authors"
-copyright = "2026, The provisioning authors"  # noqa: A001 - Sphinx's own setting name
+copyright = "2026, The provisioning authors"
 release = provisioning.__version__
 version = release
 
