@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 import attrs
 
 from ._enum import ValueEnum
+from ._validators import nonempty, to_enum
 from .exceptions import InvalidValueError, NotFoundError
 
 __all__ = [
@@ -81,8 +82,16 @@ class Capability(ValueEnum):
     SSO = "sso"
 
 
-def _frozen_capabilities(value: Iterable[Capability | str]) -> frozenset[Capability]:
-    return frozenset(Capability(v) for v in value)
+def _capabilities(value: Iterable[Capability | str], field: str) -> frozenset[Capability]:
+    return frozenset(to_enum(Capability, v, field) for v in value)
+
+
+def _confirmed(value: Iterable[Capability | str]) -> frozenset[Capability]:
+    return _capabilities(value, "confirmed")
+
+
+def _denied(value: Iterable[Capability | str]) -> frozenset[Capability]:
+    return _capabilities(value, "denied")
 
 
 def _check_id(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -105,11 +114,9 @@ class IntegrationSystem:
     #: A stable lower-case id, e.g. ``"imis"``.
     id: str = attrs.field(validator=_check_id)
     #: The system's display name.
-    name: str = attrs.field(validator=attrs.validators.min_len(1))
-    confirmed: frozenset[Capability] = attrs.field(
-        default=frozenset(), converter=_frozen_capabilities
-    )
-    denied: frozenset[Capability] = attrs.field(default=frozenset(), converter=_frozen_capabilities)
+    name: str = attrs.field(validator=nonempty)
+    confirmed: frozenset[Capability] = attrs.field(default=frozenset(), converter=_confirmed)
+    denied: frozenset[Capability] = attrs.field(default=frozenset(), converter=_denied)
     #: Where the facts come from (article numbers, guide names).
     source: str = ""
     #: Versions, editions or caveats worth knowing.

@@ -138,9 +138,17 @@ class ProductMethods(Mapping[Product, ProvisioningMethod]):
     ) -> None:
         items: dict[Product, ProvisioningMethod] = {}
         for product, method in methods.items():
-            items[to_enum(Product, product, "products")] = to_enum(
-                ProvisioningMethod, method, f"products.{product}"
-            )
+            key = to_enum(Product, product, "products")
+            value = to_enum(ProvisioningMethod, method, f"products.{product}")
+            # METHODS_EXCLUSIVE: "community" and Product.COMMUNITY name the same product;
+            # two different methods for it must not silently collapse into one.
+            if items.setdefault(key, value) is not value:
+                raise InvalidValueError(
+                    f"products: {key.value} is given two methods, {items[key].value!r} and "
+                    f"{value.value!r}; a product has exactly one",
+                    field="products",
+                    rule="METHODS_EXCLUSIVE",
+                )
         self._map = items
         self._items = tuple(sorted(items.items(), key=lambda kv: kv[0].value))
 

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 from dateutil.relativedelta import relativedelta
 
+from .._validators import to_enum
 from ..actors import Action, Actor, Role
 from ..catalog import DEFAULT_CATALOG, IntegrationCatalog, IntegrationSystem, Product
 from ..catalog import ProvisioningMethod as Method
@@ -49,11 +50,11 @@ def _lead_time(_inst: object, attribute: attrs.Attribute[relativedelta], value: 
 
 
 def _products(value: Iterable[Product | str]) -> frozenset[Product]:
-    return frozenset(Product(v) for v in value)
+    return frozenset(to_enum(Product, v, "sso_products") for v in value)
 
 
 def _roles(value: Iterable[Role | str]) -> frozenset[Role]:
-    return frozenset(Role(v) for v in value)
+    return frozenset(to_enum(Role, v, "user_admin_roles") for v in value)
 
 
 @attrs.frozen(kw_only=True)
