@@ -155,13 +155,19 @@ def _idp_hook(value: Any, _cls: type) -> IdentityProvider:
                     for k in sorted(extra)
                 ],
             )
+        problems: list[Exception] = []
         if "name" not in value:
-            raise ExceptionGroup(
-                "invalid identity provider", [_PathError("name", "required key is missing")]
+            problems.append(_PathError("name", "required key is missing"))
+        elif not isinstance(value["name"], str):
+            problems.append(_PathError("name", f"expected a string, got {value['name']!r}"))
+        hosted = value.get("hosted_by_vendor", False)
+        if not isinstance(hosted, bool):
+            problems.append(
+                _PathError("hosted_by_vendor", f"expected true or false, got {hosted!r}")
             )
-        return IdentityProvider(
-            name=value["name"], hosted_by_vendor=bool(value.get("hosted_by_vendor", False))
-        )
+        if problems:
+            raise ExceptionGroup("invalid identity provider", problems)
+        return IdentityProvider(name=value["name"], hosted_by_vendor=hosted)
     raise ValueError(f"expected a name or a table, got {value!r}")
 
 
@@ -284,10 +290,16 @@ def _messages(exc: BaseException, path: str) -> Iterator[str]:
         yield f"{where}: {exc.reason}"
     elif isinstance(exc, KeyError):
         yield f"{path}: required key is missing"
-    elif (
-        isinstance(exc, InvalidValueError) and exc.field and exc.message.startswith(f"{exc.field}:")
-    ):
-        yield f"{path}: {exc.message.removeprefix(f'{exc.field}:').strip()}"
+    elif isinstance(exc, InvalidValueError) and exc.field:
+        # A model's own validator names the field it checked ("id must not be empty"):
+        # report it at the field's path, like every other problem.
+        where = f"{path}.{exc.field}" if path else exc.field
+        reason = exc.message
+        for prefix in (f"{exc.field}:", f"{exc.field} "):
+            if reason.startswith(prefix):
+                reason = reason.removeprefix(prefix).strip()
+                break
+        yield f"{where}: {reason}"
     else:
         yield f"{path}: {exc}" if path else str(exc)
 
