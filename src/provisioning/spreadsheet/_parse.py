@@ -1,0 +1,255 @@
+"""From a row's fields to a record: a careful path that explains, a fast path that builds.
+
+The careful path (:class:`RowParser.parse`) parses every cell with :func:`parse_cell`,
+collects every problem of the row and builds the record through its public
+constructor. The fast path (:func:`compile_builder`) is generated per file layout, the
+way attrs generates ``__init__``: straight-line code that builds a record with no
+checks beyond the rules' own and returns ``None`` at the first doubt, which sends the
+row to the careful path. A test holds the two to the same answers.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from ..exceptions import InvalidValueError
+from ..records import (
+    EMAIL_MAX_LENGTH,
+    CustomFields,
+    _email_match,
+    is_valid_email,
+    normalize_email,
+)
+from ._codes import ErrorCode
+from ._dates import DateOrder, fast_date, parse_date
+from ._errors import CellProblem
+from ._templates import Column, ColumnType, Template
+
+__all__ = ["BOOLEANS", "MISSING", "Layout", "Parsed", "compile_builder", "parse_cell", "parse_row"]
+
+#: What a yes/no column accepts, compared in lower case.
+BOOLEANS: Mapping[str, bool] = {
+    "true": True,
+    "yes": True,
+    "y": True,
+    "1": True,
+    "false": False,
+    "no": False,
+    "n": False,
+    "0": False,
+}
+
+#: The file's columns in file order: a template column, an unknown header (kept in
+#: ``custom``), or ``None`` for a blank header.
+Layout = tuple[Column | str | None, ...]
+
+_EMPTY_CUSTOM = CustomFields()
+MISSING = object()
+
+
+def _choice_map(column: Column) -> dict[str, Any]:
+    if isinstance(column.choices, type):
+        return {str(m.value).lower(): m for m in column.choices}
+    return {c.lower(): c for c in column.choices}
+
+
+@functools.cache
+def _pattern(pattern: str) -> Callable[[str], re.Match[str] | None]:
+    return re.compile(pattern).fullmatch
+
+
+def parse_cell(column: Column, text: str, date_order: DateOrder | None) -> Any:
+    """The value of one trimmed cell, ``MISSING`` when empty; raise ``CellProblem``."""
+    if not text:
+        if column.required:
+            raise CellProblem(
+                ErrorCode.MISSING_VALUE, f"{column.header} is required and may not be empty"
+            )
+        return MISSING
+    kind = column.kind
+    if kind is ColumnType.TEXT:
+        if column.pattern is not None and _pattern(column.pattern)(text) is None:
+            raise CellProblem(
+                ErrorCode.INVALID_VALUE,
+                f"{text!r} does not match the pattern {column.pattern!r} of {column.header}",
+            )
+        return text
+    if kind is ColumnType.EMAIL:
+        email = normalize_email(text)
+        if not is_valid_email(email):
+            why = (
+                f"longer than {EMAIL_MAX_LENGTH} characters"
+                if len(email) > EMAIL_MAX_LENGTH
+                else "expected name@domain.tld with an ASCII name and domain"
+            )
+            raise CellProblem(ErrorCode.INVALID_EMAIL, f"{text!r} is not a valid email: {why}")
+        return email
+    if kind is ColumnType.DATE:
+        return parse_date(text, date_order)
+    if kind is ColumnType.BOOLEAN:
+        value = BOOLEANS.get(text.lower())
+        if value is None:
+            raise CellProblem(
+                ErrorCode.INVALID_BOOLEAN,
+                f"{text!r} is not a yes/no value: use true/false, yes/no, y/n or 1/0",
+            )
+        return value
+    choice = _choice_map(column).get(text.lower(), MISSING)
+    if choice is MISSING:
+        allowed = ", ".join(repr(c) for c in column.choice_values)
+        raise CellProblem(
+            ErrorCode.INVALID_CHOICE, f"{text!r} is not one of {allowed} for {column.header}"
+        )
+    return choice
+
+
+@attrs.frozen
+class Parsed:
+    """What the careful path made of one row: a record, or the problems found."""
+
+    record: Any
+    #: ``(file column index, code, message)`` for each problem.
+    problems: tuple[tuple[int, ErrorCode, str], ...]
+
+
+def parse_row(
+    template: Template[Any], layout: Layout, fields: list[str], date_order: DateOrder | None
+) -> Parsed:
+    """Parse every cell of a row of the right length, collecting every problem."""
+    values: dict[str, Any] = {}
+    custom: dict[str, str] = {}
+    problems: list[tuple[int, ErrorCode, str]] = []
+    for index, (slot, raw) in enumerate(zip(layout, fields, strict=True)):
+        text = raw.strip()
+        if slot is None:
+            if text:
+                message = (
+                    f"column {index + 1} has no header but holds {text!r}; name the column "
+                    "or empty it"
+                )
+                problems.append((index, ErrorCode.VALUE_WITHOUT_HEADER, message))
+            continue
+        if isinstance(slot, str):
+            if text:
+                custom[slot] = text
+            continue
+        try:
+            value = parse_cell(slot, text, date_order)
+        except CellProblem as problem:
+            problems.append((index, problem.code, problem.message))
+            continue
+        if value is MISSING:
+            continue
+        if slot.field is None:
+            custom[slot.header] = value
+        else:
+            values[slot.field] = value
+    if problems:
+        return Parsed(None, tuple(problems))
+    if custom:
+        values["custom"] = custom
+    try:
+        return Parsed(template.record_type(**values), ())
+    except InvalidValueError as exc:  # pragma: no cover - the cell rules cover the invariants
+        return Parsed(None, ((0, ErrorCode.INVALID_VALUE, str(exc)),))
+
+
+def _converted_default(attribute: attrs.Attribute[Any]) -> Any:
+    default: Any = attribute.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        default = default.factory()
+    converter: Any = attribute.converter
+    return default if converter is None else converter(default)
+
+
+def _cell_code(i: int, slot: Column | str | None, ns: dict[str, Any]) -> list[str]:
+    """The fast-path lines for file column ``i``: leave ``v{i}`` set, or return None."""
+    v = f"v{i}"
+    if slot is None:
+        return [f"    if f[{i}].strip(): return None"]
+    if isinstance(slot, str):
+        ns[f"h{i}"] = slot
+        return [f"    {v} = f[{i}].strip()", f"    if {v}: custom[h{i}] = {v}"]
+    lines = [f"    {v} = f[{i}].strip()"]
+    empty = "return None" if slot.required else f"{v} = BAD"
+    kind = slot.kind
+    if kind is ColumnType.TEXT:
+        if slot.pattern is not None:
+            ns[f"p{i}"] = _pattern(slot.pattern)
+            lines.append(f"    if {v} and p{i}({v}) is None: return None")
+        lines.append(f"    if not {v}: {empty}")
+    else:
+        lines += [f"    if not {v}: {empty}", "    else:"]
+        if kind is ColumnType.EMAIL:
+            lines += [
+                f"        l, a, d = {v}.rpartition('@')",
+                "        if not a: return None",
+                f"        {v} = l + '@' + d.lower()",
+                f"        if len({v}) > MAXLEN or email_match({v}) is None: return None",
+            ]
+        elif kind is ColumnType.DATE:
+            lines.append(f"        {v} = fast_date({v}, DAYFIRST)")
+        else:
+            ns[f"m{i}"] = BOOLEANS if kind is ColumnType.BOOLEAN else _choice_map(slot)
+            lines.append(f"        {v} = m{i}.get({v}.lower())")
+        if kind is not ColumnType.EMAIL:
+            lines.append(f"        if {v} is None: return None")
+    if slot.field is None:
+        ns[f"h{i}"] = slot.header
+        lines.append(f"    if {v} is not BAD: custom[h{i}] = {v}")
+    return lines
+
+
+@functools.lru_cache(maxsize=64)
+def compile_builder(
+    template: Template[Any], layout: Layout, date_order: DateOrder | None
+) -> Callable[[list[str]], Any]:
+    """Generate the fast path for one file layout: fields in, record or ``None`` out.
+
+    ``None`` means "not sure": the careful path then parses the row and explains.
+    Every record field is set, from its column or from its (converted) default, through
+    the slot descriptors of the frozen class, so no converter or validator runs twice.
+    """
+    record_type = template.record_type
+    ns: dict[str, Any] = {
+        "new": object.__new__,
+        "RT": record_type,
+        "BAD": MISSING,
+        "email_match": _email_match,
+        "fast_date": fast_date,
+        "CustomFields": CustomFields,
+        "EMPTY": _EMPTY_CUSTOM,
+        "MAXLEN": EMAIL_MAX_LENGTH,
+        "DAYFIRST": None if date_order is None else date_order is DateOrder.DAY_FIRST,
+    }
+    has_custom = any(isinstance(s, str) or (s is not None and s.field is None) for s in layout)
+    lines = ["def build(f):"] + (["    custom = {}"] if has_custom else [])
+    for i, slot in enumerate(layout):
+        lines += _cell_code(i, slot, ns)
+    by_field = {s.field: f"v{i}" for i, s in enumerate(layout) if isinstance(s, Column) and s.field}
+    lines.append("    r = new(RT)")
+    for attribute in attrs.fields(record_type):
+        name = attribute.name
+        ns[f"s_{name}"] = record_type.__dict__[name].__set__
+        if attribute.default is not attrs.NOTHING:
+            ns[f"d_{name}"] = _converted_default(attribute)
+        if name == "custom" and has_custom:
+            value = "CustomFields(custom) if custom else EMPTY"
+        elif name in by_field:
+            v = by_field[name]
+            value = f"d_{name} if {v} is BAD else {v}"
+        else:
+            value = f"d_{name}"
+        lines.append(f"    s_{name}(r, {value})")
+    lines.append("    return r")
+    source = "\n".join(lines) + "\n"
+    code = compile(source, f"<provisioning fast path for {template.name}>", "exec")
+    exec(code, ns)  # noqa: S102 - our own generated source, as attrs generates __init__
+    build: Callable[[list[str]], Any] = ns["build"]
+    build.__source__ = source  # type: ignore[attr-defined]
+    return build

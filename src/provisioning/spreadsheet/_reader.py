@@ -1,0 +1,693 @@
+"""The streaming reader: records and row errors in file order, in constant memory."""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import re
+from collections.abc import Iterator
+from operator import attrgetter
+from typing import IO, Any, Generic
+
+import attrs
+
+from ..exceptions import InvalidValueError, SpreadsheetError
+from ._codes import ErrorCode, Severity
+from ._dates import DateOrder
+from ._errors import HeaderError, ReadSummary, RowError
+from ._parse import Layout, compile_builder, parse_row
+from ._source import LineSource, count_breaks
+from ._templates import Column, R, Template
+
+__all__ = [
+    "DEFAULT_MAX_FIELD_SIZE",
+    "DEFAULT_MAX_FILE_SIZE",
+    "ReadReport",
+    "Reader",
+    "read",
+    "read_all",
+]
+
+#: 50 MB, the upload limit of comparable platforms (DOMAIN.md section 5).
+DEFAULT_MAX_FILE_SIZE = 50_000_000
+#: Excel's own limit on the characters of one cell.
+DEFAULT_MAX_FIELD_SIZE = 32_767
+
+#: What a spreadsheet runs as a formula when a cell starts with it (OWASP, CWE-1236).
+FORMULA_TRIGGERS = "=+-@\t\r"
+# A value our writer escaped: one apostrophe added before a trigger (or before
+# apostrophes that precede one, so the escape can be undone exactly).
+_ESCAPED = re.compile(r"'+[=+\-@\t\r]")
+
+
+def _loose(header: str) -> str:
+    return "".join(header.split()).casefold()
+
+
+class _Feed:
+    """Hands the CSV parser one line we chose, then the lines after it if it asks."""
+
+    __slots__ = ("ended", "first", "lines", "taken")
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines = lines
+        self.first: str | None = None
+        self.taken: list[str] = []
+        self.ended = False
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        first = self.first
+        if first is not None:
+            self.first = None
+            return first
+        try:
+            line = next(self.lines)
+        except StopIteration:
+            self.ended = True
+            raise
+        self.taken.append(line)
+        return line
+
+
+def _cell_line(fields: list[str], index: int, start: int) -> int:
+    """The physical line where cell ``index`` of a row starting on ``start`` begins."""
+    return start + count_breaks("".join(fields[:index]))
+
+
+class Reader(Generic[R]):
+    """Read an upload file: iterate for records and :class:`RowError` values in file order.
+
+    The header is read and checked when the reader is made, so a file whose header
+    breaks the template raises :class:`HeaderError` at once. Each data row then yields
+    its warnings (and errors) followed by its record, if it has one. Memory stays flat
+    whatever the file's size: records are never kept, and the only state that grows is
+    the duplicate index, about 200 bytes a row.
+
+    :attr:`summary` counts what was seen so far; ``summary.complete`` turns true once
+    the file has been read to the end. A :class:`~provisioning.SpreadsheetError` may
+    still be raised during iteration when the stream itself is broken (undecodable
+    bytes, a NUL character, the size limit): records yielded before it are from a file
+    that cannot be taken whole.
+    """
+
+    def __init__(
+        self,
+        stream: IO[Any],
+        template: Template[R],
+        *,
+        date_order: DateOrder | None = None,
+        lenient_headers: bool = False,
+        max_file_size: int | None = DEFAULT_MAX_FILE_SIZE,
+        max_field_size: int = DEFAULT_MAX_FIELD_SIZE,
+    ) -> None:
+        if max_field_size > csv.field_size_limit():
+            raise InvalidValueError(
+                f"max_field_size {max_field_size:,} is above the csv module's limit of "
+                f"{csv.field_size_limit():,}; raise that first with csv.field_size_limit()",
+                field="max_field_size",
+            )
+        self.template: Template[R] = template
+        self.date_order = date_order
+        self._lenient = lenient_headers
+        self._max_field = max_field_size
+        self._source = LineSource(stream, max_file_size=max_file_size)
+        self._lines = iter(self._source)
+        self._feed = _Feed(self._lines)
+        self._csv = csv.reader(self._feed, delimiter=template.delimiter, strict=True)
+        self._counts = dict.fromkeys(
+            ("lines", "rows", "valid", "invalid", "skipped", "duplicates", "warnings", "blank"), 0
+        )
+        self._complete = False
+        self._header_warnings: list[RowError] = []
+        #: The header row exactly as the file has it.
+        self.header: tuple[str, ...] = ()
+        #: Each file column as the template column it is, an unknown header, or None.
+        self.layout: Layout = ()
+        self._read_header()
+        self._iterator: Iterator[R | RowError] = self._rows()
+
+    # -- public --------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[R | RowError]:
+        return self._iterator
+
+    def __next__(self) -> R | RowError:
+        return next(self._iterator)
+
+    @property
+    def encoding(self) -> str:
+        """The encoding the file was read in (``utf-8``, ``utf-16-le``...)."""
+        return self._source.encoding
+
+    @property
+    def extra_columns(self) -> tuple[str, ...]:
+        """Headers the template does not know; their values are kept in ``custom``."""
+        return tuple(s for s in self.layout if isinstance(s, str))
+
+    @property
+    def summary(self) -> ReadSummary:
+        """What has been read so far; ``complete`` once the end of the file is reached."""
+        return ReadSummary(**self._counts, complete=self._complete)
+
+    # -- the header ----------------------------------------------------------------------
+
+    def _read_header(self) -> None:
+        try:
+            first = next(self._lines)
+        except StopIteration:
+            raise SpreadsheetError(
+                "the file is empty: there is no header row", code=ErrorCode.EMPTY_FILE, line=1
+            ) from None
+        cells = self._split_header(first)
+        self.header = tuple(cells)
+        template = self.template
+        exact = {c.header: c for c in template.columns}
+        loose = {_loose(c.header): c for c in template.columns}
+        problems: list[RowError] = []
+        warnings: list[RowError] = []
+        layout: list[Column | str | None] = []
+        seen: dict[str, int] = {}
+        row = tuple(cells)
+
+        def problem(
+            column: str | None,
+            code: ErrorCode,
+            message: str,
+            value: str,
+            *,
+            warn: bool = False,
+            index: int = 0,
+        ) -> None:
+            line = _cell_line(cells, index, 1) if cells else 1
+            severity = Severity.WARNING if warn else Severity.ERROR
+            (warnings if warn else problems).append(
+                RowError(
+                    record=0,
+                    line=line,
+                    column=column,
+                    code=code,
+                    message=message,
+                    value=value,
+                    severity=severity,
+                    row=row,
+                )
+            )
+
+        for index, raw in enumerate(cells):
+            if not raw.strip():
+                problem(
+                    None,
+                    ErrorCode.BLANK_HEADER,
+                    f"column {index + 1} has no header; its values must be empty",
+                    raw,
+                    warn=True,
+                    index=index,
+                )
+                layout.append(None)
+                continue
+            slot: Column | str | None = exact.get(raw)
+            if slot is None and (near := loose.get(_loose(raw))) is not None:
+                slot = near
+                if self._lenient:
+                    problem(
+                        raw,
+                        ErrorCode.INEXACT_HEADER,
+                        f"header {raw!r} was read as {near.header!r} (lenient headers)",
+                        raw,
+                        warn=True,
+                        index=index,
+                    )
+                else:
+                    problem(
+                        raw,
+                        ErrorCode.INEXACT_HEADER,
+                        f"header {raw!r} differs from {near.header!r} only in case or "
+                        f"spaces: did you mean {near.header!r}? Headers must match "
+                        "exactly (DOMAIN.md section 5); read with lenient_headers=True "
+                        "to accept it",
+                        raw,
+                        index=index,
+                    )
+            if slot is None:
+                slot = raw
+                hint = difflib.get_close_matches(raw, list(exact), n=1)
+                problem(
+                    raw,
+                    ErrorCode.UNKNOWN_COLUMN,
+                    f"column {raw!r} is not in the {template.name!r} template; its values "
+                    "are kept in custom" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+                    raw,
+                    warn=True,
+                    index=index,
+                )
+            name = slot.header if isinstance(slot, Column) else slot
+            if name in seen:
+                problem(
+                    raw,
+                    ErrorCode.DUPLICATE_COLUMN,
+                    f"column {name!r} appears twice, as columns {seen[name] + 1} and "
+                    f"{index + 1}; keep one",
+                    raw,
+                    index=index,
+                )
+            seen.setdefault(name, index)
+            layout.append(slot)
+        for column in template.columns:
+            if column.required and column.header not in seen:
+                others = [h for h in cells if h not in exact]
+                hint = difflib.get_close_matches(column.header, others, n=1)
+                problem(
+                    column.header,
+                    ErrorCode.MISSING_COLUMN,
+                    f"required column {column.header!r} is missing"
+                    + (f" (is {hint[0]!r} meant to be it?)" if hint else ""),
+                    "",
+                )
+        self._counts["lines"] = self._line = 1 + len(self._feed.taken)
+        if problems:
+            listing = "; ".join(f"{p.code}: {p.message}" for p in problems)
+            raise HeaderError(
+                f"the header row does not fit the {template.name!r} template: {listing}",
+                problems=tuple(problems),
+            )
+        self.layout = tuple(layout)
+        self._header_warnings = warnings
+
+    def _split_header(self, first: str) -> list[str]:
+        if '"' not in first:
+            return first.rstrip("\r\n").split(self.template.delimiter)
+        self._feed.first = first
+        self._feed.taken = []
+        try:
+            return next(self._csv)
+        except csv.Error as exc:
+            raise SpreadsheetError(
+                f"the header row cannot be parsed: {exc}", code=ErrorCode.BAD_QUOTING, line=1
+            ) from None
+
+    # -- the rows ------------------------------------------------------------------------
+
+    def _rows(self) -> Iterator[R | RowError]:  # noqa: PLR0915 - the hot loop, kept flat
+        template = self.template
+        layout = self.layout
+        counts = self._counts
+        for warning in self._header_warnings:
+            counts["warnings"] += 1
+            yield warning
+        width = len(layout)
+        delimiter = template.delimiter
+        build = compile_builder(template, layout, self.date_order)
+        triggers = "'" + FORMULA_TRIGGERS.replace("\r", "")
+        if delimiter == "\t":
+            triggers = triggers.replace("\t", "")
+        care = re.compile(re.escape(delimiter) + "[" + re.escape(triggers) + "]").search
+        max_field = self._max_field
+        feed = self._feed
+        parse_csv = self._csv
+        key_of, email_of, key_at, email_at = self._unique_getters()
+        keys: dict[int, int] = {}
+        emails: dict[int, int] = {}
+        line = self._line
+        record = 0
+        valid = 0
+        for text in self._lines:
+            record += 1
+            start = line + 1
+            if '"' in text:
+                feed.first = text
+                feed.taken = []
+                try:
+                    fields = next(parse_csv)
+                except csv.Error as exc:
+                    line = start + len(feed.taken)
+                    counts["rows"] = record
+                    counts["lines"] = line
+                    counts["invalid"] += 1
+                    yield self._quote_error(exc, record, start, text)
+                    if feed.ended:
+                        break
+                    continue
+                line = start + len(feed.taken)
+                careful = True
+            else:
+                line = start
+                fields = text.rstrip("\r\n").split(delimiter)
+                careful = text[:1] in triggers or care(text) is not None or len(text) > max_field
+            if len(fields) != width or careful:
+                outcome = self._inspect(fields, record=record, start=start, width=width)
+                if outcome is None:  # blank row
+                    counts["blank"] += 1
+                    continue
+                fields, notes, failed = outcome
+                for note in notes:
+                    if note.severity is Severity.WARNING:
+                        counts["warnings"] += 1
+                    yield note
+                if failed:
+                    counts["invalid"] += 1
+                    continue
+            item = build(fields)
+            if item is None:
+                parsed = parse_row(template, layout, fields, self.date_order)
+                if parsed.record is None:
+                    if not any(f.strip() for f in fields):
+                        counts["blank"] += 1
+                        continue
+                    yield from self._cell_errors(parsed.problems, fields, record, start)
+                    continue
+                item = parsed.record
+            # Uniqueness (DOMAIN.md section 5): the key exactly, the email ignoring case.
+            # The index keeps 64-bit hashes, not the values, to keep memory flat.
+            email_hash = hash(email_of(item).lower())
+            seen_email = emails.get(email_hash)
+            seen_key = None
+            key_hash = 0
+            if key_of is not None:
+                key_hash = hash(key_of(item))
+                seen_key = keys.get(key_hash)
+            if seen_key is not None or seen_email is not None:
+                yield from self._duplicates(
+                    fields,
+                    record=record,
+                    start=start,
+                    seen_key=seen_key,
+                    seen_email=seen_email,
+                    key_at=key_at,
+                    email_at=email_at,
+                )
+                continue
+            emails[email_hash] = start
+            if key_of is not None:
+                keys[key_hash] = start
+            valid += 1
+            counts["valid"] = valid
+            counts["rows"] = record
+            yield item
+        counts["rows"] = record
+        counts["lines"] = line
+        counts["valid"] = valid
+        self._complete = True
+
+    def _unique_getters(self) -> tuple[Any, Any, int, int]:
+        template = self.template
+        by_header = {s.header: i for i, s in enumerate(self.layout) if isinstance(s, Column)}
+        key_column = template.column(template.key)
+        email_column = template.column(template.email)
+        key_of = None if template.key == template.email else attrgetter(key_column.field or "")
+        email_of = attrgetter(email_column.field or "")
+        return key_of, email_of, by_header[template.key], by_header[template.email]
+
+    def _severity(self, code: ErrorCode) -> Severity:
+        return Severity.SKIPPED if code in self.template.skip_codes else Severity.ERROR
+
+    def _count_failure(self, severities: list[Severity]) -> None:
+        if Severity.ERROR in severities:
+            self._counts["invalid"] += 1
+        else:
+            self._counts["skipped"] += 1
+
+    def _inspect(
+        self, fields: list[str], *, record: int, start: int, width: int
+    ) -> tuple[list[str], list[RowError], bool] | None:
+        """The careful look at a row: blank, ragged, too large, formula-like, escaped.
+
+        Returns ``None`` for a blank row, else the fields to parse (escapes undone), the
+        problems to report, and whether the row has failed already.
+        """
+        if not any(f.strip() for f in fields):
+            return None
+        row = tuple(fields)
+        if len(fields) != width:
+            code = ErrorCode.TOO_FEW_FIELDS if len(fields) < width else ErrorCode.TOO_MANY_FIELDS
+            extra = self.template.delimiter.join(fields[width:])
+            message = f"the row has {len(fields)} fields but the header has {width}" + (
+                "; a value holding the delimiter must be quoted" if extra else ""
+            )
+            return (
+                fields,
+                [
+                    RowError(
+                        record=record,
+                        line=start,
+                        column=None,
+                        code=code,
+                        message=message,
+                        value=extra,
+                        row=row,
+                    )
+                ],
+                True,
+            )
+        notes: list[RowError] = []
+        failed = False
+        out = fields
+        for index, raw in enumerate(fields):
+            if not raw:
+                continue
+            column = self._column_name(index)
+            if len(raw) > self._max_field:
+                notes.append(
+                    RowError(
+                        record=record,
+                        line=_cell_line(fields, index, start),
+                        column=column,
+                        code=ErrorCode.FIELD_TOO_LARGE,
+                        message=f"the value has {len(raw):,} characters; the limit is "
+                        f"{self._max_field:,} (max_field_size)",
+                        value=raw,
+                        row=row,
+                    )
+                )
+                failed = True
+                continue
+            if raw[0] in FORMULA_TRIGGERS:
+                notes.append(
+                    RowError(
+                        record=record,
+                        line=_cell_line(fields, index, start),
+                        column=column,
+                        code=ErrorCode.FORMULA_LIKE,
+                        severity=Severity.WARNING,
+                        message=f"{raw!r} starts with {raw[0]!r}, which a spreadsheet runs as a "
+                        "formula; it is kept as text and escaped when written",
+                        value=raw,
+                        row=row,
+                    )
+                )
+            trimmed = raw.strip()
+            if trimmed[:1] == "'" and _ESCAPED.match(trimmed):
+                if out is fields:
+                    out = list(fields)
+                out[index] = trimmed[1:]
+        return out, notes, failed
+
+    def _column_name(self, index: int) -> str | None:
+        slot = self.layout[index]
+        if slot is None:
+            return None
+        return slot.header if isinstance(slot, Column) else slot
+
+    def _cell_errors(
+        self,
+        problems: tuple[tuple[int, ErrorCode, str], ...],
+        fields: list[str],
+        record: int,
+        start: int,
+    ) -> Iterator[RowError]:
+        row = tuple(fields)
+        severities = []
+        for index, code, message in problems:
+            severity = self._severity(code)
+            severities.append(severity)
+            yield RowError(
+                record=record,
+                line=_cell_line(fields, index, start),
+                column=self._column_name(index),
+                code=code,
+                message=message,
+                value=fields[index],
+                severity=severity,
+                row=row,
+            )
+        self._count_failure(severities)
+
+    def _duplicates(
+        self,
+        fields: list[str],
+        *,
+        record: int,
+        start: int,
+        seen_key: int | None,
+        seen_email: int | None,
+        key_at: int,
+        email_at: int,
+    ) -> Iterator[RowError]:
+        template = self.template
+        row = tuple(fields)
+        marketing = ErrorCode.DUPLICATE_EMAIL in template.skip_codes
+        rule = (
+            "Marketing loads only the first row of each (DOMAIN.md section 5)"
+            if marketing
+            else "each must be unique in the file (DOMAIN.md section 5)"
+        )
+        severities = []
+        for seen, code, at, what in (
+            (
+                seen_key,
+                ErrorCode.DUPLICATE_KEY,
+                key_at,
+                f"{template.key} {fields[key_at].strip()!r}",
+            ),
+            (
+                seen_email,
+                ErrorCode.DUPLICATE_EMAIL,
+                email_at,
+                f"{template.email} {fields[email_at].strip()!r} (ignoring case)",
+            ),
+        ):
+            if seen is None:
+                continue
+            severity = self._severity(code)
+            severities.append(severity)
+            verb = "skipped: " if severity is Severity.SKIPPED else ""
+            yield RowError(
+                record=record,
+                line=_cell_line(fields, at, start),
+                column=self._column_name(at),
+                code=code,
+                message=f"{verb}{what} repeats line {seen}; {rule}",
+                value=fields[at],
+                severity=severity,
+                row=row,
+            )
+        self._counts["duplicates"] += 1
+        self._count_failure(severities)
+
+    def _quote_error(self, exc: csv.Error, record: int, start: int, text: str) -> RowError:
+        feed = self._feed
+        message = str(exc)
+        if message.startswith("field larger than field limit"):
+            raise SpreadsheetError(
+                f"a value starting on line {start} is longer than "
+                f"{csv.field_size_limit():,} characters; usually a quote that is never "
+                "closed",
+                code=ErrorCode.FIELD_TOO_LARGE,
+                line=start,
+            )
+        if feed.ended:
+            return RowError(
+                record=record,
+                line=start,
+                column=None,
+                code=ErrorCode.UNCLOSED_QUOTE,
+                message=f"a quoted value that starts on line {start} is never closed; the "
+                f"{len(feed.taken)} line(s) after it were read into it and are not "
+                "rows. Close the quote, or double the quotes inside the value",
+                value=text,
+                row=(text,),
+            )
+        where = start + len(feed.taken)
+        raw = text + "".join(feed.taken)
+        return RowError(
+            record=record,
+            line=where,
+            column=None,
+            code=ErrorCode.BAD_QUOTING,
+            message=f"the row cannot be parsed ({message}): a value with quotes inside must "
+            'be quoted whole, with each inner quote doubled (""), e.g. "5"" screen"',
+            value=raw,
+            row=(raw,),
+        )
+
+
+def read(
+    stream: IO[Any],
+    template: Template[R],
+    *,
+    date_order: DateOrder | None = None,
+    lenient_headers: bool = False,
+    max_file_size: int | None = DEFAULT_MAX_FILE_SIZE,
+    max_field_size: int = DEFAULT_MAX_FIELD_SIZE,
+) -> Reader[R]:
+    """Read an upload file from a text or binary stream; iterate the result.
+
+    Yields each row's problems (:class:`RowError`) followed by its record, in file
+    order; see :class:`Reader`. Binary streams may be UTF-8 (with or without a BOM) or
+    UTF-16 with a BOM; open text streams with ``newline=""``.
+
+    ``date_order`` declares how non-ISO dates are written (without it they are errors);
+    ``lenient_headers`` accepts headers that differ only in case or spaces;
+    ``max_file_size`` (bytes, or characters for a text stream; ``None`` for no limit) and
+    ``max_field_size`` (characters) bound what is read.
+    """
+    return Reader(
+        stream,
+        template,
+        date_order=date_order,
+        lenient_headers=lenient_headers,
+        max_file_size=max_file_size,
+        max_field_size=max_field_size,
+    )
+
+
+@attrs.frozen(kw_only=True)
+class ReadReport(Generic[R]):
+    """A whole small file at once: its records, its problems and the summary."""
+
+    records: tuple[R, ...]
+    #: Every problem, warnings included, in file order.
+    problems: tuple[RowError, ...]
+    summary: ReadSummary
+    #: The header row exactly as the file has it.
+    header: tuple[str, ...]
+
+    @property
+    def errors(self) -> tuple[RowError, ...]:
+        """The problems that cost a row its record (errors and vendor skips)."""
+        return tuple(p for p in self.problems if p.is_error)
+
+    @property
+    def warnings(self) -> tuple[RowError, ...]:
+        """The problems of rows whose record was still yielded."""
+        return tuple(p for p in self.problems if not p.is_error)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every row yielded a record."""
+        return self.summary.ok
+
+
+def read_all(
+    stream: IO[Any],
+    template: Template[R],
+    *,
+    date_order: DateOrder | None = None,
+    lenient_headers: bool = False,
+    max_file_size: int | None = DEFAULT_MAX_FILE_SIZE,
+    max_field_size: int = DEFAULT_MAX_FIELD_SIZE,
+) -> ReadReport[R]:
+    """Read a small file whole into a :class:`ReadReport`; the options are :func:`read`'s."""
+    reader = read(
+        stream,
+        template,
+        date_order=date_order,
+        lenient_headers=lenient_headers,
+        max_file_size=max_file_size,
+        max_field_size=max_field_size,
+    )
+    records: list[R] = []
+    problems: list[RowError] = []
+    for item in reader:
+        if isinstance(item, RowError):
+            problems.append(item)
+        else:
+            records.append(item)
+    return ReadReport(
+        records=tuple(records),
+        problems=tuple(problems),
+        summary=reader.summary,
+        header=reader.header,
+    )

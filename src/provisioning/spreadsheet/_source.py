@@ -1,0 +1,177 @@
+"""Turn a text or binary stream into physical lines, enforcing the file-level rules.
+
+Lines are split only at ``\\r\\n``, ``\\r`` and ``\\n`` (as ``newline=""`` does) and keep
+their endings, so the CSV parser sees exactly what the file holds and line numbers are
+physical lines. Binary streams are decoded here: UTF-8 with or without a BOM, UTF-16
+with a BOM. Undecodable bytes, NUL characters and files over the size limit raise
+:class:`~provisioning.SpreadsheetError` naming the line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterator
+from itertools import chain
+from typing import IO, Any
+
+from ..exceptions import SpreadsheetError
+from ._codes import ErrorCode
+
+__all__ = ["LineSource"]
+
+CHUNK = 1 << 20
+# Characters str.splitlines() breaks at that CSV does not.
+_OTHER_BREAKS = "\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+_BREAK = re.compile(r"\r\n|\r|\n")
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def split_lines(text: str) -> list[str]:
+    """Split at CSV line breaks only, keeping each line's ending."""
+    if any(c in text for c in _OTHER_BREAKS):
+        return _LINE.findall(text)
+    return text.splitlines(keepends=True)
+
+
+def count_breaks(text: str) -> int:
+    """How many line breaks ``text`` holds (``\\r\\n`` counts once)."""
+    return len(_BREAK.findall(text))
+
+
+class LineSource:
+    """The physical lines of one stream, read in chunks; iterate once.
+
+    ``encoding`` is known after the first chunk; ``lines_done`` counts the lines handed
+    out so far, which is what the error messages of the stream itself count from.
+    """
+
+    def __init__(self, stream: IO[Any], *, max_file_size: int | None, chunk: int = CHUNK) -> None:
+        if isinstance(stream, str | bytes):
+            raise TypeError(
+                "read() takes a text or binary stream, not a path or the file's content; "
+                "open the file yourself (open(path, 'rb')) or wrap text in io.StringIO"
+            )
+        self._stream = stream
+        self._max = max_file_size
+        self._chunk = chunk
+        self.encoding = "utf-8"
+        self.lines_done = 0
+        self._size = 0
+        self._binary = False
+
+    def __iter__(self) -> Iterator[str]:
+        return chain.from_iterable(self._chunks())
+
+    def _first(self) -> str | bytes:
+        data = self._stream.read(self._chunk)
+        if isinstance(data, bytes):
+            self._binary = True
+            # Read on until a BOM can be told apart (raw streams may return less).
+            while len(data) < 4:
+                more = self._stream.read(self._chunk)
+                if not more:
+                    break
+                data += more
+        return data  # type: ignore[no-any-return]
+
+    def _chunks(self) -> Iterator[list[str]]:
+        first = self._first()
+        if not first:
+            raise SpreadsheetError(
+                "the file is empty: there is no header row", code=ErrorCode.EMPTY_FILE, line=1
+            )
+        decode = None
+        if isinstance(first, bytes):
+            if first.startswith(b"PK\x03\x04"):
+                raise SpreadsheetError(
+                    "this is an Excel workbook (.xlsx), not a CSV file: in Excel use "
+                    "File > Save As > CSV UTF-8 and upload that file",
+                    code=ErrorCode.WORKBOOK,
+                    line=1,
+                )
+            for bom, encoding in _BOMS:
+                if first.startswith(bom):
+                    self.encoding = encoding
+                    first = first[len(bom) :]
+                    break
+            decode = codecs.getincrementaldecoder(self.encoding)("strict").decode
+        elif first.startswith("\ufeff"):
+            first = first[1:]  # a text stream opened as "utf-8" keeps Excel's BOM
+        carry = ""
+        data: str | bytes = first
+        while True:
+            final = not data
+            self._count(data, carry)
+            if decode is not None:
+                try:
+                    text = decode(data, final)  # type: ignore[arg-type]
+                except UnicodeDecodeError as exc:
+                    raise self._decode_error(exc, carry) from None
+            else:
+                text = data  # type: ignore[assignment]
+            if "\x00" in text:
+                raise self._nul_error(carry + text)
+            text = carry + text
+            lines = split_lines(text)
+            carry = ""
+            if lines and not final and not lines[-1].endswith("\n"):
+                # An unfinished line, or one ending in "\r" whose "\n" may come next.
+                carry = lines.pop()
+            self.lines_done += len(lines)
+            if lines:
+                yield lines
+            if final:
+                return
+            data = self._stream.read(self._chunk)
+
+    def _count(self, data: str | bytes, carry: str) -> None:
+        self._size += len(data)
+        if self._max is None or self._size <= self._max:
+            return
+        allowed = len(data) - (self._size - self._max)
+        if isinstance(data, bytes):
+            head = data[:allowed].decode(self.encoding, "replace")
+        else:
+            head = data[:allowed]
+        line = self.lines_done + count_breaks(carry + head) + 1
+        unit = "bytes" if self._binary else "characters"
+        raise SpreadsheetError(
+            f"the file is larger than the limit of {self._max:,} {unit}; it passes the "
+            f"limit on line {line}. Split it into smaller files, or raise max_file_size",
+            code=ErrorCode.FILE_TOO_LARGE,
+            line=line,
+        )
+
+    def _decode_error(self, exc: UnicodeDecodeError, carry: str) -> SpreadsheetError:
+        head = exc.object[: exc.start].decode(self.encoding, "replace")
+        line = self.lines_done + count_breaks(carry + head) + 1
+        bad = exc.object[exc.start : exc.end].hex(" ")
+        hint = (
+            "save the file as CSV UTF-8 (in Excel: File > Save As > CSV UTF-8)"
+            if self.encoding == "utf-8"
+            else f"the byte-order mark says {self.encoding}, but the file is not"
+        )
+        return SpreadsheetError(
+            f"line {line} holds bytes that are not valid {self.encoding} ({bad}): {hint}",
+            code=ErrorCode.ENCODING,
+            line=line,
+        )
+
+    def _nul_error(self, text: str) -> SpreadsheetError:
+        line = self.lines_done + count_breaks(text[: text.index("\x00")]) + 1
+        hint = (
+            "the file looks like UTF-16 without a byte-order mark, or is not a text file"
+            if self._binary
+            else "text files never hold it"
+        )
+        return SpreadsheetError(
+            f"line {line} holds a NUL character: {hint}; save it as CSV UTF-8",
+            code=ErrorCode.NUL_BYTE,
+            line=line,
+        )
