@@ -161,7 +161,8 @@ class ScenarioTable:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        actions = list(ACTING_ROLE)
+        # Only the actions the table decided get a column, so cells stay under their header.
+        actions = [a for a in ACTING_ROLE if any(a in s.decisions for s in self.scenarios)]
         headers = ["product", "method", "sso", "system", "config", "sso status"]
         headers += [a.value for a in actions]
         rows: list[Sequence[object]] = [
@@ -172,11 +173,17 @@ class ScenarioTable:
                 s.system or "",
                 "ok" if s.check.ok else "; ".join(f.rule for f in s.check.errors),
                 s.sso.status.value,
-                *("yes" if s.decisions[a].allowed else "no" for a in actions if a in s.decisions),
+                *(_allowed_cell(s.decisions.get(a)) for a in actions),
             ]
             for s in self.scenarios
         ]
         return _html_table(f"scenarios as of {self.as_of.isoformat()}", headers, rows)
+
+
+def _allowed_cell(decision: Decision | None) -> str:
+    if decision is None:
+        return ""
+    return "yes" if decision.allowed else "no"
 
 
 def build_scenarios(
