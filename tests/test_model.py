@@ -103,8 +103,12 @@ def test_tenant_refuses_unknown_products_and_methods(
 
 def test_methods_exclusive_by_construction() -> None:
     """METHODS_EXCLUSIVE: the same product named twice with two methods is refused."""
+    twice: dict[pv.Product | str, pv.ProvisioningMethod | str] = {
+        "community": "standalone",
+        COMMUNITY: UPLOAD,
+    }
     with pytest.raises(InvalidValueError) as info:
-        pv.ProductMethods({"community": "standalone", COMMUNITY: UPLOAD})
+        pv.ProductMethods(twice)
     assert str(info.value) == (
         "products: community is given two methods, 'standalone' and 'spreadsheet_upload'; a "
         "product has exactly one"
@@ -113,7 +117,11 @@ def test_methods_exclusive_by_construction() -> None:
 
 def test_same_product_twice_with_the_same_method_is_one_product() -> None:
     """Naming a product twice with the same method is harmless: one product, one method."""
-    methods = pv.ProductMethods({"community": "standalone", COMMUNITY: STANDALONE})
+    twice: dict[pv.Product | str, pv.ProvisioningMethod | str] = {
+        "community": "standalone",
+        COMMUNITY: STANDALONE,
+    }
+    methods = pv.ProductMethods(twice)
     assert dict(methods) == {COMMUNITY: STANDALONE}
 
 
