@@ -652,3 +652,39 @@ def test_converter_is_the_librarys_own() -> None:
 def test_converter_structures_tenants() -> None:
     """The converter structures a tenant from plain data."""
     assert make_converter().structure(FULL_DICT, pv.Tenant) == FULL
+
+
+def test_converter_takes_enum_members_as_they_are() -> None:
+    """A document built in Python may hold enum members instead of their values."""
+    document = minimal(marketing_edition=pv.MarketingEdition.PROFESSIONAL)
+    assert tenant_from_dict(document).marketing_edition is pv.MarketingEdition.PROFESSIONAL
+
+
+def test_converter_round_trips_a_record_with_custom_fields() -> None:
+    """The converter round-trips a user record, its custom columns and dates."""
+    converter = make_converter()
+    record = pv.UserRecord(
+        legacy_contact_key="1001",
+        first_name="Ada",
+        last_name="Lovelace",
+        email="ada@example.com",
+        company_name="Analytical Engines",
+        member_since=dt.date(2020, 1, 1),
+        custom={"Chapter": "North"},
+    )
+    assert converter.structure(converter.unstructure(record), pv.UserRecord) == record
+
+
+def test_converter_refuses_custom_fields_that_are_not_text() -> None:
+    """Custom columns must be a table of text values."""
+    converter = make_converter()
+    data = {
+        "legacy_contact_key": "1001",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "email": "ada@example.com",
+        "company_name": "Analytical Engines",
+        "custom": {"Tier": 3},
+    }
+    with pytest.raises(cattrs.ClassValidationError):
+        converter.structure(data, pv.UserRecord)
