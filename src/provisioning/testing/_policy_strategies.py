@@ -59,21 +59,24 @@ def tenants(*, valid_only: bool = False) -> st.SearchStrategy[Tenant]:
     The integrated system is drawn from the default catalog, or is unknown, or absent.
     """
 
+    # Built once, not on every draw: Hypothesis validates each new strategy it sees.
+    product_methods = st.dictionaries(st.sampled_from(Product), st.sampled_from(ProvisioningMethod))
+    systems = st.none() | st.sampled_from([s.id for s in DEFAULT_CATALOG]) | st.just("unknown-ams")
+    policies = st.sampled_from(AccountRequestPolicy)
+    setups = st.none() | sso_setups()
+    editions = st.sampled_from(["enterprise", "professional"])
+
     @st.composite
     def build(draw: st.DrawFn) -> Tenant:
-        products = draw(
-            st.dictionaries(st.sampled_from(Product), st.sampled_from(ProvisioningMethod))
-        )
+        products = draw(product_methods)
         if valid_only:
             products = {
                 p: (m if p is Product.COMMUNITY else ProvisioningMethod.SPREADSHEET_UPLOAD)
                 for p, m in products.items()
             }
-        integration = draw(
-            st.none() | st.sampled_from([s.id for s in DEFAULT_CATALOG]) | st.just("unknown-ams")
-        )
-        policy = draw(st.sampled_from(AccountRequestPolicy))
-        sso = draw(st.none() | sso_setups())
+        integration = draw(systems)
+        policy = draw(policies)
+        sso = draw(setups)
         if valid_only:
             integrated = ProvisioningMethod.STANDARD_INTEGRATION in products.values()
             if integrated and integration in (None, "unknown-ams"):
@@ -92,7 +95,7 @@ def tenants(*, valid_only: bool = False) -> st.SearchStrategy[Tenant]:
             integration=integration,
             initial_upload_done=draw(st.booleans()),
             account_requests=AccountRequests(policy=policy, email_verification=draw(st.booleans())),
-            marketing_edition=draw(st.sampled_from(["enterprise", "professional"])),
+            marketing_edition=draw(editions),
         )
 
     return build()
