@@ -8,8 +8,9 @@ import attrs
 
 from ..exceptions import SpreadsheetError
 from ._codes import ErrorCode, Severity
+from ._twin import unfrozen_twin
 
-__all__ = ["CellProblem", "HeaderError", "ReadSummary", "RowError"]
+__all__ = ["CellProblem", "HeaderError", "ReadSummary", "RowError", "row_error"]
 
 
 class CellProblem(Exception):  # noqa: N818 - internal signal, never escapes the reader
@@ -57,6 +58,34 @@ class RowError:
         if self.column is not None:
             where += f", column {self.column!r}"
         return f"{where} (record {self.record}): {self.severity} {self.code}: {self.message}"
+
+
+def row_error(  # noqa: PLR0917 - one call per warning on the hot path: positional
+    record: int,
+    line: int,
+    column: str | None,
+    code: ErrorCode,
+    message: str,
+    value: str,
+    severity: Severity,
+    row: tuple[str, ...],
+) -> RowError:
+    """Build a :class:`RowError` from trusted values, without attrs' ``__init__``.
+
+    The reader makes one per warning, which can be one per row of a large file.
+    """
+    error: Any = object.__new__(unfrozen_twin(RowError))
+    error.record = record
+    error.line = line
+    error.column = column
+    error.code = code
+    error.message = message
+    error.value = value
+    error.severity = severity
+    error.row = row
+    error.__class__ = RowError
+    built: RowError = error
+    return built
 
 
 class HeaderError(SpreadsheetError):

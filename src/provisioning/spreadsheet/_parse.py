@@ -19,9 +19,9 @@ import attrs
 
 from ..exceptions import InvalidValueError
 from ..records import (
+    _EMAIL,
     EMAIL_MAX_LENGTH,
     CustomFields,
-    _email_match,
     is_valid_email,
     normalize_email,
 )
@@ -29,6 +29,7 @@ from ._codes import ErrorCode
 from ._dates import DateOrder, fast_date, parse_date
 from ._errors import CellProblem
 from ._templates import Column, ColumnType, Template
+from ._twin import unfrozen_twin
 
 __all__ = ["BOOLEANS", "MISSING", "Layout", "Parsed", "compile_builder", "parse_cell", "parse_row"]
 
@@ -49,6 +50,8 @@ BOOLEANS: Mapping[str, bool] = {
 Layout = tuple[Column | str | None, ...]
 
 _EMPTY_CUSTOM = CustomFields()
+#: How many distinct date texts the fast path remembers (about 130 bytes each).
+DATE_CACHE_SIZE = 65_536
 MISSING = object()
 
 
@@ -168,41 +171,107 @@ def _converted_default(attribute: attrs.Attribute[Any]) -> Any:
 
 
 def _cell_code(i: int, slot: Column | str | None, ns: dict[str, Any]) -> list[str]:
-    """The fast-path lines for file column ``i``: leave ``v{i}`` set, or return None."""
+    """The fast-path lines for file column ``i``: leave ``v{i}`` set, or return None.
+
+    ``v{i}`` starts as the raw cell; it ends as the value, or ``BAD`` when an optional
+    cell is empty and the field's default applies.
+    """
     v = f"v{i}"
     if slot is None:
-        return [f"    if f[{i}].strip(): return None"]
+        return [f"    if {v}.strip(): return None"]
     if isinstance(slot, str):
         ns[f"h{i}"] = slot
-        return [f"    {v} = f[{i}].strip()", f"    if {v}: custom[h{i}] = {v}"]
-    lines = [f"    {v} = f[{i}].strip()"]
-    empty = "return None" if slot.required else f"{v} = BAD"
+        return [f"    {v} = {v}.strip()", f"    if {v}: custom[h{i}] = {v}"]
     kind = slot.kind
+    if kind is ColumnType.TEXT and slot.pattern is None and not slot.required:
+        # The common case: trimmed text, empty is None (the field's default).
+        lines = [f"    {v} = {v}.strip() or None"]
+        if slot.field is None:
+            ns[f"h{i}"] = slot.header
+            lines.append(f"    if {v}: custom[h{i}] = {v}")
+        return lines
+    lines = [f"    {v} = {v}.strip()"]
+    empty = "return None" if slot.required else f"{v} = BAD"
     if kind is ColumnType.TEXT:
         if slot.pattern is not None:
             ns[f"p{i}"] = _pattern(slot.pattern)
             lines.append(f"    if {v} and p{i}({v}) is None: return None")
         lines.append(f"    if not {v}: {empty}")
+    elif kind is ColumnType.EMAIL:
+        # normalize_email, then is_valid_email with its two halves checked apart: the
+        # domain (the costly half) repeats across rows and is remembered.
+        lines += [
+            f"    if not {v}: {empty}",
+            "    else:",
+            f"        l, a, d = {v}.rpartition('@')",
+            "        if not a: return None",
+            "        if not d.islower():",
+            "            d = d.lower()",
+            f"            {v} = l + '@' + d",
+            "        ok = DOMAINS.get(d)",
+            "        if ok is None: ok = domain_ok(d)",
+            f"        if not ok or len({v}) > MAXLEN or local_match(l) is None: return None",
+        ]
+    elif kind is ColumnType.DATE:
+        # Dates repeat from row to row: a bounded cache of text -> date saves the parse.
+        lines += [
+            f"    if not {v}: {empty}",
+            "    else:",
+            f"        x = DATES.get({v})",
+            "        if x is None:",
+            f"            x = fast_date({v}, DAYFIRST)",
+            "            if x is None: return None",
+            "            if len(DATES) >= DATES_MAX: DATES.clear()",
+            f"            DATES[{v}] = x",
+            f"        {v} = x",
+        ]
     else:
-        lines += [f"    if not {v}: {empty}", "    else:"]
-        if kind is ColumnType.EMAIL:
-            lines += [
-                f"        l, a, d = {v}.rpartition('@')",
-                "        if not a: return None",
-                f"        {v} = l + '@' + d.lower()",
-                f"        if len({v}) > MAXLEN or email_match({v}) is None: return None",
-            ]
-        elif kind is ColumnType.DATE:
-            lines.append(f"        {v} = fast_date({v}, DAYFIRST)")
-        else:
-            ns[f"m{i}"] = BOOLEANS if kind is ColumnType.BOOLEAN else _choice_map(slot)
-            lines.append(f"        {v} = m{i}.get({v}.lower())")
-        if kind is not ColumnType.EMAIL:
-            lines.append(f"        if {v} is None: return None")
+        ns[f"m{i}"] = BOOLEANS if kind is ColumnType.BOOLEAN else _choice_map(slot)
+        lines += [
+            f"    if not {v}: {empty}",
+            "    else:",
+            f"        {v} = m{i}.get({v}.lower())",
+            f"        if {v} is None: return None",
+        ]
     if slot.field is None:
         ns[f"h{i}"] = slot.header
         lines.append(f"    if {v} is not BAD: custom[h{i}] = {v}")
     return lines
+
+
+def _direct(slot: Column | str | None, record_type: type[Any]) -> bool:
+    """Whether the cell's value goes to its field as it is (never ``BAD``)."""
+    if not isinstance(slot, Column) or slot.field is None:
+        return False
+    if slot.required:
+        return True
+    attribute = attrs.fields_dict(record_type)[slot.field]
+    return (
+        slot.kind is ColumnType.TEXT
+        and slot.pattern is None
+        and _converted_default(attribute) is None
+    )
+
+
+# The email rule (records.is_valid_email) is one pattern, LOCAL@DOMAIN, in which
+# neither half can hold "@": a value matches it exactly when its text before the last
+# "@" matches LOCAL and the text after matches DOMAIN. A test holds this to the rule.
+_LOCAL, _AT, _DOMAIN = _EMAIL.pattern.partition("@")
+if "@" in _DOMAIN or not _AT:  # pragma: no cover - the rule changed shape
+    raise ImportError("records._EMAIL is no longer LOCAL@DOMAIN; update _parse.py")
+_local_match = re.compile(_LOCAL).fullmatch
+_domain_match = re.compile(_DOMAIN).fullmatch
+_DOMAINS: dict[str, bool] = {}
+_DOMAINS_MAX = 65_536
+
+
+def _domain_ok(domain: str) -> bool:
+    """Whether a lower-case domain passes the email rule, remembered (bounded)."""
+    ok = _domain_match(domain) is not None
+    if len(_DOMAINS) >= _DOMAINS_MAX:
+        _DOMAINS.clear()
+    _DOMAINS[domain] = ok
+    return ok
 
 
 @functools.lru_cache(maxsize=64)
@@ -212,41 +281,51 @@ def compile_builder(
     """Generate the fast path for one file layout: fields in, record or ``None`` out.
 
     ``None`` means "not sure": the careful path then parses the row and explains.
-    Every record field is set, from its column or from its (converted) default, through
-    the slot descriptors of the frozen class, so no converter or validator runs twice.
+    Every record field is set, from its column or from its (converted) default, on an
+    :func:`unfrozen_twin` instance that then becomes the frozen class, so no converter
+    or validator runs twice.
     """
     record_type = template.record_type
     ns: dict[str, Any] = {
         "new": object.__new__,
         "RT": record_type,
+        "TWIN": unfrozen_twin(record_type),
         "BAD": MISSING,
-        "email_match": _email_match,
+        "local_match": _local_match,
+        "domain_ok": _domain_ok,
+        "DOMAINS": _DOMAINS,
         "fast_date": fast_date,
+        "DATES": {},
+        "DATES_MAX": DATE_CACHE_SIZE,
         "CustomFields": CustomFields,
         "EMPTY": _EMPTY_CUSTOM,
         "MAXLEN": EMAIL_MAX_LENGTH,
         "DAYFIRST": None if date_order is None else date_order is DateOrder.DAY_FIRST,
     }
     has_custom = any(isinstance(s, str) or (s is not None and s.field is None) for s in layout)
-    lines = ["def build(f):"] + (["    custom = {}"] if has_custom else [])
+    lines = ["def build(f):"]
+    # One unpacking instead of an index per cell; the caller checked the width.
+    lines.append("    " + "".join(f"v{i}, " for i in range(len(layout))) + "= f")
+    if has_custom:
+        lines.append("    custom = {}")
     for i, slot in enumerate(layout):
         lines += _cell_code(i, slot, ns)
-    by_field = {s.field: f"v{i}" for i, s in enumerate(layout) if isinstance(s, Column) and s.field}
-    lines.append("    r = new(RT)")
+    cells = {s.field: (f"v{i}", _direct(s, record_type)) for i, s in enumerate(layout)
+             if isinstance(s, Column) and s.field}  # fmt: skip
+    lines.append("    r = new(TWIN)")
     for attribute in attrs.fields(record_type):
         name = attribute.name
-        ns[f"s_{name}"] = record_type.__dict__[name].__set__
         if attribute.default is not attrs.NOTHING:
             ns[f"d_{name}"] = _converted_default(attribute)
         if name == "custom" and has_custom:
             value = "CustomFields(custom) if custom else EMPTY"
-        elif name in by_field:
-            v = by_field[name]
-            value = f"d_{name} if {v} is BAD else {v}"
+        elif name in cells:
+            v, direct = cells[name]
+            value = v if direct else f"d_{name} if {v} is BAD else {v}"
         else:
             value = f"d_{name}"
-        lines.append(f"    s_{name}(r, {value})")
-    lines.append("    return r")
+        lines.append(f"    r.{name} = {value}")
+    lines += ["    r.__class__ = RT", "    return r"]
     source = "\n".join(lines) + "\n"
     code = compile(source, f"<provisioning fast path for {template.name}>", "exec")
     exec(code, ns)  # noqa: S102 - our own generated source, as attrs generates __init__

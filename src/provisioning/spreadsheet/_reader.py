@@ -14,7 +14,7 @@ import attrs
 from ..exceptions import InvalidValueError, SpreadsheetError
 from ._codes import ErrorCode, Severity
 from ._dates import DateOrder
-from ._errors import HeaderError, ReadSummary, RowError
+from ._errors import HeaderError, ReadSummary, RowError, row_error
 from ._parse import Layout, compile_builder, parse_row
 from ._source import LineSource, count_breaks
 from ._templates import Column, R, Template
@@ -300,13 +300,18 @@ class Reader(Generic[R]):
         width = len(layout)
         delimiter = template.delimiter
         build = compile_builder(template, layout, self.date_order)
-        triggers = "'" + FORMULA_TRIGGERS.replace("\r", "")
-        if delimiter == "\t":
-            triggers = triggers.replace("\t", "")
-        care = re.compile(re.escape(delimiter) + "[" + re.escape(triggers) + "]").search
+        # A cell needs a careful look when it may start with a formula trigger or an
+        # escape apostrophe: at the start of the line, or after a delimiter (and an
+        # opening quote). The pattern over-matches a little; the look itself is exact.
+        # A cell can start with "\r" only inside a multi-line record, which always gets
+        # the careful look; a tab starts a cell only where it is not the delimiter.
+        triggers = "'" + FORMULA_TRIGGERS.replace("\r", "").replace(delimiter, "")
+        care = re.compile(re.escape(delimiter) + "[" + re.escape(triggers) + "]")
+        search = care.search
         max_field = self._max_field
         feed = self._feed
         parse_csv = self._csv
+        inspect = self._inspect
         key_of, email_of, key_at, email_at = self._unique_getters()
         keys: dict[int, int] = {}
         emails: dict[int, int] = {}
@@ -318,7 +323,7 @@ class Reader(Generic[R]):
             start = line + 1
             if '"' in text:
                 feed.first = text
-                feed.taken = []
+                feed.taken.clear()
                 try:
                     fields = next(parse_csv)
                 except csv.Error as exc:
@@ -331,14 +336,27 @@ class Reader(Generic[R]):
                         break
                     continue
                 line = start + len(feed.taken)
-                careful = True
+                # Without its quotes the line shows every cell start after a delimiter.
+                careful = (
+                    bool(feed.taken)
+                    or text.lstrip('"')[:1] in triggers
+                    or search(text.replace('"', "")) is not None
+                    or len(text) > max_field
+                )
             else:
                 line = start
-                fields = text.rstrip("\r\n").split(delimiter)
-                careful = text[:1] in triggers or care(text) is not None or len(text) > max_field
-            if len(fields) != width or careful:
-                outcome = self._inspect(fields, record=record, start=start, width=width)
-                if outcome is None:  # blank row
+                fields = text.split(delimiter)
+                fields[-1] = fields[-1].rstrip("\r\n")
+                careful = text[:1] in triggers or search(text) is not None or len(text) > max_field
+            if careful or len(fields) != width:
+                cells = None
+                if '"' not in text and len(text) <= max_field:
+                    # Only the cells the pattern points at need a look.
+                    cells = [text.count(delimiter, 0, m.start()) + 1 for m in care.finditer(text)]
+                    if text[:1] in triggers:
+                        cells.append(0)
+                outcome = inspect(fields, record=record, start=start, width=width, cells=cells)
+                if outcome is None:  # a blank row: no value, nothing lost
                     counts["blank"] += 1
                     continue
                 fields, notes, failed = outcome
@@ -363,9 +381,9 @@ class Reader(Generic[R]):
             # The index keeps 64-bit hashes, not the values, to keep memory flat.
             email_hash = hash(email_of(item).lower())
             seen_email = emails.get(email_hash)
-            seen_key = None
-            key_hash = 0
-            if key_of is not None:
+            if key_of is None:
+                seen_key = key_hash = None
+            else:
                 key_hash = hash(key_of(item))
                 seen_key = keys.get(key_hash)
             if seen_key is not None or seen_email is not None:
@@ -380,7 +398,7 @@ class Reader(Generic[R]):
                 )
                 continue
             emails[email_hash] = start
-            if key_of is not None:
+            if key_hash is not None:
                 keys[key_hash] = start
             valid += 1
             counts["valid"] = valid
@@ -410,78 +428,69 @@ class Reader(Generic[R]):
             self._counts["skipped"] += 1
 
     def _inspect(
-        self, fields: list[str], *, record: int, start: int, width: int
+        self,
+        fields: list[str],
+        *,
+        record: int,
+        start: int,
+        width: int,
+        cells: list[int] | None = None,
     ) -> tuple[list[str], list[RowError], bool] | None:
         """The careful look at a row: blank, ragged, too large, formula-like, escaped.
 
-        Returns ``None`` for a blank row, else the fields to parse (escapes undone), the
-        problems to report, and whether the row has failed already.
+        ``cells`` limits the look to those cells (``None``: all of them). Returns
+        ``None`` for a blank row, else the fields to parse (escapes undone), the problems
+        to report, and whether the row has failed already.
         """
-        if not any(f.strip() for f in fields):
-            return None
         row = tuple(fields)
         if len(fields) != width:
+            if not any(f.strip() for f in fields):
+                return None
             code = ErrorCode.TOO_FEW_FIELDS if len(fields) < width else ErrorCode.TOO_MANY_FIELDS
             extra = self.template.delimiter.join(fields[width:])
             message = f"the row has {len(fields)} fields but the header has {width}" + (
                 "; a value holding the delimiter must be quoted" if extra else ""
             )
-            return (
-                fields,
-                [
-                    RowError(
-                        record=record,
-                        line=start,
-                        column=None,
-                        code=code,
-                        message=message,
-                        value=extra,
-                        row=row,
-                    )
-                ],
-                True,
+            error = RowError(
+                record=record,
+                line=start,
+                column=None,
+                code=code,
+                message=message,
+                value=extra,
+                row=row,
             )
+            return fields, [error], True
         notes: list[RowError] = []
         failed = False
         out = fields
-        for index, raw in enumerate(fields):
+        max_field = self._max_field
+        for index in range(width) if cells is None else sorted(cells):
+            raw = fields[index]
             if not raw:
                 continue
-            column = self._column_name(index)
-            if len(raw) > self._max_field:
-                notes.append(
-                    RowError(
-                        record=record,
-                        line=_cell_line(fields, index, start),
-                        column=column,
-                        code=ErrorCode.FIELD_TOO_LARGE,
-                        message=f"the value has {len(raw):,} characters; the limit is "
-                        f"{self._max_field:,} (max_field_size)",
-                        value=raw,
-                        row=row,
-                    )
+            if len(raw) > max_field:
+                message = (
+                    f"the value has {len(raw):,} characters; the limit is {max_field:,} "
+                    "(max_field_size)"
                 )
-                failed = True
+                code, severity, failed = ErrorCode.FIELD_TOO_LARGE, Severity.ERROR, True
+            elif raw[0] in FORMULA_TRIGGERS:
+                message = (
+                    f"{raw!r} starts with {raw[0]!r}, which a spreadsheet runs as a formula; "
+                    "it is kept as text, and escaped when written"
+                )
+                code, severity = ErrorCode.FORMULA_LIKE, Severity.WARNING
+            else:
+                trimmed = raw.strip()
+                if trimmed[:1] == "'" and _ESCAPED.match(trimmed):
+                    if out is fields:
+                        out = list(fields)
+                    out[index] = trimmed[1:]
                 continue
-            if raw[0] in FORMULA_TRIGGERS:
-                notes.append(
-                    RowError(
-                        record=record,
-                        line=_cell_line(fields, index, start),
-                        column=column,
-                        code=ErrorCode.FORMULA_LIKE,
-                        severity=Severity.WARNING,
-                        message=f"{raw!r} starts with {raw[0]!r}, which a spreadsheet runs as a "
-                        "formula; it is kept as text and escaped when written",
-                        value=raw,
-                        row=row,
-                    )
-                )
-            trimmed = raw.strip()
-            if trimmed[:1] == "'" and _ESCAPED.match(trimmed):
-                if out is fields:
-                    out = list(fields)
-                out[index] = trimmed[1:]
+            line = start if cells is not None else _cell_line(fields, index, start)
+            column = self._column_name(index)
+            notes.append(row_error(record, line, column, code, message, raw, severity, row))
         return out, notes, failed
 
     def _column_name(self, index: int) -> str | None:
