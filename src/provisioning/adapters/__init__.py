@@ -1,0 +1,13 @@
+"""Reference repositories: :class:`MemoryRepository` (in process) and :class:`SqliteRepository`.
+
+Both implement :class:`provisioning.repository.Repository` and
+:class:`provisioning.repository.TenantStore`, pass
+:class:`provisioning.testing.RepositoryContract`, and take a ``fault`` hook that fails a
+commit at a chosen step of :data:`COMMIT_STEPS`, for testing what happens then.
+"""
+
+from ._faults import COMMIT_STEPS, FaultHook, fail_at
+from .memory import MemoryRepository
+from .sqlite import SqliteRepository
+
+__all__ = ["COMMIT_STEPS", "FaultHook", "MemoryRepository", "SqliteRepository", "fail_at"]

@@ -1,0 +1,150 @@
+"""An in-process repository: the reference implementation and the test double hosts use.
+
+Each tenant's state is an immutable snapshot; a commit builds a new snapshot from
+copies and swaps it in only at the end, so a commit that fails at any step (a conflict,
+a bad change set, an injected fault) leaves the store exactly as it was. Readers never
+see half a commit, and an iterator over :meth:`MemoryRepository.records` keeps reading
+the snapshot it started on.
+
+>>> from provisioning import Tenant
+>>> repo = MemoryRepository()
+>>> repo.save_tenant(Tenant(id="acme", name="Acme", products={"community": "standalone"}))
+>>> [t.id for t in repo.tenants()], repo.revision("acme"), repo.count("acme")
+(['acme'], 0, 0)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Iterator, Mapping, Sequence
+
+import attrs
+
+from ..exceptions import NotFoundError
+from ..records import UserRecord, email_key
+from ..repository import ChangeSet, UploadEntry, check_change_set, check_revision
+from ..tenants import Tenant
+from ._faults import FaultHook
+
+__all__ = ["MemoryRepository"]
+
+
+@attrs.frozen
+class _Snapshot:
+    """One tenant's records, email index, history and revision; never changed in place."""
+
+    revision: int = 0
+    records: Mapping[str, UserRecord] = attrs.field(factory=dict)
+    #: Lower-cased email -> key of the record holding it.
+    emails: Mapping[str, str] = attrs.field(factory=dict)
+    uploads: tuple[UploadEntry, ...] = ()
+
+
+_EMPTY = _Snapshot()
+
+
+def _no_fault(_step: str) -> None:
+    pass
+
+
+class MemoryRepository:
+    """A :class:`~provisioning.repository.Repository` and tenant store held in memory.
+
+    ``fault``, when given, is called with each step of :data:`COMMIT_STEPS
+    <provisioning.adapters.COMMIT_STEPS>` during a commit; whatever it raises aborts
+    the commit and leaves the store unchanged (see :func:`~provisioning.adapters.fail_at`).
+    Safe to share between threads.
+    """
+
+    def __init__(self, *, fault: FaultHook | None = None) -> None:
+        self._snapshots: dict[str, _Snapshot] = {}
+        self._tenants: dict[str, Tenant] = {}
+        self._fault = fault or _no_fault
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<MemoryRepository: {len(self._snapshots)} tenants with records>"
+
+    def _snapshot(self, tenant_id: str) -> _Snapshot:
+        return self._snapshots.get(tenant_id, _EMPTY)
+
+    def get(self, tenant_id: str, key: str) -> UserRecord | None:
+        """The record whose LegacyContactKey is ``key``, or ``None``."""
+        return self._snapshot(tenant_id).records.get(key)
+
+    def get_by_email(self, tenant_id: str, email: str) -> UserRecord | None:
+        """The record holding ``email``, compared case-insensitively, or ``None``."""
+        snapshot = self._snapshot(tenant_id)
+        key = snapshot.emails.get(email_key(email))
+        return None if key is None else snapshot.records[key]
+
+    def records(self, tenant_id: str) -> Iterator[UserRecord]:
+        """Every record of the tenant, in the order they were first created."""
+        return iter(self._snapshot(tenant_id).records.values())
+
+    def count(self, tenant_id: str) -> int:
+        """How many records the tenant has."""
+        return len(self._snapshot(tenant_id).records)
+
+    def revision(self, tenant_id: str) -> int:
+        """The tenant's current revision; 0 before its first commit."""
+        return self._snapshot(tenant_id).revision
+
+    def uploads(self, tenant_id: str) -> Sequence[UploadEntry]:
+        """Every upload committed for the tenant, oldest first."""
+        return self._snapshot(tenant_id).uploads
+
+    def commit(self, tenant_id: str, change_set: ChangeSet, expected_revision: int) -> int:
+        """Apply ``change_set`` whole or not at all; return the new revision.
+
+        See :meth:`provisioning.repository.RecordWriter.commit` for the errors.
+        """
+        with self._lock:
+            old = self._snapshot(tenant_id)
+            check_revision(tenant_id, expected_revision, old.revision)
+
+            def stored_keys(keys: Sequence[str]) -> Collection[str]:
+                return [k for k in keys if k in old.records]
+
+            def email_owners(emails: Sequence[str]) -> Mapping[str, str]:
+                return {e: old.emails[e] for e in emails if e in old.emails}
+
+            check_change_set(
+                tenant_id, change_set, stored_keys=stored_keys, email_owners=email_owners
+            )
+            self._fault("checked")
+            records = dict(old.records)
+            emails = dict(old.emails)
+            # Free every replaced email first, so that two updates may swap theirs.
+            for record in change_set.updates:
+                del emails[records[record.legacy_contact_key].email_key]
+            for record in change_set.updates + change_set.creates:
+                records[record.legacy_contact_key] = record
+                emails[record.email_key] = record.legacy_contact_key
+            self._fault("records")
+            uploads = old.uploads
+            if change_set.upload is not None:
+                uploads += (change_set.upload,)
+            self._fault("history")
+            new = _Snapshot(old.revision + 1, records, emails, uploads)
+            self._fault("revision")
+            self._snapshots[tenant_id] = new
+            return new.revision
+
+    def save_tenant(self, tenant: Tenant) -> None:
+        """Store ``tenant``, replacing any tenant with the same id."""
+        with self._lock:
+            self._tenants[tenant.id] = tenant
+
+    def get_tenant(self, tenant_id: str) -> Tenant:
+        """The stored tenant; :class:`~provisioning.NotFoundError` when there is none."""
+        try:
+            return self._tenants[tenant_id]
+        except KeyError:
+            raise NotFoundError(
+                f"no tenant {tenant_id!r} is stored", kind="tenant", key=tenant_id
+            ) from None
+
+    def tenants(self) -> list[Tenant]:
+        """Every stored tenant, ordered by id."""
+        return [self._tenants[i] for i in sorted(self._tenants)]

@@ -1,0 +1,565 @@
+"""The embedded default store: a repository and tenant store in one SQLite file.
+
+Standard library :mod:`sqlite3` only. A file is opened in WAL mode, so readers never
+block the writer; every commit is one ``BEGIN IMMEDIATE`` transaction that re-reads the
+tenant's revision under the write lock, so several processes may share one file: of
+two writers that planned against the same revision, one commits and the other gets
+:class:`~provisioning.ConflictError`. The adapter creates its schema on first use and
+migrates older files forward, recording the version in the ``schema_version`` table.
+
+One instance holds one connection: use it from the thread that made it, and open one
+instance per thread or process. ``":memory:"`` gives a private, throw-away database.
+
+>>> import provisioning as pv
+>>> with SqliteRepository(":memory:") as repo:
+...     repo.save_tenant(pv.Tenant(id="acme", name="Acme", products={"community": "standalone"}))
+...     print(repo.get_tenant("acme").name, repo.schema_version, repo.revision("acme"))
+Acme 1 0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import operator
+import os
+import sqlite3
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Final
+
+from ..exceptions import NotFoundError, RepositoryError
+from ..records import CustomFields, RecordStatus, UserRecord, email_key
+from ..repository import (
+    ChangeSet,
+    UploadEntry,
+    check_change_set,
+    check_revision,
+)
+from ..serialization import tenant_from_json, tenant_to_json
+from ..tenants import Tenant
+from ._faults import FaultHook
+
+__all__ = ["SCHEMA_VERSION", "SqliteRepository"]
+
+#: Every UserRecord field, in declaration order: one column each in ``records``.
+_FIELDS: Final = (
+    "legacy_contact_key",
+    "first_name",
+    "last_name",
+    "email",
+    "company_name",
+    "prefix",
+    "middle_name",
+    "suffix",
+    "informal_name",
+    "title",
+    "member_id",
+    "member_since",
+    "member_expires_on",
+    "birthday",
+    "address1",
+    "address2",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "phone1",
+    "phone1_type",
+    "phone2",
+    "phone2_type",
+    "is_member",
+    "status",
+    "custom",
+)
+_REQUIRED: Final = frozenset(
+    {"legacy_contact_key", "first_name", "last_name", "email", "company_name", "status"}
+)
+_DATES: Final = tuple(_FIELDS.index(n) for n in ("member_since", "member_expires_on", "birthday"))
+_IS_MEMBER: Final = _FIELDS.index("is_member")
+_STATUS: Final = _FIELDS.index("status")
+_CUSTOM: Final = _FIELDS.index("custom")
+
+# Migration i takes a file from schema version i to i + 1: its statements, in order.
+_MIGRATIONS: list[tuple[str, ...]] = [
+    (
+        """
+        CREATE TABLE revisions (
+            tenant_id TEXT PRIMARY KEY,
+            revision INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE records (
+            tenant_id TEXT NOT NULL,
+            -- the lower-cased email, NULL only inside a commit while an update moves it
+            email_key TEXT,
+            legacy_contact_key TEXT NOT NULL,
+            first_name TEXT NOT NULL,
+            last_name TEXT NOT NULL,
+            email TEXT NOT NULL,
+            company_name TEXT NOT NULL,
+            prefix TEXT,
+            middle_name TEXT,
+            suffix TEXT,
+            informal_name TEXT,
+            title TEXT,
+            member_id TEXT,
+            member_since TEXT,  -- ISO 8601 dates
+            member_expires_on TEXT,
+            birthday TEXT,
+            address1 TEXT,
+            address2 TEXT,
+            city TEXT,
+            state TEXT,
+            postal_code TEXT,
+            country TEXT,
+            phone1 TEXT,
+            phone1_type TEXT,
+            phone2 TEXT,
+            phone2_type TEXT,
+            is_member INTEGER,  -- 0, 1 or NULL
+            status TEXT NOT NULL,
+            custom TEXT,  -- a JSON object, NULL when empty
+            UNIQUE (tenant_id, legacy_contact_key)
+        )
+        """,
+        """
+        CREATE UNIQUE INDEX records_email ON records (tenant_id, email_key)
+        """,
+        """
+        CREATE TABLE uploads (
+            id INTEGER PRIMARY KEY,
+            tenant_id TEXT NOT NULL,
+            revision INTEGER NOT NULL,  -- the revision the upload's commit made
+            actor_id TEXT NOT NULL,
+            at TEXT NOT NULL,  -- ISO 8601 with its UTC offset
+            file_digest TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            product TEXT NOT NULL,
+            counts TEXT NOT NULL  -- a JSON object
+        )
+        """,
+        """
+        CREATE INDEX uploads_tenant ON uploads (tenant_id, id)
+        """,
+        """
+        CREATE TABLE tenants (
+            tenant_id TEXT PRIMARY KEY,
+            document TEXT NOT NULL  -- the tenant as provisioning.serialization's JSON
+        ) WITHOUT ROWID
+        """,
+    ),
+]
+
+#: The schema version this library writes.
+SCHEMA_VERSION: Final = len(_MIGRATIONS)
+
+_COLUMNS: Final = ", ".join(_FIELDS)
+# Every SQL text built here joins constant column names only, never a value.
+_SELECT: Final = f"SELECT {_COLUMNS} FROM records WHERE tenant_id = ?"  # noqa: S608
+# Python 3.11's sqlite3 binds None and bool slowly (it looks for an adapter each time),
+# so empty values travel as "" and become NULL in SQL. No stored text is ever "": the
+# record's converters turn an empty optional value into None.
+_BLANK: Final = ""
+
+
+def _slot(name: str) -> str:
+    return "?" if name in _REQUIRED else "NULLIF(?, '')"
+
+
+_INSERT: Final = (
+    f"INSERT INTO records (tenant_id, email_key, {_COLUMNS}) "  # noqa: S608
+    f"VALUES (?, ?, {', '.join(_slot(n) for n in _FIELDS)})"
+)
+# Phase one of an update: every field but the email key, which is kept when unchanged and
+# set to NULL when it moves; phase two sets the moved keys, once all were given up.
+_UPDATE: Final = (
+    "UPDATE records SET "  # noqa: S608
+    + ", ".join(f"{n} = {_slot(n)}" for n in _FIELDS[1:])
+    + ", email_key = CASE email_key WHEN ? THEN email_key END"
+    + " WHERE tenant_id = ? AND legacy_contact_key = ?"
+)
+_MOVED: Final = "SELECT legacy_contact_key FROM records WHERE tenant_id = ? AND email_key IS NULL"
+_SET_EMAIL: Final = (
+    "UPDATE records SET email_key = ? WHERE tenant_id = ? AND legacy_contact_key = ?"
+)
+_CHUNK: Final = 500  # bound variables per lookup query; old SQLite allows 999
+
+_fields_of = operator.attrgetter(*_FIELDS)
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+_loads = json.loads
+_date = dt.date.fromisoformat
+_STATUSES: Final = {s.value: s for s in RecordStatus}
+_NO_CUSTOM: Final = CustomFields()
+_new_record = object.__new__
+_restore = UserRecord.__setstate__  # type: ignore[attr-defined]  # attrs adds it to slotted classes
+
+
+def _values(record: UserRecord) -> list[Any]:
+    """The record's fields as SQL parameters, in ``_FIELDS`` order."""
+    values: list[Any] = [_BLANK if v is None else v for v in _fields_of(record)]
+    for i in _DATES:
+        day = values[i]
+        if day is not _BLANK:
+            values[i] = day.isoformat()
+    if values[_IS_MEMBER] is not _BLANK:
+        values[_IS_MEMBER] = int(values[_IS_MEMBER])
+    values[_STATUS] = values[_STATUS].value
+    custom = values[_CUSTOM]
+    values[_CUSTOM] = _dumps(dict(custom)) if custom else _BLANK
+    return values
+
+
+def _decode(row: Sequence[Any]) -> UserRecord:
+    """A record from its row. Rows were valid records when written: no re-validation."""
+    values = list(row)
+    for i in _DATES:
+        day = values[i]
+        if day is not None:
+            values[i] = _date(day)
+    if values[_IS_MEMBER] is not None:
+        values[_IS_MEMBER] = bool(values[_IS_MEMBER])
+    values[_STATUS] = _STATUSES[values[_STATUS]]
+    custom = values[_CUSTOM]
+    values[_CUSTOM] = _NO_CUSTOM if custom is None else CustomFields(_loads(custom))
+    # What unpickling does: set the fields without running converters and validators,
+    # which would cost more than the whole read.
+    record: UserRecord = _new_record(UserRecord)
+    _restore(record, dict(zip(_FIELDS, values, strict=True)))
+    return record
+
+
+def _no_fault(_step: str) -> None:
+    pass
+
+
+class _MisfitError(Exception):
+    """The change set does not fit the stored records; the transaction rolls back."""
+
+
+def _stream(cursor: sqlite3.Cursor, where: str) -> Iterator[UserRecord]:
+    try:
+        while True:
+            try:
+                rows = cursor.fetchmany(1000)
+            except sqlite3.Error as exc:
+                raise RepositoryError(f"cannot read {where}: {exc}") from exc
+            if not rows:
+                return
+            yield from map(_decode, rows)
+    finally:
+        cursor.close()
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any error; SQLite errors wrapped."""
+
+    def __init__(self, con: sqlite3.Connection, what: str) -> None:
+        self._con = con
+        self._what = what
+
+    def __enter__(self) -> None:
+        try:
+            self._con.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot {self._what}: {exc}") from exc
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        con = self._con
+        if exc is None:
+            try:
+                con.execute("COMMIT")
+                return
+            except sqlite3.Error as error:
+                exc = error
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise RepositoryError(f"cannot {self._what}: {exc}; nothing was written") from exc
+
+
+def _upload_row(tenant_id: str, revision: int, entry: UploadEntry) -> tuple[Any, ...]:
+    return (
+        tenant_id,
+        revision,
+        entry.actor_id,
+        entry.at.isoformat(),
+        entry.file_digest,
+        entry.mode.value,
+        entry.product.value,
+        _dumps(dict(entry.counts)),
+    )
+
+
+class SqliteRepository:
+    """A :class:`~provisioning.repository.Repository` and tenant store in SQLite.
+
+    ``path`` is a file (created when missing) or ``":memory:"``. ``timeout`` is how long,
+    in seconds, a commit waits for another process's write to finish before failing
+    with :class:`~provisioning.RepositoryError`. ``cache_mib`` caps this connection's page
+    cache: a commit of a million records runs fastest when the tables fit. ``fault`` is
+    a fault-injection hook, as for :class:`~provisioning.adapters.MemoryRepository`.
+
+    Raises :class:`~provisioning.RepositoryError` when the file is not a database or
+    was written by a newer version of this library.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = ":memory:",
+        *,
+        timeout: float = 30.0,
+        cache_mib: int = 512,
+        fault: FaultHook | None = None,
+    ) -> None:
+        self._path = os.fspath(path)
+        self._fault = fault or _no_fault
+        try:
+            self._con = sqlite3.connect(self._path, timeout=timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot open SQLite database {self._path!r}: {exc}") from exc
+        try:
+            self._configure(cache_mib)
+            self._migrate()
+        except BaseException:
+            self._con.close()
+            raise
+
+    def _configure(self, cache_mib: int) -> None:
+        con = self._con
+        try:
+            if self._path != ":memory:":
+                con.execute("PRAGMA journal_mode = WAL")
+            # A commit is durable once it returns: a bulk commit is one transaction, so
+            # the fsyncs this costs are few.
+            con.execute("PRAGMA synchronous = FULL")
+            con.execute(f"PRAGMA cache_size = -{int(cache_mib) * 1024}")
+            con.execute("PRAGMA temp_store = MEMORY")
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot use SQLite database {self._path!r}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        with self._transaction("migrate the schema of"):
+            con = self._con
+            con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = con.execute("SELECT version FROM schema_version").fetchone()
+            version = 0 if row is None else int(row[0])
+            if version > SCHEMA_VERSION:
+                raise RepositoryError(
+                    f"SQLite database {self._path!r} has schema version {version}; this "
+                    f"version of provisioning reads versions up to {SCHEMA_VERSION}"
+                )
+            for migration in _MIGRATIONS[version:]:
+                for statement in migration:
+                    con.execute(statement)
+            if row is None:
+                con.execute("INSERT INTO schema_version VALUES (?)", (len(_MIGRATIONS),))
+            else:
+                con.execute("UPDATE schema_version SET version = ?", (len(_MIGRATIONS),))
+
+    def _transaction(self, what: str) -> _Transaction:
+        return _Transaction(self._con, f"{what} SQLite database {self._path!r}")
+
+    def __repr__(self) -> str:
+        return f"SqliteRepository({self._path!r})"
+
+    def __enter__(self) -> SqliteRepository:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection; the repository cannot be used afterwards."""
+        self._con.close()
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the open database."""
+        return int(self._read("SELECT version FROM schema_version", ())[0][0])
+
+    def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        try:
+            return self._con.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot read SQLite database {self._path!r}: {exc}") from exc
+
+    def get(self, tenant_id: str, key: str) -> UserRecord | None:
+        """The record whose LegacyContactKey is ``key``, or ``None``."""
+        rows = self._read(f"{_SELECT} AND legacy_contact_key = ?", (tenant_id, key))
+        return _decode(rows[0]) if rows else None
+
+    def get_by_email(self, tenant_id: str, email: str) -> UserRecord | None:
+        """The record holding ``email``, compared case-insensitively, or ``None``."""
+        rows = self._read(f"{_SELECT} AND email_key = ?", (tenant_id, email_key(email)))
+        return _decode(rows[0]) if rows else None
+
+    def records(self, tenant_id: str) -> Iterator[UserRecord]:
+        """Every record of the tenant, in the order they were created, read by a cursor."""
+        try:
+            cursor = self._con.execute(_SELECT, (tenant_id,))
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot read SQLite database {self._path!r}: {exc}") from exc
+        return _stream(cursor, f"SQLite database {self._path!r}")
+
+    def count(self, tenant_id: str) -> int:
+        """How many records the tenant has."""
+        return int(
+            self._read("SELECT COUNT(*) FROM records WHERE tenant_id = ?", (tenant_id,))[0][0]
+        )
+
+    def revision(self, tenant_id: str) -> int:
+        """The tenant's current revision; 0 before its first commit."""
+        rows = self._read("SELECT revision FROM revisions WHERE tenant_id = ?", (tenant_id,))
+        return int(rows[0][0]) if rows else 0
+
+    def uploads(self, tenant_id: str) -> Sequence[UploadEntry]:
+        """Every upload committed for the tenant, oldest first."""
+        rows = self._read(
+            "SELECT actor_id, at, file_digest, mode, product, counts FROM uploads"
+            " WHERE tenant_id = ? ORDER BY id",
+            (tenant_id,),
+        )
+        return tuple(
+            UploadEntry(
+                tenant_id=tenant_id,
+                actor_id=actor_id,
+                at=dt.datetime.fromisoformat(at),
+                file_digest=digest,
+                mode=mode,
+                product=product,
+                counts=_loads(counts),
+            )
+            for actor_id, at, digest, mode, product, counts in rows
+        )
+
+    def commit(self, tenant_id: str, change_set: ChangeSet, expected_revision: int) -> int:
+        """Apply ``change_set`` whole or not at all, in one transaction; return the new revision.
+
+        See :meth:`provisioning.repository.RecordWriter.commit` for the errors.
+        """
+        upload = change_set.upload
+        try:
+            with self._transaction("commit to"):
+                con = self._con
+                rows = con.execute(
+                    "SELECT revision FROM revisions WHERE tenant_id = ?", (tenant_id,)
+                ).fetchall()
+                revision = int(rows[0][0]) if rows else 0
+                check_revision(tenant_id, expected_revision, revision)
+                if upload is not None and upload.tenant_id != tenant_id:
+                    raise _MisfitError
+                self._fault("checked")
+                if not self._write(tenant_id, change_set):
+                    raise _MisfitError
+                self._fault("records")
+                revision += 1
+                if upload is not None:
+                    con.execute(
+                        "INSERT INTO uploads (tenant_id, revision, actor_id, at, file_digest,"
+                        " mode, product, counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        _upload_row(tenant_id, revision, upload),
+                    )
+                self._fault("history")
+                con.execute(
+                    "INSERT INTO revisions VALUES (?, ?)"
+                    " ON CONFLICT (tenant_id) DO UPDATE SET revision = excluded.revision",
+                    (tenant_id, revision),
+                )
+                self._fault("revision")
+        except _MisfitError:
+            # Rolled back. Find out why, with the lookups a pre-check would have cost.
+            self._diagnose(tenant_id, change_set)
+            raise RepositoryError(
+                f"SQLite refused the change set for tenant {tenant_id!r} for a reason not"
+                " found again; nothing was written"
+            ) from None
+        return revision
+
+    def _write(self, tenant_id: str, change_set: ChangeSet) -> bool:
+        """Write the records; ``False`` when they do not fit (the caller rolls back)."""
+        con = self._con
+        updates = change_set.updates
+        try:
+            if updates:
+                cursor = con.executemany(
+                    _UPDATE,
+                    (
+                        (*_values(r)[1:], r.email_key, tenant_id, r.legacy_contact_key)
+                        for r in updates
+                    ),
+                )
+                if cursor.rowcount != len(updates):
+                    return False  # an update names a key that is not stored
+            if change_set.creates:
+                con.executemany(
+                    _INSERT,
+                    ((tenant_id, r.email_key, *_values(r)) for r in change_set.creates),
+                )
+            if updates:
+                moved = {k for (k,) in con.execute(_MOVED, (tenant_id,))}
+                if moved:
+                    con.executemany(
+                        _SET_EMAIL,
+                        (
+                            (r.email_key, tenant_id, r.legacy_contact_key)
+                            for r in updates
+                            if r.legacy_contact_key in moved
+                        ),
+                    )
+        except sqlite3.IntegrityError:
+            return False  # a key or an email is already taken
+        return True
+
+    def _diagnose(self, tenant_id: str, change_set: ChangeSet) -> None:
+        """Raise the :class:`ChangeSetError` naming why ``change_set`` does not fit."""
+
+        def stored_keys(keys: Sequence[str]) -> Collection[str]:
+            return {row[0] for row in self._lookup("legacy_contact_key", "", tenant_id, keys)}
+
+        def email_owners(emails: Sequence[str]) -> Mapping[str, str]:
+            return dict(self._lookup("email_key", ", legacy_contact_key", tenant_id, emails))
+
+        check_change_set(tenant_id, change_set, stored_keys=stored_keys, email_owners=email_owners)
+
+    def _lookup(
+        self, column: str, extra: str, tenant_id: str, values: Sequence[str]
+    ) -> Iterator[Any]:
+        for start in range(0, len(values), _CHUNK):
+            chunk = values[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            where = f"WHERE tenant_id = ? AND {column} IN ({marks})"
+            sql = f"SELECT {column}{extra} FROM records {where}"  # noqa: S608
+            yield from self._read(sql, (tenant_id, *chunk))
+
+    def save_tenant(self, tenant: Tenant) -> None:
+        """Store ``tenant``, replacing any tenant with the same id."""
+        with self._transaction("save a tenant to"):
+            self._con.execute(
+                "INSERT INTO tenants VALUES (?, ?)"
+                " ON CONFLICT (tenant_id) DO UPDATE SET document = excluded.document",
+                (tenant.id, tenant_to_json(tenant, indent=None)),
+            )
+
+    def get_tenant(self, tenant_id: str) -> Tenant:
+        """The stored tenant; :class:`~provisioning.NotFoundError` when there is none."""
+        rows = self._read("SELECT document FROM tenants WHERE tenant_id = ?", (tenant_id,))
+        if not rows:
+            raise NotFoundError(f"no tenant {tenant_id!r} is stored", kind="tenant", key=tenant_id)
+        return tenant_from_json(rows[0][0])
+
+    def tenants(self) -> list[Tenant]:
+        """Every stored tenant, ordered by id."""
+        rows = self._read("SELECT document FROM tenants ORDER BY tenant_id", ())
+        return [tenant_from_json(document) for (document,) in rows]

@@ -1,0 +1,381 @@
+"""The storage a host implements: tenant-scoped reads, upload history and one atomic commit.
+
+A host stores user records however it likes and offers them through the small
+:class:`typing.Protocol` classes below; :mod:`provisioning.adapters` holds two reference
+implementations (in memory, SQLite) and :class:`provisioning.testing.RepositoryContract`
+checks any implementation against the same rules.
+
+Every call names one tenant and touches only that tenant: the same key, or the same
+email, may exist in two tenants. A tenant's **revision** is an ``int`` that starts at 0
+and grows by one with every commit. Writers read it first and hand it back to
+:meth:`RecordWriter.commit`, which refuses with :class:`~provisioning.ConflictError` when
+another writer committed in between. A commit applies a :class:`ChangeSet` whole or
+not at all; records are never deleted (``DEACTIVATE_NOT_DELETE``): deactivating one is
+an update of its status.
+
+>>> from provisioning import UserRecord
+>>> from provisioning.adapters import MemoryRepository
+>>> repo = MemoryRepository()
+>>> ada = UserRecord(legacy_contact_key="1001", first_name="Ada", last_name="Lovelace",
+...                  email="ada@example.com", company_name="Analytical Engines")
+>>> repo.commit("acme", ChangeSet(creates=[ada]), expected_revision=repo.revision("acme"))
+1
+>>> repo.get_by_email("acme", "ADA@Example.com") == ada
+True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from ._enum import ValueEnum
+from ._validators import nonempty, strip, to_enum
+from .catalog import Product
+from .exceptions import ConflictError, InvalidValueError, RepositoryError
+from .records import UserRecord
+from .tenants import Tenant
+
+__all__ = [
+    "ChangeSet",
+    "ChangeSetError",
+    "RecordReader",
+    "RecordWriter",
+    "Repository",
+    "TenantStore",
+    "UploadEntry",
+    "UploadHistory",
+    "UploadMode",
+    "check_change_set",
+    "check_revision",
+]
+
+#: How many problems an error message lists before it says "and N more".
+_SHOWN = 5
+
+
+class UploadMode(ValueEnum):
+    """How an upload treats stored records missing from its file (DOMAIN.md section 5)."""
+
+    #: The file replaces all previously imported data: missing records are deactivated.
+    FULL = "full"
+    #: The file holds only some records: it adds or replaces the rows it has.
+    PARTIAL = "partial"
+
+
+class ChangeSetError(RepositoryError):
+    """A change set does not fit the tenant's stored records; nothing was written.
+
+    ``problems`` lists every reason, each starting with the change it is about, e.g.
+    ``"create '1001': key already stored"``.
+    """
+
+    def __init__(self, message: str, *, tenant_id: str, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message, tenant_id=tenant_id, problems=problems)
+        self.tenant_id = tenant_id
+        #: Every problem found, in the order of the change set.
+        self.problems = problems
+
+
+class _Counts(Mapping[str, int]):
+    """An immutable, hashable mapping of count names to non-negative counts."""
+
+    __slots__ = ("_items", "_map")
+
+    def __init__(self, values: Mapping[str, int]) -> None:
+        self._map = dict(values)
+        self._items = tuple(sorted(self._map.items()))
+
+    def __getitem__(self, name: str) -> int:
+        return self._map[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._map)
+
+    def __len__(self) -> int:
+        return len(self._map)
+
+    def __hash__(self) -> int:
+        return hash(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self._map == dict(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self._map)
+
+
+def _to_counts(value: Mapping[str, int]) -> _Counts:
+    return value if isinstance(value, _Counts) else _Counts(value)
+
+
+def _check_counts(
+    _inst: object, attribute: attrs.Attribute[Mapping[str, int]], value: Mapping[str, int]
+) -> None:
+    items: list[tuple[object, object]] = list(value.items())
+    for name, count in items:
+        if not isinstance(name, str) or not name:
+            raise InvalidValueError(
+                f"{attribute.name} names must be non-empty strings, got {name!r}",
+                field=attribute.name,
+            )
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise InvalidValueError(
+                f"{attribute.name}[{name!r}] must be a non-negative int, got {count!r}",
+                field=attribute.name,
+            )
+
+
+def _aware(_inst: object, attribute: attrs.Attribute[dt.datetime], value: object) -> None:
+    if not isinstance(value, dt.datetime) or value.utcoffset() is None:
+        raise InvalidValueError(
+            f"{attribute.name} must be a timezone-aware datetime, got {value!r}",
+            field=attribute.name,
+        )
+
+
+def _mode(value: UploadMode | str) -> UploadMode:
+    return to_enum(UploadMode, value, "mode")
+
+
+def _product(value: Product | str) -> Product:
+    return to_enum(Product, value, "product")
+
+
+@attrs.frozen(kw_only=True)
+class UploadEntry:
+    """One applied upload in a tenant's history: who, when, which file, how, what it did.
+
+    The history is what makes the standalone initial upload a one-time thing
+    (``STANDALONE_ONE_TIME_UPLOAD``). ``at`` must carry a time zone.
+    """
+
+    tenant_id: str = attrs.field(converter=strip, validator=nonempty)
+    actor_id: str = attrs.field(converter=strip, validator=nonempty)
+    at: dt.datetime = attrs.field(validator=_aware)
+    #: A digest of the uploaded file, e.g. ``"sha256:9f86d0…"``.
+    file_digest: str = attrs.field(converter=strip, validator=nonempty)
+    mode: UploadMode = attrs.field(converter=_mode)
+    #: What the upload did, e.g. ``{"created": 3, "updated": 1}``.
+    counts: Mapping[str, int] = attrs.field(
+        factory=dict, converter=_to_counts, validator=_check_counts
+    )
+    product: Product = attrs.field(default=Product.COMMUNITY, converter=_product)
+
+
+def _records(value: Iterable[UserRecord]) -> tuple[UserRecord, ...]:
+    return value if isinstance(value, tuple) else tuple(value)
+
+
+def _only_records(
+    _inst: object, attribute: attrs.Attribute[tuple[UserRecord, ...]], value: tuple[object, ...]
+) -> None:
+    for item in value:
+        if not isinstance(item, UserRecord):
+            raise InvalidValueError(
+                f"{attribute.name} must hold UserRecord values, got {item!r}",
+                field=attribute.name,
+            )
+
+
+def _listed(items: Sequence[str]) -> str:
+    shown = ", ".join(items[:_SHOWN])
+    more = len(items) - _SHOWN
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class ChangeSet:
+    """What one commit writes to a tenant: new records, replaced records, an upload entry.
+
+    ``updates`` are whole records that replace the stored record with the same key (the
+    Push API always sends the full record: a field left out is cleared). Status changes,
+    such as deactivating or reactivating a user, are updates too; there are no deletions
+    (``DEACTIVATE_NOT_DELETE``). ``upload``, when given, joins the tenant's history in
+    the same transaction.
+
+    A change set names each key once and gives each email (compared case-insensitively)
+    to one record at most; anything else raises :class:`~provisioning.InvalidValueError`
+    here, before any store is touched.
+    """
+
+    creates: tuple[UserRecord, ...] = attrs.field(
+        default=(), converter=_records, validator=_only_records
+    )
+    updates: tuple[UserRecord, ...] = attrs.field(
+        default=(), converter=_records, validator=_only_records
+    )
+    upload: UploadEntry | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(UploadEntry))
+    )
+
+    def __attrs_post_init__(self) -> None:
+        changes = self.creates + self.updates
+        keys = [r.legacy_contact_key for r in changes]
+        emails = [r.email_key for r in changes]
+        if len(set(keys)) == len(keys) and len(set(emails)) == len(emails):
+            return
+        repeated = [f"key {k!r}" for k, n in Counter(keys).items() if n > 1]
+        owners: dict[str, list[str]] = {}
+        for record in changes:
+            owners.setdefault(record.email_key, []).append(record.legacy_contact_key)
+        repeated += [
+            f"email {e!r} for {', '.join(map(repr, ks))}" for e, ks in owners.items() if len(ks) > 1
+        ]
+        raise InvalidValueError(
+            "a change set names each key and each email once; repeated: " + _listed(repeated)
+        )
+
+    def __repr__(self) -> str:
+        upload = "" if self.upload is None else f", upload={self.upload.file_digest!r}"
+        return f"<ChangeSet: {len(self.creates)} creates, {len(self.updates)} updates{upload}>"
+
+
+def check_revision(tenant_id: str, expected: int, actual: int) -> None:
+    """Raise :class:`~provisioning.ConflictError` unless the tenant is still at ``expected``.
+
+    For implementations of :meth:`RecordWriter.commit`: call it inside the transaction,
+    with the revision read there.
+    """
+    if expected != actual:
+        raise ConflictError(
+            f"tenant {tenant_id!r} is at revision {actual}, not {expected}: the store changed "
+            "since the plan was made; nothing was written",
+            tenant_id=tenant_id,
+            expected=expected,
+            actual=actual,
+        )
+
+
+def check_change_set(
+    tenant_id: str,
+    change_set: ChangeSet,
+    *,
+    stored_keys: Callable[[Sequence[str]], Collection[str]],
+    email_owners: Callable[[Sequence[str]], Mapping[str, str]],
+) -> None:
+    """Raise :class:`ChangeSetError` listing every way ``change_set`` does not fit the store.
+
+    For implementations of :meth:`RecordWriter.commit`. The two callables look up the
+    tenant's stored records in batches: ``stored_keys(keys)`` returns those of ``keys``
+    that are stored; ``email_owners(email_keys)`` maps each stored lower-cased email of
+    ``email_keys`` to the key of the record holding it. The checks are on the state after
+    the commit, so two updates may swap their emails.
+    """
+    problems: list[str] = []
+    upload = change_set.upload
+    if upload is not None and upload.tenant_id != tenant_id:
+        problems.append(f"upload entry: it is for tenant {upload.tenant_id!r}")
+    changes = change_set.creates + change_set.updates
+    stored = set(stored_keys([r.legacy_contact_key for r in changes]))
+    owners = email_owners([r.email_key for r in changes])
+    updated = {r.legacy_contact_key for r in change_set.updates}
+    for verb, records in (("create", change_set.creates), ("update", change_set.updates)):
+        for record in records:
+            key = record.legacy_contact_key
+            if verb == "create" and key in stored:
+                problems.append(f"create {key!r}: key already stored")
+            elif verb == "update" and key not in stored:
+                problems.append(f"update {key!r}: no stored record has this key")
+            owner = owners.get(record.email_key)
+            # An updated owner gives its email up: the change set holds no email twice.
+            if owner is not None and owner != key and owner not in updated:
+                problems.append(
+                    f"{verb} {key!r}: email {record.email!r} already belongs to {owner!r}"
+                )
+    if problems:
+        raise ChangeSetError(
+            f"the change set does not fit the records of tenant {tenant_id!r}, nothing was "
+            f"written: {'; '.join(problems[:_SHOWN])}"
+            + (f"; and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else ""),
+            tenant_id=tenant_id,
+            problems=tuple(problems),
+        )
+
+
+@runtime_checkable
+class RecordReader(Protocol):
+    """Reads one tenant's user records. An unknown tenant has no records and revision 0."""
+
+    def get(self, tenant_id: str, key: str) -> UserRecord | None:
+        """The record whose LegacyContactKey is ``key``, or ``None``."""
+        ...
+
+    def get_by_email(self, tenant_id: str, email: str) -> UserRecord | None:
+        """The record holding ``email``, compared case-insensitively, or ``None``."""
+        ...
+
+    def records(self, tenant_id: str) -> Iterator[UserRecord]:
+        """Every record of the tenant, in no promised order, streamed.
+
+        A million records are not held in memory at once. Finish (or close) the
+        iterator before committing through the same repository.
+        """
+        ...
+
+    def count(self, tenant_id: str) -> int:
+        """How many records the tenant has, deactivated ones included."""
+        ...
+
+    def revision(self, tenant_id: str) -> int:
+        """The tenant's current revision: 0 before its first commit, then +1 per commit.
+
+        Read it *before* reading the records a change is planned from, and pass it to
+        :meth:`RecordWriter.commit`: a writer in between then makes the commit fail
+        instead of the plan being applied to records it never saw.
+        """
+        ...
+
+
+@runtime_checkable
+class UploadHistory(Protocol):
+    """Reads one tenant's upload history."""
+
+    def uploads(self, tenant_id: str) -> Sequence[UploadEntry]:
+        """Every upload committed for the tenant, oldest first."""
+        ...
+
+
+@runtime_checkable
+class RecordWriter(Protocol):
+    """Writes one tenant's records: one atomic commit, checked against a revision."""
+
+    def commit(self, tenant_id: str, change_set: ChangeSet, expected_revision: int) -> int:
+        """Apply ``change_set`` to the tenant whole, or not at all, and return the new revision.
+
+        Raises :class:`~provisioning.ConflictError` when the tenant is no longer at
+        ``expected_revision`` (:func:`check_revision`); :class:`ChangeSetError` when a
+        create's key is already stored, an update's key is not, a record would take an
+        email another record keeps, or the upload entry names another tenant
+        (:func:`check_change_set`); :class:`~provisioning.RepositoryError` when the store
+        fails. In every case nothing is written.
+        """
+        ...
+
+
+@runtime_checkable
+class Repository(RecordReader, UploadHistory, RecordWriter, Protocol):
+    """Everything planning and applying an upload needs from a store."""
+
+
+@runtime_checkable
+class TenantStore(Protocol):
+    """Saves and loads :class:`~provisioning.Tenant` objects by id."""
+
+    def save_tenant(self, tenant: Tenant) -> None:
+        """Store ``tenant``, replacing any tenant with the same id."""
+        ...
+
+    def get_tenant(self, tenant_id: str) -> Tenant:
+        """The stored tenant; :class:`~provisioning.NotFoundError` when there is none."""
+        ...
+
+    def tenants(self) -> list[Tenant]:
+        """Every stored tenant, ordered by id."""
+        ...
