@@ -634,3 +634,67 @@ def test_rulebook_method_is_the_function() -> None:
     """RuleBook.sso_eligibility gives the same result as pv.sso_eligibility."""
     t = tenant(UPLOAD, sso_setup=sso())
     assert pv.DEFAULT_RULEBOOK.sso_eligibility(t, as_of=AS_OF) == eligibility(t)
+
+
+def _requested(go_live: dt.date, requested_on: dt.date | None) -> pv.Tenant:
+    return pv.Tenant(
+        id="acme",
+        name="Acme",
+        products={"community": "spreadsheet_upload"},
+        sso=pv.SsoSetup(
+            protocol="saml_2_0",
+            identity_provider="Acme AMS",
+            identifier_is_legacy_contact_key=True,
+            saml_signed=True,
+            go_live=go_live,
+            requested_on=requested_on,
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    "as_of", [dt.date(2030, 6, 1), dt.date(2030, 6, 21), dt.date(2030, 6, 30)], ids=str
+)
+def test_lead_time_counts_from_the_request_date_when_known(as_of: dt.date) -> None:
+    """SSO_LEAD_TIME: a change asked for in time stays eligible whatever day we ask."""
+    tenant = _requested(dt.date(2030, 7, 1), requested_on=dt.date(2030, 6, 1))
+    sso = pv.sso_eligibility(tenant, as_of=as_of)
+    assert sso.eligible
+    assert sso.earliest_go_live == dt.date(2030, 6, 22)
+
+
+def test_lead_time_from_a_late_request_is_unmet() -> None:
+    """SSO_LEAD_TIME: a request made two weeks before go-live is too late, on any day."""
+    tenant = _requested(dt.date(2030, 7, 1), requested_on=dt.date(2030, 6, 17))
+    (lead,) = pv.sso_eligibility(tenant, as_of=dt.date(2030, 6, 1)).unmet
+    assert lead.detail == (
+        "go-live 2030-07-01 is less than 3 weeks after 2030-06-17; "
+        "the earliest possible is 2030-07-08"
+    )
+
+
+def test_no_lead_time_needs_no_notice() -> None:
+    """SSO_LEAD_TIME set to nothing: any future go-live is met, and says so."""
+    book = pv.RuleBook().with_settings(sso_lead_time=relativedelta())
+    tenant = _requested(dt.date(2030, 7, 1), requested_on=None)
+    lead = pv.sso_eligibility(tenant, as_of=dt.date(2030, 6, 30), rulebook=book).requirements[-1]
+    assert (lead.met, lead.detail) == (
+        True,
+        "go-live 2030-07-01 is no notice needed after 2030-06-30",
+    )
+
+
+def test_lead_time_past_the_last_date_does_not_crash() -> None:
+    """A question asked near date.max answers instead of overflowing."""
+    tenant = _requested(dt.date(9999, 12, 31), requested_on=None)
+    sso = pv.sso_eligibility(tenant, as_of=dt.date(9999, 12, 30))
+    assert sso.earliest_go_live == dt.date.max
+
+
+@pytest.mark.parametrize(
+    "period", [relativedelta(months=1, days=-30), relativedelta(years=-1)], ids=repr
+)
+def test_a_lead_time_with_a_negative_part_is_refused(period: relativedelta) -> None:
+    """Settings refuses a lead time any part of which is negative."""
+    with pytest.raises(pv.InvalidValueError, match="must not be negative"):
+        pv.Settings(sso_lead_time=period)

@@ -57,6 +57,7 @@ FULL_DICT: dict[str, Any] = {
         "identifier_is_legacy_contact_key": True,
         "saml_signed": True,
         "go_live": "2030-07-01",
+        "requested_on": None,
     },
     "integration": "imis",
     "initial_upload_done": True,
@@ -224,7 +225,8 @@ def test_every_problem_of_a_document_is_reported_together() -> None:
         "sso.go_live: '2030-13-01' is not an ISO 8601 date (YYYY-MM-DD)",
         (
             "sso.colour: unknown key; allowed keys: asserted_identifier, go_live, "
-            "identifier_is_legacy_contact_key, identity_provider, protocol, saml_signed"
+            "identifier_is_legacy_contact_key, identity_provider, protocol, requested_on, "
+            "saml_signed"
         ),
         "initial_upload_done: expected true or false, got 'yes'",
         (
@@ -688,3 +690,14 @@ def test_converter_refuses_custom_fields_that_are_not_text() -> None:
     }
     with pytest.raises(cattrs.ClassValidationError):
         converter.structure(data, pv.UserRecord)
+
+
+def test_json_with_a_repeated_key_is_refused() -> None:
+    """A product named twice in JSON is refused, not resolved to the last (METHODS_EXCLUSIVE)."""
+    text = (
+        '{"id": "acme", "name": "Acme", '
+        '"products": {"community": "standalone", "community": "spreadsheet_upload"}}'
+    )
+    with pytest.raises(pv.DocumentError) as caught:
+        tenant_from_json(text)
+    assert caught.value.errors == ("key 'community' appears twice in one object",)

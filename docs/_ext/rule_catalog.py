@@ -16,11 +16,11 @@ from provisioning.rules import RULES, Rule, RuleGroup
 
 
 def _table(rules: list[Rule]) -> nodes.table:
-    headers = ("rule", "what it says", "source", "ours")
+    headers = ("rule", "what it says", "source", "ours, and how to override it")
     table = nodes.table()
     group = nodes.tgroup(cols=len(headers))
     table += group
-    for width in (22, 50, 18, 10):
+    for width in (22, 46, 16, 16):
         group += nodes.colspec(colwidth=width)
     head = nodes.thead()
     group += head
@@ -32,8 +32,7 @@ def _table(rules: list[Rule]) -> nodes.table:
     group += body
     for rule in rules:
         row = nodes.row()
-        ours = ("ours; setting: " + ", ".join(rule.settings)) if rule.settings else ""
-        ours = ours or ("ours" if rule.ours else "")
+        ours = f"ours; override: {rule.override}" if rule.ours else ""
         cells = (nodes.literal(text=rule.id), rule.statement, rule.source, ours)
         for cell in cells:
             entry = nodes.entry()

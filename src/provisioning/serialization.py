@@ -337,10 +337,23 @@ def tenant_to_json(tenant: Tenant, *, indent: int | None = 2) -> str:
     return json.dumps(tenant_to_dict(tenant), indent=indent, sort_keys=True)
 
 
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            # JSON would keep the last value in silence; a repeated product key is a
+            # second method for one product (METHODS_EXCLUSIVE), so refuse them all.
+            raise ValueError(f"key {key!r} appears twice in one object")
+        seen[key] = value
+    return seen
+
+
 def _load_json(text: str, what: str) -> Any:
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except ValueError as exc:
+        if not isinstance(exc, json.JSONDecodeError):
+            raise DocumentError(f"{what} JSON is ambiguous: {exc}", errors=(str(exc),)) from None
         raise DocumentError(
             f"{what} JSON is malformed: {exc.msg} at line {exc.lineno}, column {exc.colno}",
             errors=(f"line {exc.lineno}, column {exc.colno}: {exc.msg}",),

@@ -101,11 +101,17 @@ class SsoSetup:
     saml_signed: bool = False
     #: The requested go-live date; ``SSO_LEAD_TIME`` counts back from it.
     go_live: dt.date | None = attrs.field(default=None)
+    #: The day the change was asked for. ``SSO_LEAD_TIME`` counts from it when known,
+    #: and from the ``as_of`` date of the question otherwise.
+    requested_on: dt.date | None = attrs.field(default=None)
 
     @go_live.validator
-    def _check_go_live(self, attribute: attrs.Attribute[dt.date | None], value: object) -> None:
+    @requested_on.validator
+    def _check_date(self, attribute: attrs.Attribute[dt.date | None], value: object) -> None:
         if value is not None and (isinstance(value, dt.datetime) or not isinstance(value, dt.date)):
-            raise InvalidValueError(f"go_live must be a date, got {value!r}", field=attribute.name)
+            raise InvalidValueError(
+                f"{attribute.name} must be a date, got {value!r}", field=attribute.name
+            )
 
 
 @attrs.frozen(kw_only=True)

@@ -42,8 +42,7 @@ def _lead_time(_inst: object, attribute: attrs.Attribute[relativedelta], value: 
             f"{attribute.name} must be whole years, months, weeks or days, got {value!r}",
             field=attribute.name,
         )
-    probe = dt.date(2000, 1, 1)
-    if probe + value < probe:
+    if value.years < 0 or value.months < 0 or value.days < 0:
         raise InvalidValueError(
             f"{attribute.name} must not be negative, got {value!r}", field=attribute.name
         )

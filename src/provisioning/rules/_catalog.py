@@ -38,6 +38,8 @@ class Rule:
     ours: bool = False
     #: The :class:`~provisioning.rules.Settings` fields that govern this rule, if any.
     settings: tuple[str, ...] = ()
+    #: For a rule of ours: how a host overrides or satisfies it.
+    override: str = ""
 
 
 _SEED = "seed: the vendor's help page on the three methods"
@@ -146,6 +148,7 @@ RULES: tuple[Rule, ...] = (
         statement="An action on a product the tenant does not license is refused.",
         source="ours",
         ours=True,
+        override="license the product: add it to Tenant.products",
     ),
     Rule(
         id="ROLE_PERMISSIONS",
@@ -156,6 +159,7 @@ RULES: tuple[Rule, ...] = (
         source="ours (HL 360033047071 names the roles, not this split)",
         ours=True,
         settings=("user_admin_roles",),
+        override="Settings.user_admin_roles",
     ),
     Rule(
         id="INTEGRATION_SYSTEM_REQUIRED",
@@ -163,6 +167,7 @@ RULES: tuple[Rule, ...] = (
         statement="A product on standard integration names its integrated system.",
         source="ours",
         ours=True,
+        override="name the system in Tenant.integration",
     ),
     Rule(
         id="INTEGRATION_SYSTEM_UNKNOWN",
@@ -170,6 +175,7 @@ RULES: tuple[Rule, ...] = (
         statement="The integrated system is one the rulebook's catalog knows.",
         source="ours",
         ours=True,
+        override="add the system to the rulebook: RuleBook.with_systems",
     ),
     Rule(
         id="INTEGRATION_SYSTEM_UNUSED",
@@ -177,6 +183,7 @@ RULES: tuple[Rule, ...] = (
         statement="A tenant that names an integrated system has a product on standard integration.",
         source="ours",
         ours=True,
+        override="a warning only; remove Tenant.integration to silence it",
     ),
     # -- 3. Single sign-on --------------------------------------------------------------
     Rule(
@@ -233,6 +240,7 @@ RULES: tuple[Rule, ...] = (
         source="ours",
         ours=True,
         settings=("sso_products",),
+        override="Settings.sso_products",
     ),
     Rule(
         id="SSO_LEAD_TIME",
@@ -242,6 +250,7 @@ RULES: tuple[Rule, ...] = (
         source="HL 4402952237844; the default is ours",
         ours=True,
         settings=("sso_lead_time",),
+        override="Settings.sso_lead_time",
     ),
     Rule(
         id="SSO_IN_EFFECT",
@@ -251,6 +260,7 @@ RULES: tuple[Rule, ...] = (
         source="ours",
         ours=True,
         settings=("local_login_with_sso",),
+        override="Settings.local_login_with_sso",
     ),
     # -- Upload safeguards (ours; DOMAIN.md section 7 says what they prevent) -----------
     Rule(
@@ -260,6 +270,7 @@ RULES: tuple[Rule, ...] = (
         "every stored record.",
         source="ours, after Okta's import safeguard",
         ours=True,
+        override="plan_upload(..., overrides={'empty_file'})",
     ),
     Rule(
         id="SAFEGUARD_TRUNCATED_FILE",
@@ -269,6 +280,7 @@ RULES: tuple[Rule, ...] = (
         source="ours, after Okta's import safeguard",
         ours=True,
         settings=("truncated_file_share",),
+        override="Settings.truncated_file_share, or overrides={'truncated_file'}",
     ),
     Rule(
         id="SAFEGUARD_MASS_DEACTIVATION",
@@ -278,6 +290,7 @@ RULES: tuple[Rule, ...] = (
         source="ours, after Okta's import safeguard",
         ours=True,
         settings=("max_deactivation_share",),
+        override="Settings.max_deactivation_share, or overrides={'mass_deactivation'}",
     ),
     Rule(
         id="SAFEGUARD_SUPER_ADMIN",
@@ -285,6 +298,7 @@ RULES: tuple[Rule, ...] = (
         statement="An upload never deactivates a Super Admin's own account.",
         source="ours",
         ours=True,
+        override="plan_upload(..., overrides={'super_admin'})",
     ),
     Rule(
         id="SAFEGUARD_ROW_ERRORS",
@@ -293,6 +307,7 @@ RULES: tuple[Rule, ...] = (
         "valid rows only.",
         source="ours",
         ours=True,
+        override="plan_upload(..., overrides={'row_errors'}) applies the valid rows only",
     ),
     Rule(
         id="UPLOAD_IDENTITY_CONFLICT",
@@ -301,5 +316,6 @@ RULES: tuple[Rule, ...] = (
         "conflict: reported, never merged or taken over.",
         source="ours, after eneo-ai/eneo#443",
         ours=True,
+        override="plan_upload(..., overrides={'identity_conflict'}) applies the other rows",
     ),
 )

@@ -71,10 +71,14 @@ def _add_period(day: dt.date, period: relativedelta) -> dt.date:
 
     ``Settings`` only admits relative years, months, weeks and days.
     """
-    if period.years or period.months:
-        result: dt.date = day + period
-        return result
-    return day + dt.timedelta(days=period.days)
+    try:
+        if period.years or period.months:
+            result: dt.date = day + period
+            return result
+        return day + dt.timedelta(days=period.days)
+    except (OverflowError, ValueError):
+        # Past the last representable day: no go-live date can be early enough.
+        return dt.date.max
 
 
 # -- check ---------------------------------------------------------------------------
@@ -288,8 +292,9 @@ def _method_requirement(book: RuleBook, tenant: Tenant, method: Method) -> tuple
 
 
 def _lead_time_requirement(
-    book: RuleBook, tenant: Tenant, as_of: dt.date, earliest: dt.date
+    book: RuleBook, tenant: Tenant, as_of: dt.date, start: dt.date, earliest: dt.date
 ) -> Requirement:
+    """``SSO_LEAD_TIME``, counted from the request date when known, else from ``as_of``."""
     name = "lead time before go-live"
     lead = describe_period(book.settings.sso_lead_time)
     setup = tenant.sso
@@ -306,17 +311,18 @@ def _lead_time_requirement(
     if go_live <= as_of:
         return Requirement("SSO_LEAD_TIME", name, True, f"live since {go_live.isoformat()}")
     if go_live >= earliest:
+        notice = f"at least {lead}" if earliest > as_of else "no notice needed"
         return Requirement(
             "SSO_LEAD_TIME",
             name,
             True,
-            f"go-live {go_live.isoformat()} is at least {lead} after {as_of.isoformat()}",
+            f"go-live {go_live.isoformat()} is {notice} after {start.isoformat()}",
         )
     return Requirement(
         "SSO_LEAD_TIME",
         name,
         False,
-        f"go-live {go_live.isoformat()} is less than {lead} after {as_of.isoformat()}; "
+        f"go-live {go_live.isoformat()} is less than {lead} after {start.isoformat()}; "
         f"the earliest possible is {earliest.isoformat()}",
     )
 
@@ -326,8 +332,11 @@ def sso_eligibility(
 ) -> SsoEligibility:
     """Where ``tenant``'s ``product`` stands on SSO on ``as_of`` (default: today, UTC)."""
     day = as_of if as_of is not None else today()
-    earliest = _add_period(day, book.settings.sso_lead_time)
-    go_live = tenant.sso.go_live if tenant.sso is not None else None
+    setup = tenant.sso
+    go_live = setup.go_live if setup is not None else None
+    requested = setup.requested_on if setup is not None else None
+    start = requested if requested is not None else day
+    earliest = _add_period(start, book.settings.sso_lead_time)
     method = tenant.products.get(product)
     if method is None:
         finding = book.finding(
@@ -349,7 +358,7 @@ def sso_eligibility(
     requirements = (
         method_requirement,
         *_setup_requirements(tenant),
-        _lead_time_requirement(book, tenant, day, earliest),
+        _lead_time_requirement(book, tenant, day, start, earliest),
     )
     findings: tuple[Finding, ...] = ()
     if ruled_out:

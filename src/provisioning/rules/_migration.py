@@ -65,9 +65,7 @@ def plan_migration(book: RuleBook, tenant: Tenant, product: Product, to: Method)
     """Explain moving ``tenant``'s ``product`` to method ``to``: risks, then target problems."""
     start = tenant.products.get(product)
     target = tenant.with_method(product, to)
-    before = set(book.check(tenant).findings)
-    after = book.check(target)
-    problems = CheckResult(target.id, tuple(f for f in after if f not in before))
+    problems = book.check(target)
     risks: list[Finding] = []
     warn = Severity.WARNING
 
