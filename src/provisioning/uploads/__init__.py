@@ -1,0 +1,45 @@
+"""Plan an upload against stored records, then apply it whole or not at all.
+
+>>> import datetime as dt
+>>> import provisioning as pv
+>>> from provisioning.adapters import MemoryRepository
+>>> tenant = pv.Tenant(id="acme", name="Acme", products={"community": "spreadsheet_upload"})
+>>> admin = pv.Actor(id="sa-1", role="super_admin")
+>>> ada = pv.UserRecord(legacy_contact_key="1001", first_name="Ada", last_name="Lovelace",
+...                     email="ada@example.com", company_name="Analytical Engines")
+>>> repo = MemoryRepository()
+>>> plan = pv.plan_upload(tenant, admin, [ada], repo, as_of=dt.date(2026, 11, 25))
+>>> plan.counts.created, plan.applicable
+(1, True)
+>>> pv.apply_plan(plan, repo).revision
+1
+>>> pv.plan_upload(tenant, admin, [ada], repo, as_of=dt.date(2026, 11, 25)).counts.unchanged
+1
+"""
+
+from ..repository import UploadMode
+from ._apply import EventKind, Receipt, RecordEvent, apply_plan
+from ._plan import (
+    Conflict,
+    FieldChange,
+    Safeguard,
+    Update,
+    UploadCounts,
+    UploadPlan,
+    plan_upload,
+)
+
+__all__ = [
+    "Conflict",
+    "EventKind",
+    "FieldChange",
+    "Receipt",
+    "RecordEvent",
+    "Safeguard",
+    "Update",
+    "UploadCounts",
+    "UploadMode",
+    "UploadPlan",
+    "apply_plan",
+    "plan_upload",
+]

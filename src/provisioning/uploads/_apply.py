@@ -1,0 +1,105 @@
+"""Apply a plan: one atomic commit of exactly what the plan holds, then a receipt and events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import attrs
+
+from .._enum import ValueEnum
+from ..exceptions import RefusedError, SafeguardError
+from ..repository import ChangeSet, Repository, UploadEntry
+from ._plan import FieldChange, Update, UploadCounts, UploadPlan
+
+__all__ = ["EventKind", "Receipt", "RecordEvent", "apply_plan"]
+
+
+class EventKind(ValueEnum):
+    """What happened to a record."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    DEACTIVATED = "deactivated"
+    REACTIVATED = "reactivated"
+
+
+@attrs.frozen
+class RecordEvent:
+    """One domain event for a host's audit log: which record, what happened, by whom, when."""
+
+    kind: EventKind
+    tenant_id: str
+    key: str
+    actor_id: str
+    at: dt.datetime
+    #: The fields that changed (empty for a created record).
+    changes: tuple[FieldChange, ...] = ()
+
+
+@attrs.frozen
+class Receipt:
+    """What an applied upload did: the new revision, the counts, and its events."""
+
+    tenant_id: str
+    #: The store's revision after the commit.
+    revision: int
+    at: dt.datetime
+    counts: UploadCounts
+    entry: UploadEntry
+    plan: UploadPlan = attrs.field(repr=False, eq=False)
+
+    def events(self) -> Iterator[RecordEvent]:
+        """The domain events, created first, each with the acting actor; built lazily."""
+        plan, at, actor = self.plan, self.at, self.plan.actor.id
+        for kind, key, change in plan.changes():
+            changes = change.changes if isinstance(change, Update) else ()
+            yield RecordEvent(EventKind(kind), plan.tenant_id, key, actor, at, changes)
+
+    def __str__(self) -> str:
+        counts = ", ".join(f"{n} {name}" for name, n in self.counts.as_dict().items())
+        return f"applied to {self.tenant_id} at revision {self.revision}: {counts}"
+
+
+def apply_plan(
+    plan: UploadPlan, repository: Repository, *, now: dt.datetime | None = None
+) -> Receipt:
+    """Commit ``plan`` to ``repository`` whole, or not at all.
+
+    Raises :class:`~provisioning.RefusedError` for a refused plan,
+    :class:`~provisioning.SafeguardError` for a plan a safeguard holds, and
+    :class:`~provisioning.ConflictError` when the store moved since the plan was made;
+    in every case nothing is written. ``now`` stamps the upload history (default: the
+    current time, UTC).
+    """
+    if plan.refused:
+        raise RefusedError(
+            f"the upload to {plan.tenant_id} is refused: "
+            + "; ".join(f"{f.rule}: {f.message}" for f in plan.decision.refusals),
+            rules=tuple(f.rule for f in plan.decision.refusals),
+        )
+    held = sorted(plan.held_by, key=lambda s: s.value)
+    if held:
+        raise SafeguardError(
+            f"the upload to {plan.tenant_id} is held by "
+            + "; ".join(f"{s.rule} (override: {s.value})" for s in held),
+            rules=tuple(s.rule for s in held),
+        )
+    assert plan.revision is not None  # an allowed plan always carries one
+    at = now if now is not None else dt.datetime.now(dt.UTC)
+    counts = plan.counts
+    entry = UploadEntry(
+        tenant_id=plan.tenant_id,
+        actor_id=plan.actor.id,
+        at=at,
+        file_digest=plan.file_digest or "not given",
+        mode=plan.mode,
+        product=plan.product,
+        counts=counts.as_dict(),
+    )
+    updates = [
+        u.new for group in (plan.updates, plan.deactivations, plan.reactivations) for u in group
+    ]
+    change_set = ChangeSet(creates=plan.creates, updates=tuple(updates), upload=entry)
+    revision = repository.commit(plan.tenant_id, change_set, expected_revision=plan.revision)
+    return Receipt(plan.tenant_id, revision, at, counts, entry, plan)

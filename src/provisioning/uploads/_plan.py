@@ -1,0 +1,567 @@
+"""Plan an upload: compare a file's records with the stored ones, then say what would change.
+
+The plan is the dry run: :func:`apply_plan` commits exactly what the plan holds, so
+what a person reviewed is what is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from .._enum import ValueEnum
+from ..actors import Action, Actor, Role
+from ..catalog import Product
+from ..catalog import ProvisioningMethod as Method
+from ..records import RecordStatus, UserRecord
+from ..repository import Repository, UploadMode
+from ..rules import DEFAULT_RULEBOOK, Decision, Finding, RuleBook, Severity
+from ..rules._engine import today
+from ..rules._results import _html_table
+from ..spreadsheet import RowError
+from ..tenants import Tenant
+
+__all__ = [
+    "Conflict",
+    "FieldChange",
+    "Safeguard",
+    "Update",
+    "UploadCounts",
+    "UploadMode",
+    "UploadPlan",
+    "plan_upload",
+]
+
+
+class Safeguard(ValueEnum):
+    """A check that holds a plan until the caller overrides it by name."""
+
+    #: ``SAFEGUARD_EMPTY_FILE``: a full import with no valid row.
+    EMPTY_FILE = "empty_file"
+    #: ``SAFEGUARD_TRUNCATED_FILE``: a full import far smaller than the stored records.
+    TRUNCATED_FILE = "truncated_file"
+    #: ``SAFEGUARD_MASS_DEACTIVATION``: more deactivations than the allowed share.
+    MASS_DEACTIVATION = "mass_deactivation"
+    #: ``SAFEGUARD_SUPER_ADMIN``: the upload would deactivate a Super Admin.
+    SUPER_ADMIN = "super_admin"
+    #: ``SAFEGUARD_ROW_ERRORS``: the file has rows that could not be read.
+    ROW_ERRORS = "row_errors"
+    #: ``UPLOAD_IDENTITY_CONFLICT``: rows whose email belongs to another stored record.
+    IDENTITY_CONFLICT = "identity_conflict"
+
+    @property
+    def rule(self) -> str:
+        """The rule id of this safeguard."""
+        return _SAFEGUARD_RULES[self]
+
+
+_SAFEGUARD_RULES = {
+    Safeguard.EMPTY_FILE: "SAFEGUARD_EMPTY_FILE",
+    Safeguard.TRUNCATED_FILE: "SAFEGUARD_TRUNCATED_FILE",
+    Safeguard.MASS_DEACTIVATION: "SAFEGUARD_MASS_DEACTIVATION",
+    Safeguard.SUPER_ADMIN: "SAFEGUARD_SUPER_ADMIN",
+    Safeguard.ROW_ERRORS: "SAFEGUARD_ROW_ERRORS",
+    Safeguard.IDENTITY_CONFLICT: "UPLOAD_IDENTITY_CONFLICT",
+}
+
+_RECORD_FIELDS = tuple(a.name for a in attrs.fields(UserRecord))
+
+
+@attrs.frozen
+class FieldChange:
+    """One field of one record, before and after."""
+
+    field: str
+    old: Any
+    new: Any
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old!r} -> {self.new!r}"
+
+
+@attrs.frozen
+class Update:
+    """A stored record and what the file makes of it."""
+
+    old: UserRecord
+    new: UserRecord
+
+    @property
+    def key(self) -> str:
+        """The record's LegacyContactKey."""
+        return self.new.legacy_contact_key
+
+    @property
+    def changes(self) -> tuple[FieldChange, ...]:
+        """Every field that differs, in the record's field order."""
+        old, new = self.old, self.new
+        return tuple(
+            FieldChange(name, getattr(old, name), getattr(new, name))
+            for name in _RECORD_FIELDS
+            if getattr(old, name) != getattr(new, name)
+        )
+
+
+@attrs.frozen
+class Conflict:
+    """A row that would take over another record's identity: reported, never applied.
+
+    ``UPLOAD_IDENTITY_CONFLICT``: the row's email belongs to a stored record with
+    another key, and the file does not move that record to another email.
+    """
+
+    record: UserRecord
+    #: The stored record that owns the email.
+    owner_key: str
+    message: str
+
+    @property
+    def key(self) -> str:
+        """The row's LegacyContactKey."""
+        return self.record.legacy_contact_key
+
+
+@attrs.frozen
+class UploadCounts:
+    """How many of each: rows read, errors, and each kind of change."""
+
+    rows: int = 0
+    errors: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+    reactivated: int = 0
+    conflicts: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """The counts as a plain dict, in field order."""
+        return attrs.asdict(self)
+
+
+def _counts_line(counts: UploadCounts) -> str:
+    return ", ".join(f"{n} {name}" for name, n in counts.as_dict().items())
+
+
+@attrs.frozen(kw_only=True)
+class UploadPlan:
+    """What an upload would do, and whether it may be applied.
+
+    A refused plan (``refused``) holds only the decision. Otherwise it holds every
+    change, the conflicts and row errors, and the safeguards the plan trips; a tripped
+    safeguard holds the plan (``held``) unless the caller overrode it by name.
+    """
+
+    tenant_id: str
+    product: Product
+    mode: UploadMode
+    actor: Actor
+    as_of: dt.date
+    #: The decision that allowed (or refused) the upload.
+    decision: Decision
+    #: The store's revision the plan was made against; applying checks it.
+    revision: int | None = None
+    creates: tuple[UserRecord, ...] = ()
+    updates: tuple[Update, ...] = ()
+    #: Keys of the rows that change nothing.
+    unchanged: tuple[str, ...] = ()
+    deactivations: tuple[Update, ...] = ()
+    reactivations: tuple[Update, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    row_errors: tuple[RowError, ...] = ()
+    #: The rows read from the file, valid or not.
+    rows: int = 0
+    #: Keys of the new users to be told to set a password (no SSO in effect).
+    password_notices: tuple[str, ...] = ()
+    #: The safeguards this plan trips, overridden or not.
+    tripped: frozenset[Safeguard] = frozenset()
+    overrides: frozenset[Safeguard] = frozenset()
+    #: The safeguard findings, one per tripped safeguard.
+    findings: tuple[Finding, ...] = ()
+    file_digest: str | None = None
+
+    @property
+    def refused(self) -> bool:
+        """Whether the rules refuse this upload outright."""
+        return not self.decision.allowed
+
+    @property
+    def held_by(self) -> frozenset[Safeguard]:
+        """The tripped safeguards the caller has not overridden."""
+        return self.tripped - self.overrides
+
+    @property
+    def applicable(self) -> bool:
+        """Whether :func:`apply_plan` would commit this plan."""
+        return not self.refused and not self.held_by
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """The rule ids that refuse or hold the plan."""
+        if self.refused:
+            return tuple(f.rule for f in self.decision.refusals)
+        return tuple(f.rule for f in self.findings if f.severity is Severity.ERROR)
+
+    @property
+    def counts(self) -> UploadCounts:
+        """How many rows and changes of each kind."""
+        return UploadCounts(
+            rows=self.rows,
+            errors=sum(1 for e in self.row_errors if e.is_error),
+            created=len(self.creates),
+            updated=len(self.updates),
+            unchanged=len(self.unchanged),
+            deactivated=len(self.deactivations),
+            reactivated=len(self.reactivations),
+            conflicts=len(self.conflicts),
+        )
+
+    def changes(self) -> Iterator[tuple[str, str, Update | UserRecord]]:
+        """Every change as ``(kind, key, change)``, kind one of created, updated, ..."""
+        for record in self.creates:
+            yield "created", record.legacy_contact_key, record
+        for kind, group in (
+            ("updated", self.updates),
+            ("deactivated", self.deactivations),
+            ("reactivated", self.reactivations),
+        ):
+            for update in group:
+                yield kind, update.key, update
+
+    def summary(self) -> str:
+        """A few lines for a person: verdict, counts, what holds the plan."""
+        head = f"upload to {self.tenant_id} ({self.product}, {self.mode}) by {self.actor.id}"
+        if self.refused:
+            lines = [f"{head}: refused"]
+            lines.extend(f"  {f}" for f in self.decision.refusals)
+            return "\n".join(lines)
+        verdict = "ready to apply" if self.applicable else "held"
+        lines = [f"{head}: {verdict}", f"  {_counts_line(self.counts)}"]
+        lines.extend(f"  {f}" for f in self.findings)
+        if self.password_notices:
+            lines.append(
+                f"  {len(self.password_notices)} new user(s) will be told to set a password"
+            )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat dict per change, conflict and row error, for a DataFrame or a CSV."""
+        out: list[dict[str, Any]] = []
+        for kind, key, change in self.changes():
+            fields = "; ".join(str(c) for c in change.changes) if isinstance(change, Update) else ""
+            out.append({"kind": kind, "key": key, "line": None, "detail": fields})
+        out.extend(
+            {"kind": "conflict", "key": c.key, "line": None, "detail": c.message}
+            for c in self.conflicts
+        )
+        out.extend(
+            {"kind": f"row_{e.severity}", "key": None, "line": e.line, "detail": str(e)}
+            for e in self.row_errors
+        )
+        return out
+
+    def _repr_html_(self) -> str:
+        rows = [(k, str(v)) for k, v in self.counts.as_dict().items()]
+        rows += [(f.rule, f.message) for f in (*self.decision.refusals, *self.findings)]
+        verdict = "refused" if self.refused else ("ready" if self.applicable else "held")
+        return _html_table(f"upload to {self.tenant_id}: {verdict}", ("item", "value"), rows)
+
+
+def _safeguards(values: Iterable[Safeguard | str]) -> frozenset[Safeguard]:
+    out = set()
+    for value in values:
+        if isinstance(value, Safeguard):
+            out.add(value)
+            continue
+        try:
+            out.add(Safeguard(value))
+        except ValueError:
+            names = ", ".join(s.value for s in Safeguard)
+            raise ValueError(f"unknown safeguard {value!r}; known safeguards: {names}") from None
+    return frozenset(out)
+
+
+def plan_upload(
+    tenant: Tenant,
+    actor: Actor,
+    rows: Iterable[UserRecord | RowError],
+    repository: Repository,
+    *,
+    mode: UploadMode | str = UploadMode.FULL,
+    rulebook: RuleBook = DEFAULT_RULEBOOK,
+    as_of: dt.date | None = None,
+    overrides: Iterable[Safeguard | str] = (),
+    protected_keys: Collection[str] = (),
+    file_digest: str | None = None,
+) -> UploadPlan:
+    """Plan a Community upload against what ``repository`` stores for ``tenant``.
+
+    ``rows`` is what :func:`provisioning.spreadsheet.read` yields: records and row
+    errors in file order (a plain iterable of records works too). Row errors are
+    reported and hold the plan unless ``row_errors`` is overridden. ``protected_keys``
+    are the keys of Super Admin accounts; the acting Super Admin's own id is always
+    protected. The file is read once, and only when the upload is allowed.
+    """
+    mode = UploadMode(mode)
+    day = as_of if as_of is not None else today()
+    chosen = _safeguards(overrides)
+    product = Product.COMMUNITY
+    history = repository.uploads(tenant.id)
+    method = tenant.method_for(product)
+    effective = tenant
+    if method is Method.STANDALONE and history and not tenant.initial_upload_done:
+        # The history is what makes the standalone initial upload a one-time thing.
+        effective = attrs.evolve(tenant, initial_upload_done=True)
+    first = not history and not effective.initial_upload_done
+    action = Action.INITIAL_UPLOAD if first else Action.SUBSEQUENT_UPLOAD
+    decision = rulebook.decide(effective, actor, action, product=product, as_of=day)
+    if not decision.allowed:
+        return UploadPlan(
+            tenant_id=tenant.id,
+            product=product,
+            mode=mode,
+            actor=actor,
+            as_of=day,
+            decision=decision,
+            file_digest=file_digest,
+        )
+
+    revision = repository.revision(tenant.id)
+    stored: dict[str, UserRecord] = {r.legacy_contact_key: r for r in repository.records(tenant.id)}
+    outcome = _compare(rows, stored)
+    row_errors = tuple(outcome.errors)
+    conflicts = _resolve_conflicts(outcome, stored)
+
+    deactivations = outcome.deactivations
+    if mode is UploadMode.FULL:
+        seen = outcome.seen
+        deactivate = RecordStatus.DEACTIVATED
+        deactivations.extend(
+            Update(old, attrs.evolve(old, status=deactivate))
+            for key, old in stored.items()
+            if key not in seen and old.status is RecordStatus.ENABLED
+        )
+
+    protected = set(protected_keys)
+    if actor.role is Role.SUPER_ADMIN:
+        protected.add(actor.id)
+    findings, tripped = _check_safeguards(
+        rulebook,
+        mode=mode,
+        stored=len(stored),
+        valid=outcome.valid,
+        deactivations=deactivations,
+        protected=protected,
+        row_errors=row_errors,
+        conflicts=conflicts,
+        overrides=chosen,
+    )
+    sso = rulebook.sso_eligibility(effective, product=product, as_of=day)
+    notices = () if sso.in_effect else tuple(r.legacy_contact_key for r in outcome.creates)
+    return UploadPlan(
+        tenant_id=tenant.id,
+        product=product,
+        mode=mode,
+        actor=actor,
+        as_of=day,
+        decision=decision,
+        revision=revision,
+        creates=tuple(outcome.creates),
+        updates=tuple(outcome.updates),
+        unchanged=tuple(outcome.unchanged),
+        deactivations=tuple(deactivations),
+        reactivations=tuple(outcome.reactivations),
+        conflicts=conflicts,
+        row_errors=row_errors,
+        rows=outcome.valid + len({e.record for e in row_errors if e.is_error and e.record}),
+        password_notices=notices,
+        tripped=tripped,
+        overrides=chosen,
+        findings=findings,
+        file_digest=file_digest,
+    )
+
+
+@attrs.define
+class _Outcome:
+    creates: list[UserRecord] = attrs.Factory(list)
+    updates: list[Update] = attrs.Factory(list)
+    unchanged: list[str] = attrs.Factory(list)
+    deactivations: list[Update] = attrs.Factory(list)
+    reactivations: list[Update] = attrs.Factory(list)
+    duplicates: list[Conflict] = attrs.Factory(list)
+    errors: list[RowError] = attrs.Factory(list)
+    seen: set[str] = attrs.Factory(set)
+    valid: int = 0
+
+
+def _compare(rows: Iterable[UserRecord | RowError], stored: Mapping[str, UserRecord]) -> _Outcome:
+    """Sort each file record into create, update, unchanged, deactivation, reactivation."""
+    out = _Outcome()
+    seen = out.seen
+    get = stored.get
+    creates, updates, unchanged = out.creates, out.updates, out.unchanged
+    deactivated, enabled = RecordStatus.DEACTIVATED, RecordStatus.ENABLED
+    valid = 0
+    for record in rows:
+        if isinstance(record, RowError):
+            out.errors.append(record)
+            continue
+        valid += 1
+        key = record.legacy_contact_key
+        if key in seen:
+            out.duplicates.append(
+                Conflict(
+                    record, key, f"LegacyContactKey {key!r} appears more than once in the file"
+                )
+            )
+            continue
+        seen.add(key)
+        old = get(key)
+        if old is None:
+            creates.append(record)
+        elif old == record:
+            unchanged.append(key)
+        elif old.status is deactivated and record.status is enabled:
+            out.reactivations.append(Update(old, record))
+        elif record.status is deactivated and old.status is not deactivated:
+            out.deactivations.append(Update(old, record))
+        else:
+            updates.append(Update(old, record))
+    out.valid = valid
+    return out
+
+
+def _resolve_conflicts(outcome: _Outcome, stored: Mapping[str, UserRecord]) -> tuple[Conflict, ...]:
+    """Drop rows that would take another record's email; report them as conflicts.
+
+    An email is free when no stored record has it, or when its stored owner is in the
+    file with another email (the file moves it). A row dropped here may in turn keep
+    its own old email taken, so the check repeats until nothing changes.
+    """
+    owner = {r.email.lower(): r.legacy_contact_key for r in stored.values()}
+    conflicts = list(outcome.duplicates)
+    while True:
+        # The email each key ends with after the upload, for the keys the file moves.
+        moved: dict[str, str] = {}
+        claims = [(r.email.lower(), r.legacy_contact_key, r) for r in outcome.creates]
+        for group in (outcome.updates, outcome.deactivations, outcome.reactivations):
+            for update in group:
+                new_email = update.new.email.lower()
+                if new_email != update.old.email.lower():
+                    moved[update.key] = new_email
+                    claims.append((new_email, update.key, update.new))
+        taken: dict[str, str] = {}
+        bad: dict[str, Conflict] = {}
+        for email, key, record in claims:
+            holder = owner.get(email)
+            if holder is not None and holder != key and moved.get(holder, email) == email:
+                bad[key] = Conflict(
+                    record,
+                    holder,
+                    f"email {record.email!r} belongs to the stored record {holder!r}; "
+                    "the row is not applied (no merge, no takeover)",
+                )
+            elif email in taken:
+                bad[key] = Conflict(
+                    record,
+                    taken[email],
+                    f"email {record.email!r} is also claimed by {taken[email]!r} in this file",
+                )
+            else:
+                taken[email] = key
+        if not bad:
+            return tuple(conflicts)
+        conflicts.extend(bad.values())
+        outcome.creates = [r for r in outcome.creates if r.legacy_contact_key not in bad]
+        for name in ("updates", "deactivations", "reactivations"):
+            kept = [u for u in getattr(outcome, name) if u.key not in bad]
+            setattr(outcome, name, kept)
+        # A conflicting row still counts as seen: a full import must not deactivate it.
+
+
+def _check_safeguards(
+    book: RuleBook,
+    *,
+    mode: UploadMode,
+    stored: int,
+    valid: int,
+    deactivations: list[Update],
+    protected: set[str],
+    row_errors: tuple[RowError, ...],
+    conflicts: tuple[Conflict, ...],
+    overrides: frozenset[Safeguard],
+) -> tuple[tuple[Finding, ...], frozenset[Safeguard]]:
+    settings = book.settings
+    found: list[tuple[Safeguard, str]] = []
+    if mode is UploadMode.FULL and stored:
+        if valid == 0:
+            found.append(
+                (
+                    Safeguard.EMPTY_FILE,
+                    f"a full import with no valid row would deactivate all {stored} stored records",
+                )
+            )
+        elif valid < settings.truncated_file_share * stored:
+            found.append(
+                (
+                    Safeguard.TRUNCATED_FILE,
+                    (
+                        f"the file has {valid} valid rows for {stored} stored records (less "
+                        f"than {settings.truncated_file_share:.0%}): is it truncated?"
+                    ),
+                )
+            )
+    if stored and len(deactivations) > settings.max_deactivation_share * stored:
+        found.append(
+            (
+                Safeguard.MASS_DEACTIVATION,
+                (
+                    f"the upload would deactivate {len(deactivations)} of {stored} stored "
+                    f"records (more than {settings.max_deactivation_share:.0%})"
+                ),
+            )
+        )
+    admins = sorted(u.key for u in deactivations if u.key in protected)
+    if admins:
+        found.append(
+            (
+                Safeguard.SUPER_ADMIN,
+                f"the upload would deactivate Super Admin account(s): {', '.join(admins)}",
+            )
+        )
+    bad_rows = sum(1 for e in row_errors if e.is_error)
+    if bad_rows:
+        found.append(
+            (
+                Safeguard.ROW_ERRORS,
+                (
+                    f"{bad_rows} row problem(s) in the file; apply the valid rows only by "
+                    f"overriding {Safeguard.ROW_ERRORS.value!r}"
+                ),
+            )
+        )
+    if conflicts:
+        found.append(
+            (
+                Safeguard.IDENTITY_CONFLICT,
+                f"{len(conflicts)} row(s) conflict with stored identities and are left out",
+            )
+        )
+    findings = tuple(
+        book.finding(
+            guard.rule,
+            Severity.WARNING if guard in overrides else Severity.ERROR,
+            f"{message} (overridden)"
+            if guard in overrides
+            else f"{message}; override: {guard.value}",
+        )
+        for guard, message in found
+    )
+    return findings, frozenset(guard for guard, _ in found)
