@@ -93,10 +93,24 @@ class CustomFields(Mapping[str, str]):
 
     __slots__ = ("_items", "_map")
 
-    def __init__(self, values: Mapping[str, str] | None = None) -> None:
+    _map: dict[str, str]
+    _items: tuple[tuple[str, str], ...]
+
+    def __new__(cls, values: Mapping[str, str] | None = None) -> CustomFields:
+        if not values and _EMPTY is not None:
+            # One shared empty instance: most records have no custom fields, and record
+            # equality then short-cuts on identity instead of calling __eq__.
+            return _EMPTY
+        self = super().__new__(cls)
         items = dict(values or {})
         self._map = items
         self._items = tuple(sorted(items.items()))
+        return self
+
+    def __reduce__(self) -> tuple[type[CustomFields], tuple[dict[str, str]]]:
+        # Rebuild through __new__ with the values, so the shared empty instance is
+        # never handed out half-built and then filled in by unpickling.
+        return (CustomFields, (dict(self._map),))
 
     def __getitem__(self, key: str) -> str:
         return self._map[key]
@@ -119,6 +133,10 @@ class CustomFields(Mapping[str, str]):
 
     def __repr__(self) -> str:
         return f"CustomFields({self._map!r})"
+
+
+_EMPTY: CustomFields | None = None
+_EMPTY = CustomFields()
 
 
 def _required(value: str) -> str:
