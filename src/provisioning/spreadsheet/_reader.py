@@ -44,6 +44,18 @@ def _loose(header: str) -> str:
     return "".join(header.split()).casefold()
 
 
+_DELIMITERS = {",": "comma-separated", "\t": "tab-delimited", ";": "semicolon-separated"}
+
+
+def _delimiter_hint(header: str, delimiter: str) -> str:
+    """A hint when a one-column header holds another delimiter (the wrong file kind)."""
+    for other, kind in _DELIMITERS.items():
+        if other != delimiter and other in header:
+            expected = _DELIMITERS.get(delimiter, f"separated by {delimiter!r}")
+            return f" (the file looks {kind}; this template's files are {expected})"
+    return ""
+
+
 class _Feed:
     """Hands the CSV parser one line we chose, then the lines after it if it asks."""
 
@@ -233,12 +245,12 @@ class Reader(Generic[R]):
                     )
             if slot is None:
                 slot = raw
-                hint = difflib.get_close_matches(raw, list(exact), n=1)
+                close = difflib.get_close_matches(raw, list(exact), n=1)
                 problem(
                     raw,
                     ErrorCode.UNKNOWN_COLUMN,
                     f"column {raw!r} is not in the {template.name!r} template; its values "
-                    "are kept in custom" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+                    "are kept in custom" + (f" (did you mean {close[0]!r}?)" if close else ""),
                     raw,
                     warn=True,
                     index=index,
@@ -257,15 +269,7 @@ class Reader(Generic[R]):
             layout.append(slot)
         for column in template.columns:
             if column.required and column.header not in seen:
-                others = [h for h in cells if h not in exact]
-                hint = difflib.get_close_matches(column.header, others, n=1)
-                problem(
-                    column.header,
-                    ErrorCode.MISSING_COLUMN,
-                    f"required column {column.header!r} is missing"
-                    + (f" (is {hint[0]!r} meant to be it?)" if hint else ""),
-                    "",
-                )
+                problem(column.header, ErrorCode.MISSING_COLUMN, self._missing(column, cells), "")
         self._counts["lines"] = self._line = 1 + len(self._feed.taken)
         if problems:
             listing = "; ".join(f"{p.code}: {p.message}" for p in problems)
@@ -275,6 +279,15 @@ class Reader(Generic[R]):
             )
         self.layout = tuple(layout)
         self._header_warnings = warnings
+
+    def _missing(self, column: Column, cells: list[str]) -> str:
+        """The message for a missing required column, with the likeliest cause."""
+        others = [h for h in cells if h not in self.template.headers]
+        close = difflib.get_close_matches(column.header, others, n=1)
+        hint = f" (is {close[0]!r} meant to be it?)" if close else ""
+        if len(cells) == 1:
+            hint = _delimiter_hint(cells[0], self.template.delimiter) or hint
+        return f"required column {column.header!r} is missing{hint}"
 
     def _split_header(self, first: str) -> list[str]:
         if '"' not in first:

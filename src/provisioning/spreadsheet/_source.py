@@ -107,16 +107,27 @@ class LineSource:
         data: str | bytes = first
         while True:
             final = not data
-            self._count(data, carry)
+            if (over := self._over_limit(data)) is not None:
+                head = (
+                    data[:over]
+                    if isinstance(data, str)
+                    else data[:over].decode(self.encoding, "replace")
+                )
+                yield from self._complete_lines(carry + head)
+                raise self._size_error()
             if decode is not None:
                 try:
                     text = decode(data, final)  # type: ignore[arg-type]
                 except UnicodeDecodeError as exc:
-                    raise self._decode_error(exc, carry) from None
+                    head = exc.object[: exc.start].decode(self.encoding, "replace")
+                    yield from self._complete_lines(carry + head)
+                    raise self._decode_error(exc) from None
             else:
                 text = data  # type: ignore[assignment]
             if "\x00" in text:
-                raise self._nul_error(carry + text)
+                # Every line before the NUL's is handed out first, then the error.
+                yield from self._complete_lines(carry + text[: text.index("\x00")])
+                raise self._nul_error()
             text = carry + text
             lines = split_lines(text)
             carry = ""
@@ -130,27 +141,34 @@ class LineSource:
                 return
             data = self._stream.read(self._chunk)
 
-    def _count(self, data: str | bytes, carry: str) -> None:
+    def _complete_lines(self, text: str) -> Iterator[list[str]]:
+        """Hand out the complete lines of ``text``: those before a failing line."""
+        lines = split_lines(text)
+        if lines and not lines[-1].endswith(("\n", "\r")):
+            lines.pop()
+        self.lines_done += len(lines)
+        if lines:
+            yield lines
+
+    def _over_limit(self, data: str | bytes) -> int | None:
+        """Where in ``data`` the size limit is passed, or ``None``."""
         self._size += len(data)
         if self._max is None or self._size <= self._max:
-            return
-        allowed = len(data) - (self._size - self._max)
-        if isinstance(data, bytes):
-            head = data[:allowed].decode(self.encoding, "replace")
-        else:
-            head = data[:allowed]
-        line = self.lines_done + count_breaks(carry + head) + 1
+            return None
+        return max(len(data) - (self._size - self._max), 0)
+
+    def _size_error(self) -> SpreadsheetError:
+        line = self.lines_done + 1
         unit = "bytes" if self._binary else "characters"
-        raise SpreadsheetError(
+        return SpreadsheetError(
             f"the file is larger than the limit of {self._max:,} {unit}; it passes the "
             f"limit on line {line}. Split it into smaller files, or raise max_file_size",
             code=ErrorCode.FILE_TOO_LARGE,
             line=line,
         )
 
-    def _decode_error(self, exc: UnicodeDecodeError, carry: str) -> SpreadsheetError:
-        head = exc.object[: exc.start].decode(self.encoding, "replace")
-        line = self.lines_done + count_breaks(carry + head) + 1
+    def _decode_error(self, exc: UnicodeDecodeError) -> SpreadsheetError:
+        line = self.lines_done + 1
         bad = exc.object[exc.start : exc.end].hex(" ")
         hint = (
             "save the file as CSV UTF-8 (in Excel: File > Save As > CSV UTF-8)"
@@ -163,8 +181,8 @@ class LineSource:
             line=line,
         )
 
-    def _nul_error(self, text: str) -> SpreadsheetError:
-        line = self.lines_done + count_breaks(text[: text.index("\x00")]) + 1
+    def _nul_error(self) -> SpreadsheetError:
+        line = self.lines_done + 1
         hint = (
             "the file looks like UTF-16 without a byte-order mark, or is not a text file"
             if self._binary
