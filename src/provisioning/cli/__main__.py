@@ -1,0 +1,5 @@
+"""``python -m provisioning.cli`` runs the command."""
+
+from ._app import main
+
+main()

@@ -1,0 +1,819 @@
+"""The commands: argument parsing (click), output (rich), and the error edge."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import attrs
+import click
+import rich.progress
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .. import __version__
+from ..actors import Action, Actor, Role
+from ..catalog import Product
+from ..exceptions import (
+    ConflictError,
+    DocumentError,
+    InvalidValueError,
+    NotFoundError,
+    ProvisioningError,
+    RefusedError,
+    RepositoryError,
+    SpreadsheetError,
+)
+from ..repository import ChangeSetError, UploadMode
+from ..rules import ACTING_ROLE, check, decide, sso_eligibility
+from ..spreadsheet import (
+    COMMUNITY_UPLOAD_USERS,
+    MARKETING_ENTERPRISE,
+    MARKETING_PROFESSIONAL,
+    HeaderError,
+    RowError,
+    Template,
+    read,
+    write,
+    write_blank,
+    write_error_report,
+)
+from ..tenants import Tenant
+from ..uploads import Safeguard, UploadPlan, apply_plan, plan_upload
+from . import _render as render
+from ._documents import InputError, SavedPlan, load_tenant_file
+from ._store import DEFAULT_DB, Store
+
+__all__ = ["cli", "main"]
+
+#: Exit codes: success or valid; data or request refused; usage error or unreadable input.
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+#: Files at least this large get a progress bar while read (on a terminal only).
+_PROGRESS_FROM = 256 * 1024
+#: How many problems the text output lists before pointing at JSON or the error report.
+_SHOWN = 50
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class Failure(click.ClickException):
+    """The data or the request is refused: ``Error: ...`` on stderr and exit code 1."""
+
+    exit_code = EXIT_REFUSED
+
+
+class BadInput(click.ClickException):
+    """An input cannot be used (unreadable, unknown id): ``Error: ...`` and exit code 2."""
+
+    exit_code = EXIT_USAGE
+
+
+def _failure(exc: ProvisioningError) -> click.ClickException:
+    """The exit code and message for an error of the library's family."""
+    if isinstance(exc, HeaderError):
+        lines = [str(exc), *(f"  {p}" for p in exc.problems)]
+        return Failure("\n".join(lines))
+    if isinstance(exc, ConflictError):
+        return Failure(f"stale plan: {exc}; run `provisioning plan` again")
+    if isinstance(exc, RefusedError | ChangeSetError):
+        return Failure(str(exc))
+    if isinstance(exc, DocumentError):
+        return BadInput("\n".join([str(exc).splitlines()[0], *(f"  {e}" for e in exc.errors)]))
+    if isinstance(exc, SpreadsheetError | NotFoundError | RepositoryError | InvalidValueError):
+        return BadInput(str(exc))
+    return Failure(str(exc))
+
+
+def _os_message(exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    return f"{exc.filename}: {reason}" if exc.filename else reason
+
+
+class _Group(click.Group):
+    """A group whose commands' user errors become messages and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            raise BadInput(str(exc)) from None
+        # RefusedError is a PermissionError, so an OSError: the library's family first.
+        except ProvisioningError as exc:
+            raise _failure(exc) from None
+        except OSError as exc:
+            raise BadInput(_os_message(exc)) from None
+
+
+@attrs.define
+class _State:
+    db: Path
+    out: Console
+    err: Console
+    store: Store | None = None
+
+    def open(self, ctx: click.Context) -> Store:
+        if self.store is None:
+            self.store = Store(self.db)
+            ctx.call_on_close(self.store.close)
+        return self.store
+
+
+def _state(ctx: click.Context) -> _State:
+    state = ctx.find_object(_State)
+    assert state is not None  # the group callback always sets it
+    return state
+
+
+def _console(*, stderr: bool) -> Console:
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        # Piped text is read in editors and logs: wider than the 80 columns rich assumes.
+        console.width = 120
+    return console
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_DB,
+    envvar="PROVISIONING_DB",
+    show_default=True,
+    show_envvar=True,
+    help="The SQLite store: tenants, their actors, records and upload history.",
+)
+@click.version_option(__version__, prog_name="provisioning")
+@click.pass_context
+def cli(ctx: click.Context, db: Path) -> None:
+    """Decide, explain and apply how tenants create and update user records.
+
+    Exit codes: 0 success or valid; 1 the data or the request is refused (invalid rows,
+    a refused decision, a tripped safeguard, a stale plan); 2 a usage error or an
+    unreadable input.
+    """
+    ctx.obj = _State(db=db, out=_console(stderr=False), err=_console(stderr=True))
+
+
+def _format_option(command: _F) -> _F:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="text for people, json for machines (see docs/cli.md for the schema).",
+    )(command)
+
+
+def _tenant_option(command: _F) -> _F:
+    return click.option("--tenant", "tenant_id", required=True, help="The tenant's id.")(command)
+
+
+def _as_of_option(command: _F) -> _F:
+    return click.option(
+        "--as-of",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        help="The reference date, YYYY-MM-DD (default: today, UTC).",
+    )(command)
+
+
+def _product_option(command: _F) -> _F:
+    return click.option(
+        "--product",
+        type=click.Choice([p.value for p in Product]),
+        default=Product.COMMUNITY.value,
+        show_default=True,
+    )(command)
+
+
+_INPUT = click.Path(exists=True, dir_okay=False, path_type=Path)
+_OUTPUT = click.Path(dir_okay=False, writable=True, path_type=Path)
+
+
+def _day(value: dt.datetime | None) -> dt.date | None:
+    return None if value is None else value.date()
+
+
+def _emit_json(state: _State, data: object) -> None:
+    click.echo(render.dump(data))
+
+
+def _load_tenant(store: Store, tenant_id: str) -> Tenant:
+    try:
+        return store.repo.get_tenant(tenant_id)
+    except NotFoundError:
+        known = ", ".join(t.id for t in store.repo.tenants()) or "none yet"
+        raise BadInput(
+            f"no tenant {tenant_id!r} in {store.path} (stored tenants: {known}); "
+            "add one with `provisioning tenant add FILE.toml`",
+        ) from None
+
+
+def _load_actor(store: Store, tenant: Tenant, actor_id: str) -> Actor:
+    actor = store.actor(tenant.id, actor_id)
+    if actor is None:
+        known = ", ".join(a.id for a in store.actors(tenant.id)) or "none"
+        raise click.BadParameter(
+            f"tenant {tenant.id!r} has no actor {actor_id!r} (its actors: {known}); "
+            "actors come from the [[actors]] tables of the tenant file",
+            param_hint="'--actor'",
+        )
+    return actor
+
+
+# -- tenant ------------------------------------------------------------------------------
+
+
+@cli.group(cls=_Group)
+def tenant() -> None:
+    """Add, list, show and check tenants."""
+
+
+@tenant.command("add")
+@click.argument("file", type=_INPUT)
+@_format_option
+@click.pass_context
+def tenant_add(ctx: click.Context, *, file: Path, fmt: str) -> None:
+    """Store the tenant (and its [[actors]]) of a TOML file, replacing one with the same id."""
+    state = _state(ctx)
+    document = load_tenant_file(file)
+    store = state.open(ctx)
+    store.save(document.tenant, document.actors)
+    result = check(document.tenant)
+    if fmt == "json":
+        _emit_json(
+            state,
+            {
+                "tenant": document.tenant.id,
+                "actors": [render.actor_data(a) for a in document.actors],
+                "check": render.check_data(result),
+            },
+        )
+        return
+    t = document.tenant
+    methods = ", ".join(f"{p} by {m}" for p, m in t.products.items())
+    state.out.print(
+        Text(f"added tenant {t.id} ({t.name}): {methods}; {len(document.actors)} actors")
+    )
+    if not result.ok:
+        state.out.print(
+            Text(
+                f"{len(result.errors)} configuration error(s): "
+                f"see `provisioning tenant check {t.id}`"
+            )
+        )
+
+
+@tenant.command("list")
+@_format_option
+@click.pass_context
+def tenant_list(ctx: click.Context, fmt: str) -> None:
+    """List the stored tenants."""
+    state = _state(ctx)
+    store = state.open(ctx)
+    rows = [render.tenant_summary(t, len(store.actors(t.id))) for t in store.repo.tenants()]
+    if fmt == "json":
+        _emit_json(state, rows)
+        return
+    if not rows:
+        state.out.print(f"no tenants in {store.path}; add one with `provisioning tenant add`")
+        return
+    table = Table()
+    for name in ("id", "name", "products", "sso", "integration", "actors"):
+        table.add_column(name)
+    for row in rows:
+        products = row["products"]
+        assert isinstance(products, dict)
+        table.add_row(
+            Text(str(row["id"])),
+            Text(str(row["name"])),
+            Text(", ".join(f"{p}: {m}" for p, m in products.items())),
+            str(row["sso"] or ""),
+            Text(str(row["integration"] or "")),
+            str(row["actors"]),
+        )
+    state.out.print(table)
+
+
+@tenant.command("show")
+@click.argument("tenant_id", metavar="ID")
+@_format_option
+@click.pass_context
+def tenant_show(ctx: click.Context, *, tenant_id: str, fmt: str) -> None:
+    """Show a tenant: its setup, actors, stored records and upload history."""
+    state = _state(ctx)
+    store = state.open(ctx)
+    t = _load_tenant(store, tenant_id)
+    actors = store.actors(t.id)
+    repo = store.repo
+    data = render.tenant_data(
+        t,
+        actors,
+        records=repo.count(t.id),
+        revision=repo.revision(t.id),
+        uploads=repo.uploads(t.id),
+    )
+    if fmt == "json":
+        _emit_json(state, data)
+        return
+    out = state.out
+    facts = Table(show_header=False, title=f"tenant {t.id}", title_justify="left")
+    facts.add_column("item", style="bold")
+    facts.add_column("value")
+    facts.add_row("name", Text(t.name))
+    for product, method in t.products.items():
+        facts.add_row(str(product), str(method))
+    if t.sso is not None:
+        go_live = t.sso.go_live.isoformat() if t.sso.go_live else "not set"
+        facts.add_row(
+            "sso", Text(f"{t.sso.protocol} via {t.sso.identity_provider.name}, go-live {go_live}")
+        )
+    if t.integration:
+        facts.add_row("integration", Text(t.integration))
+    facts.add_row("records", str(data["records"]))
+    facts.add_row("revision", str(data["revision"]))
+    out.print(facts)
+    if actors:
+        table = Table(title="actors", title_justify="left")
+        for name in ("id", "role", "name"):
+            table.add_column(name)
+        for a in actors:
+            table.add_row(Text(a.id), str(a.role), Text(a.name))
+        out.print(table)
+    uploads = repo.uploads(t.id)
+    if uploads:
+        table = Table(title="uploads", title_justify="left")
+        for name in ("at", "actor", "mode", "counts"):
+            table.add_column(name)
+        for u in uploads:
+            counts = ", ".join(f"{n} {k}" for k, n in u.counts.items() if n)
+            table.add_row(u.at.isoformat(timespec="seconds"), Text(u.actor_id), str(u.mode), counts)
+        out.print(table)
+
+
+@tenant.command("check")
+@click.argument("tenant_id", metavar="ID")
+@_format_option
+@click.pass_context
+def tenant_check(ctx: click.Context, *, tenant_id: str, fmt: str) -> None:
+    """Every configuration problem of a tenant, each with its rule id (exit 1 on errors)."""
+    state = _state(ctx)
+    result = check(_load_tenant(state.open(ctx), tenant_id))
+    if fmt == "json":
+        _emit_json(state, render.check_data(result))
+    elif result.findings:
+        title = f"tenant {result.tenant_id}: {len(result.findings)} finding(s)"
+        state.out.print(render.findings_table(result.findings, title=title))
+    else:
+        state.out.print(Text(f"tenant {result.tenant_id}: no problems found"))
+    if not result.ok:
+        ctx.exit(EXIT_REFUSED)
+
+
+# -- files -------------------------------------------------------------------------------
+
+_PRODUCT_CHOICE = click.Choice([p.value for p in Product])
+_EDITION_CHOICE = click.Choice(["enterprise", "professional"])
+
+
+def _template(product: str, edition: str | None) -> Template[Any]:
+    if product == Product.COMMUNITY.value:
+        if edition is not None:
+            raise click.BadParameter("only Marketing files have editions", param_hint="'--edition'")
+        return COMMUNITY_UPLOAD_USERS
+    return MARKETING_PROFESSIONAL if edition == "professional" else MARKETING_ENTERPRISE
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[IO[str]]:
+    if path is None:
+        yield sys.stdout
+        return
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        yield stream
+
+
+@contextmanager
+def _reading(path: Path, console: Console) -> Iterator[IO[bytes]]:
+    """The file in binary, behind a progress bar on stderr when long and on a terminal."""
+    if console.is_terminal and path.stat().st_size >= _PROGRESS_FROM:
+        with rich.progress.open(
+            path, "rb", description=f"reading {path.name}", console=console, transient=True
+        ) as stream:
+            yield stream
+    else:
+        with path.open("rb") as stream:
+            yield stream
+
+
+def _digest(path: Path) -> str:
+    with path.open("rb") as stream:
+        return "sha256:" + hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+@cli.command("template")
+@click.option("--product", type=_PRODUCT_CHOICE, default="community", show_default=True)
+@click.option("--edition", type=_EDITION_CHOICE, default=None, help="Marketing only.")
+@click.option("--example", is_flag=True, help="Add one example row under the header.")
+@click.option("-o", "--output", type=_OUTPUT, default=None, help="Write here, not to stdout.")
+def template_command(product: str, edition: str | None, example: bool, output: Path | None) -> None:
+    """Write a blank upload file: the template's header row."""
+    with _output(output) as stream:
+        write_blank(_template(product, edition), stream, example=example)
+
+
+@cli.command("validate")
+@click.argument("file", type=_INPUT)
+@click.option("--product", type=_PRODUCT_CHOICE, default="community", show_default=True)
+@click.option("--edition", type=_EDITION_CHOICE, default=None, help="Marketing only.")
+@_format_option
+@click.option(
+    "--error-report",
+    type=_OUTPUT,
+    default=None,
+    help="Write the failed rows, with error_* columns first, to this CSV file.",
+)
+@click.pass_context
+def validate_command(
+    ctx: click.Context,
+    *,
+    file: Path,
+    product: str,
+    edition: str | None,
+    fmt: str,
+    error_report: Path | None,
+) -> None:
+    """Check an upload file against its template; exit 0 when every row is valid."""
+    state = _state(ctx)
+    template = _template(product, edition)
+    problems: list[RowError] = []
+    header: tuple[str, ...] = template.headers
+    rows = 0
+    valid = False
+    try:
+        with _reading(file, state.err) as stream:
+            try:
+                reader = read(stream, template)
+            except HeaderError as exc:
+                problems = list(exc.problems)
+            else:
+                header = reader.header
+                problems = [item for item in reader if isinstance(item, RowError)]
+                rows = reader.summary.rows
+                valid = reader.summary.ok
+    except SpreadsheetError as exc:
+        if fmt == "json":
+            data = {
+                "valid": False,
+                "rows": rows,
+                "errors": [render.problem_data(exc)],
+                "warnings": [],
+            }
+            _emit_json(state, data)
+        raise BadInput(f"{file}: {exc}") from None
+    errors = [p for p in problems if p.is_error]
+    warnings = [p for p in problems if not p.is_error]
+    if valid and errors:  # a header error is not counted by the summary
+        valid = False
+    if error_report is not None:
+        with error_report.open("w", encoding="utf-8", newline="") as stream:
+            write_error_report(problems, stream, template, header=header)
+    if fmt == "json":
+        _emit_json(
+            state,
+            {
+                "valid": valid,
+                "rows": rows,
+                "errors": [render.problem_data(p) for p in errors],
+                "warnings": [render.problem_data(p) for p in warnings],
+            },
+        )
+    else:
+        verdict = Text("valid", style="bold green") if valid else Text("invalid", style="bold red")
+        line = Text(
+            f"{file}: {rows} rows, {len(errors)} errors, {len(warnings)} warnings "
+            f"({template.name}): "
+        )
+        state.out.print(line + verdict)
+        if problems:
+            state.out.print(render.problems_table(problems, limit=_SHOWN))
+        if len(problems) > _SHOWN:
+            state.out.print(
+                Text(
+                    f"... and {len(problems) - _SHOWN} more: --format json or --error-report "
+                    "lists them all"
+                )
+            )
+    if not valid:
+        ctx.exit(EXIT_REFUSED)
+
+
+# -- uploads -----------------------------------------------------------------------------
+
+_MODE_CHOICE = click.Choice([m.value for m in UploadMode])
+_SAFEGUARD_CHOICE = click.Choice([s.value for s in Safeguard])
+
+
+def _override_option(command: _F) -> _F:
+    return click.option(
+        "--override",
+        "overrides",
+        type=_SAFEGUARD_CHOICE,
+        multiple=True,
+        help="Let the upload go ahead despite this safeguard; repeat for several.",
+    )(command)
+
+
+def _plan(
+    state: _State,
+    store: Store,
+    file: Path,
+    tenant: Tenant,
+    actor: Actor,
+    *,
+    mode: str,
+    as_of: dt.date | None,
+    overrides: tuple[str, ...],
+) -> UploadPlan:
+    admins = [a.id for a in store.actors(tenant.id) if a.role is Role.SUPER_ADMIN]
+    digest = _digest(file)
+    with _reading(file, state.err) as stream:
+        return plan_upload(
+            tenant,
+            actor,
+            read(stream, COMMUNITY_UPLOAD_USERS),
+            store.repo,
+            mode=mode,
+            as_of=as_of,
+            overrides=overrides,
+            protected_keys=admins,
+            file_digest=digest,
+        )
+
+
+def _show_plan(state: _State, plan: UploadPlan, fmt: str) -> None:
+    if fmt == "json":
+        _emit_json(state, render.plan_data(plan))
+    else:
+        render.print_plan(state.out, plan)
+
+
+def _not_applicable(plan: UploadPlan) -> Failure:
+    if plan.refused:
+        reasons = "; ".join(f"{f.rule}: {f.message}" for f in plan.decision.refusals)
+        return Failure(f"the upload is refused: {reasons}")
+    held = ", ".join(f"{s.rule} (--override {s.value})" for s in sorted(plan.held_by, key=str))
+    return Failure(f"the upload is held by {held}; nothing was applied")
+
+
+@cli.command("plan")
+@click.argument("file", type=_INPUT)
+@_tenant_option
+@click.option("--actor", "actor_id", required=True, help="Who uploads (an actor of the tenant).")
+@click.option("--mode", type=_MODE_CHOICE, default="full", show_default=True)
+@_override_option
+@_as_of_option
+@click.option(
+    "--save",
+    type=_OUTPUT,
+    default=None,
+    help="Save the plan's facts for `apply --plan`, which refuses it once stale.",
+)
+@_format_option
+@click.pass_context
+def plan_command(
+    ctx: click.Context,
+    *,
+    file: Path,
+    tenant_id: str,
+    actor_id: str,
+    mode: str,
+    overrides: tuple[str, ...],
+    as_of: dt.datetime | None,
+    save: Path | None,
+    fmt: str,
+) -> None:
+    """Dry run: what a Community upload would change, and what refuses or holds it."""
+    state = _state(ctx)
+    store = state.open(ctx)
+    t = _load_tenant(store, tenant_id)
+    actor = _load_actor(store, t, actor_id)
+    plan = _plan(state, store, file, t, actor, mode=mode, as_of=_day(as_of), overrides=overrides)
+    _show_plan(state, plan, fmt)
+    if save is not None:
+        save.write_text(SavedPlan.of(plan).to_json(), encoding="utf-8")
+    if not plan.applicable:
+        ctx.exit(EXIT_REFUSED)
+
+
+@cli.command("apply")
+@click.argument("file", type=_INPUT)
+@_tenant_option
+@click.option("--actor", "actor_id", required=True, help="Who uploads (an actor of the tenant).")
+@click.option("--mode", type=_MODE_CHOICE, default=None, help="full (default) or partial.")
+@_override_option
+@_as_of_option
+@click.option(
+    "--plan",
+    "plan_file",
+    type=_INPUT,
+    default=None,
+    help="A plan saved by `plan --save`: refuse if the file or the store changed since.",
+)
+@click.option("-y", "--yes", is_flag=True, help="Apply without asking for confirmation.")
+@_format_option
+@click.pass_context
+def apply_command(
+    ctx: click.Context,
+    *,
+    file: Path,
+    tenant_id: str,
+    actor_id: str,
+    mode: str | None,
+    overrides: tuple[str, ...],
+    as_of: dt.datetime | None,
+    plan_file: Path | None,
+    yes: bool,
+    fmt: str,
+) -> None:
+    """Plan a Community upload and apply it whole, or not at all."""
+    state = _state(ctx)
+    store = state.open(ctx)
+    t = _load_tenant(store, tenant_id)
+    actor = _load_actor(store, t, actor_id)
+    day = _day(as_of)
+    if plan_file is not None:
+        saved = SavedPlan.load(plan_file)
+        if (saved.tenant, saved.actor) != (t.id, actor.id):
+            raise click.BadParameter(
+                f"the plan is for tenant {saved.tenant!r} and actor {saved.actor!r}",
+                param_hint="'--plan'",
+            )
+        if mode is not None and mode != saved.mode:
+            raise click.BadParameter(
+                f"the plan was made in {saved.mode} mode", param_hint="'--mode'"
+            )
+        mode, day = saved.mode, day or saved.as_of
+        overrides = tuple(sorted({*saved.overrides, *overrides}))
+        if _digest(file) != saved.file_digest:
+            raise Failure(f"stale plan: {file} changed since the plan was saved; run plan again")
+        now = store.repo.revision(t.id)
+        if saved.revision is not None and now != saved.revision:
+            raise Failure(
+                f"stale plan: the store of {t.id} moved from revision {saved.revision} to {now} "
+                "since the plan was saved (another upload was applied); run plan again"
+            )
+    plan = _plan(state, store, file, t, actor, mode=mode or "full", as_of=day, overrides=overrides)
+    if not plan.applicable:
+        _show_plan(state, plan, fmt)
+        raise _not_applicable(plan)
+    if fmt == "text":
+        render.print_plan(state.out, plan)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.UsageError(
+                "standard input is not a terminal, so there is no one to confirm: "
+                "review with `provisioning plan`, then apply with --yes"
+            )
+        changes = sum(1 for _ in plan.changes())
+        if not click.confirm(f"Apply {changes} change(s) to {t.id}?", default=False, err=True):
+            raise Failure("nothing was applied")
+    waiting = state.err.status(f"applying to {t.id}") if state.err.is_terminal else nullcontext()
+    with waiting:
+        receipt = apply_plan(plan, store.repo)
+    if fmt == "json":
+        _emit_json(state, render.plan_data(plan, receipt))
+    else:
+        state.out.print(Text(str(receipt), style="bold green"))
+
+
+@cli.command("export")
+@_tenant_option
+@click.option("-o", "--output", type=_OUTPUT, default=None, help="Write here, not to stdout.")
+@click.pass_context
+def export_command(ctx: click.Context, *, tenant_id: str, output: Path | None) -> None:
+    """Write a tenant's stored records as an Upload Users file (formula-safe)."""
+    state = _state(ctx)
+    store = state.open(ctx)
+    t = _load_tenant(store, tenant_id)
+    template = COMMUNITY_UPLOAD_USERS
+    known = set(template.headers)
+    extra = sorted({k for r in store.repo.records(t.id) for k in r.custom if k not in known})
+    with _output(output) as stream:
+        count = write(store.repo.records(t.id), stream, template, extra_columns=extra)
+    if output is not None:
+        state.err.print(Text(f"exported {count} records of {t.id} to {output}"))
+
+
+# -- rules -------------------------------------------------------------------------------
+
+
+@cli.command("explain")
+@_tenant_option
+@click.option(
+    "--actor",
+    "actor_id",
+    default=None,
+    help="An actor of the tenant (default: for each action, the role that takes it).",
+)
+@click.option("--action", type=click.Choice([a.value for a in Action]), default=None)
+@_product_option
+@_as_of_option
+@_format_option
+@click.pass_context
+def explain_command(
+    ctx: click.Context,
+    *,
+    tenant_id: str,
+    actor_id: str | None,
+    action: str | None,
+    product: str,
+    as_of: dt.datetime | None,
+    fmt: str,
+) -> None:
+    """What an actor may do on a tenant, and the rules why (exit 1 if --action is refused)."""
+    state = _state(ctx)
+    store = state.open(ctx)
+    t = _load_tenant(store, tenant_id)
+    actor = None if actor_id is None else _load_actor(store, t, actor_id)
+    actions = [Action(action)] if action else list(Action)
+    day = _day(as_of)
+    decisions = []
+    for each in actions:
+        who = actor or Actor(id=f"any-{ACTING_ROLE[each].value}", role=ACTING_ROLE[each])
+        decisions.append(decide(t, who, each, product=Product(product), as_of=day))
+    if fmt == "json":
+        _emit_json(
+            state,
+            {"tenant": t.id, "decisions": [render.decision_data(d, actor) for d in decisions]},
+        )
+    elif action is not None:
+        d = decisions[0]
+        who_text = actor.id if actor else f"any {d.role}"
+        head = Text(f"{d.action} on {d.product} by {who_text} ({d.role}): ")
+        head.append(*(("allowed", "bold green") if d.allowed else ("refused", "bold red")))
+        state.out.print(head)
+        state.out.print(render.findings_table(d.findings))
+    else:
+        table = Table(title=f"tenant {t.id}, {product}", title_justify="left")
+        for name in ("action", "role", "verdict", "rules"):
+            table.add_column(name)
+        for d in decisions:
+            verdict = (
+                render.styled("allowed", "met") if d.allowed else render.styled("refused", "error")
+            )
+            table.add_row(str(d.action), str(d.role), verdict, Text(", ".join(d.rules)))
+        state.out.print(table)
+    if action is not None and not decisions[0].allowed:
+        ctx.exit(EXIT_REFUSED)
+
+
+@cli.command("sso")
+@_tenant_option
+@_product_option
+@_as_of_option
+@_format_option
+@click.pass_context
+def sso_command(
+    ctx: click.Context, *, tenant_id: str, product: str, as_of: dt.datetime | None, fmt: str
+) -> None:
+    """Where a tenant stands on SSO, requirement by requirement (exit 1 unless eligible)."""
+    state = _state(ctx)
+    t = _load_tenant(state.open(ctx), tenant_id)
+    result = sso_eligibility(t, product=Product(product), as_of=_day(as_of))
+    if fmt == "json":
+        _emit_json(state, render.sso_data(t.id, result))
+    else:
+        tone = "bold green" if result.eligible else "bold red"
+        head = Text(f"SSO for {t.id} ({result.product}) as of {result.as_of.isoformat()}: ")
+        head.append(str(result.status), style=tone)
+        state.out.print(head)
+        if result.findings:
+            state.out.print(render.findings_table(result.findings))
+        if result.requirements:
+            table = Table()
+            for name in ("state", "requirement", "rule", "detail"):
+                table.add_column(name)
+            for r in result.requirements:
+                mark = "met" if r.met else "unmet"
+                table.add_row(render.styled(mark), Text(r.name), r.rule, Text(r.detail))
+            state.out.print(table)
+        state.out.print(
+            Text(f"earliest go-live for a change asked today: {result.earliest_go_live}")
+        )
+    if not result.eligible:
+        ctx.exit(EXIT_REFUSED)
+
+
+def main() -> None:
+    """Run the ``provisioning`` command."""
+    cli.main(prog_name="provisioning")

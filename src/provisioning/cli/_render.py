@@ -1,0 +1,308 @@
+"""What the commands print: plain data for ``--format json``, rich tables for people.
+
+Every JSON shape is built here, next to the others, and documented in ``docs/cli.md``.
+Text goes through :class:`rich.text.Text`, never through markup, so a ``[`` in a
+message or a value is printed as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..actors import Actor
+from ..exceptions import SpreadsheetError
+from ..repository import UploadEntry
+from ..rules import CheckResult, Decision, Finding, SsoEligibility
+from ..serialization import tenant_to_dict
+from ..spreadsheet import RowError
+from ..tenants import Tenant
+from ..uploads import Receipt, Update, UploadPlan
+
+__all__ = [
+    "decision_data",
+    "dump",
+    "finding_data",
+    "findings_table",
+    "plan_data",
+    "problem_data",
+    "problems_table",
+    "sso_data",
+]
+
+_SEVERITY_STYLE = {
+    "error": "bold red",
+    "skipped": "yellow",
+    "warning": "yellow",
+    "info": "cyan",
+    "met": "green",
+    "unmet": "bold red",
+}
+
+
+def dump(data: object) -> str:
+    """``data`` as indented JSON; dates as ISO 8601 text."""
+
+    def default(value: object) -> Any:
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+    return json.dumps(data, indent=2, default=default, ensure_ascii=False)
+
+
+def styled(value: str, key: str | None = None) -> Text:
+    """A cell, coloured by ``key`` (a severity or state) when the console has colour."""
+    return Text(value, style=_SEVERITY_STYLE.get(key or value, ""))
+
+
+def finding_data(finding: Finding) -> dict[str, str]:
+    """``{"rule", "severity", "message", "source"}``."""
+    return {
+        "rule": finding.rule,
+        "severity": finding.severity.value,
+        "message": finding.message,
+        "source": finding.source,
+    }
+
+
+def findings_table(findings: Iterable[Finding], title: str | None = None) -> Table:
+    """Severity, rule and message of each finding."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("severity")
+    table.add_column("rule", no_wrap=True)
+    table.add_column("message")
+    for f in findings:
+        table.add_row(styled(f.severity.value), Text(f.rule), Text(f.message))
+    return table
+
+
+def problem_data(problem: RowError | SpreadsheetError) -> dict[str, object]:
+    """``{"record", "line", "column", "code", "message"}``; record and line 1-based or null."""
+    if isinstance(problem, RowError):
+        return {
+            "record": problem.record or None,
+            "line": problem.line,
+            "column": problem.column,
+            "code": str(problem.code),
+            "message": problem.message,
+        }
+    return {
+        "record": None,
+        "line": problem.line,
+        "column": problem.column,
+        "code": str(problem.code),
+        "message": problem.message,
+    }
+
+
+def problems_table(problems: Sequence[RowError], *, limit: int) -> Table:
+    """Line, record, column, severity, code and message of the first ``limit`` problems."""
+    table = Table()
+    for name in ("line", "record", "column", "severity", "code", "message"):
+        table.add_column(name, no_wrap=name != "message")
+    for p in problems[:limit]:
+        table.add_row(
+            str(p.line),
+            str(p.record or ""),
+            Text(p.column or ""),
+            styled(str(p.severity)),
+            str(p.code),
+            Text(p.message),
+        )
+    return table
+
+
+def actor_data(actor: Actor) -> dict[str, str]:
+    """``{"id", "role", "name"}``."""
+    return {"id": actor.id, "role": actor.role.value, "name": actor.name}
+
+
+def tenant_summary(tenant: Tenant, actors: int) -> dict[str, object]:
+    """One line of ``tenant list``."""
+    return {
+        "id": tenant.id,
+        "name": tenant.name,
+        "products": {p.value: m.value for p, m in tenant.products.items()},
+        "sso": None if tenant.sso is None else tenant.sso.protocol.value,
+        "integration": tenant.integration,
+        "actors": actors,
+    }
+
+
+def upload_data(entry: UploadEntry) -> dict[str, object]:
+    """One upload of a tenant's history."""
+    return {
+        "at": entry.at.isoformat(),
+        "actor": entry.actor_id,
+        "product": entry.product.value,
+        "mode": entry.mode.value,
+        "file_digest": entry.file_digest,
+        "counts": dict(entry.counts),
+    }
+
+
+def tenant_data(
+    tenant: Tenant,
+    actors: Sequence[Actor],
+    *,
+    records: int,
+    revision: int,
+    uploads: Sequence[UploadEntry],
+) -> dict[str, object]:
+    """``tenant show``: the tenant document, its actors, its store state and history."""
+    return {
+        "tenant": tenant_to_dict(tenant),
+        "actors": [actor_data(a) for a in actors],
+        "records": records,
+        "revision": revision,
+        "uploads": [upload_data(u) for u in uploads],
+    }
+
+
+def check_data(result: CheckResult) -> dict[str, object]:
+    """``tenant check``."""
+    return {
+        "tenant": result.tenant_id,
+        "ok": result.ok,
+        "findings": [finding_data(f) for f in result.findings],
+    }
+
+
+def decision_data(decision: Decision, actor: Actor | None) -> dict[str, object]:
+    """One decision of ``explain``; ``actor`` is null when it stands for its role."""
+    return {
+        "action": decision.action.value,
+        "product": decision.product.value,
+        "actor": None if actor is None else actor.id,
+        "role": decision.role.value,
+        "allowed": decision.allowed,
+        "findings": [finding_data(f) for f in decision.findings],
+    }
+
+
+def sso_data(tenant_id: str, sso: SsoEligibility) -> dict[str, object]:
+    """``sso``."""
+    return {
+        "tenant": tenant_id,
+        "product": sso.product.value,
+        "method": None if sso.method is None else sso.method.value,
+        "as_of": sso.as_of,
+        "status": sso.status.value,
+        "eligible": sso.eligible,
+        "in_effect": sso.in_effect,
+        "go_live": sso.go_live,
+        "earliest_go_live": sso.earliest_go_live,
+        "requirements": [
+            {"rule": r.rule, "name": r.name, "met": r.met, "detail": r.detail}
+            for r in sso.requirements
+        ],
+        "findings": [finding_data(f) for f in sso.findings],
+    }
+
+
+def verdict(plan: UploadPlan) -> str:
+    """``refused``, ``held`` or ``ready``."""
+    if plan.refused:
+        return "refused"
+    return "ready" if plan.applicable else "held"
+
+
+def _change(kind: str, key: str, change: Update | object) -> dict[str, object]:
+    fields = (
+        {c.field: {"old": _plain(c.old), "new": _plain(c.new)} for c in change.changes}
+        if isinstance(change, Update)
+        else {}
+    )
+    return {"kind": kind, "key": key, "fields": fields}
+
+
+def _plain(value: object) -> object:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def plan_data(plan: UploadPlan, receipt: Receipt | None = None) -> dict[str, object]:
+    """``plan`` and ``apply``: the verdict, counts, findings and every change."""
+    data: dict[str, object] = {
+        "tenant": plan.tenant_id,
+        "product": plan.product.value,
+        "actor": plan.actor.id,
+        "mode": plan.mode.value,
+        "as_of": plan.as_of,
+        "revision": plan.revision,
+        "file_digest": plan.file_digest,
+        "verdict": verdict(plan),
+        "applicable": plan.applicable,
+        "rules": list(plan.rules),
+        "held_by": sorted(s.value for s in plan.held_by),
+        "overrides": sorted(s.value for s in plan.overrides),
+        "counts": plan.counts.as_dict(),
+        "refusals": [finding_data(f) for f in plan.decision.refusals],
+        "findings": [finding_data(f) for f in plan.findings],
+        "changes": [_change(kind, key, change) for kind, key, change in plan.changes()],
+        "conflicts": [
+            {"key": c.key, "owner": c.owner_key, "message": c.message} for c in plan.conflicts
+        ],
+        "errors": [problem_data(e) for e in plan.row_errors if e.is_error],
+        "warnings": [problem_data(e) for e in plan.row_errors if not e.is_error],
+        "password_notices": list(plan.password_notices),
+    }
+    if receipt is not None:
+        data["applied"] = {"revision": receipt.revision, "at": receipt.at.isoformat()}
+    return data
+
+
+def print_plan(console: Console, plan: UploadPlan, *, limit: int = 20) -> None:
+    """The plan for a person: verdict, counts, findings, then the first changes."""
+    tone = {"ready": "bold green", "held": "bold yellow", "refused": "bold red"}[verdict(plan)]
+    head = Text(f"upload to {plan.tenant_id} ({plan.product}, {plan.mode}) by {plan.actor.id}: ")
+    head.append(verdict(plan), style=tone)
+    console.print(head)
+    if plan.refused:
+        console.print(findings_table(plan.decision.refusals))
+        return
+    counts = Table(show_header=True)
+    for name in plan.counts.as_dict():
+        counts.add_column(name, justify="right")
+    counts.add_row(*(str(n) for n in plan.counts.as_dict().values()))
+    console.print(counts)
+    if plan.findings:
+        console.print(findings_table(plan.findings, title="safeguards"))
+    changes = list(plan.changes())
+    if changes:
+        table = Table(title=f"changes (first {min(limit, len(changes))} of {len(changes)})")
+        table.add_column("kind")
+        table.add_column("key", no_wrap=True)
+        table.add_column("fields")
+        for kind, key, change in changes[:limit]:
+            detail = "; ".join(str(c) for c in change.changes) if isinstance(change, Update) else ""
+            table.add_row(kind, Text(key), Text(detail))
+        console.print(table)
+    if plan.conflicts:
+        table = Table(title="conflicts (left out)")
+        table.add_column("key", no_wrap=True)
+        table.add_column("message")
+        for c in plan.conflicts[:limit]:
+            table.add_row(Text(c.key), Text(c.message))
+        console.print(table)
+    errors = [e for e in plan.row_errors if e.is_error]
+    if errors:
+        console.print(Text(f"{len(errors)} row error(s); `provisioning validate` lists them all"))
+        console.print(problems_table(errors, limit=limit))
+    if plan.password_notices:
+        console.print(
+            Text(f"{len(plan.password_notices)} new user(s) will be told to set a password")
+        )
+    if plan.held_by:
+        names = " ".join(f"--override {s.value}" for s in sorted(plan.held_by, key=str))
+        console.print(Text(f"held: review the findings; to go ahead anyway: {names}"))

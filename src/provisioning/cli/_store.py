@@ -1,0 +1,91 @@
+"""The command's store: the SQLite adapter, plus a small table of each tenant's actors.
+
+The actors live in the same file as the adapter's tables, in ``cli_actors``, which the
+adapter never reads; ``tenant add`` replaces a tenant's actors with those of its file.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from types import TracebackType
+
+from ..actors import Actor
+from ..adapters import SqliteRepository
+from ..exceptions import RepositoryError
+from ..tenants import Tenant
+
+__all__ = ["DEFAULT_DB", "Store"]
+
+#: The store's file name when neither ``--db`` nor ``PROVISIONING_DB`` names one.
+DEFAULT_DB = "provisioning.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cli_actors (
+    tenant_id TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, actor_id)
+) WITHOUT ROWID
+"""
+
+
+class Store:
+    """A :class:`SqliteRepository` and the actors table, in one file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if path.is_dir():
+            raise RepositoryError(f"cannot open SQLite database {os.fspath(path)!r}: a folder")
+        self.repo = SqliteRepository(path)
+        try:
+            self._con = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+            self._con.execute(_SCHEMA)
+        except sqlite3.Error as exc:
+            self.repo.close()
+            raise RepositoryError(f"cannot use SQLite database {os.fspath(path)!r}: {exc}") from exc
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close both connections."""
+        self._con.close()
+        self.repo.close()
+
+    def save(self, tenant: Tenant, actors: tuple[Actor, ...]) -> None:
+        """Store ``tenant`` and replace its actors, in one transaction for the actors."""
+        self.repo.save_tenant(tenant)
+        rows = [(tenant.id, a.id, a.role.value, a.name) for a in actors]
+        try:
+            with self._con:
+                self._con.execute("BEGIN IMMEDIATE")
+                self._con.execute("DELETE FROM cli_actors WHERE tenant_id = ?", (tenant.id,))
+                self._con.executemany("INSERT INTO cli_actors VALUES (?, ?, ?, ?)", rows)
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot save the actors of {tenant.id!r}: {exc}") from exc
+
+    def actors(self, tenant_id: str) -> list[Actor]:
+        """The tenant's actors, ordered by id."""
+        try:
+            rows = self._con.execute(
+                "SELECT actor_id, role, name FROM cli_actors WHERE tenant_id = ? ORDER BY actor_id",
+                (tenant_id,),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot read the actors of {tenant_id!r}: {exc}") from exc
+        return [Actor(id=i, role=r, name=n) for i, r, n in rows]
+
+    def actor(self, tenant_id: str, actor_id: str) -> Actor | None:
+        """One actor of the tenant, or ``None``."""
+        return next((a for a in self.actors(tenant_id) if a.id == actor_id), None)
