@@ -46,6 +46,7 @@ _YEAR_FIRST = re.compile(r"(\d{4})([/.-])(\d{1,2})\2(\d{1,2})", re.ASCII)
 _YEAR_LAST = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})", re.ASCII)
 _NUMERIC = re.compile(r"[\d/.\- ]+", re.ASCII)
 _MONTH_NAME = re.compile(r"[A-Za-z]{3}")
+_DIGIT = re.compile(r"\d", re.ASCII)
 _FOUR_DIGIT_YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)", re.ASCII)
 # Two defaults that differ in every date part: a part missing from the text shows up
 # as a difference between the two parses.
@@ -86,7 +87,7 @@ def parse_date(text: str, order: DateOrder | None = None) -> dt.date:
         first, second = match[1], match[3]
         day, month = (first, second) if order is DateOrder.DAY_FIRST else (second, first)
         return _make(text, match[4], month, day)
-    if _NUMERIC.fullmatch(text) or not _MONTH_NAME.search(text):
+    if _NUMERIC.fullmatch(text) or not _MONTH_NAME.search(text) or not _DIGIT.search(text):
         raise _invalid(text, "expected YYYY-MM-DD, or d/m/yyyy in the declared order")
     if not _FOUR_DIGIT_YEAR.search(text):
         raise _invalid(text, "the year must have four digits")
