@@ -807,9 +807,7 @@ def sso_command(
                 mark = "met" if r.met else "unmet"
                 table.add_row(render.styled(mark), Text(r.name), r.rule, Text(r.detail))
             state.out.print(table)
-        state.out.print(
-            Text(f"earliest go-live for a change asked today: {result.earliest_go_live}")
-        )
+        state.out.print(Text(f"earliest go-live the lead time allows: {result.earliest_go_live}"))
     if not result.eligible:
         ctx.exit(EXIT_REFUSED)
 

@@ -77,7 +77,8 @@ def _actors(value: object) -> tuple[tuple[Actor, ...], list[str]]:
         try:
             actor = Actor(**fields)
         except InvalidValueError as exc:
-            problems.append(f"{where}.{exc.field or 'id'}: {exc}")
+            field = exc.field or "id"
+            problems.append(f"{where}.{field}: {str(exc).removeprefix(f'{field}: ')}")
             continue
         if actor.id in seen:
             problems.append(f"{where}.id: actor {actor.id!r} appears twice")

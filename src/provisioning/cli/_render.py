@@ -262,7 +262,7 @@ def plan_data(plan: UploadPlan, receipt: Receipt | None = None) -> dict[str, obj
     return data
 
 
-def print_plan(console: Console, plan: UploadPlan, *, limit: int = 20) -> None:
+def print_plan(console: Console, plan: UploadPlan, *, limit: int = 10) -> None:
     """The plan for a person: verdict, counts, findings, then the first changes."""
     tone = {"ready": "bold green", "held": "bold yellow", "refused": "bold red"}[verdict(plan)]
     head = Text(f"upload to {plan.tenant_id} ({plan.product}, {plan.mode}) by {plan.actor.id}: ")
