@@ -288,3 +288,26 @@ def test_row_error_reads_well() -> None:
     assert report.errors == report.problems
     assert report.warnings == ()
     assert not report.ok
+
+
+def test_a_row_with_a_bad_cell_is_still_checked_for_repeats() -> None:
+    """All problems of a row: a bad date and a repeated email are both reported."""
+    data = _file(HEADER + ",Birthday", ADA + ",", "1002,Grace,Hopper,ADA@example.com,X,1815-02-30")
+    report = read_all(data, COMMUNITY_UPLOAD_USERS)
+    assert [(p.column, p.code) for p in report.problems] == [
+        ("Birthday", ErrorCode.INVALID_DATE),
+        ("EmailAddress", ErrorCode.DUPLICATE_EMAIL),
+    ]
+    assert (report.summary.invalid, report.summary.duplicates) == (1, 1)
+
+
+def test_marketing_skips_are_counted_apart_from_errors() -> None:
+    """A Marketing row skipped by the vendor rule is 'skipped', not 'invalid'."""
+    from provisioning.spreadsheet import MARKETING_ENTERPRISE
+
+    data = _file("Email,FirstName", "a@example.com,A", "A@example.com,B", "bad,C")
+    reader = read(data, MARKETING_ENTERPRISE)
+    list(reader)
+    summary = reader.summary
+    assert (summary.valid, summary.skipped, summary.invalid, summary.duplicates) == (1, 2, 0, 1)
+    assert not summary.ok

@@ -12,6 +12,7 @@ from typing import IO, Any, Generic
 import attrs
 
 from ..exceptions import InvalidValueError, SpreadsheetError
+from ..records import normalize_email
 from ._codes import ErrorCode, Severity
 from ._dates import DateOrder
 from ._errors import HeaderError, ReadSummary, RowError, row_error
@@ -138,6 +139,7 @@ class Reader(Generic[R]):
         self.header: tuple[str, ...] = ()
         #: Each file column as the template column it is, an unknown header, or None.
         self.layout: Layout = ()
+        self._key_at = self._email_at = 0
         self._read_header()
         self._iterator: Iterator[R | RowError] = self._rows()
 
@@ -325,7 +327,7 @@ class Reader(Generic[R]):
         feed = self._feed
         parse_csv = self._csv
         inspect = self._inspect
-        key_of, email_of, key_at, email_at = self._unique_getters()
+        key_of, email_of = self._unique_getters()
         keys: dict[int, int] = {}
         emails: dict[int, int] = {}
         line = self._line
@@ -387,7 +389,9 @@ class Reader(Generic[R]):
                     if not any(f.strip() for f in fields):
                         counts["blank"] += 1
                         continue
-                    yield from self._cell_errors(parsed.problems, fields, record, start)
+                    found = list(parsed.problems)
+                    found += self._repeats(fields, *self._seen(fields, found, keys, emails))
+                    yield from self._problems(found, fields, record, start)
                     continue
                 item = parsed.record
             # Uniqueness (DOMAIN.md section 5): the key exactly, the email ignoring case.
@@ -400,15 +404,8 @@ class Reader(Generic[R]):
                 key_hash = hash(key_of(item))
                 seen_key = keys.get(key_hash)
             if seen_key is not None or seen_email is not None:
-                yield from self._duplicates(
-                    fields,
-                    record=record,
-                    start=start,
-                    seen_key=seen_key,
-                    seen_email=seen_email,
-                    key_at=key_at,
-                    email_at=email_at,
-                )
+                found = self._repeats(fields, seen_key, seen_email)
+                yield from self._problems(found, fields, record, start)
                 continue
             emails[email_hash] = start
             if key_hash is not None:
@@ -422,23 +419,33 @@ class Reader(Generic[R]):
         counts["valid"] = valid
         self._complete = True
 
-    def _unique_getters(self) -> tuple[Any, Any, int, int]:
+    def _unique_getters(self) -> tuple[Any, Any]:
         template = self.template
         by_header = {s.header: i for i, s in enumerate(self.layout) if isinstance(s, Column)}
+        self._key_at, self._email_at = by_header[template.key], by_header[template.email]
         key_column = template.column(template.key)
         email_column = template.column(template.email)
         key_of = None if template.key == template.email else attrgetter(key_column.field or "")
-        email_of = attrgetter(email_column.field or "")
-        return key_of, email_of, by_header[template.key], by_header[template.email]
+        return key_of, attrgetter(email_column.field or "")
+
+    def _seen(
+        self,
+        fields: list[str],
+        found: list[tuple[int, ErrorCode, str]],
+        keys: dict[int, int],
+        emails: dict[int, int],
+    ) -> tuple[int | None, int | None]:
+        """For a row that failed on other cells: do its key and email repeat a loaded row?"""
+        bad = {index for index, _, _ in found}
+        seen_key = seen_email = None
+        if self._email_at not in bad:
+            seen_email = emails.get(hash(normalize_email(fields[self._email_at]).lower()))
+        if self.template.key != self.template.email and self._key_at not in bad:
+            seen_key = keys.get(hash(fields[self._key_at].strip()))
+        return seen_key, seen_email
 
     def _severity(self, code: ErrorCode) -> Severity:
         return Severity.SKIPPED if code in self.template.skip_codes else Severity.ERROR
-
-    def _count_failure(self, severities: list[Severity]) -> None:
-        if Severity.ERROR in severities:
-            self._counts["invalid"] += 1
-        else:
-            self._counts["skipped"] += 1
 
     def _inspect(
         self,
@@ -512,81 +519,59 @@ class Reader(Generic[R]):
             return None
         return slot.header if isinstance(slot, Column) else slot
 
-    def _cell_errors(
+    def _problems(
         self,
-        problems: tuple[tuple[int, ErrorCode, str], ...],
+        found: list[tuple[int, ErrorCode, str]],
         fields: list[str],
         record: int,
         start: int,
-    ) -> Iterator[RowError]:
+    ) -> list[RowError]:
+        """The RowErrors of a failed row; counts it as invalid or skipped."""
         row = tuple(fields)
-        severities = []
-        for index, code, message in problems:
-            severity = self._severity(code)
-            severities.append(severity)
-            yield RowError(
+        errors = [
+            RowError(
                 record=record,
                 line=_cell_line(fields, index, start),
                 column=self._column_name(index),
                 code=code,
                 message=message,
                 value=fields[index],
-                severity=severity,
+                severity=self._severity(code),
                 row=row,
             )
-        self._count_failure(severities)
+            for index, code, message in found
+        ]
+        if any(e.code in (ErrorCode.DUPLICATE_KEY, ErrorCode.DUPLICATE_EMAIL) for e in errors):
+            self._counts["duplicates"] += 1
+        if any(e.severity is Severity.ERROR for e in errors):
+            self._counts["invalid"] += 1
+        else:
+            self._counts["skipped"] += 1
+        return errors
 
-    def _duplicates(
-        self,
-        fields: list[str],
-        *,
-        record: int,
-        start: int,
-        seen_key: int | None,
-        seen_email: int | None,
-        key_at: int,
-        email_at: int,
-    ) -> Iterator[RowError]:
+    def _repeats(
+        self, fields: list[str], seen_key: int | None, seen_email: int | None
+    ) -> list[tuple[int, ErrorCode, str]]:
+        """The uniqueness problems of a row (DOMAIN.md section 5), naming the first line."""
         template = self.template
-        row = tuple(fields)
-        marketing = ErrorCode.DUPLICATE_EMAIL in template.skip_codes
         rule = (
             "Marketing loads only the first row of each (DOMAIN.md section 5)"
-            if marketing
+            if ErrorCode.DUPLICATE_EMAIL in template.skip_codes
             else "each must be unique in the file (DOMAIN.md section 5)"
         )
-        severities = []
+        found = []
         for seen, code, at, what in (
-            (
-                seen_key,
-                ErrorCode.DUPLICATE_KEY,
-                key_at,
-                f"{template.key} {fields[key_at].strip()!r}",
-            ),
-            (
-                seen_email,
-                ErrorCode.DUPLICATE_EMAIL,
-                email_at,
-                f"{template.email} {fields[email_at].strip()!r} (ignoring case)",
-            ),
+            (seen_key, ErrorCode.DUPLICATE_KEY, self._key_at, template.key),
+            (seen_email, ErrorCode.DUPLICATE_EMAIL, self._email_at, template.email),
         ):
-            if seen is None:
-                continue
-            severity = self._severity(code)
-            severities.append(severity)
-            verb = "skipped: " if severity is Severity.SKIPPED else ""
-            yield RowError(
-                record=record,
-                line=_cell_line(fields, at, start),
-                column=self._column_name(at),
-                code=code,
-                message=f"{verb}{what} repeats line {seen}; {rule}",
-                value=fields[at],
-                severity=severity,
-                row=row,
-            )
-        self._counts["duplicates"] += 1
-        self._count_failure(severities)
+            if seen is not None:
+                skipped = "skipped: " if code in template.skip_codes else ""
+                case = " (ignoring case)" if code is ErrorCode.DUPLICATE_EMAIL else ""
+                message = (
+                    f"{skipped}{what} {fields[at].strip()!r}{case} repeats line {seen}; {rule}"
+                )
+                found.append((at, code, message))
+        return found
 
     def _quote_error(self, exc: csv.Error, record: int, start: int, text: str) -> RowError:
         feed = self._feed

@@ -142,7 +142,7 @@ def write_error_report(
     ``problems`` is any iterable of :class:`RowError` (other items are passed over), so a
     :class:`Reader` can be given directly, in which case its file header is used. Each
     failed row is written once, its problems joined with ``"; "``: ``error_line`` (the
-    first line of the row), ``error_column``, ``error_code``, ``error_message``, then the
+    line of its first problem), ``error_column``, ``error_code``, ``error_message``, then the
     row's own fields, exactly as read (formula-like values escaped unless
     ``formula_safe=False``). Rows whose record was yielded with only warnings are left
     out unless ``include_warnings``. Fix the rows, delete the four ``error_*`` columns
