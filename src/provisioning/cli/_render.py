@@ -295,10 +295,9 @@ def print_plan(console: Console, plan: UploadPlan, *, limit: int = 10) -> None:
         for c in plan.conflicts[:limit]:
             table.add_row(Text(c.key), Text(c.message))
         console.print(table)
-    errors = [e for e in plan.row_errors if e.is_error]
+    errors = sum(1 for e in plan.row_errors if e.is_error)
     if errors:
-        console.print(Text(f"{len(errors)} row error(s); `provisioning validate` lists them all"))
-        console.print(problems_table(errors, limit=limit))
+        console.print(Text(f"{errors} row(s) with errors are left out; `validate` lists them"))
     if plan.password_notices:
         console.print(
             Text(f"{len(plan.password_notices)} new user(s) will be told to set a password")
