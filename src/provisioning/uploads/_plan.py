@@ -312,6 +312,10 @@ def plan_upload(
     day = as_of if as_of is not None else today()
     chosen = _safeguards(overrides)
     product = Product.COMMUNITY
+    # The revision first: a writer committing after this read makes the plan stale,
+    # so an upload history read below cannot be older than the revision the plan
+    # carries (a concurrent first upload cannot let a second one through).
+    revision = repository.revision(tenant.id)
     history = repository.uploads(tenant.id)
     method = tenant.method_for(product)
     effective = tenant
@@ -332,7 +336,6 @@ def plan_upload(
             file_digest=file_digest,
         )
 
-    revision = repository.revision(tenant.id)
     stored: dict[str, UserRecord] = {r.legacy_contact_key: r for r in repository.records(tenant.id)}
     outcome = _compare(rows, stored)
     row_errors = tuple(outcome.errors)
