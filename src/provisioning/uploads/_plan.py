@@ -273,7 +273,10 @@ class UploadPlan:
         return _html_table(f"upload to {self.tenant_id}: {verdict}", ("item", "value"), rows)
 
 
-def _safeguards(values: Iterable[Safeguard | str]) -> frozenset[Safeguard]:
+def _safeguards(values: Safeguard | str | Iterable[Safeguard | str]) -> frozenset[Safeguard]:
+    if isinstance(values, Safeguard | str):
+        # One name on its own: a string is iterable too, and its letters are no names.
+        values = (values,)
     out = set()
     for value in values:
         if isinstance(value, Safeguard):
@@ -296,7 +299,7 @@ def plan_upload(
     mode: UploadMode | str = UploadMode.FULL,
     rulebook: RuleBook = DEFAULT_RULEBOOK,
     as_of: dt.date | None = None,
-    overrides: Iterable[Safeguard | str] = (),
+    overrides: Safeguard | str | Iterable[Safeguard | str] = (),
     protected_keys: Collection[str] = (),
     file_digest: str | None = None,
 ) -> UploadPlan:
@@ -304,7 +307,9 @@ def plan_upload(
 
     ``rows`` is what :func:`provisioning.spreadsheet.read` yields: records and row
     errors in file order (a plain iterable of records works too). Row errors are
-    reported and hold the plan unless ``row_errors`` is overridden. ``protected_keys``
+    reported and hold the plan unless ``row_errors`` is overridden. ``overrides`` names
+    the safeguards the caller accepts (:class:`Safeguard` values or their names; one
+    alone works too); an unknown name raises :class:`ValueError`. ``protected_keys``
     are the keys of Super Admin accounts; the acting Super Admin's own id is always
     protected. The file is read once, and only when the upload is allowed.
     """
