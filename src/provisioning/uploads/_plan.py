@@ -21,7 +21,7 @@ from ..repository import Repository, UploadMode
 from ..rules import DEFAULT_RULEBOOK, Decision, Finding, RuleBook, Severity
 from ..rules._engine import today
 from ..rules._results import _html_table
-from ..spreadsheet import RowError
+from ..spreadsheet import Column, Reader, RowError
 from ..tenants import Tenant
 
 __all__ = [
@@ -172,6 +172,9 @@ class UploadPlan:
     reactivations: tuple[Update, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
     row_errors: tuple[RowError, ...] = ()
+    #: Keys of stored records whose row in the file has errors: left as they are, even
+    #: by a full import (known when the rows come from a spreadsheet ``Reader``).
+    unreadable: tuple[str, ...] = ()
     #: The rows read from the file, valid or not.
     rows: int = 0
     #: Keys of the new users to be told to set a password (no SSO in effect).
@@ -241,6 +244,11 @@ class UploadPlan:
         verdict = "ready to apply" if self.applicable else "held"
         lines = [f"{head}: {verdict}", f"  {_counts_line(self.counts)}"]
         lines.extend(f"  {f}" for f in self.findings)
+        if self.unreadable:
+            lines.append(
+                f"  {len(self.unreadable)} stored record(s) whose rows have errors are left "
+                "as they are"
+            )
         if self.password_notices:
             lines.append(
                 f"  {len(self.password_notices)} new user(s) will be told to set a password"
@@ -307,8 +315,10 @@ def plan_upload(
 
     ``rows`` is what :func:`provisioning.spreadsheet.read` yields: records and row
     errors in file order (a plain iterable of records works too). Row errors are
-    reported and hold the plan unless ``row_errors`` is overridden. ``overrides`` names
-    the safeguards the caller accepts (:class:`Safeguard` values or their names; one
+    reported and hold the plan unless ``row_errors`` is overridden; a stored record
+    whose row has errors is then left as it is, never deactivated by a full import
+    (its key is known when ``rows`` is the ``Reader`` itself). ``overrides`` names the
+    safeguards the caller accepts (:class:`Safeguard` values or their names; one
     alone works too); an unknown name raises :class:`ValueError`. ``protected_keys``
     are the keys of Super Admin accounts; the acting Super Admin's own id is always
     protected. The file is read once, and only when the upload is allowed.
@@ -342,18 +352,19 @@ def plan_upload(
         )
 
     stored: dict[str, UserRecord] = {r.legacy_contact_key: r for r in repository.records(tenant.id)}
-    outcome = _compare(rows, stored)
+    outcome = _compare(rows, stored, _key_column(rows))
     row_errors = tuple(outcome.errors)
     conflicts = _resolve_conflicts(outcome, stored, repository, tenant.id)
 
     deactivations = outcome.deactivations
+    unreadable = {key: None for key in outcome.errored if key in stored and key not in outcome.seen}
     if mode is UploadMode.FULL:
         seen = outcome.seen
         deactivate = RecordStatus.DEACTIVATED
         deactivations.extend(
             Update(old, attrs.evolve(old, status=deactivate))
             for key, old in stored.items()
-            if key not in seen and old.status is RecordStatus.ENABLED
+            if key not in seen and key not in unreadable and old.status is RecordStatus.ENABLED
         )
 
     protected = set(protected_keys)
@@ -387,6 +398,7 @@ def plan_upload(
         reactivations=tuple(outcome.reactivations),
         conflicts=conflicts,
         row_errors=row_errors,
+        unreadable=tuple(unreadable),
         rows=outcome.valid + len({e.record for e in row_errors if e.is_error and e.record}),
         password_notices=notices,
         tripped=tripped,
@@ -406,11 +418,30 @@ class _Outcome:
     duplicates: list[Conflict] = attrs.Factory(list)
     errors: list[RowError] = attrs.Factory(list)
     seen: set[str] = attrs.Factory(set)
+    #: The keys in rows with errors, in file order (a dict as an ordered set).
+    errored: dict[str, None] = attrs.Factory(dict)
     valid: int = 0
 
 
-def _compare(rows: Iterable[UserRecord | RowError], stored: Mapping[str, UserRecord]) -> _Outcome:
-    """Sort each file record into create, update, unchanged, deactivation, reactivation."""
+def _key_column(rows: object) -> int | None:
+    """Where a spreadsheet reader's rows hold the key; ``None`` for other iterables."""
+    if not isinstance(rows, Reader):
+        return None
+    key = rows.template.key
+    places = (
+        i for i, slot in enumerate(rows.layout) if isinstance(slot, Column) and slot.header == key
+    )
+    return next(places, None)
+
+
+def _compare(
+    rows: Iterable[UserRecord | RowError], stored: Mapping[str, UserRecord], key_at: int | None
+) -> _Outcome:
+    """Sort each file record into create, update, unchanged, deactivation, reactivation.
+
+    ``key_at`` is the key's place in a row error's fields, when known: the keys of rows
+    with errors are noted so that a full import does not deactivate their records.
+    """
     out = _Outcome()
     seen = out.seen
     get = stored.get
@@ -420,6 +451,9 @@ def _compare(rows: Iterable[UserRecord | RowError], stored: Mapping[str, UserRec
     for record in rows:
         if isinstance(record, RowError):
             out.errors.append(record)
+            if key_at is not None and record.is_error and key_at < len(record.row):
+                # A false match only spares a record: never worse than deactivating it.
+                out.errored[record.row[key_at].strip()] = None
             continue
         valid += 1
         key = record.legacy_contact_key
