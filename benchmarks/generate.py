@@ -1,9 +1,12 @@
 """Write a realistic Community "Upload Users" file for the benchmark.
 
-Every optional column is filled in part; dates come in three styles (ISO 8601,
-day-first ``31/12/2020`` and empty); values carry commas, quotes, non-ASCII letters and
-the odd embedded newline; about 1% of rows hold a defect (bad email, missing name,
-impossible date, repeated key or email). The output is deterministic for a given seed.
+Every optional column is filled in part. Dates come in three styles: ISO 8601 (70%),
+day-first ``31/12/2020`` (15%) and empty (15%). Names carry non-ASCII letters and
+apostrophes; about 5% of companies and 3% of job titles hold a comma, 0.5% of companies
+a quote, 0.5% of second address lines a line break, so about one row in ten is quoted.
+Phone numbers are empty (30%), national (60%) or international ``+44 ...`` (10%), which
+the reader reports as formula-like. About 1% of rows hold a defect (bad email, missing
+name, impossible date, repeated key or email). The output is deterministic for a seed.
 
     python benchmarks/generate.py users.csv --rows 1000000
 """
@@ -55,12 +58,21 @@ _LAST = [
     "Kowalski", "Smith", "Johnson", "Dubois", "Rossi", "Andersson", "Nguyen", "Van der Berg",
 ]  # fmt: skip
 _COMPANIES = [
-    "Analytical Engines", "Acme, Inc.", "Globex Corporation", "Initech", 'The "Best" Widgets',
-    "Umbrella Ltd", "Société Générale des Tests", "Stark Industries", "Wayne Enterprises",
-    "Hooli", "Vandelay Industries", "Soylent Corp",
+    "Analytical Engines", "Globex Corporation", "Initech", "Umbrella Ltd", "Hooli",
+    "Société Générale des Tests", "Stark Industries", "Wayne Enterprises", "Soylent Corp",
+    "Vandelay Industries", "Cyberdyne Systems", "Tyrell Corporation", "Wonka Industries",
+    "Oscorp", "Gringotts", "Monsters Inc", "Aperture Science", "Black Mesa", "Massive Dynamic",
 ]  # fmt: skip
+# About 5% of companies carry a comma and 0.5% a quote: both make the row a quoted one.
+_AWKWARD_COMPANIES = ["Acme, Inc.", "Smith & Sons, LLC", 'The "Best" Widgets']
 _DOMAINS = ["example.com", "example.org", "mail.example.net", "Example.COM", "corp.example.co.uk"]
-_TITLES = ["", "", "Director", "Membership Manager", "CEO", "Engineer, Senior", "Analyst"]
+_TITLES = [
+    "", "", "", "Director", "Membership Manager", "CEO", "Analyst", "Engineer", "Editor",
+    "Professor", "Student", "Consultant", "Treasurer", "Secretary", "Nurse", "Teacher",
+    "Architect", "Librarian", "Chair", "Volunteer", "Counsel", "Researcher", "Founder",
+    "President", "Vice President", "Manager", "Coordinator", "Officer", "Fellow",
+    "Engineer, Senior",
+]  # fmt: skip
 _CITIES = [
     ("Springfield", "IL", "62704", "US"),
     ("London", "", "EC1A 1BB", "GB"),
@@ -88,6 +100,15 @@ def _date(rng: random.Random, start_year: int, end_year: int) -> str:
     if style < 0.85:
         return f"{year:04d}-{month:02d}-{day:02d}"
     return f"{day:02d}/{month:02d}/{year:04d}"
+
+
+def _company(rng: random.Random) -> str:
+    roll = rng.random()
+    if roll < 0.045:
+        return rng.choice(_AWKWARD_COMPANIES[:2])
+    if roll < 0.05:
+        return _AWKWARD_COMPANIES[2]
+    return rng.choice(_COMPANIES)
 
 
 def _phone(rng: random.Random) -> str:
@@ -119,7 +140,7 @@ def rows(count: int, seed: int = 20240403) -> Iterator[list[str]]:
             first,
             last,
             email,
-            rng.choice(_COMPANIES),
+            _company(rng),
             rng.choice(["", "", "Dr", "Ms", "Mr"]),
             rng.choice(["", "", "", "J.", "Marie"]),
             rng.choice(["", "", "", "", "Jr", "PhD"]),

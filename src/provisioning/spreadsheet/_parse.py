@@ -10,6 +10,7 @@ row to the careful path. A test holds the two to the same answers.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from collections.abc import Callable, Mapping
@@ -51,7 +52,7 @@ Layout = tuple[Column | str | None, ...]
 
 _EMPTY_CUSTOM = CustomFields()
 #: How many distinct date texts the fast path remembers (about 130 bytes each).
-DATE_CACHE_SIZE = 65_536
+DATE_CACHE_SIZE = 16_384
 MISSING = object()
 
 
@@ -184,13 +185,14 @@ def _cell_code(i: int, slot: Column | str | None, ns: dict[str, Any]) -> list[st
         return [f"    {v} = {v}.strip()", f"    if {v}: custom[h{i}] = {v}"]
     kind = slot.kind
     if kind is ColumnType.TEXT and slot.pattern is None and not slot.required:
-        # The common case: trimmed text, empty is None (the field's default).
-        lines = [f"    {v} = {v}.strip() or None"]
+        # The common case: trimmed text, empty is None (the field's default). Most such
+        # cells are empty, so the test comes before the call.
+        lines = [f"    {v} = {v} and {v}.strip() or None"]
         if slot.field is None:
             ns[f"h{i}"] = slot.header
             lines.append(f"    if {v}: custom[h{i}] = {v}")
         return lines
-    lines = [f"    {v} = {v}.strip()"]
+    lines = [f"    {v} = {v}.strip()" if slot.required else f"    if {v}: {v} = {v}.strip()"]
     empty = "return None" if slot.required else f"{v} = BAD"
     if kind is ColumnType.TEXT:
         if slot.pattern is not None:
@@ -213,9 +215,15 @@ def _cell_code(i: int, slot: Column | str | None, ns: dict[str, Any]) -> list[st
             f"        if not ok or len({v}) > MAXLEN or local_match(l) is None: return None",
         ]
     elif kind is ColumnType.DATE:
-        # Dates repeat from row to row: a bounded cache of text -> date saves the parse.
+        # ISO 8601 inline; other forms repeat from row to row, so a bounded cache of
+        # text -> date saves their parse.
         lines += [
             f"    if not {v}: {empty}",
+            f"    elif len({v}) == 10 and {v}[4] == '-':",
+            "        try:",
+            f"            {v} = fromiso({v})",
+            "        except ValueError:",
+            "            return None",
             "    else:",
             f"        x = DATES.get({v})",
             "        if x is None:",
@@ -295,6 +303,7 @@ def compile_builder(
         "domain_ok": _domain_ok,
         "DOMAINS": _DOMAINS,
         "fast_date": fast_date,
+        "fromiso": dt.date.fromisoformat,
         "DATES": {},
         "DATES_MAX": DATE_CACHE_SIZE,
         "CustomFields": CustomFields,

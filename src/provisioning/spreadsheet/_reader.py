@@ -323,6 +323,7 @@ class Reader(Generic[R]):
         triggers = "'" + FORMULA_TRIGGERS.replace("\r", "").replace(delimiter, "")
         care = re.compile(re.escape(delimiter) + "[" + re.escape(triggers) + "]")
         search = care.search
+        finditer = care.finditer
         max_field = self._max_field
         feed = self._feed
         parse_csv = self._csv
@@ -367,10 +368,10 @@ class Reader(Generic[R]):
                 cells = None
                 if '"' not in text and len(text) <= max_field:
                     # Only the cells the pattern points at need a look.
-                    cells = [text.count(delimiter, 0, m.start()) + 1 for m in care.finditer(text)]
+                    cells = [text.count(delimiter, 0, m.start()) + 1 for m in finditer(text)]
                     if text[:1] in triggers:
-                        cells.append(0)
-                outcome = inspect(fields, record=record, start=start, width=width, cells=cells)
+                        cells.insert(0, 0)
+                outcome = inspect(fields, record, start, width, cells)
                 if outcome is None:  # a blank row: no value, nothing lost
                     counts["blank"] += 1
                     continue
@@ -450,11 +451,10 @@ class Reader(Generic[R]):
     def _inspect(
         self,
         fields: list[str],
-        *,
         record: int,
         start: int,
         width: int,
-        cells: list[int] | None = None,
+        cells: list[int] | None,
     ) -> tuple[list[str], list[RowError], bool] | None:
         """The careful look at a row: blank, ragged, too large, formula-like, escaped.
 
@@ -485,7 +485,7 @@ class Reader(Generic[R]):
         failed = False
         out = fields
         max_field = self._max_field
-        for index in range(width) if cells is None else sorted(cells):
+        for index in range(width) if cells is None else cells:
             raw = fields[index]
             if not raw:
                 continue
