@@ -16,7 +16,7 @@ from .._enum import ValueEnum
 from ..actors import Action, Actor, Role
 from ..catalog import Product
 from ..catalog import ProvisioningMethod as Method
-from ..records import RecordStatus, UserRecord
+from ..records import CustomFields, RecordStatus, UserRecord
 from ..repository import Repository, UploadMode
 from ..rules import DEFAULT_RULEBOOK, Decision, Finding, RuleBook, Severity
 from ..rules._engine import today
@@ -70,6 +70,17 @@ _SAFEGUARD_RULES = {
 _RECORD_FIELDS = tuple(a.name for a in attrs.fields(UserRecord))
 
 
+def _shown(value: Any) -> str:
+    """A field value for a person: text quoted, a status by its name, a date in ISO 8601."""
+    if isinstance(value, ValueEnum):
+        return repr(value.value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, CustomFields):
+        return repr(dict(value))
+    return repr(value)
+
+
 @attrs.frozen
 class FieldChange:
     """One field of one record, before and after."""
@@ -79,7 +90,7 @@ class FieldChange:
     new: Any
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.old!r} -> {self.new!r}"
+        return f"{self.field}: {_shown(self.old)} -> {_shown(self.new)}"
 
 
 @attrs.frozen
