@@ -37,6 +37,7 @@ from ..repository import (
     check_revision,
 )
 from ..serialization import tenant_from_json, tenant_to_json
+from ..spreadsheet._twin import unfrozen_twin
 from ..tenants import Tenant
 from ._faults import FaultHook
 
@@ -72,14 +73,6 @@ _FIELDS: Final = (
     "status",
     "custom",
 )
-_REQUIRED: Final = frozenset(
-    {"legacy_contact_key", "first_name", "last_name", "email", "company_name", "status"}
-)
-_DATES: Final = tuple(_FIELDS.index(n) for n in ("member_since", "member_expires_on", "birthday"))
-_IS_MEMBER: Final = _FIELDS.index("is_member")
-_STATUS: Final = _FIELDS.index("status")
-_CUSTOM: Final = _FIELDS.index("custom")
-
 # Migration i takes a file from schema version i to i + 1: its statements, in order.
 _MIGRATIONS: list[tuple[str, ...]] = [
     (
@@ -159,26 +152,29 @@ _COLUMNS: Final = ", ".join(_FIELDS)
 # Every SQL text built here joins constant column names only, never a value.
 _SELECT: Final = f"SELECT {_COLUMNS} FROM records WHERE tenant_id = ?"  # noqa: S608
 # Python 3.11's sqlite3 binds None and bool slowly (it looks for an adapter each time),
-# so empty values travel as "" and become NULL in SQL. No stored text is ever "": the
-# record's converters turn an empty optional value into None.
+# so empty values travel as "" and NULLIF turns them into NULL. No stored text is ever
+# "": the record's converters turn an empty optional value into None.
 _BLANK: Final = ""
-
-
-def _slot(name: str) -> str:
-    return "?" if name in _REQUIRED else "NULLIF(?, '')"
-
-
+_REQUIRED: Final = frozenset(
+    {"legacy_contact_key", "first_name", "last_name", "email", "company_name", "status"}
+)
+# _row() gives ?1 the tenant, ?2 the email key, then ?3... each field in _FIELDS order.
+_PARAM: Final = {
+    name: f"?{n}" if name in _REQUIRED else f"NULLIF(?{n}, '')"
+    for n, name in enumerate(_FIELDS, start=3)
+}
 _INSERT: Final = (
     f"INSERT INTO records (tenant_id, email_key, {_COLUMNS}) "  # noqa: S608
-    f"VALUES (?, ?, {', '.join(_slot(n) for n in _FIELDS)})"
+    f"VALUES (?1, ?2, {', '.join(_PARAM.values())})"
 )
-# Phase one of an update: every field but the email key, which is kept when unchanged and
-# set to NULL when it moves; phase two sets the moved keys, once all were given up.
+# An update first sets every field but the email key, which stays when unchanged and
+# becomes NULL when it moves; once every update has given its old email up, the moved
+# keys are set (_SET_EMAIL). So two records may swap emails in one commit.
 _UPDATE: Final = (
     "UPDATE records SET "  # noqa: S608
-    + ", ".join(f"{n} = {_slot(n)}" for n in _FIELDS[1:])
-    + ", email_key = CASE email_key WHEN ? THEN email_key END"
-    + " WHERE tenant_id = ? AND legacy_contact_key = ?"
+    + ", ".join(f"{name} = {param}" for name, param in _PARAM.items() if name != _FIELDS[0])
+    + ", email_key = CASE email_key WHEN ?2 THEN email_key END"
+    + " WHERE tenant_id = ?1 AND legacy_contact_key = ?3"
 )
 _MOVED: Final = "SELECT legacy_contact_key FROM records WHERE tenant_id = ? AND email_key IS NULL"
 _SET_EMAIL: Final = (
@@ -186,47 +182,94 @@ _SET_EMAIL: Final = (
 )
 _CHUNK: Final = 500  # bound variables per lookup query; old SQLite allows 999
 
-_fields_of = operator.attrgetter(*_FIELDS)
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 _loads = json.loads
 _date = dt.date.fromisoformat
+_MEMBER_IN: Final = {None: _BLANK, True: 1, False: 0}
+_MEMBER_OUT: Final = {1: True, 0: False}
 _STATUSES: Final = {s.value: s for s in RecordStatus}
 _NO_CUSTOM: Final = CustomFields()
-_new_record = object.__new__
-_restore = UserRecord.__setstate__  # type: ignore[attr-defined]  # attrs adds it to slotted classes
+_new = object.__new__
+_by_key = operator.attrgetter("legacy_contact_key")
+_Record = unfrozen_twin(UserRecord)
 
 
-def _values(record: UserRecord) -> list[Any]:
-    """The record's fields as SQL parameters, in ``_FIELDS`` order."""
-    values: list[Any] = [_BLANK if v is None else v for v in _fields_of(record)]
-    for i in _DATES:
-        day = values[i]
-        if day is not _BLANK:
-            values[i] = day.isoformat()
-    if values[_IS_MEMBER] is not _BLANK:
-        values[_IS_MEMBER] = int(values[_IS_MEMBER])
-    values[_STATUS] = values[_STATUS].value
-    custom = values[_CUSTOM]
-    values[_CUSTOM] = _dumps(dict(custom)) if custom else _BLANK
-    return values
+def _row(tenant_id: str, r: UserRecord) -> tuple[Any, ...]:
+    """The parameters of ``_INSERT`` and ``_UPDATE`` for one record."""
+    since, expires, birthday, custom = r.member_since, r.member_expires_on, r.birthday, r.custom
+    return (
+        tenant_id,
+        r.email.lower(),
+        r.legacy_contact_key,
+        r.first_name,
+        r.last_name,
+        r.email,
+        r.company_name,
+        r.prefix or _BLANK,
+        r.middle_name or _BLANK,
+        r.suffix or _BLANK,
+        r.informal_name or _BLANK,
+        r.title or _BLANK,
+        r.member_id or _BLANK,
+        since.isoformat() if since else _BLANK,
+        expires.isoformat() if expires else _BLANK,
+        birthday.isoformat() if birthday else _BLANK,
+        r.address1 or _BLANK,
+        r.address2 or _BLANK,
+        r.city or _BLANK,
+        r.state or _BLANK,
+        r.postal_code or _BLANK,
+        r.country or _BLANK,
+        r.phone1 or _BLANK,
+        r.phone1_type or _BLANK,
+        r.phone2 or _BLANK,
+        r.phone2_type or _BLANK,
+        _MEMBER_IN[r.is_member],
+        r.status.value,
+        _dumps(dict(custom)) if custom else _BLANK,
+    )
 
 
-def _decode(row: Sequence[Any]) -> UserRecord:
-    """A record from its row. Rows were valid records when written: no re-validation."""
-    values = list(row)
-    for i in _DATES:
-        day = values[i]
-        if day is not None:
-            values[i] = _date(day)
-    if values[_IS_MEMBER] is not None:
-        values[_IS_MEMBER] = bool(values[_IS_MEMBER])
-    values[_STATUS] = _STATUSES[values[_STATUS]]
-    custom = values[_CUSTOM]
-    values[_CUSTOM] = _NO_CUSTOM if custom is None else CustomFields(_loads(custom))
-    # What unpickling does: set the fields without running converters and validators,
-    # which would cost more than the whole read.
-    record: UserRecord = _new_record(UserRecord)
-    _restore(record, dict(zip(_FIELDS, values, strict=True)))
+def _record(row: Sequence[Any]) -> UserRecord:
+    """The record a ``_SELECT`` row holds.
+
+    Rows were valid records when written, so the fields are set directly, as the
+    spreadsheet reader's fast path does, without running converters and validators again
+    (they would cost more than the whole read).
+    """
+    (key, first, last, email, company, prefix, middle, suffix, informal, title, member_id,
+     since, expires, birthday, address1, address2, city, state, postal_code, country,
+     phone1, phone1_type, phone2, phone2_type, is_member, status, custom) = row  # fmt: skip
+    r = _new(_Record)
+    r.legacy_contact_key = key
+    r.first_name = first
+    r.last_name = last
+    r.email = email
+    r.company_name = company
+    r.prefix = prefix
+    r.middle_name = middle
+    r.suffix = suffix
+    r.informal_name = informal
+    r.title = title
+    r.member_id = member_id
+    r.member_since = since and _date(since)
+    r.member_expires_on = expires and _date(expires)
+    r.birthday = birthday and _date(birthday)
+    r.address1 = address1
+    r.address2 = address2
+    r.city = city
+    r.state = state
+    r.postal_code = postal_code
+    r.country = country
+    r.phone1 = phone1
+    r.phone1_type = phone1_type
+    r.phone2 = phone2
+    r.phone2_type = phone2_type
+    r.is_member = _MEMBER_OUT.get(is_member)
+    r.status = _STATUSES[status]
+    r.custom = _NO_CUSTOM if custom is None else CustomFields(_loads(custom))
+    r.__class__ = UserRecord
+    record: UserRecord = r
     return record
 
 
@@ -247,7 +290,7 @@ def _stream(cursor: sqlite3.Cursor, where: str) -> Iterator[UserRecord]:
                 raise RepositoryError(f"cannot read {where}: {exc}") from exc
             if not rows:
                 return
-            yield from map(_decode, rows)
+            yield from map(_record, rows)
     finally:
         cursor.close()
 
@@ -340,28 +383,41 @@ class SqliteRepository:
             # the fsyncs this costs are few.
             con.execute("PRAGMA synchronous = FULL")
             con.execute(f"PRAGMA cache_size = -{int(cache_mib) * 1024}")
+            # A bulk commit leaves a WAL as large as itself: shrink it after checkpoints.
+            con.execute(f"PRAGMA journal_size_limit = {64 * 1024 * 1024}")
             con.execute("PRAGMA temp_store = MEMORY")
         except sqlite3.Error as exc:
             raise RepositoryError(f"cannot use SQLite database {self._path!r}: {exc}") from exc
 
+    def _stored_version(self) -> int | None:
+        """The schema version the file records, ``None`` for a new file."""
+        try:
+            row = self._con.execute("SELECT version FROM schema_version").fetchone()
+        except sqlite3.OperationalError:  # no such table: a new database
+            return None
+        return None if row is None else int(row[0])
+
     def _migrate(self) -> None:
+        latest = len(_MIGRATIONS)
+        try:
+            if self._stored_version() == latest:
+                return  # the usual case, decided without waiting for the write lock
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot use SQLite database {self._path!r}: {exc}") from exc
         with self._transaction("migrate the schema of"):
             con = self._con
-            con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = con.execute("SELECT version FROM schema_version").fetchone()
-            version = 0 if row is None else int(row[0])
-            if version > SCHEMA_VERSION:
+            version = self._stored_version()
+            if version is not None and version > latest:
                 raise RepositoryError(
                     f"SQLite database {self._path!r} has schema version {version}; this "
-                    f"version of provisioning reads versions up to {SCHEMA_VERSION}"
+                    f"version of provisioning reads versions up to {latest}"
                 )
-            for migration in _MIGRATIONS[version:]:
+            for migration in _MIGRATIONS[version or 0 :]:
                 for statement in migration:
                     con.execute(statement)
-            if row is None:
-                con.execute("INSERT INTO schema_version VALUES (?)", (len(_MIGRATIONS),))
-            else:
-                con.execute("UPDATE schema_version SET version = ?", (len(_MIGRATIONS),))
+            con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            con.execute("DELETE FROM schema_version")
+            con.execute("INSERT INTO schema_version VALUES (?)", (latest,))
 
     def _transaction(self, what: str) -> _Transaction:
         return _Transaction(self._con, f"{what} SQLite database {self._path!r}")
@@ -398,12 +454,12 @@ class SqliteRepository:
     def get(self, tenant_id: str, key: str) -> UserRecord | None:
         """The record whose LegacyContactKey is ``key``, or ``None``."""
         rows = self._read(f"{_SELECT} AND legacy_contact_key = ?", (tenant_id, key))
-        return _decode(rows[0]) if rows else None
+        return _record(rows[0]) if rows else None
 
     def get_by_email(self, tenant_id: str, email: str) -> UserRecord | None:
         """The record holding ``email``, compared case-insensitively, or ``None``."""
         rows = self._read(f"{_SELECT} AND email_key = ?", (tenant_id, email_key(email)))
-        return _decode(rows[0]) if rows else None
+        return _record(rows[0]) if rows else None
 
     def records(self, tenant_id: str) -> Iterator[UserRecord]:
         """Every record of the tenant, in the order they were created, read by a cursor."""
@@ -493,22 +549,16 @@ class SqliteRepository:
         updates = change_set.updates
         try:
             if updates:
-                cursor = con.executemany(
-                    _UPDATE,
-                    (
-                        (*_values(r)[1:], r.email_key, tenant_id, r.legacy_contact_key)
-                        for r in updates
-                    ),
-                )
+                cursor = con.executemany(_UPDATE, (_row(tenant_id, r) for r in updates))
                 if cursor.rowcount != len(updates):
                     return False  # an update names a key that is not stored
             if change_set.creates:
-                con.executemany(
-                    _INSERT,
-                    ((tenant_id, r.email_key, *_values(r)) for r in change_set.creates),
-                )
+                # In key order, the key index grows at its end and a later read by key
+                # walks the table in order: cheaper than the sort, for large change sets.
+                creates = sorted(change_set.creates, key=_by_key)
+                con.executemany(_INSERT, (_row(tenant_id, r) for r in creates))
             if updates:
-                moved = {k for (k,) in con.execute(_MOVED, (tenant_id,))}
+                moved = {key for (key,) in con.execute(_MOVED, (tenant_id,))}
                 if moved:
                     con.executemany(
                         _SET_EMAIL,

@@ -1,0 +1,508 @@
+"""Contract suites a host runs against its own repository and tenant store (needs pytest).
+
+Subclass :class:`RepositoryContract` (and :class:`TenantStoreContract`, when the store
+also keeps tenants) in a test module, name the subclass ``Test...`` so pytest collects
+it, and give it a fixture that returns a new, empty store for each test::
+
+    import pytest
+    from provisioning.testing import RepositoryContract
+
+    class TestMyRepository(RepositoryContract):
+        @pytest.fixture
+        def repository(self):
+            repo = MyRepository(...)  # new and empty
+            yield repo
+            repo.close()
+
+Every test then runs against that store. Both reference adapters pass both suites.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+import pytest
+
+from ..catalog import Product
+from ..exceptions import ConflictError, NotFoundError
+from ..records import RecordStatus, UserRecord
+from ..repository import (
+    ChangeSet,
+    ChangeSetError,
+    Repository,
+    TenantStore,
+    UploadEntry,
+    UploadMode,
+)
+from ..tenants import SsoSetup, Tenant
+
+__all__ = ["RepositoryContract", "TenantStoreContract"]
+
+ACME = "acme"
+GLOBEX = "globex"
+_AT = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
+
+
+def _record(key: str, email: str | None = None, **fields: Any) -> UserRecord:
+    """A record with the five required fields, ``email`` defaulting to one from ``key``."""
+    return UserRecord(
+        legacy_contact_key=key,
+        first_name=fields.pop("first_name", "Ada"),
+        last_name=fields.pop("last_name", "Lovelace"),
+        email=email or f"user.{key}@example.com",
+        company_name=fields.pop("company_name", "Analytical Engines"),
+        **fields,
+    )
+
+
+def _full_record(key: str = "1001") -> UserRecord:
+    """A record with every field set, none to its default."""
+    return UserRecord(
+        legacy_contact_key=key,
+        first_name="Zoë",
+        last_name="O'Brien-Ñúñez",
+        email="Zoe.OBrien@Example.ORG",
+        company_name='Acme, "Widgets" & Co.',
+        prefix="Dr",
+        middle_name="Ásta",
+        suffix="III",
+        informal_name="Zo",
+        title="Chief Engineer\nResearch",
+        member_id="M-0042",
+        member_since=dt.date(2001, 2, 3),
+        member_expires_on=dt.date(2031, 12, 31),
+        birthday=dt.date(1815, 12, 10),
+        address1="12 Rue de l'Église",
+        address2="Bâtiment B, 3ᵉ étage",
+        city="Zürich",
+        state="ZH",
+        postal_code="8001",
+        country="Switzerland",
+        phone1="+41 44 000 00 00",
+        phone1_type="Work",
+        phone2="=1+2",
+        phone2_type="Mobile",
+        is_member=False,
+        status=RecordStatus.PENDING_VERIFICATION,
+        custom={"Chapter": "Zürich Nord", "Note": "", "絵": "🦆", "NULL": "0"},
+    )
+
+
+def _entry(tenant_id: str = ACME, **fields: Any) -> UploadEntry:
+    values: dict[str, Any] = {
+        "actor_id": "sa-1",
+        "at": _AT,
+        "file_digest": "sha256:9f86d081884c7d65",
+        "mode": UploadMode.FULL,
+        "counts": {"created": 1, "updated": 0},
+        "product": Product.COMMUNITY,
+    }
+    values.update(fields)
+    return UploadEntry(tenant_id=tenant_id, **values)
+
+
+def _state(repository: Repository, tenant_id: str) -> tuple[Any, ...]:
+    """Everything a tenant's reads return, to compare before and after."""
+    records = sorted(repository.records(tenant_id), key=lambda r: r.legacy_contact_key)
+    return (
+        repository.revision(tenant_id),
+        repository.count(tenant_id),
+        [attrs.asdict(r, recurse=False) for r in records],
+        tuple(repository.uploads(tenant_id)),
+    )
+
+
+def _commit(repository: Repository, tenant_id: str, change_set: ChangeSet) -> int:
+    """Commit at the tenant's current revision."""
+    return repository.commit(tenant_id, change_set, repository.revision(tenant_id))
+
+
+def _names(problems: tuple[str, ...], key: str) -> bool:
+    return any(repr(key) in problem for problem in problems)
+
+
+class RepositoryContract:
+    """What every :class:`~provisioning.repository.Repository` does, as pytest tests.
+
+    Provide a ``repository`` fixture that returns a new, empty repository.
+    """
+
+    @pytest.fixture
+    def repository(self) -> Repository:
+        """Override: a new, empty repository for each test."""
+        pytest.fail("a RepositoryContract subclass must define a `repository` fixture")
+
+    # The interface and a new tenant
+
+    def test_implements_the_repository_protocol(self, repository: Repository) -> None:
+        """The repository has every method of the Repository protocol."""
+        assert isinstance(repository, Repository)
+
+    def test_new_tenant_is_empty_at_revision_zero(self, repository: Repository) -> None:
+        """A tenant never committed to has revision 0, no records and no history."""
+        assert repository.revision(ACME) == 0
+        assert repository.count(ACME) == 0
+        assert list(repository.records(ACME)) == []
+        assert list(repository.uploads(ACME)) == []
+        assert repository.get(ACME, "1001") is None
+        assert repository.get_by_email(ACME, "ada@example.com") is None
+
+    # Round trips
+
+    def test_every_field_round_trips(self, repository: Repository) -> None:
+        """A record with every field set reads back equal, field by field, in each read."""
+        record = _full_record()
+        _commit(repository, ACME, ChangeSet(creates=[record]))
+        expected = attrs.asdict(record, recurse=False)
+        for read in (
+            repository.get(ACME, "1001"),
+            repository.get_by_email(ACME, record.email),
+            next(repository.records(ACME)),
+        ):
+            assert read is not None
+            assert attrs.asdict(read, recurse=False) == expected
+            assert read == record
+            assert hash(read) == hash(record)
+            assert type(read.member_since) is dt.date
+            assert read.is_member is False
+            assert read.status is RecordStatus.PENDING_VERIFICATION
+
+    def test_absent_fields_round_trip_as_none(self, repository: Repository) -> None:
+        """A record with only the required fields reads back with every other field empty."""
+        record = _record("1001")
+        _commit(repository, ACME, ChangeSet(creates=[record]))
+        read = repository.get(ACME, "1001")
+        assert read == record
+        assert read is not None
+        assert read.member_since is None
+        assert read.is_member is None
+        assert read.status is RecordStatus.ENABLED
+        assert dict(read.custom) == {}
+
+    def test_every_status_round_trips(self, repository: Repository) -> None:
+        """Each RecordStatus reads back as itself."""
+        records = [_record(f"k{n}", status=status) for n, status in enumerate(RecordStatus)]
+        _commit(repository, ACME, ChangeSet(creates=records))
+        for record in records:
+            read = repository.get(ACME, record.legacy_contact_key)
+            assert read is not None
+            assert read.status is record.status
+
+    def test_is_member_true_false_and_none_differ(self, repository: Repository) -> None:
+        """``is_member`` keeps True, False and None apart."""
+        values = {"t": True, "f": False, "n": None}
+        _commit(
+            repository,
+            ACME,
+            ChangeSet(creates=[_record(k, is_member=v) for k, v in values.items()]),
+        )
+        for key, value in values.items():
+            read = repository.get(ACME, key)
+            assert read is not None
+            assert read.is_member is value
+
+    # Reads
+
+    def test_email_lookup_ignores_case(self, repository: Repository) -> None:
+        """``get_by_email`` finds the record whatever the case of the address asked for."""
+        record = _record("1001", "Ada.Lovelace@Example.com")
+        _commit(repository, ACME, ChangeSet(creates=[record]))
+        for asked in (
+            "ada.lovelace@example.com",
+            "ADA.LOVELACE@EXAMPLE.COM",
+            " Ada.Lovelace@example.COM ",
+        ):
+            assert repository.get_by_email(ACME, asked) == record
+        assert repository.get_by_email(ACME, "ada@example.com") is None
+
+    def test_email_lookup_follows_an_email_change(self, repository: Repository) -> None:
+        """After an update changes the email, the old one finds nothing and the new one finds it."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001", "old@example.com")]))
+        moved = _record("1001", "New@example.com")
+        _commit(repository, ACME, ChangeSet(updates=[moved]))
+        assert repository.get_by_email(ACME, "old@example.com") is None
+        assert repository.get_by_email(ACME, "new@EXAMPLE.com") == moved
+
+    def test_records_is_an_iterator_over_every_record(self, repository: Repository) -> None:
+        """``records`` returns an iterator (not a list) that yields each record once."""
+        records = [_record(f"k{n:03}") for n in range(250)]
+        _commit(repository, ACME, ChangeSet(creates=records))
+        iterator = repository.records(ACME)
+        assert iter(iterator) is iterator
+        first = next(iterator)
+        rest = list(iterator)
+        assert sorted([first, *rest], key=lambda r: r.legacy_contact_key) == records
+        assert repository.count(ACME) == 250
+
+    def test_unfinished_iteration_does_not_block_a_commit(self, repository: Repository) -> None:
+        """An iterator dropped half-way leaves the repository usable for commits."""
+        _commit(repository, ACME, ChangeSet(creates=[_record(f"k{n}") for n in range(10)]))
+        iterator = repository.records(ACME)
+        next(iterator)
+        del iterator
+        assert _commit(repository, ACME, ChangeSet(creates=[_record("k10")])) == 2
+
+    # Commits
+
+    def test_each_commit_raises_the_revision_by_one(self, repository: Repository) -> None:
+        """A commit returns the new revision, one more than before, even when empty."""
+        assert repository.commit(ACME, ChangeSet(creates=[_record("1")]), 0) == 1
+        assert repository.commit(ACME, ChangeSet(), 1) == 2
+        assert repository.commit(ACME, ChangeSet(updates=[_record("1")]), 2) == 3
+        assert repository.revision(ACME) == 3
+
+    def test_update_replaces_the_whole_record(self, repository: Repository) -> None:
+        """An update is the full record: a field it leaves out is cleared, not kept."""
+        _commit(repository, ACME, ChangeSet(creates=[_full_record("1001")]))
+        bare = _record("1001", "zoe.obrien@example.org", first_name="Zoe")
+        _commit(repository, ACME, ChangeSet(updates=[bare]))
+        assert repository.get(ACME, "1001") == bare
+
+    def test_deactivation_is_an_update_not_a_deletion(self, repository: Repository) -> None:
+        """DEACTIVATE_NOT_DELETE: a deactivated record stays, readable, and can come back."""
+        record = _record("1001")
+        _commit(repository, ACME, ChangeSet(creates=[record]))
+        off = attrs.evolve(record, status=RecordStatus.DEACTIVATED)
+        _commit(repository, ACME, ChangeSet(updates=[off]))
+        assert repository.get(ACME, "1001") == off
+        assert repository.count(ACME) == 1
+        _commit(repository, ACME, ChangeSet(updates=[record]))
+        assert repository.get_by_email(ACME, record.email) == record
+
+    # Uniqueness of key and email within a tenant
+
+    def test_create_with_a_stored_key_is_refused(self, repository: Repository) -> None:
+        """A create whose key is stored fails whole with ChangeSetError naming the key."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001")]))
+        before = _state(repository, ACME)
+        with pytest.raises(ChangeSetError) as caught:
+            _commit(repository, ACME, ChangeSet(creates=[_record("1001", "other@example.com")]))
+        assert caught.value.tenant_id == ACME
+        assert _names(caught.value.problems, "1001")
+        assert _state(repository, ACME) == before
+
+    def test_create_with_a_stored_email_in_another_case_is_refused(
+        self, repository: Repository
+    ) -> None:
+        """Emails are unique case-insensitively: a create reusing one fails whole."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001", "ada@example.com")]))
+        before = _state(repository, ACME)
+        with pytest.raises(ChangeSetError) as caught:
+            _commit(repository, ACME, ChangeSet(creates=[_record("1002", "ADA@example.com")]))
+        assert _names(caught.value.problems, "1002")
+        assert _state(repository, ACME) == before
+
+    def test_update_taking_another_records_email_is_refused(self, repository: Repository) -> None:
+        """An update may not give a record an email another record keeps."""
+        creates = [_record("1001", "ada@example.com"), _record("1002", "grace@example.com")]
+        _commit(repository, ACME, ChangeSet(creates=creates))
+        before = _state(repository, ACME)
+        with pytest.raises(ChangeSetError) as caught:
+            _commit(repository, ACME, ChangeSet(updates=[_record("1002", "Ada@Example.com")]))
+        assert _names(caught.value.problems, "1002")
+        assert _state(repository, ACME) == before
+
+    def test_update_of_a_missing_key_is_refused(self, repository: Repository) -> None:
+        """An update must name a stored record: an update is never a create."""
+        with pytest.raises(ChangeSetError) as caught:
+            _commit(repository, ACME, ChangeSet(updates=[_record("1001")]))
+        assert _names(caught.value.problems, "1001")
+        assert _state(repository, ACME) == (0, 0, [], ())
+
+    def test_two_updates_may_swap_emails(self, repository: Repository) -> None:
+        """Uniqueness holds for the state after the commit, so two records may swap emails."""
+        creates = [_record("1001", "ada@example.com"), _record("1002", "grace@example.com")]
+        _commit(repository, ACME, ChangeSet(creates=creates))
+        swapped = [_record("1001", "grace@example.com"), _record("1002", "ada@example.com")]
+        _commit(repository, ACME, ChangeSet(updates=swapped))
+        assert repository.get_by_email(ACME, "grace@example.com") == swapped[0]
+        assert repository.get_by_email(ACME, "ada@example.com") == swapped[1]
+
+    def test_a_create_may_take_an_email_an_update_gives_up(self, repository: Repository) -> None:
+        """An email freed by an update in the same change set is free for a create."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001", "shared@example.com")]))
+        moved, new = _record("1001", "ada@example.com"), _record("1002", "shared@example.com")
+        _commit(repository, ACME, ChangeSet(creates=[new], updates=[moved]))
+        assert repository.get_by_email(ACME, "shared@example.com") == new
+        assert repository.get_by_email(ACME, "ada@example.com") == moved
+
+    def test_same_key_and_email_in_two_tenants_is_fine(self, repository: Repository) -> None:
+        """Uniqueness is per tenant: two tenants may each hold key 1001 with the same email."""
+        ada, other = (
+            _record("1001", "ada@example.com"),
+            _record("1001", "ada@example.com", city="Paris"),
+        )
+        assert repository.commit(ACME, ChangeSet(creates=[ada]), 0) == 1
+        assert repository.commit(GLOBEX, ChangeSet(creates=[other]), 0) == 1
+        assert repository.get(ACME, "1001") == ada
+        assert repository.get_by_email(GLOBEX, "ada@example.com") == other
+
+    # Atomic commits
+
+    def test_one_bad_change_leaves_nothing_behind(self, repository: Repository) -> None:
+        """A change set with one bad change among many good ones writes nothing at all."""
+        stored = [_record(f"s{n:02}") for n in range(20)]
+        _commit(repository, ACME, ChangeSet(creates=stored, upload=_entry()))
+        before = _state(repository, ACME)
+        good_creates = [_record(f"n{n:02}") for n in range(50)]
+        good_updates = [attrs.evolve(r, status=RecordStatus.DEACTIVATED) for r in stored[:10]]
+        bad = _record("n50", stored[15].email.upper())
+        for creates in ([bad, *good_creates], [*good_creates, bad]):
+            change_set = ChangeSet(creates=creates, updates=good_updates, upload=_entry())
+            with pytest.raises(ChangeSetError):
+                _commit(repository, ACME, change_set)
+            assert _state(repository, ACME) == before
+
+    def test_every_problem_is_reported_at_once(self, repository: Repository) -> None:
+        """A refused change set lists each bad change, not only the first."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001")]))
+        change_set = ChangeSet(creates=[_record("1001", "x@example.com")], updates=[_record("9")])
+        with pytest.raises(ChangeSetError) as caught:
+            _commit(repository, ACME, change_set)
+        assert _names(caught.value.problems, "1001")
+        assert _names(caught.value.problems, "9")
+
+    # Revision conflicts
+
+    def test_a_stale_revision_conflicts_and_writes_nothing(self, repository: Repository) -> None:
+        """A commit planned against an old revision raises ConflictError and changes nothing."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001")]))
+        _commit(repository, ACME, ChangeSet(creates=[_record("1002")]))
+        before = _state(repository, ACME)
+        with pytest.raises(ConflictError) as caught:
+            repository.commit(ACME, ChangeSet(creates=[_record("1003")], upload=_entry()), 1)
+        assert (caught.value.tenant_id, caught.value.expected, caught.value.actual) == (ACME, 1, 2)
+        assert _state(repository, ACME) == before
+
+    def test_a_revision_from_the_future_conflicts(self, repository: Repository) -> None:
+        """Only the current revision is accepted, not a later one."""
+        with pytest.raises(ConflictError) as caught:
+            repository.commit(ACME, ChangeSet(creates=[_record("1001")]), 5)
+        assert (caught.value.expected, caught.value.actual) == (5, 0)
+        assert repository.count(ACME) == 0
+
+    def test_the_revision_is_checked_before_the_change_set(self, repository: Repository) -> None:
+        """A stale writer learns of the conflict first: it must plan again anyway."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001")]))
+        with pytest.raises(ConflictError):
+            repository.commit(ACME, ChangeSet(creates=[_record("1001")]), 0)
+
+    # Tenant isolation
+
+    def test_a_commit_touches_only_its_tenant(self, repository: Repository) -> None:
+        """Records, revision and history written to one tenant are invisible to another."""
+        _commit(repository, GLOBEX, ChangeSet(creates=[_record("g1")]))
+        globex = _state(repository, GLOBEX)
+        record = _record("1001", "ada@example.com")
+        _commit(repository, ACME, ChangeSet(creates=[record], upload=_entry()))
+        _commit(repository, ACME, ChangeSet(updates=[record]))
+        assert _state(repository, GLOBEX) == globex
+        assert repository.get(GLOBEX, "1001") is None
+        assert repository.get_by_email(GLOBEX, "ada@example.com") is None
+        assert repository.get(ACME, "g1") is None
+        assert repository.revision(ACME) == 2
+
+    def test_an_update_cannot_reach_another_tenants_record(self, repository: Repository) -> None:
+        """An update naming a key stored only in another tenant is refused."""
+        _commit(repository, GLOBEX, ChangeSet(creates=[_record("1001")]))
+        with pytest.raises(ChangeSetError):
+            _commit(repository, ACME, ChangeSet(updates=[_record("1001", city="Oslo")]))
+        assert repository.get(GLOBEX, "1001") == _record("1001")
+
+    # Upload history
+
+    def test_an_upload_entry_is_recorded_with_its_commit(self, repository: Repository) -> None:
+        """The entry reads back equal, every field, in the same commit as its records."""
+        entry = _entry(
+            mode=UploadMode.PARTIAL,
+            product=Product.MARKETING,
+            counts={"created": 1, "unchanged": 0},
+            at=dt.datetime(2026, 3, 1, 10, 0, 0, 123456, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+        )
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001")], upload=entry))
+        (read,) = repository.uploads(ACME)
+        assert read == entry
+        assert attrs.asdict(read, recurse=False) == attrs.asdict(entry, recurse=False)
+        assert read.at.utcoffset() == dt.timedelta(hours=2)
+
+    def test_history_is_oldest_first(self, repository: Repository) -> None:
+        """Entries come back in commit order; an upload that changes no record still counts."""
+        entries = [_entry(file_digest=f"sha256:{n}", counts={"unchanged": n}) for n in range(3)]
+        for entry in entries:
+            _commit(repository, ACME, ChangeSet(upload=entry))
+        assert list(repository.uploads(ACME)) == entries
+        assert repository.revision(ACME) == 3
+
+    def test_an_entry_for_another_tenant_is_refused(self, repository: Repository) -> None:
+        """A change set cannot write history into a tenant other than the one committed to."""
+        with pytest.raises(ChangeSetError) as caught:
+            _commit(repository, ACME, ChangeSet(creates=[_record("1")], upload=_entry(GLOBEX)))
+        assert _names(caught.value.problems, GLOBEX)
+        assert _state(repository, ACME) == (0, 0, [], ())
+        assert list(repository.uploads(GLOBEX)) == []
+
+
+def _tenant(tenant_id: str = ACME, **fields: Any) -> Tenant:
+    values: dict[str, Any] = {
+        "name": "Acme Association",
+        "products": {"community": "spreadsheet_upload", "marketing": "spreadsheet_upload"},
+        "sso": SsoSetup(
+            protocol="saml_2_0",
+            identity_provider="Okta",
+            identifier_is_legacy_contact_key=True,
+            saml_signed=True,
+            go_live=dt.date(2026, 9, 1),
+        ),
+        "integration": None,
+        "initial_upload_done": True,
+        "marketing_edition": "professional",
+    }
+    values.update(fields)
+    return Tenant(id=tenant_id, **values)
+
+
+class TenantStoreContract:
+    """What every :class:`~provisioning.repository.TenantStore` does, as pytest tests.
+
+    Provide a ``tenant_store`` fixture that returns a new, empty store.
+    """
+
+    @pytest.fixture
+    def tenant_store(self) -> TenantStore:
+        """Override: a new, empty tenant store for each test."""
+        pytest.fail("a TenantStoreContract subclass must define a `tenant_store` fixture")
+
+    def test_implements_the_tenant_store_protocol(self, tenant_store: TenantStore) -> None:
+        """The store has every method of the TenantStore protocol."""
+        assert isinstance(tenant_store, TenantStore)
+
+    def test_an_unknown_tenant_is_not_found(self, tenant_store: TenantStore) -> None:
+        """``get_tenant`` raises NotFoundError naming the id; ``tenants`` is empty."""
+        with pytest.raises(NotFoundError) as caught:
+            tenant_store.get_tenant(ACME)
+        assert (caught.value.kind, caught.value.key) == ("tenant", ACME)
+        assert tenant_store.tenants() == []
+
+    def test_a_saved_tenant_round_trips(self, tenant_store: TenantStore) -> None:
+        """Every field of a tenant, SSO setup included, reads back equal."""
+        tenant = _tenant()
+        tenant_store.save_tenant(tenant)
+        assert tenant_store.get_tenant(ACME) == tenant
+
+    def test_saving_again_replaces(self, tenant_store: TenantStore) -> None:
+        """A second save under the same id replaces the first."""
+        tenant_store.save_tenant(_tenant())
+        moved = _tenant(
+            products={"community": "standard_integration"}, integration="imis", sso=None
+        )
+        tenant_store.save_tenant(moved)
+        assert tenant_store.get_tenant(ACME) == moved
+        assert tenant_store.tenants() == [moved]
+
+    def test_tenants_are_listed_by_id(self, tenant_store: TenantStore) -> None:
+        """``tenants`` returns every stored tenant, ordered by id."""
+        for tenant_id in ("globex", "acme", "initech"):
+            tenant_store.save_tenant(_tenant(tenant_id))
+        assert [t.id for t in tenant_store.tenants()] == ["acme", "globex", "initech"]

@@ -1,0 +1,295 @@
+"""The SQLite adapter: the contract suites, schema versions, WAL, faults, several processes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+import pytest
+
+from provisioning import RecordStatus, RepositoryError, Tenant, UserRecord
+from provisioning.adapters import COMMIT_STEPS, SqliteRepository, fail_at
+from provisioning.adapters import sqlite as adapter
+from provisioning.repository import ChangeSet, ChangeSetError
+from provisioning.serialization import tenant_to_dict
+from provisioning.testing._contract import RepositoryContract, TenantStoreContract
+
+
+def _record(key: str, email: str | None = None, **fields: object) -> UserRecord:
+    return UserRecord(
+        legacy_contact_key=key,
+        first_name="Ada",
+        last_name="Lovelace",
+        email=email or f"user.{key}@example.com",
+        company_name="Analytical Engines",
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(params=["memory", "file"])
+def any_repository(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqliteRepository]:
+    """A new SqliteRepository, in memory and in a file."""
+    path = ":memory:" if request.param == "memory" else tmp_path / "store.db"
+    with SqliteRepository(path) as repo:
+        yield repo
+
+
+class TestSqliteRepository(RepositoryContract, TenantStoreContract):
+    """SqliteRepository passes both contract suites, in memory and in a file."""
+
+    @pytest.fixture
+    def repository(self, any_repository: SqliteRepository) -> SqliteRepository:
+        return any_repository
+
+    @pytest.fixture
+    def tenant_store(self, any_repository: SqliteRepository) -> SqliteRepository:
+        return any_repository
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    """Where a test's database file goes."""
+    return tmp_path / "store.db"
+
+
+def _columns(path: Path, table: str) -> list[str]:
+    with sqlite3.connect(path) as con:
+        return [row[1] for row in con.execute(f"PRAGMA table_info({table})")]
+
+
+def test_one_column_per_record_field() -> None:
+    """The records table has a column for every UserRecord field, in declaration order."""
+    assert tuple(a.name for a in attrs.fields(UserRecord)) == adapter._FIELDS
+
+
+def test_a_new_file_gets_the_current_schema(path: Path) -> None:
+    """Opening a missing file creates it at SCHEMA_VERSION, recorded in schema_version."""
+    with SqliteRepository(path) as repo:
+        assert repo.schema_version == adapter.SCHEMA_VERSION == 1
+    with sqlite3.connect(path) as con:
+        assert con.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+    assert _columns(path, "records")[:3] == ["tenant_id", "email_key", "legacy_contact_key"]
+
+
+def test_reopening_keeps_the_data(path: Path) -> None:
+    """A file opened again holds what was committed, at the same revision."""
+    with SqliteRepository(path) as repo:
+        repo.commit("acme", ChangeSet(creates=[_record("1001")]), 0)
+    with SqliteRepository(path) as repo:
+        assert repo.revision("acme") == 1
+        assert repo.get("acme", "1001") == _record("1001")
+
+
+def test_an_older_file_is_migrated_once(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file at version 1 is taken to version 2 by the new migration, data kept, once."""
+    with SqliteRepository(path) as repo:
+        repo.commit("acme", ChangeSet(creates=[_record("1001")]), 0)
+    step = ("ALTER TABLE records ADD COLUMN note TEXT",)  # fails if run twice
+    monkeypatch.setattr(adapter, "_MIGRATIONS", [*adapter._MIGRATIONS, step])
+    for _ in range(2):
+        with SqliteRepository(path) as repo:
+            assert repo.schema_version == 2
+            assert repo.get("acme", "1001") == _record("1001")
+    assert "note" in _columns(path, "records")
+
+
+def test_a_newer_file_is_refused(path: Path) -> None:
+    """A file written by a later schema is not touched."""
+    SqliteRepository(path).close()
+    with sqlite3.connect(path) as con:
+        con.execute("UPDATE schema_version SET version = 7")
+    with pytest.raises(RepositoryError) as caught:
+        SqliteRepository(path)
+    assert str(caught.value) == (
+        f"SQLite database {str(path)!r} has schema version 7; this version of provisioning "
+        "reads versions up to 1"
+    )
+
+
+def test_a_file_that_is_no_database_is_refused(path: Path) -> None:
+    """Garbage is reported as a RepositoryError, not a raw sqlite3 error."""
+    path.write_bytes(b"this is not a database, only text" * 100)
+    with pytest.raises(RepositoryError, match=r"^cannot use SQLite database .*: file is not a"):
+        SqliteRepository(path)
+
+
+def test_files_use_wal_and_memory_does_not(path: Path) -> None:
+    """A file is in WAL mode, so readers and the writer do not block each other."""
+    SqliteRepository(path).close()
+    with sqlite3.connect(path) as con:
+        assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_memory_databases_are_private() -> None:
+    """Two ':memory:' repositories share nothing."""
+    with SqliteRepository() as one, SqliteRepository(":memory:") as two:
+        one.commit("acme", ChangeSet(creates=[_record("1001")]), 0)
+        assert two.revision("acme") == 0
+
+
+def test_tenants_are_stored_as_serialization_json(path: Path) -> None:
+    """The tenants table holds provisioning.serialization's JSON document of each tenant."""
+    tenant = Tenant(id="acme", name="Acme", products={"community": "standalone"})
+    with SqliteRepository(path) as repo:
+        repo.save_tenant(tenant)
+    with sqlite3.connect(path) as con:
+        ((document,),) = con.execute("SELECT document FROM tenants WHERE tenant_id = 'acme'")
+    assert json.loads(document) == tenant_to_dict(tenant)
+
+
+def test_empty_values_are_stored_as_null(path: Path) -> None:
+    """Absent fields are SQL NULL, dates ISO 8601, booleans 0/1, custom fields JSON."""
+    record = _record("1001", member_since=dt.date(2020, 1, 31), is_member=True, custom={"a": "b"})
+    with SqliteRepository(path) as repo:
+        repo.commit("acme", ChangeSet(creates=[record]), 0)
+    with sqlite3.connect(path) as con:
+        row = con.execute(
+            "SELECT prefix, member_since, birthday, is_member, status, custom FROM records"
+        ).fetchone()
+    assert row == (None, "2020-01-31", None, 1, "Enabled", '{"a":"b"}')
+
+
+@pytest.mark.parametrize("step", COMMIT_STEPS)
+def test_a_fault_at_any_step_leaves_the_file_as_it_was(path: Path, step: str) -> None:
+    """A commit failing at each step rolls back whole; the repository stays usable."""
+    with SqliteRepository(path) as repo:
+        repo.commit("acme", ChangeSet(creates=[_record("1001")]), 0)
+    change_set = ChangeSet(
+        creates=[_record("1002")],
+        updates=[_record("1001", "moved@example.com", status=RecordStatus.DEACTIVATED)],
+    )
+    with SqliteRepository(path, fault=fail_at(step)) as repo:
+        with pytest.raises(RepositoryError, match=f"injected fault at commit step '{step}'"):
+            repo.commit("acme", change_set, 1)
+        assert repo.revision("acme") == 1
+        assert list(repo.records("acme")) == [_record("1001")]
+        assert repo.get_by_email("acme", "user.1001@example.com") == _record("1001")
+    with SqliteRepository(path) as repo:
+        assert repo.commit("acme", change_set, 1) == 2
+
+
+def test_readers_never_see_half_a_commit(path: Path) -> None:
+    """While a commit is under way, another connection reads the state before it, unblocked."""
+    seen: list[tuple[int, int]] = []
+
+    def peek(step: str) -> None:
+        with SqliteRepository(path) as reader:
+            seen.append((reader.revision("acme"), reader.count("acme")))
+
+    SqliteRepository(path).close()
+    with SqliteRepository(path, fault=peek) as repo:
+        repo.commit("acme", ChangeSet(creates=[_record("1001"), _record("1002")]), 0)
+        assert repo.count("acme") == 2
+    assert seen == [(0, 0)] * len(COMMIT_STEPS)
+
+
+def test_a_busy_file_times_out_as_repository_error(path: Path) -> None:
+    """A commit waiting longer than ``timeout`` for another writer fails cleanly."""
+    SqliteRepository(path).close()
+    blocker = sqlite3.connect(path, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        with SqliteRepository(path, timeout=0.05) as repo:
+            with pytest.raises(RepositoryError) as caught:
+                repo.commit("acme", ChangeSet(creates=[_record("1001")]), 0)
+            assert str(caught.value) == (
+                f"cannot commit to SQLite database {str(path)!r}: database is locked"
+            )
+        blocker.execute("ROLLBACK")
+    finally:
+        blocker.close()
+
+
+def test_a_closed_repository_raises_repository_error() -> None:
+    """Reads after close() fail as RepositoryError."""
+    repo = SqliteRepository()
+    repo.close()
+    with pytest.raises(RepositoryError, match=r"^cannot read SQLite database ':memory:': "):
+        repo.revision("acme")
+
+
+def test_problems_are_found_beyond_one_lookup_batch() -> None:
+    """The diagnosis of a refused change set looks up keys and emails in batches of 500."""
+    with SqliteRepository() as repo:
+        repo.commit("acme", ChangeSet(creates=[_record(f"k{n:04}") for n in range(1200)]), 0)
+        late = [_record(f"n{n:04}") for n in range(1200)] + [
+            _record("k1100", "fresh@example.com"),
+            _record("n9999", "USER.k1150@example.com"),
+        ]
+        with pytest.raises(ChangeSetError) as caught:
+            repo.commit("acme", ChangeSet(creates=late), 1)
+        assert caught.value.problems == (
+            "create 'k1100': key already stored",
+            "create 'n9999': email 'USER.k1150@example.com' already belongs to 'k1150'",
+        )
+        assert repo.count("acme") == 1200
+
+
+def test_a_large_change_set_round_trips() -> None:
+    """Five thousand records go in with one commit and stream back, the same."""
+    records = [_record(f"k{n:05}", is_member=n % 2 == 0) for n in range(5_000)]
+    with SqliteRepository() as repo:
+        repo.commit("acme", ChangeSet(creates=reversed(records)), 0)
+        assert sorted(repo.records("acme"), key=lambda r: r.legacy_contact_key) == records
+        updated = [attrs.evolve(r, status=RecordStatus.DEACTIVATED) for r in records]
+        repo.commit("acme", ChangeSet(updates=updated), 1)
+        assert sum(r.status is RecordStatus.DEACTIVATED for r in repo.records("acme")) == 5_000
+
+
+_WRITER = textwrap.dedent(
+    """
+    import pathlib, sys, time
+    from provisioning import ConflictError, UserRecord
+    from provisioning.adapters import SqliteRepository
+    from provisioning.repository import ChangeSet
+
+    path, name, ready, go = sys.argv[1:5]
+    records = [
+        UserRecord(legacy_contact_key=f"{name}-{n}", first_name="A", last_name="B",
+                   email=f"{name}.{n}@example.com", company_name="C")
+        for n in range(2000)
+    ]
+    with SqliteRepository(path) as repo:
+        revision = repo.revision("acme")  # plan
+        pathlib.Path(ready).touch()
+        while not pathlib.Path(go).exists():
+            time.sleep(0.002)
+        try:
+            print("committed", repo.commit("acme", ChangeSet(creates=records), revision))
+        except ConflictError as exc:
+            print("conflict", exc.expected, exc.actual)
+            print("retried", repo.commit("acme", ChangeSet(creates=records), exc.actual))
+    """
+)
+
+
+def test_two_processes_committing_at_once_one_wins_nothing_is_lost(tmp_path: Path) -> None:
+    """Two writers planned on revision 0: one commits, the other conflicts, then retries."""
+    path = tmp_path / "store.db"
+    SqliteRepository(path).close()
+    go = tmp_path / "go"
+    writers = []
+    for name in ("left", "right"):
+        ready = tmp_path / f"{name}.ready"
+        args = [sys.executable, "-c", _WRITER, str(path), name, str(ready), str(go)]
+        writers.append((subprocess.Popen(args, stdout=subprocess.PIPE, text=True), ready))
+    deadline = time.monotonic() + 60
+    while not all(ready.exists() for _, ready in writers) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.touch()
+    outputs = sorted(process.communicate(timeout=60)[0] for process, _ in writers)
+    assert [process.returncode for process, _ in writers] == [0, 0]
+    assert outputs == ["committed 1\n", "conflict 0 1\nretried 2\n"]
+    with SqliteRepository(path) as repo:
+        assert repo.revision("acme") == 2
+        assert repo.count("acme") == 4000
+        keys = {r.legacy_contact_key for r in repo.records("acme")}
+    assert keys == {f"{name}-{n}" for name in ("left", "right") for n in range(2000)}
