@@ -311,3 +311,37 @@ def test_marketing_skips_are_counted_apart_from_errors() -> None:
     summary = reader.summary
     assert (summary.valid, summary.skipped, summary.invalid, summary.duplicates) == (1, 2, 0, 1)
     assert not summary.ok
+
+
+def test_unknown_column_values_are_kept_on_the_careful_path_too() -> None:
+    """A row that needs the careful path keeps its unknown-column values as well."""
+    data = _file(HEADER + ",Chapter", "1001,=Ada,Lovelace,ada@example.com,X,London")
+    reader = read(data, COMMUNITY_UPLOAD_USERS)
+    record = next(i for i in reader if isinstance(i, UserRecord))
+    assert (record.first_name, dict(record.custom)) == ("=Ada", {"Chapter": "London"})
+    assert reader.encoding == "utf-8"
+
+
+def test_the_reader_is_its_own_iterator() -> None:
+    """next(reader) works as well as a for loop."""
+    reader = read(_file(HEADER, ADA), COMMUNITY_UPLOAD_USERS)
+    assert isinstance(next(reader), UserRecord)
+    with pytest.raises(StopIteration):
+        next(reader)
+
+
+def test_the_fast_path_caches_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Date and email-domain caches are cleared when full: memory stays flat."""
+    from provisioning.spreadsheet import _parse
+
+    monkeypatch.setattr(_parse, "_DOMAINS_MAX", 2)
+    monkeypatch.setattr(_parse, "_DOMAINS", {})
+    monkeypatch.setattr(_parse, "DATE_CACHE_SIZE", 2)
+    _parse.compile_builder.cache_clear()
+    rows = [f"{n},A,B,u{n}@d{n}.example,X,0{n}/01/2000" for n in range(1, 6)]
+    report = read_all(
+        _file(HEADER + ",Birthday", *rows), COMMUNITY_UPLOAD_USERS, date_order=DateOrder.DAY_FIRST
+    )
+    _parse.compile_builder.cache_clear()
+    assert [r.birthday for r in report.records] == [dt.date(2000, 1, n) for n in range(1, 6)]
+    assert len(_parse._DOMAINS) <= 2

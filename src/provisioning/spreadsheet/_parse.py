@@ -247,13 +247,11 @@ def _cell_code(i: int, slot: Column | str | None, ns: dict[str, Any]) -> list[st
     return lines
 
 
-def _direct(slot: Column | str | None, record_type: type[Any]) -> bool:
+def _direct(slot: Column, field: str, record_type: type[Any]) -> bool:
     """Whether the cell's value goes to its field as it is (never ``BAD``)."""
-    if not isinstance(slot, Column) or slot.field is None:
-        return False
     if slot.required:
         return True
-    attribute = attrs.fields_dict(record_type)[slot.field]
+    attribute = attrs.fields_dict(record_type)[field]
     return (
         slot.kind is ColumnType.TEXT
         and slot.pattern is None
@@ -319,7 +317,7 @@ def compile_builder(
         lines.append("    custom = {}")
     for i, slot in enumerate(layout):
         lines += _cell_code(i, slot, ns)
-    cells = {s.field: (f"v{i}", _direct(s, record_type)) for i, s in enumerate(layout)
+    cells = {s.field: (f"v{i}", _direct(s, s.field, record_type)) for i, s in enumerate(layout)
              if isinstance(s, Column) and s.field}  # fmt: skip
     lines.append("    r = new(TWIN)")
     for attribute in attrs.fields(record_type):

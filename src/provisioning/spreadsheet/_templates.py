@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import IO, Any, Generic, TypeVar
 
 import attrs
@@ -347,8 +347,3 @@ MARKETING_PROFESSIONAL: Template[Contact] = Template(
     ),
     skip_codes=_MARKETING_SKIPS,
 )
-
-
-def custom_fields_of(template: Template[Any]) -> Mapping[str, Column]:
-    """The template's custom (demographic) columns, by header."""
-    return {c.header: c for c in template.columns if c.field is None}
