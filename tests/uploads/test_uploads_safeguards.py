@@ -1,0 +1,316 @@
+"""Safeguards: each trips, holds the plan with its own rule id, and yields to its override."""
+
+from __future__ import annotations
+
+import pytest
+from _upload_helpers import (
+    DEACTIVATED,
+    NOW,
+    TENANT,
+    plan,
+    snapshot,
+    store,
+    update_keys,
+    user,
+    users,
+)
+
+import provisioning as pv
+from provisioning.spreadsheet import ErrorCode, RowError, Severity
+
+S = pv.Safeguard
+TEN = [str(n) for n in range(10)]
+
+
+def bad_row(record: int = 1, severity: Severity = Severity.ERROR) -> RowError:
+    """A row error as the reader reports one."""
+    return RowError(
+        record=record,
+        line=record + 1,
+        column="EmailAddress",
+        code=ErrorCode.INVALID_EMAIL,
+        message="not an email address",
+        value="nope",
+        severity=severity,
+    )
+
+
+def held(p: pv.UploadPlan, *guards: pv.Safeguard) -> None:
+    """The plan trips exactly ``guards``, none overridden, and apply refuses it."""
+    assert p.tripped == frozenset(guards)
+    assert p.held_by == frozenset(guards)
+    assert not p.applicable
+    assert not p.refused
+    assert p.rules == tuple(f.rule for f in p.findings)
+    assert {f.severity for f in p.findings} == {pv.Severity.ERROR}
+
+
+def messages(p: pv.UploadPlan) -> dict[str, str]:
+    """Each finding's message by rule id."""
+    return {f.rule: f.message for f in p.findings}
+
+
+@pytest.mark.parametrize(
+    ("guard", "rule"),
+    [
+        (S.EMPTY_FILE, "SAFEGUARD_EMPTY_FILE"),
+        (S.TRUNCATED_FILE, "SAFEGUARD_TRUNCATED_FILE"),
+        (S.MASS_DEACTIVATION, "SAFEGUARD_MASS_DEACTIVATION"),
+        (S.SUPER_ADMIN, "SAFEGUARD_SUPER_ADMIN"),
+        (S.ROW_ERRORS, "SAFEGUARD_ROW_ERRORS"),
+        (S.IDENTITY_CONFLICT, "UPLOAD_IDENTITY_CONFLICT"),
+    ],
+)
+def test_each_safeguard_has_a_rule_of_our_own_in_the_rulebook(
+    guard: pv.Safeguard, rule: str
+) -> None:
+    """Every safeguard is a rule of ours, documented with its override."""
+    assert guard.rule == rule
+    documented = pv.DEFAULT_RULEBOOK.rule(rule)
+    assert documented.ours
+    assert guard.value in (documented.override or "")
+
+
+# -- empty and truncated files -----------------------------------------------------------
+
+
+def test_an_empty_full_file_is_held() -> None:
+    """SAFEGUARD_EMPTY_FILE: a full import with no valid row would deactivate everyone."""
+    p = plan([], store(users("1", "2", "3")))
+    held(p, S.EMPTY_FILE, S.MASS_DEACTIVATION)
+    assert messages(p)["SAFEGUARD_EMPTY_FILE"] == (
+        "a full import with no valid row would deactivate all 3 stored records; "
+        "override: empty_file"
+    )
+    assert update_keys(p.deactivations) == ["1", "2", "3"]
+
+
+def test_a_file_of_row_errors_only_is_empty_too() -> None:
+    """SAFEGUARD_EMPTY_FILE: rows that all fail count as no valid row."""
+    p = plan([bad_row(1), bad_row(2)], store(users("1")))
+    held(p, S.EMPTY_FILE, S.MASS_DEACTIVATION, S.ROW_ERRORS)
+
+
+def test_an_empty_file_is_applied_once_every_guard_it_trips_is_overridden() -> None:
+    """SAFEGUARD_EMPTY_FILE: the override is by name, and each tripped guard needs one."""
+    repo = store(users("1", "2", "3"))
+    p = plan([], repo, overrides={"empty_file"})
+    assert p.held_by == {S.MASS_DEACTIVATION}
+    p = plan([], repo, overrides={S.EMPTY_FILE, S.MASS_DEACTIVATION})
+    assert p.applicable
+    assert [f.severity for f in p.findings] == [pv.Severity.WARNING, pv.Severity.WARNING]
+    assert messages(p)["SAFEGUARD_EMPTY_FILE"] == (
+        "a full import with no valid row would deactivate all 3 stored records (overridden)"
+    )
+    assert p.rules == ()
+    pv.apply_plan(p, repo, now=NOW)
+    assert {r.status for r in repo.records(TENANT.id)} == {DEACTIVATED}
+
+
+def test_an_empty_partial_file_or_an_empty_store_trips_nothing() -> None:
+    """SAFEGUARD_EMPTY_FILE: only a full import over stored records can empty a site."""
+    assert plan([], store(users("1")), mode="partial").tripped == frozenset()
+    assert plan([], store([])).tripped == frozenset()
+    assert plan([], store([])).applicable
+
+
+def test_a_truncated_full_file_is_held() -> None:
+    """SAFEGUARD_TRUNCATED_FILE: valid rows under half the stored records look truncated."""
+    repo = store(users(*TEN))
+    p = plan(users("0", "1", "2", "3"), repo, overrides={"mass_deactivation"})
+    assert p.tripped == {S.TRUNCATED_FILE, S.MASS_DEACTIVATION}
+    assert p.held_by == {S.TRUNCATED_FILE}
+    assert p.rules == ("SAFEGUARD_TRUNCATED_FILE",)
+    assert messages(p)["SAFEGUARD_TRUNCATED_FILE"] == (
+        "the file has 4 valid rows for 10 stored records (less than 50%): is it truncated?; "
+        "override: truncated_file"
+    )
+    assert plan(users("0", "1", "2", "3", "4"), repo, overrides="mass_deactivation").applicable
+
+
+def test_the_truncated_share_is_a_setting() -> None:
+    """SAFEGUARD_TRUNCATED_FILE: Settings.truncated_file_share moves the line."""
+    book = pv.DEFAULT_RULEBOOK.with_settings(truncated_file_share=0.9, max_deactivation_share=1)
+    repo = store(users(*TEN))
+    p = plan(users(*TEN[:8]), repo, rulebook=book)
+    held(p, S.TRUNCATED_FILE)
+    assert plan(users(*TEN[:9]), repo, rulebook=book).applicable
+    assert plan(users(*TEN[:8]), repo, rulebook=book, overrides=["truncated_file"]).applicable
+
+
+def test_a_truncated_partial_file_is_fine() -> None:
+    """SAFEGUARD_TRUNCATED_FILE: a partial import is meant to hold only some rows."""
+    assert plan(users("0"), store(users(*TEN)), mode="partial").applicable
+
+
+# -- mass deactivation -------------------------------------------------------------------
+
+
+def test_deactivating_up_to_a_fifth_of_the_stored_records_passes() -> None:
+    """SAFEGUARD_MASS_DEACTIVATION: 20% by default, like Okta's import safeguard."""
+    p = plan(users(*TEN[:8]), store(users(*TEN)))
+    assert update_keys(p.deactivations) == ["8", "9"]
+    assert p.applicable
+
+
+def test_deactivating_more_than_a_fifth_is_held() -> None:
+    """SAFEGUARD_MASS_DEACTIVATION: three of ten is more than 20%."""
+    p = plan(users(*TEN[:7]), store(users(*TEN)))
+    held(p, S.MASS_DEACTIVATION)
+    assert messages(p)["SAFEGUARD_MASS_DEACTIVATION"] == (
+        "the upload would deactivate 3 of 10 stored records (more than 20%); "
+        "override: mass_deactivation"
+    )
+    assert plan(users(*TEN[:7]), store(users(*TEN)), overrides="mass_deactivation").applicable
+
+
+def test_deactivations_by_status_column_count_in_a_partial_import() -> None:
+    """SAFEGUARD_MASS_DEACTIVATION: a partial file saying Deactivated counts as well."""
+    rows = [user(k, status=DEACTIVATED) for k in TEN[:3]]
+    held(plan(rows, store(users(*TEN)), mode="partial"), S.MASS_DEACTIVATION)
+
+
+def test_the_deactivation_share_is_a_setting() -> None:
+    """SAFEGUARD_MASS_DEACTIVATION: Settings.max_deactivation_share moves the line."""
+    book = pv.DEFAULT_RULEBOOK.with_settings(max_deactivation_share=0.05)
+    p = plan(users(*TEN[:9]), store(users(*TEN)), rulebook=book)
+    held(p, S.MASS_DEACTIVATION)
+    assert messages(p)["SAFEGUARD_MASS_DEACTIVATION"] == (
+        "the upload would deactivate 1 of 10 stored records (more than 5%); "
+        "override: mass_deactivation"
+    )
+
+
+# -- Super Admin accounts ----------------------------------------------------------------
+
+
+def test_the_acting_super_admin_is_never_deactivated() -> None:
+    """SAFEGUARD_SUPER_ADMIN: the actor's own account, missing from a full file, is kept."""
+    repo = store([*users(*TEN), user("sa-1")])
+    p = plan(users(*TEN), repo)
+    held(p, S.SUPER_ADMIN)
+    assert messages(p)["SAFEGUARD_SUPER_ADMIN"] == (
+        "the upload would deactivate Super Admin account(s): sa-1; override: super_admin"
+    )
+
+
+def test_protected_keys_are_never_deactivated_by_status_either() -> None:
+    """SAFEGUARD_SUPER_ADMIN: the host's Super Admin keys are guarded in any mode."""
+    rows = [user("3", status=DEACTIVATED), user("7", status=DEACTIVATED)]
+    p = plan(rows, store(users(*TEN)), mode="partial", protected_keys={"7", "3", "x"})
+    held(p, S.SUPER_ADMIN)
+    assert messages(p)["SAFEGUARD_SUPER_ADMIN"] == (
+        "the upload would deactivate Super Admin account(s): 3, 7; override: super_admin"
+    )
+    overridden = plan(
+        rows, store(users(*TEN)), mode="partial", protected_keys={"7", "3"}, overrides="super_admin"
+    )
+    assert overridden.applicable
+
+
+def test_another_role_is_not_protected_by_its_id() -> None:
+    """SAFEGUARD_SUPER_ADMIN: only Super Admins are guarded (the refusal comes first anyway)."""
+    actor = pv.Actor(id="0", role="site_admin")
+    assert plan(users(*TEN[1:]), store(users(*TEN)), actor=actor).rules == (
+        "UPLOAD_SUPER_ADMIN_ONLY",
+    )
+
+
+# -- row errors ----------------------------------------------------------------------------
+
+
+def test_row_errors_hold_the_plan() -> None:
+    """SAFEGUARD_ROW_ERRORS: a file with bad rows is not applied as it is."""
+    p = plan([*users("1", "2"), bad_row(3), bad_row(3)], store(users("1", "2")))
+    held(p, S.ROW_ERRORS)
+    assert messages(p)["SAFEGUARD_ROW_ERRORS"] == (
+        "2 row problem(s) in the file; apply the valid rows only by overriding 'row_errors'; "
+        "override: row_errors"
+    )
+    assert p.counts.rows == 3  # two problems, one row
+    assert p.counts.errors == 2
+
+
+def test_row_errors_overridden_apply_the_valid_rows_only() -> None:
+    """SAFEGUARD_ROW_ERRORS: the override applies the valid rows; the errors stay reported."""
+    repo = store(users("1"))
+    p = plan([user("1", title="Dr"), bad_row(2), user("3")], repo, overrides="row_errors")
+    assert p.applicable
+    assert len(p.row_errors) == 1
+    receipt = pv.apply_plan(p, repo, now=NOW)
+    assert receipt.counts.errors == 1
+    assert repo.get(TENANT.id, "1") == user("1", title="Dr")
+    assert repo.count(TENANT.id) == 2
+
+
+def test_warnings_and_skips_are_told_apart() -> None:
+    """SAFEGUARD_ROW_ERRORS: a warning leaves its record in; an error or a skip does not."""
+    p = plan([user("1"), bad_row(1, Severity.WARNING)], store([]))
+    assert p.applicable
+    assert p.counts.errors == 0
+    skipped = plan([bad_row(2, Severity.SKIPPED)], store([]), mode="partial")
+    held(skipped, S.ROW_ERRORS)
+
+
+# -- conflicts and overrides ---------------------------------------------------------------
+
+
+def test_identity_conflicts_hold_until_accepted() -> None:
+    """UPLOAD_IDENTITY_CONFLICT: conflicts are left out, and the rest waits for a yes."""
+    repo = store(users("1"))
+    rows = [user("1"), user("2", "user1@example.com"), user("3")]
+    p = plan(rows, repo)
+    held(p, S.IDENTITY_CONFLICT)
+    assert messages(p)["UPLOAD_IDENTITY_CONFLICT"] == (
+        "1 row(s) conflict with stored identities and are left out; override: identity_conflict"
+    )
+    accepted = plan(rows, repo, overrides="identity_conflict")
+    pv.apply_plan(accepted, repo, now=NOW)
+    assert sorted(r.legacy_contact_key for r in repo.records(TENANT.id)) == ["1", "3"]
+
+
+def test_an_unknown_override_is_refused_by_name() -> None:
+    """Overrides are named safeguards; a typo is an error, not a silent no-op."""
+    with pytest.raises(ValueError, match="unknown safeguard") as caught:
+        plan([], store([]), overrides={"empty"})
+    assert str(caught.value) == (
+        "unknown safeguard 'empty'; known safeguards: empty_file, truncated_file, "
+        "mass_deactivation, super_admin, row_errors, identity_conflict"
+    )
+
+
+def test_one_override_may_be_given_alone() -> None:
+    """A single name or Safeguard works as well as a set of them."""
+    repo = store(users(*TEN))
+    for one in ("mass_deactivation", S.MASS_DEACTIVATION, ["mass_deactivation"]):
+        assert plan(users(*TEN[:5]), repo, overrides=one).overrides == {S.MASS_DEACTIVATION}
+
+
+def test_an_override_of_a_guard_that_did_not_trip_changes_nothing() -> None:
+    """An override is recorded, but only a tripped safeguard makes a finding."""
+    p = plan(users("1"), store(users("1")), overrides={"super_admin"})
+    assert p.overrides == {S.SUPER_ADMIN}
+    assert p.tripped == frozenset()
+    assert p.findings == ()
+    assert p.applicable
+
+
+def test_a_held_plan_is_not_applied() -> None:
+    """SafeguardError names each holding safeguard and its override; nothing is written."""
+    repo = store(users(*TEN))
+    before = snapshot(repo)
+    p = plan([bad_row(1)], repo)
+    with pytest.raises(pv.SafeguardError) as caught:
+        pv.apply_plan(p, repo, now=NOW)
+    assert caught.value.rules == (
+        "SAFEGUARD_EMPTY_FILE",
+        "SAFEGUARD_MASS_DEACTIVATION",
+        "SAFEGUARD_ROW_ERRORS",
+    )
+    assert str(caught.value) == (
+        "the upload to acme is held by SAFEGUARD_EMPTY_FILE (override: empty_file); "
+        "SAFEGUARD_MASS_DEACTIVATION (override: mass_deactivation); "
+        "SAFEGUARD_ROW_ERRORS (override: row_errors)"
+    )
+    assert isinstance(caught.value, pv.RefusedError)
+    assert snapshot(repo) == before
