@@ -249,11 +249,13 @@ def main() -> int:
             generate.write(path, args.rows)
         print(f"file: {path} ({path.stat().st_size / 1e6:.1f} MB)")
         best: dict[str, dict[str, Any]] = {}
-        for name in CONTENDERS:
-            for _ in range(args.repeat):
+        # Rounds interleave the contenders, so a busy spell on the machine hits them alike.
+        for _ in range(args.repeat):
+            for name in CONTENDERS:
                 result = _measure(name, path)
                 if name not in best or result["seconds"] < best[name]["seconds"]:
                     best[name] = result
+        for name in CONTENDERS:
             seconds = best[name]["seconds"]
             rows = best[name]["rows"]
             print(

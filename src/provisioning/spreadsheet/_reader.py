@@ -7,7 +7,7 @@ import difflib
 import re
 from collections.abc import Iterator
 from operator import attrgetter
-from typing import IO, Any, Generic
+from typing import IO, Any, Generic, TypedDict, Unpack
 
 import attrs
 
@@ -97,7 +97,7 @@ class Reader(Generic[R]):
     breaks the template raises :class:`HeaderError` at once. Each data row then yields
     its warnings (and errors) followed by its record, if it has one. Memory stays flat
     whatever the file's size: records are never kept, and the only state that grows is
-    the duplicate index, about 200 bytes a row.
+    the duplicate index, under 200 bytes a row.
 
     :attr:`summary` counts what was seen so far; ``summary.complete`` turns true once
     the file has been read to the end. A :class:`~provisioning.SpreadsheetError` may
@@ -667,24 +667,20 @@ class ReadReport(Generic[R]):
         return self.summary.ok
 
 
+class ReadOptions(TypedDict, total=False):
+    """The keyword options of :func:`read`, for :func:`read_all` to pass on."""
+
+    date_order: DateOrder | None
+    lenient_headers: bool
+    max_file_size: int | None
+    max_field_size: int
+
+
 def read_all(
-    stream: IO[Any],
-    template: Template[R],
-    *,
-    date_order: DateOrder | None = None,
-    lenient_headers: bool = False,
-    max_file_size: int | None = DEFAULT_MAX_FILE_SIZE,
-    max_field_size: int = DEFAULT_MAX_FIELD_SIZE,
+    stream: IO[Any], template: Template[R], **options: Unpack[ReadOptions]
 ) -> ReadReport[R]:
     """Read a small file whole into a :class:`ReadReport`; the options are :func:`read`'s."""
-    reader = read(
-        stream,
-        template,
-        date_order=date_order,
-        lenient_headers=lenient_headers,
-        max_file_size=max_file_size,
-        max_field_size=max_field_size,
-    )
+    reader = read(stream, template, **options)
     records: list[R] = []
     problems: list[RowError] = []
     for item in reader:

@@ -90,8 +90,8 @@ class LineSource:
         if isinstance(first, bytes):
             if first.startswith(b"PK\x03\x04"):
                 raise SpreadsheetError(
-                    "this is an Excel workbook (.xlsx), not a CSV file: in Excel use "
-                    "File > Save As > CSV UTF-8 and upload that file",
+                    "this is an Excel workbook (.xlsx), not a CSV file (UPLOAD_CSV_ONLY): in "
+                    "Excel use File > Save As > CSV UTF-8 and upload that file",
                     code=ErrorCode.WORKBOOK,
                     line=1,
                 )
