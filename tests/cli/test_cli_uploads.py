@@ -168,3 +168,13 @@ def test_apply_asks_on_a_terminal(tmp_path: Path) -> None:
     assert b"Apply 10 change(s) to riverbend?" in err
     assert b"nothing was applied" in err
     assert _revision(cli) == 0
+
+
+def test_plan_of_a_file_with_a_bad_header(tmp_path: Path) -> None:
+    """A header that breaks the template refuses the file (exit 1), one line per problem."""
+    cli = Cli(tmp_path).with_riverbend()
+    bad = cli.file("bad.csv", "Key,First\r\n1,A\r\n")
+    result = cli("plan", bad, *UPLOAD)
+    assert result.code == 1
+    assert "the header row does not fit the 'Upload Users' template:" in result.err
+    assert "required column 'EmailAddress' is missing" in result.err

@@ -79,7 +79,8 @@ class BadInput(click.ClickException):
 def _failure(exc: ProvisioningError) -> click.ClickException:
     """The exit code and message for an error of the library's family."""
     if isinstance(exc, HeaderError):
-        lines = [str(exc), *(f"  {p}" for p in exc.problems)]
+        head = str(exc).split(": ", 1)[0] if exc.problems else str(exc)
+        lines = [f"{head}:" if exc.problems else head, *(f"  {p}" for p in exc.problems)]
         return Failure("\n".join(lines))
     if isinstance(exc, ConflictError):
         return Failure(f"stale plan: {exc}; run `provisioning plan` again")

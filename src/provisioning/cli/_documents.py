@@ -66,6 +66,12 @@ def _actors(value: object) -> tuple[tuple[Actor, ...], list[str]]:
             f"{where}.{key}: unknown key; allowed keys: {', '.join(_ACTOR_KEYS)}" for key in unknown
         )
         fields = {k: item[k] for k in _ACTOR_KEYS if k in item}
+        ident = fields.get("id")
+        if isinstance(ident, str) and ident.strip():
+            if ident.strip() in seen:
+                problems.append(f"{where}.id: actor {ident.strip()!r} appears twice")
+                continue
+            seen.add(ident.strip())
         bad = [k for k, v in fields.items() if not isinstance(v, str)]
         problems.extend(f"{where}.{k}: expected a string, got {fields[k]!r}" for k in bad)
         if bad or unknown:
@@ -80,10 +86,6 @@ def _actors(value: object) -> tuple[tuple[Actor, ...], list[str]]:
             field = exc.field or "id"
             problems.append(f"{where}.{field}: {str(exc).removeprefix(f'{field}: ')}")
             continue
-        if actor.id in seen:
-            problems.append(f"{where}.id: actor {actor.id!r} appears twice")
-            continue
-        seen.add(actor.id)
         actors.append(actor)
     return tuple(actors), problems
 
