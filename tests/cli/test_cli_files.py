@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import pty
+import subprocess
 from pathlib import Path
 
-from _cli import MARKETING, SAMPLE, Cli
+from _cli import MARKETING, SAMPLE, SCRIPT, Cli
 
-from provisioning.spreadsheet import COMMUNITY_UPLOAD_USERS, MARKETING_PROFESSIONAL
+import provisioning as pv
+from provisioning.spreadsheet import COMMUNITY_UPLOAD_USERS, MARKETING_PROFESSIONAL, write
 
 _PROBLEM_KEYS = {"record", "line", "column", "code", "message"}
 
@@ -150,3 +154,42 @@ def test_export_is_formula_safe(tmp_path: Path) -> None:
     assert len(rows) == 293
     assert rows["204241"]["CompanyName"].startswith("'=HYPERLINK(")
     assert rows["204001"]["FirstName"] == "Dmitri"
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
+    """Reading a long file draws a progress bar on stderr when it is a terminal, else nothing."""
+    records = [
+        pv.UserRecord(
+            legacy_contact_key=str(n),
+            first_name="Firstname" * 3,
+            last_name="Lastname" * 3,
+            email=f"user{n}@example.org",
+            company_name="Company" * 5,
+        )
+        for n in range(2500)
+    ]
+    big = tmp_path / "big.csv"
+    with big.open("w", encoding="utf-8", newline="") as f:
+        write(records, f, COMMUNITY_UPLOAD_USERS)
+    assert big.stat().st_size >= 256 * 1024
+    piped = Cli(tmp_path)("validate", big)
+    assert piped.code == 0
+    assert piped.err == ""
+    controller, terminal = pty.openpty()
+    assert SCRIPT is not None
+    with subprocess.Popen(
+        [SCRIPT, "validate", str(big)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=terminal
+    ) as proc:
+        os.close(terminal)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal closes when the command exits
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    os.close(controller)
+    assert proc.returncode == 0
+    assert b"reading big.csv" in drawn
