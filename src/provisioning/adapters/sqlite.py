@@ -167,13 +167,17 @@ _INSERT: Final = (
     f"INSERT INTO records (tenant_id, email_key, {_COLUMNS}) "  # noqa: S608
     f"VALUES (?1, ?2, {', '.join(_PARAM.values())})"
 )
-# An update first sets every field but the email key, which stays when unchanged and
-# becomes NULL when it moves; once every update has given its old email up, the moved
-# keys are set (_SET_EMAIL). So two records may swap emails in one commit.
+# Updates run in three steps, so that two records may swap emails in one commit: the
+# records whose email moves give their email key up (_FREE_EMAIL, NULL is never taken);
+# every field but the email key is set (_UPDATE, which then leaves the email index
+# alone); once the creates are in, the moved keys are set (_MOVED, _SET_EMAIL).
+_FREE_EMAIL: Final = (
+    "UPDATE records SET email_key = NULL"
+    " WHERE tenant_id = ? AND legacy_contact_key = ? AND email_key <> ?"
+)
 _UPDATE: Final = (
     "UPDATE records SET "  # noqa: S608
     + ", ".join(f"{name} = {param}" for name, param in _PARAM.items() if name != _FIELDS[0])
-    + ", email_key = CASE email_key WHEN ?2 THEN email_key END"
     + " WHERE tenant_id = ?1 AND legacy_contact_key = ?3"
 )
 _MOVED: Final = "SELECT legacy_contact_key FROM records WHERE tenant_id = ? AND email_key IS NULL"
@@ -549,6 +553,10 @@ class SqliteRepository:
         updates = change_set.updates
         try:
             if updates:
+                con.executemany(
+                    _FREE_EMAIL,
+                    ((tenant_id, r.legacy_contact_key, r.email_key) for r in updates),
+                )
                 cursor = con.executemany(_UPDATE, (_row(tenant_id, r) for r in updates))
                 if cursor.rowcount != len(updates):
                     return False  # an update names a key that is not stored
