@@ -266,3 +266,26 @@ def test_table_schema() -> None:
     assert fields["Status"]["constraints"] == {"enum": [s.value for s in RecordStatus]}
     assert "constraints" not in fields["Title"]
     assert MARKETING_PROFESSIONAL.to_table_schema()["x-delimiter"] == "\t"
+
+
+def _chapter_code(text: str) -> str:
+    if len(text) > 3:
+        raise ValueError("a chapter code has at most three letters")
+    return text.upper()
+
+
+def test_a_custom_column_normaliser_runs_on_read() -> None:
+    """A host's normaliser shapes values, and its ValueError is an invalid_value error."""
+    template = COMMUNITY_UPLOAD_USERS.extend(Column(header="Chapter", normalise=_chapter_code))
+    data = io.StringIO(
+        "LegacyContactKey,FirstName,LastName,EmailAddress,CompanyName,Chapter\r\n"
+        "1,Ada,L,a@example.com,X, lon \r\n2,Bob,L,b@example.com,X,London\r\n"
+        "3,Cy,L,c@example.com,X,\r\n",
+        newline="",
+    )
+    report = read_all(data, template)
+    assert [dict(r.custom) for r in report.records] == [{"Chapter": "LON"}, {}]
+    assert [(p.record, p.column, p.code) for p in report.problems] == [
+        (2, "Chapter", ErrorCode.INVALID_VALUE)
+    ]
+    assert "at most three letters" in report.problems[0].message

@@ -82,6 +82,13 @@ def parse_cell(column: Column, text: str, date_order: DateOrder | None) -> Any:
                 ErrorCode.INVALID_VALUE,
                 f"{text!r} does not match the pattern {column.pattern!r} of {column.header}",
             )
+        if column.normalise is not None:
+            try:
+                return column.normalise(text)
+            except ValueError as exc:
+                raise CellProblem(
+                    ErrorCode.INVALID_VALUE, f"{text!r} is refused by {column.header}: {exc}"
+                ) from None
         return text
     if kind is ColumnType.EMAIL:
         email = normalize_email(text)
@@ -184,6 +191,27 @@ def _cell_code(i: int, slot: Column | str | None, ns: dict[str, Any]) -> list[st
         ns[f"h{i}"] = slot
         return [f"    {v} = {v}.strip()", f"    if {v}: custom[h{i}] = {v}"]
     kind = slot.kind
+    if kind is ColumnType.TEXT and slot.normalise is not None:
+        # A host's own normaliser: any refusal sends the row to the careful path.
+        ns[f"n{i}"] = slot.normalise
+        lines = [
+            f"    {v} = {v}.strip()",
+            f"    if not {v}: {'return None' if slot.required else f'{v} = BAD'}",
+        ]
+        if slot.pattern is not None:
+            ns[f"p{i}"] = _pattern(slot.pattern)
+            lines.append(f"    elif p{i}({v}) is None: return None")
+        lines += [
+            "    else:",
+            "        try:",
+            f"            {v} = n{i}({v})",
+            "        except ValueError:",
+            "            return None",
+        ]
+        if slot.field is None:
+            ns[f"h{i}"] = slot.header
+            lines.append(f"    if {v} is not BAD: custom[h{i}] = {v}")
+        return lines
     if kind is ColumnType.TEXT and slot.pattern is None and not slot.required:
         # The common case: trimmed text, empty is None (the field's default). Most such
         # cells are empty, so the test comes before the call.
@@ -255,6 +283,7 @@ def _direct(slot: Column, field: str, record_type: type[Any]) -> bool:
     return (
         slot.kind is ColumnType.TEXT
         and slot.pattern is None
+        and slot.normalise is None
         and _converted_default(attribute) is None
     )
 

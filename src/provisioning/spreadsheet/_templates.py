@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import IO, Any, Generic, TypeVar
 
 import attrs
@@ -77,6 +77,10 @@ class Column:
     choices: type[enum.Enum] | tuple[str, ...] = attrs.field(default=(), converter=_choices)
     #: For ``TEXT``: a regular expression the trimmed value must match in full.
     pattern: str | None = None
+    #: For ``TEXT``: applied to the trimmed, non-empty text (``str.upper``, say); it
+    #: returns the value or raises ``ValueError`` to refuse it. Make it idempotent, so
+    #: a file written from the records reads back the same.
+    normalise: Callable[[str], str] | None = attrs.field(default=None, eq=False)
     #: What the column holds, for people filling the file in.
     description: str = ""
     #: An example value, used by ``Template.write_blank(example=True)``.
