@@ -289,3 +289,16 @@ def test_a_custom_column_normaliser_runs_on_read() -> None:
         (2, "Chapter", ErrorCode.INVALID_VALUE)
     ]
     assert "at most three letters" in report.problems[0].message
+
+
+def test_templates_differing_only_in_a_normaliser_are_not_confused() -> None:
+    """Each template gets its own fast path, even when only a normaliser differs."""
+    upper = COMMUNITY_UPLOAD_USERS.extend(Column(header="Chapter", normalise=str.upper))
+    lower = COMMUNITY_UPLOAD_USERS.extend(Column(header="Chapter", normalise=str.lower))
+    text = (
+        "LegacyContactKey,FirstName,LastName,EmailAddress,CompanyName,Chapter\r\n"
+        "1,Ada,L,a@example.com,X,Lon\r\n"
+    )
+    for template, expected in ((upper, "LON"), (lower, "lon")):
+        (record,) = read_all(io.StringIO(text, newline=""), template).records
+        assert record.custom == {"Chapter": expected}

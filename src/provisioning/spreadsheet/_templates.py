@@ -80,7 +80,7 @@ class Column:
     #: For ``TEXT``: applied to the trimmed, non-empty text (``str.upper``, say); it
     #: returns the value or raises ``ValueError`` to refuse it. Make it idempotent, so
     #: a file written from the records reads back the same.
-    normalise: Callable[[str], str] | None = attrs.field(default=None, eq=False)
+    normalise: Callable[[str], str] | None = None
     #: What the column holds, for people filling the file in.
     description: str = ""
     #: An example value, used by ``Template.write_blank(example=True)``.
