@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from operator import attrgetter
 from typing import Any
 
 import attrs
@@ -16,12 +17,14 @@ from .._enum import ValueEnum
 from ..actors import Action, Actor, Role
 from ..catalog import Product
 from ..catalog import ProvisioningMethod as Method
+from ..exceptions import InvalidValueError
 from ..records import CustomFields, RecordStatus, UserRecord
 from ..repository import Repository, UploadMode
 from ..rules import DEFAULT_RULEBOOK, Decision, Finding, RuleBook, Severity
 from ..rules._engine import today
 from ..rules._results import _html_table
 from ..spreadsheet import Column, Reader, RowError
+from ..spreadsheet._twin import unfrozen_twin
 from ..tenants import Tenant
 
 __all__ = [
@@ -305,7 +308,9 @@ def _safeguards(values: Safeguard | str | Iterable[Safeguard | str]) -> frozense
             out.add(Safeguard(value))
         except ValueError:
             names = ", ".join(s.value for s in Safeguard)
-            raise ValueError(f"unknown safeguard {value!r}; known safeguards: {names}") from None
+            raise InvalidValueError(
+                f"unknown safeguard {value!r}; known safeguards: {names}", field="overrides"
+            ) from None
     return frozenset(out)
 
 
@@ -368,14 +373,14 @@ def plan_upload(
     conflicts = _resolve_conflicts(outcome, stored, repository, tenant.id)
 
     deactivations = outcome.deactivations
-    unreadable = {key: None for key in outcome.errored if key in stored and key not in outcome.seen}
+    missing = outcome.missing
+    unreadable = {key: None for key in outcome.errored if key in missing}
     if mode is UploadMode.FULL:
-        seen = outcome.seen
-        deactivate = RecordStatus.DEACTIVATED
+        deactivated, enabled = RecordStatus.DEACTIVATED, RecordStatus.ENABLED
         deactivations.extend(
-            Update(old, attrs.evolve(old, status=deactivate))
-            for key, old in stored.items()
-            if key not in seen and key not in unreadable and old.status is RecordStatus.ENABLED
+            Update(old, _with_status(old, deactivated))
+            for key, old in missing.items()
+            if old.status is enabled and key not in unreadable
         )
 
     protected = set(protected_keys)
@@ -421,6 +426,8 @@ def plan_upload(
 
 @attrs.define
 class _Outcome:
+    #: The stored records whose key no valid row of the file has, in stored order.
+    missing: dict[str, UserRecord]
     creates: list[UserRecord] = attrs.Factory(list)
     updates: list[Update] = attrs.Factory(list)
     unchanged: list[str] = attrs.Factory(list)
@@ -428,10 +435,30 @@ class _Outcome:
     reactivations: list[Update] = attrs.Factory(list)
     duplicates: list[Conflict] = attrs.Factory(list)
     errors: list[RowError] = attrs.Factory(list)
-    seen: set[str] = attrs.Factory(set)
     #: The keys in rows with errors, in file order (a dict as an ordered set).
     errored: dict[str, None] = attrs.Factory(dict)
+    #: How many valid rows the file has (rows later found in conflict included).
     valid: int = 0
+
+
+_Twin = unfrozen_twin(UserRecord)
+_new = object.__new__
+_state = attrgetter(*_RECORD_FIELDS)
+
+
+def _with_status(record: UserRecord, status: RecordStatus) -> UserRecord:
+    """``attrs.evolve(record, status=status)`` without running converters and validators.
+
+    A full import makes one for every stored record it deactivates; the fields were
+    checked when ``record`` was made, and ``status`` is a member of the enum.
+    """
+    new = _new(_Twin)
+    for name, value in zip(_RECORD_FIELDS, _state(record), strict=True):
+        setattr(new, name, value)
+    new.status = status
+    new.__class__ = UserRecord
+    built: UserRecord = new
+    return built
 
 
 def _key_column(rows: object) -> int | None:
@@ -453,12 +480,13 @@ def _compare(
     ``key_at`` is the key's place in a row error's fields, when known: the keys of rows
     with errors are noted so that a full import does not deactivate their records.
     """
-    out = _Outcome()
-    seen = out.seen
-    get = stored.get
+    # Each row takes its stored record out of ``missing``: one dict operation a row,
+    # and what is left at the end is what the file does not have.
+    out = _Outcome(dict(stored))
+    take = out.missing.pop
+    new_keys: set[str] = set()
     creates, updates, unchanged = out.creates, out.updates, out.unchanged
     deactivated, enabled = RecordStatus.DEACTIVATED, RecordStatus.ENABLED
-    valid = 0
     for record in rows:
         if isinstance(record, RowError):
             out.errors.append(record)
@@ -466,19 +494,18 @@ def _compare(
                 # A false match only spares a record: never worse than deactivating it.
                 out.errored[record.row[key_at].strip()] = None
             continue
-        valid += 1
         key = record.legacy_contact_key
-        if key in seen:
-            out.duplicates.append(
-                Conflict(
-                    record, key, f"LegacyContactKey {key!r} appears more than once in the file"
-                )
-            )
-            continue
-        seen.add(key)
-        old = get(key)
+        old = take(key, None)
         if old is None:
-            creates.append(record)
+            if key in stored or key in new_keys:
+                out.duplicates.append(
+                    Conflict(
+                        record, key, f"LegacyContactKey {key!r} appears more than once in the file"
+                    )
+                )
+            else:
+                new_keys.add(key)
+                creates.append(record)
         elif old == record:
             unchanged.append(key)
         elif old.status is deactivated and record.status is enabled:
@@ -487,7 +514,11 @@ def _compare(
             out.deactivations.append(Update(old, record))
         else:
             updates.append(Update(old, record))
-    out.valid = valid
+    out.valid = sum(
+        map(
+            len, (creates, updates, unchanged, out.deactivations, out.reactivations, out.duplicates)
+        )
+    )
     return out
 
 
