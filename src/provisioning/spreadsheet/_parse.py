@@ -1,6 +1,6 @@
 """From a row's fields to a record: a careful path that explains, a fast path that builds.
 
-The careful path (:class:`RowParser.parse`) parses every cell with :func:`parse_cell`,
+The careful path (:func:`parse_row`) parses every cell with :func:`parse_cell`,
 collects every problem of the row and builds the record through its public
 constructor. The fast path (:func:`compile_builder`) is generated per file layout, the
 way attrs generates ``__init__``: straight-line code that builds a record with no
