@@ -514,10 +514,13 @@ def _compare(
             out.deactivations.append(Update(old, record))
         else:
             updates.append(Update(old, record))
-    out.valid = sum(
-        map(
-            len, (creates, updates, unchanged, out.deactivations, out.reactivations, out.duplicates)
-        )
+    out.valid = (
+        len(creates)
+        + len(updates)
+        + len(unchanged)
+        + len(out.deactivations)
+        + len(out.reactivations)
+        + len(out.duplicates)
     )
     return out
 
