@@ -182,6 +182,8 @@ class UploadPlan:
     updates: tuple[Update, ...] = ()
     #: Keys of the rows that change nothing.
     unchanged: tuple[str, ...] = ()
+    #: Rows saying Deactivated, in file order, then (full mode) the stored records the
+    #: file leaves out, in key order.
     deactivations: tuple[Update, ...] = ()
     reactivations: tuple[Update, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
@@ -376,11 +378,12 @@ def plan_upload(
     missing = outcome.missing
     unreadable = {key: None for key in outcome.errored if key in missing}
     if mode is UploadMode.FULL:
+        # In key order: stores list records in no promised order, and the same file on
+        # the same records must give the same plan whatever the store.
         deactivated, enabled = RecordStatus.DEACTIVATED, RecordStatus.ENABLED
+        left_out = (missing[key] for key in sorted(missing) if key not in unreadable)
         deactivations.extend(
-            Update(old, _with_status(old, deactivated))
-            for key, old in missing.items()
-            if old.status is enabled and key not in unreadable
+            Update(old, _with_status(old, deactivated)) for old in left_out if old.status is enabled
         )
 
     protected = set(protected_keys)
@@ -426,7 +429,7 @@ def plan_upload(
 
 @attrs.define
 class _Outcome:
-    #: The stored records whose key no valid row of the file has, in stored order.
+    #: The stored records whose key no valid row of the file has.
     missing: dict[str, UserRecord]
     creates: list[UserRecord] = attrs.Factory(list)
     updates: list[Update] = attrs.Factory(list)
