@@ -123,6 +123,7 @@ def test_an_upload_entry_is_immutable_hashable_and_pickles() -> None:
     assert pickle.loads(pickle.dumps(entry)) == entry  # noqa: S301 - our own object
     assert not hasattr(entry.counts, "__setitem__")
     assert repr(entry.counts) == "{'created': 2, 'updated': 1}"
+    assert entry.counts.__eq__(3) is NotImplemented
 
 
 @pytest.mark.parametrize(
@@ -270,3 +271,27 @@ def test_a_read_only_store_is_a_reader_but_not_a_repository() -> None:
 
     assert isinstance(Reads(), RecordReader)
     assert not isinstance(Reads(), Repository)
+
+
+# The contract suites need a fixture
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.mark.parametrize("suite", ["RepositoryContract", "TenantStoreContract"])
+def test_a_contract_without_its_fixture_says_what_is_missing(
+    pytester: pytest.Pytester, suite: str
+) -> None:
+    """A subclass that forgets the fixture fails each test with a message naming it."""
+    pytester.makepyfile(
+        f"""
+        from provisioning.testing._contract import {suite}
+
+        class TestForgotten({suite}):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-x")
+    fixture = "repository" if suite == "RepositoryContract" else "tenant_store"
+    result.stdout.fnmatch_lines([f"*a {suite} subclass must define a `{fixture}` fixture*"])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED

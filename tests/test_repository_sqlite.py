@@ -293,3 +293,70 @@ def test_two_processes_committing_at_once_one_wins_nothing_is_lost(tmp_path: Pat
         assert repo.count("acme") == 4000
         keys = {r.legacy_contact_key for r in repo.records("acme")}
     assert keys == {f"{name}-{n}" for name in ("left", "right") for n in range(2000)}
+
+
+def test_a_missing_folder_is_reported(tmp_path: Path) -> None:
+    """A path SQLite cannot open fails as RepositoryError naming it."""
+    path = tmp_path / "no" / "such.db"
+    with pytest.raises(RepositoryError) as caught:
+        SqliteRepository(path)
+    assert str(caught.value) == (
+        f"cannot open SQLite database {str(path)!r}: unable to open database file"
+    )
+
+
+def test_a_read_cut_short_by_close_raises_repository_error() -> None:
+    """An iterator whose connection closes under it fails as RepositoryError, not sqlite3's."""
+    repo = SqliteRepository()
+    repo.commit("acme", ChangeSet(creates=[_record(f"k{n:04}") for n in range(1500)]), 0)
+    records = repo.records("acme")
+    next(records)
+    repo.close()
+    with pytest.raises(RepositoryError, match=r"^cannot read SQLite database ':memory:': "):
+        list(records)
+    with pytest.raises(RepositoryError, match=r"^cannot read SQLite database ':memory:': "):
+        repo.records("acme")
+
+
+class _CommitFails:
+    """A connection whose COMMIT fails as a full disk would."""
+
+    def __init__(self, con: sqlite3.Connection) -> None:
+        self._con = con
+
+    def execute(self, sql: str, *params: object) -> sqlite3.Cursor:
+        if sql == "COMMIT":
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._con.execute(sql, *params)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._con, name)
+
+
+def test_a_failed_commit_statement_rolls_back() -> None:
+    """When COMMIT itself fails, the transaction is rolled back and the error wrapped."""
+    with SqliteRepository() as repo:
+        repo._con = _CommitFails(repo._con)  # type: ignore[assignment]
+        with pytest.raises(RepositoryError) as caught:
+            repo.commit("acme", ChangeSet(creates=[_record("1001")]), 0)
+        assert str(caught.value) == (
+            "cannot commit to SQLite database ':memory:': database or disk is full; "
+            "nothing was written"
+        )
+        assert (repo.revision("acme"), repo.count("acme")) == (0, 0)
+
+
+def test_a_refusal_the_check_cannot_explain_is_still_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Should the diagnosis find nothing, the commit still fails, and says so."""
+    monkeypatch.setattr(adapter, "check_change_set", lambda *args, **kwargs: None)
+    with SqliteRepository() as repo:
+        repo.commit("acme", ChangeSet(creates=[_record("1001")]), 0)
+        with pytest.raises(RepositoryError) as caught:
+            repo.commit("acme", ChangeSet(creates=[_record("1001")]), 1)
+        assert str(caught.value) == (
+            "SQLite refused the change set for tenant 'acme' for a reason not found again; "
+            "nothing was written"
+        )
+        assert repr(repo) == "SqliteRepository(':memory:')"

@@ -19,6 +19,7 @@ Acme 1 0
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import operator
@@ -296,7 +297,8 @@ def _stream(cursor: sqlite3.Cursor, where: str) -> Iterator[UserRecord]:
                 return
             yield from map(_record, rows)
     finally:
-        cursor.close()
+        with contextlib.suppress(sqlite3.Error):  # the connection may be closed already
+            cursor.close()
 
 
 class _Transaction:
@@ -374,24 +376,24 @@ class SqliteRepository:
         try:
             self._configure(cache_mib)
             self._migrate()
+        except sqlite3.Error as exc:
+            self._con.close()
+            raise RepositoryError(f"cannot use SQLite database {self._path!r}: {exc}") from exc
         except BaseException:
             self._con.close()
             raise
 
     def _configure(self, cache_mib: int) -> None:
         con = self._con
-        try:
-            if self._path != ":memory:":
-                con.execute("PRAGMA journal_mode = WAL")
-            # A commit is durable once it returns: a bulk commit is one transaction, so
-            # the fsyncs this costs are few.
-            con.execute("PRAGMA synchronous = FULL")
-            con.execute(f"PRAGMA cache_size = -{int(cache_mib) * 1024}")
-            # A bulk commit leaves a WAL as large as itself: shrink it after checkpoints.
-            con.execute(f"PRAGMA journal_size_limit = {64 * 1024 * 1024}")
-            con.execute("PRAGMA temp_store = MEMORY")
-        except sqlite3.Error as exc:
-            raise RepositoryError(f"cannot use SQLite database {self._path!r}: {exc}") from exc
+        if self._path != ":memory:":
+            con.execute("PRAGMA journal_mode = WAL")
+        # A commit is durable once it returns: a bulk commit is one transaction, so the
+        # fsyncs this costs are few.
+        con.execute("PRAGMA synchronous = FULL")
+        con.execute(f"PRAGMA cache_size = -{int(cache_mib) * 1024}")
+        # A bulk commit leaves a WAL as large as itself: shrink it after checkpoints.
+        con.execute(f"PRAGMA journal_size_limit = {64 * 1024 * 1024}")
+        con.execute("PRAGMA temp_store = MEMORY")
 
     def _stored_version(self) -> int | None:
         """The schema version the file records, ``None`` for a new file."""
@@ -403,11 +405,8 @@ class SqliteRepository:
 
     def _migrate(self) -> None:
         latest = len(_MIGRATIONS)
-        try:
-            if self._stored_version() == latest:
-                return  # the usual case, decided without waiting for the write lock
-        except sqlite3.Error as exc:
-            raise RepositoryError(f"cannot use SQLite database {self._path!r}: {exc}") from exc
+        if self._stored_version() == latest:
+            return  # the usual case, decided without waiting for the write lock
         with self._transaction("migrate the schema of"):
             con = self._con
             version = self._stored_version()
