@@ -23,18 +23,9 @@ from provisioning.repository import (
     check_change_set,
     check_revision,
 )
+from provisioning.testing._contract import _record
 
 AT = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
-
-
-def _record(key: str, email: str | None = None) -> UserRecord:
-    return UserRecord(
-        legacy_contact_key=key,
-        first_name="Ada",
-        last_name="Lovelace",
-        email=email or f"user.{key}@example.com",
-        company_name="Analytical Engines",
-    )
 
 
 def _entry(**fields: object) -> UploadEntry:

@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from provisioning import InvalidValueError, RecordStatus, RepositoryError, UserRecord
+from provisioning import InvalidValueError, RecordStatus, RepositoryError
 from provisioning.adapters import COMMIT_STEPS, MemoryRepository, fail_at
 from provisioning.repository import ChangeSet, UploadEntry
-from provisioning.testing._contract import RepositoryContract, TenantStoreContract
+from provisioning.testing._contract import RepositoryContract, TenantStoreContract, _record
 
 
 class TestMemoryRepository(RepositoryContract, TenantStoreContract):
@@ -22,17 +22,6 @@ class TestMemoryRepository(RepositoryContract, TenantStoreContract):
     @pytest.fixture
     def tenant_store(self) -> MemoryRepository:
         return MemoryRepository()
-
-
-def _record(key: str, email: str | None = None, **fields: object) -> UserRecord:
-    return UserRecord(
-        legacy_contact_key=key,
-        first_name="Ada",
-        last_name="Lovelace",
-        email=email or f"user.{key}@example.com",
-        company_name="Analytical Engines",
-        **fields,  # type: ignore[arg-type]
-    )
 
 
 @pytest.mark.parametrize("step", COMMIT_STEPS)

@@ -20,18 +20,7 @@ from provisioning.adapters import COMMIT_STEPS, SqliteRepository, fail_at
 from provisioning.adapters import sqlite as adapter
 from provisioning.repository import ChangeSet, ChangeSetError
 from provisioning.serialization import tenant_to_dict
-from provisioning.testing._contract import RepositoryContract, TenantStoreContract
-
-
-def _record(key: str, email: str | None = None, **fields: object) -> UserRecord:
-    return UserRecord(
-        legacy_contact_key=key,
-        first_name="Ada",
-        last_name="Lovelace",
-        email=email or f"user.{key}@example.com",
-        company_name="Analytical Engines",
-        **fields,  # type: ignore[arg-type]
-    )
+from provisioning.testing._contract import RepositoryContract, TenantStoreContract, _record
 
 
 @pytest.fixture(params=["memory", "file"])
