@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import attrs
 import pytest
 from _upload_helpers import (
     DEACTIVATED,
@@ -208,12 +211,29 @@ def test_protected_keys_are_never_deactivated_by_status_either() -> None:
     assert overridden.applicable
 
 
-def test_another_role_is_not_protected_by_its_id() -> None:
-    """SAFEGUARD_SUPER_ADMIN: only Super Admins are guarded (the refusal comes first anyway)."""
+class _AnyoneUploads(pv.RuleBook):
+    """A host's rulebook that lets a Site Admin upload too."""
+
+    def decide(
+        self,
+        tenant: pv.Tenant,
+        actor: pv.Actor,
+        action: pv.Action,
+        *,
+        product: pv.Product = pv.Product.COMMUNITY,
+        as_of: dt.date | None = None,
+    ) -> pv.Decision:
+        admin = attrs.evolve(actor, role="super_admin")
+        decision = super().decide(tenant, admin, action, product=product, as_of=as_of)
+        return attrs.evolve(decision, role=actor.role)
+
+
+def test_only_a_super_admins_own_id_is_protected() -> None:
+    """SAFEGUARD_SUPER_ADMIN: another role's account is not a Super Admin's to guard."""
     actor = pv.Actor(id="0", role="site_admin")
-    assert plan(users(*TEN[1:]), store(users(*TEN)), actor=actor).rules == (
-        "UPLOAD_SUPER_ADMIN_ONLY",
-    )
+    p = plan(users(*TEN[1:]), store(users(*TEN)), actor=actor, rulebook=_AnyoneUploads())
+    assert p.applicable
+    assert update_keys(p.deactivations) == ["0"]
 
 
 # -- row errors ----------------------------------------------------------------------------
@@ -271,12 +291,14 @@ def test_identity_conflicts_hold_until_accepted() -> None:
 
 def test_an_unknown_override_is_refused_by_name() -> None:
     """Overrides are named safeguards; a typo is an error, not a silent no-op."""
-    with pytest.raises(ValueError, match="unknown safeguard") as caught:
+    with pytest.raises(pv.InvalidValueError, match="unknown safeguard") as caught:
         plan([], store([]), overrides={"empty"})
     assert str(caught.value) == (
         "unknown safeguard 'empty'; known safeguards: empty_file, truncated_file, "
         "mass_deactivation, super_admin, row_errors, identity_conflict"
     )
+    assert caught.value.field == "overrides"
+    assert isinstance(caught.value, ValueError)
 
 
 def test_one_override_may_be_given_alone() -> None:
