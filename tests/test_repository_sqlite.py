@@ -349,3 +349,11 @@ def test_a_refusal_the_check_cannot_explain_is_still_an_error(
             "nothing was written"
         )
         assert repr(repo) == "SqliteRepository(':memory:')"
+
+
+def test_records_come_ordered_by_key() -> None:
+    """Whatever the order of creates and commits, a read streams records by key."""
+    with SqliteRepository() as repo:
+        repo.commit("acme", ChangeSet(creates=[_record("m"), _record("c"), _record("x")]), 0)
+        repo.commit("acme", ChangeSet(creates=[_record("a"), _record("q")]), 1)
+        assert [r.legacy_contact_key for r in repo.records("acme")] == ["a", "c", "m", "q", "x"]

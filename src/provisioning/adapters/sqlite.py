@@ -465,9 +465,10 @@ class SqliteRepository:
         return _record(rows[0]) if rows else None
 
     def records(self, tenant_id: str) -> Iterator[UserRecord]:
-        """Every record of the tenant, in the order they were created, read by a cursor."""
+        """Every record of the tenant, ordered by key, read by a cursor in batches."""
         try:
-            cursor = self._con.execute(_SELECT, (tenant_id,))
+            # By key: the key index then leads the read, in the order creates were written.
+            cursor = self._con.execute(f"{_SELECT} ORDER BY legacy_contact_key", (tenant_id,))
         except sqlite3.Error as exc:
             raise RepositoryError(f"cannot read SQLite database {self._path!r}: {exc}") from exc
         return _stream(cursor, f"SQLite database {self._path!r}")
