@@ -193,7 +193,7 @@ class UploadPlan:
     unreadable: tuple[str, ...] = ()
     #: The rows read from the file, valid or not.
     rows: int = 0
-    #: Keys of the new users to be told to set a password (no SSO in effect).
+    #: Keys of the new, enabled users to be told to set a password (no SSO in effect).
     password_notices: tuple[str, ...] = ()
     #: The safeguards this plan trips, overridden or not.
     tripped: frozenset[Safeguard] = frozenset()
@@ -401,7 +401,13 @@ def plan_upload(
         overrides=chosen,
     )
     sso = rulebook.sso_eligibility(effective, product=product, as_of=day)
-    notices = () if sso.in_effect else tuple(r.legacy_contact_key for r in outcome.creates)
+    # Only a new user who can sign in is told: not one created deactivated or pending.
+    enabled = RecordStatus.ENABLED
+    notices = (
+        ()
+        if sso.in_effect
+        else tuple(r.legacy_contact_key for r in outcome.creates if r.status is enabled)
+    )
     return UploadPlan(
         tenant_id=tenant.id,
         product=product,
