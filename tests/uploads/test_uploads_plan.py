@@ -314,6 +314,14 @@ def test_new_users_are_told_to_set_a_password() -> None:
     assert p.password_notices == ("2", "3")
 
 
+def test_only_new_users_who_can_sign_in_are_told() -> None:
+    """DOMAIN.md section 5: a user created deactivated or pending sets no password yet."""
+    rows = [user("1"), user("2", status=DEACTIVATED), user("3", status=PENDING), user("4")]
+    p = plan(rows, MemoryRepository())
+    assert keys(p.creates) == ["1", "2", "3", "4"]
+    assert p.password_notices == ("1", "4")
+
+
 def test_no_password_notices_once_sso_is_in_effect() -> None:
     """SSO_UPLOAD_CONDITIONAL: users of a site with SSO in effect sign in through the IdP."""
     p = plan(users("1", "2"), MemoryRepository(), tenant=_sso(dt.date(2026, 10, 1)))
