@@ -8,7 +8,9 @@ Concrete errors also subclass the builtin a caller already catches, so existing
     |   +-- DocumentError                   a tenant/rulebook document is invalid;
     |                                       .errors lists every problem with its path
     +-- SpreadsheetError (ValueError)       a file cannot be read at all (encoding,
-    |                                       size, header); .line, .column, .code
+    |   |                                   size, header); .line, .column, .code
+    |   +-- spreadsheet.HeaderError         the header breaks the template; .problems
+    |                                       lists every header problem as a RowError
     +-- NotFoundError (LookupError)         an unknown tenant, system, record, rule
     +-- RefusedError (PermissionError)      a decision refused what was asked;
     |                                       .rules names the rule ids
@@ -16,6 +18,8 @@ Concrete errors also subclass the builtin a caller already catches, so existing
     |                                       overridden; .rules names the safeguards
     +-- ConflictError (RuntimeError)        the store moved since the plan was made
     +-- RepositoryError (RuntimeError)      the store failed; nothing was written
+        +-- repository.ChangeSetError       a change set breaks the store's rules
+                                            (key or email taken, missing key); .problems
 
 Data errors inside a file are not raised one at a time: the spreadsheet reader reports
 them as ``RowError`` values. Context is carried in keyword-only attributes, and every
