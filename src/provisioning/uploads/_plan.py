@@ -7,6 +7,8 @@ what a person reviewed is what is written.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from operator import attrgetter
 from typing import Any
@@ -393,6 +395,7 @@ def plan_upload(
         rulebook,
         mode=mode,
         stored=len(stored),
+        active=functools.cache(lambda: _active_count(stored)),
         valid=outcome.valid,
         deactivations=deactivations,
         protected=protected,
@@ -602,11 +605,20 @@ def _resolve_conflicts(
         # A conflicting row still counts as seen: a full import must not deactivate it.
 
 
+_status_of = attrgetter("status")
+
+
+def _active_count(stored: Mapping[str, UserRecord]) -> int:
+    """How many stored records are not deactivated."""
+    return len(stored) - Counter(map(_status_of, stored.values()))[RecordStatus.DEACTIVATED]
+
+
 def _check_safeguards(
     book: RuleBook,
     *,
     mode: UploadMode,
     stored: int,
+    active: Callable[[], int],
     valid: int,
     deactivations: list[Update],
     protected: set[str],
@@ -614,36 +626,32 @@ def _check_safeguards(
     conflicts: tuple[Conflict, ...],
     overrides: frozenset[Safeguard],
 ) -> tuple[tuple[Finding, ...], frozenset[Safeguard]]:
+    """The safeguards the plan trips, as findings: errors, or warnings when overridden.
+
+    Shares are of the stored records that are not deactivated (``active()``, counted
+    only when the stored total does not settle the question): records deactivated long
+    ago are no part of what a file lists, nor can an upload deactivate them again.
+    """
     settings = book.settings
+    truncated, most = settings.truncated_file_share, settings.max_deactivation_share
     found: list[tuple[Safeguard, str]] = []
     if mode is UploadMode.FULL and stored:
         if valid == 0:
-            found.append(
-                (
-                    Safeguard.EMPTY_FILE,
-                    f"a full import with no valid row would deactivate all {stored} stored records",
-                )
-            )
-        elif valid < settings.truncated_file_share * stored:
+            if active():
+                message = f"a full import with no valid row would deactivate all {active()}"
+                found.append((Safeguard.EMPTY_FILE, f"{message} active stored records"))
+        elif valid < truncated * stored and valid < truncated * active():
+            message = f"the file has {valid} valid rows for {active()} active stored records"
             found.append(
                 (
                     Safeguard.TRUNCATED_FILE,
-                    (
-                        f"the file has {valid} valid rows for {stored} stored records (less "
-                        f"than {settings.truncated_file_share:.0%}): is it truncated?"
-                    ),
+                    f"{message} (less than {truncated:.0%}): is it truncated?",
                 )
             )
-    if stored and len(deactivations) > settings.max_deactivation_share * stored:
-        found.append(
-            (
-                Safeguard.MASS_DEACTIVATION,
-                (
-                    f"the upload would deactivate {len(deactivations)} of {stored} stored "
-                    f"records (more than {settings.max_deactivation_share:.0%})"
-                ),
-            )
-        )
+    count = len(deactivations)
+    if count and (count > most * stored or count > most * active()):
+        message = f"the upload would deactivate {count} of {active()} active stored records"
+        found.append((Safeguard.MASS_DEACTIVATION, f"{message} (more than {most:.0%})"))
     admins = sorted(u.key for u in deactivations if u.key in protected)
     if admins:
         found.append(
