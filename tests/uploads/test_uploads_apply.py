@@ -26,7 +26,7 @@ TEN = [str(n) for n in range(10)]
 
 
 def _file() -> list[pv.UserRecord]:
-    """Against ``_stored()``: 1 updated, 1 deactivated by status, 1 reactivated, 1 new, 6
+    """Against ``_stored()``: 1 updated, 1 deactivated by status, 1 reactivated, 1 new, 8
     unchanged; 9 is missing, and a full import deactivates it."""
     return [
         user("0"),
@@ -35,12 +35,13 @@ def _file() -> list[pv.UserRecord]:
         user("3"),
         *users("4", "5", "6", "7", "8"),
         user("10"),
+        *users("11", "12"),
     ]
 
 
 def _stored() -> list[pv.UserRecord]:
-    """Ten records, 0 to 9; 3 is deactivated."""
-    return [*users("0", "1", "2"), user("3", status=DEACTIVATED), *users(*TEN[4:])]
+    """Records 0 to 9, 11 and 12; 3 is deactivated."""
+    return [*users("0", "1", "2"), user("3", status=DEACTIVATED), *users(*TEN[4:], "11", "12")]
 
 
 class _CountingRepository(MemoryRepository):
@@ -87,6 +88,7 @@ def test_the_store_holds_exactly_what_the_plan_said() -> None:
         *users("4", "5", "6", "7", "8"),
         user("9", status=DEACTIVATED),
         user("10"),
+        *users("11", "12"),
     ]
 
 
@@ -95,8 +97,8 @@ def test_applying_the_same_file_twice_changes_nothing_the_second_time() -> None:
     repo = store(_stored())
     pv.apply_plan(plan(_file(), repo), repo, now=NOW)
     again = plan(_file(), repo)
-    assert again.counts == pv.UploadCounts(rows=10, unchanged=10)
-    assert again.unchanged == ("0", "1", "2", "3", "4", "5", "6", "7", "8", "10")
+    assert again.counts == pv.UploadCounts(rows=12, unchanged=12)
+    assert again.unchanged == ("0", "1", "2", "3", "4", "5", "6", "7", "8", "10", "11", "12")
     assert again.applicable
 
 
@@ -114,11 +116,11 @@ def test_the_upload_lands_in_the_history() -> None:
             mode="full",
             product="community",
             counts={
-                "rows": 10,
+                "rows": 12,
                 "errors": 0,
                 "created": 1,
                 "updated": 1,
-                "unchanged": 6,
+                "unchanged": 8,
                 "deactivated": 2,
                 "reactivated": 1,
                 "conflicts": 0,
@@ -169,7 +171,7 @@ def test_the_receipt_gives_one_event_per_change_with_the_actor() -> None:
         ),
     ]
     assert str(receipt) == (
-        "applied to acme at revision 2: 10 rows, 0 errors, 1 created, 1 updated, 6 unchanged, "
+        "applied to acme at revision 2: 12 rows, 0 errors, 1 created, 1 updated, 8 unchanged, "
         "2 deactivated, 1 reactivated, 0 conflicts"
     )
 

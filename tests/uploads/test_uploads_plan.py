@@ -339,13 +339,13 @@ def test_password_notices_until_sso_goes_live() -> None:
 
 
 def _mixed() -> tuple[pv.UploadPlan, Repository]:
-    stored = [*users("1", "2", "3", "4", "5", "6", "7", "8", "9"), user("10", status=DEACTIVATED)]
+    stored = [*users(*"123456789"), user("10", status=DEACTIVATED), user("13")]
     repo = store(stored)
     rows: list[pv.UserRecord | RowError] = [
         user("1"),
         user("2", title="Dr"),
         user("3", status=DEACTIVATED),
-        *users("4", "5", "6", "7", "8"),
+        *users("4", "5", "6", "7", "8", "13"),
         user("10"),
         user("11", "user1@example.com"),
         user("12"),
@@ -366,21 +366,21 @@ def test_counts_add_up() -> None:
     """Every row and every change is counted once."""
     p, _ = _mixed()
     assert p.counts == pv.UploadCounts(
-        rows=12,
+        rows=13,
         errors=1,
         created=1,
         updated=1,
-        unchanged=6,
+        unchanged=7,
         deactivated=2,
         reactivated=1,
         conflicts=1,
     )
     assert p.counts.as_dict() == {
-        "rows": 12,
+        "rows": 13,
         "errors": 1,
         "created": 1,
         "updated": 1,
-        "unchanged": 6,
+        "unchanged": 7,
         "deactivated": 2,
         "reactivated": 1,
         "conflicts": 1,
@@ -393,7 +393,7 @@ def test_summary_gives_verdict_counts_findings_and_notices() -> None:
     p, _ = _mixed()
     assert p.summary() == (
         "upload to acme (community, full) by sa-1: ready to apply\n"
-        "  12 rows, 1 errors, 1 created, 1 updated, 6 unchanged, 2 deactivated, "
+        "  13 rows, 1 errors, 1 created, 1 updated, 7 unchanged, 2 deactivated, "
         "1 reactivated, 1 conflicts\n"
         "  [warning] SAFEGUARD_ROW_ERRORS: 1 row problem(s) in the file; apply the valid rows "
         "only by overriding 'row_errors' (overridden)\n"
@@ -485,13 +485,14 @@ def test_plans_are_made_against_sqlite_the_same_way() -> None:
         stored = [
             *users("1", "2", "3", "4", "5", "6", "7", "8", "9"),
             user("10", status=DEACTIVATED),
+            user("13"),
         ]
         store(stored, sqlite)
         rows: list[pv.UserRecord | RowError] = [
             user("1"),
             user("2", title="Dr"),
             user("3", status=DEACTIVATED),
-            *users("4", "5", "6", "7", "8"),
+            *users("4", "5", "6", "7", "8", "13"),
             user("10"),
             user("11", "user1@example.com"),
             user("12"),

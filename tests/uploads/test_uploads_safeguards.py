@@ -82,7 +82,7 @@ def test_an_empty_full_file_is_held() -> None:
     p = plan([], store(users("1", "2", "3")))
     held(p, S.EMPTY_FILE, S.MASS_DEACTIVATION)
     assert messages(p)["SAFEGUARD_EMPTY_FILE"] == (
-        "a full import with no valid row would deactivate all 3 stored records; "
+        "a full import with no valid row would deactivate all 3 active stored records; "
         "override: empty_file"
     )
     assert update_keys(p.deactivations) == ["1", "2", "3"]
@@ -103,7 +103,7 @@ def test_an_empty_file_is_applied_once_every_guard_it_trips_is_overridden() -> N
     assert p.applicable
     assert [f.severity for f in p.findings] == [pv.Severity.WARNING, pv.Severity.WARNING]
     assert messages(p)["SAFEGUARD_EMPTY_FILE"] == (
-        "a full import with no valid row would deactivate all 3 stored records (overridden)"
+        "a full import with no valid row would deactivate all 3 active stored records (overridden)"
     )
     assert p.rules == ()
     pv.apply_plan(p, repo, now=NOW)
@@ -115,6 +115,8 @@ def test_an_empty_partial_file_or_an_empty_store_trips_nothing() -> None:
     assert plan([], store(users("1")), mode="partial").tripped == frozenset()
     assert plan([], store([])).tripped == frozenset()
     assert plan([], store([])).applicable
+    gone = store([user(k, status=DEACTIVATED) for k in TEN])
+    assert plan([], gone).tripped == frozenset()  # nobody left to deactivate
 
 
 def test_a_truncated_full_file_is_held() -> None:
@@ -125,8 +127,8 @@ def test_a_truncated_full_file_is_held() -> None:
     assert p.held_by == {S.TRUNCATED_FILE}
     assert p.rules == ("SAFEGUARD_TRUNCATED_FILE",)
     assert messages(p)["SAFEGUARD_TRUNCATED_FILE"] == (
-        "the file has 4 valid rows for 10 stored records (less than 50%): is it truncated?; "
-        "override: truncated_file"
+        "the file has 4 valid rows for 10 active stored records (less than 50%): is it "
+        "truncated?; override: truncated_file"
     )
     assert plan(users("0", "1", "2", "3", "4"), repo, overrides="mass_deactivation").applicable
 
@@ -139,6 +141,36 @@ def test_the_truncated_share_is_a_setting() -> None:
     held(p, S.TRUNCATED_FILE)
     assert plan(users(*TEN[:9]), repo, rulebook=book).applicable
     assert plan(users(*TEN[:8]), repo, rulebook=book, overrides=["truncated_file"]).applicable
+
+
+def _long_ago(active: int, deactivated: int) -> list[pv.UserRecord]:
+    """``active`` enabled records, then ``deactivated`` records deactivated long ago."""
+    old = [user(f"x{n}", status=DEACTIVATED) for n in range(deactivated)]
+    return [*users(*map(str, range(active))), *old]
+
+
+def test_records_deactivated_long_ago_do_not_make_a_file_look_truncated() -> None:
+    """SAFEGUARD_TRUNCATED_FILE: a file of every active member is whole, whatever the past."""
+    repo = store(_long_ago(active=10, deactivated=30))
+    assert plan(users(*TEN), repo).tripped == frozenset()
+    p = plan(users(*TEN[:4]), repo, overrides="mass_deactivation")
+    assert p.held_by == {S.TRUNCATED_FILE}
+    assert messages(p)["SAFEGUARD_TRUNCATED_FILE"].startswith(
+        "the file has 4 valid rows for 10 active stored records (less than 50%)"
+    )
+
+
+def test_deactivating_every_active_record_is_held_however_many_went_before() -> None:
+    """SAFEGUARD_MASS_DEACTIVATION: the share is of the records still active."""
+    repo = store(_long_ago(active=5, deactivated=45))
+    rows = [user(k, status=DEACTIVATED) for k in TEN[:5]]
+    p = plan(rows, repo, mode="partial")
+    held(p, S.MASS_DEACTIVATION)
+    assert messages(p)["SAFEGUARD_MASS_DEACTIVATION"] == (
+        "the upload would deactivate 5 of 5 active stored records (more than 20%); "
+        "override: mass_deactivation"
+    )
+    assert plan(rows[:1], repo, mode="partial").applicable  # one of five is 20%
 
 
 def test_a_truncated_partial_file_is_fine() -> None:
@@ -161,7 +193,7 @@ def test_deactivating_more_than_a_fifth_is_held() -> None:
     p = plan(users(*TEN[:7]), store(users(*TEN)))
     held(p, S.MASS_DEACTIVATION)
     assert messages(p)["SAFEGUARD_MASS_DEACTIVATION"] == (
-        "the upload would deactivate 3 of 10 stored records (more than 20%); "
+        "the upload would deactivate 3 of 10 active stored records (more than 20%); "
         "override: mass_deactivation"
     )
     assert plan(users(*TEN[:7]), store(users(*TEN)), overrides="mass_deactivation").applicable
@@ -179,7 +211,7 @@ def test_the_deactivation_share_is_a_setting() -> None:
     p = plan(users(*TEN[:9]), store(users(*TEN)), rulebook=book)
     held(p, S.MASS_DEACTIVATION)
     assert messages(p)["SAFEGUARD_MASS_DEACTIVATION"] == (
-        "the upload would deactivate 1 of 10 stored records (more than 5%); "
+        "the upload would deactivate 1 of 10 active stored records (more than 5%); "
         "override: mass_deactivation"
     )
 
