@@ -276,7 +276,7 @@ def test_a_contract_without_its_fixture_says_what_is_missing(
     """A subclass that forgets the fixture fails each test with a message naming it."""
     pytester.makepyfile(
         f"""
-        from provisioning.testing._contract import {suite}
+        from provisioning.testing import {suite}
 
         class TestForgotten({suite}):
             pass

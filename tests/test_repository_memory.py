@@ -9,7 +9,8 @@ import pytest
 from provisioning import InvalidValueError, RecordStatus, RepositoryError
 from provisioning.adapters import COMMIT_STEPS, MemoryRepository, fail_at
 from provisioning.repository import ChangeSet, UploadEntry
-from provisioning.testing._contract import RepositoryContract, TenantStoreContract, _record
+from provisioning.testing import RepositoryContract, TenantStoreContract
+from provisioning.testing._contract import _record
 
 
 class TestMemoryRepository(RepositoryContract, TenantStoreContract):

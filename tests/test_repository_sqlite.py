@@ -20,7 +20,8 @@ from provisioning.adapters import COMMIT_STEPS, SqliteRepository, fail_at
 from provisioning.adapters import sqlite as adapter
 from provisioning.repository import ChangeSet, ChangeSetError
 from provisioning.serialization import tenant_to_dict
-from provisioning.testing._contract import RepositoryContract, TenantStoreContract, _record
+from provisioning.testing import RepositoryContract, TenantStoreContract
+from provisioning.testing._contract import _record
 
 
 @pytest.fixture(params=["memory", "file"])
