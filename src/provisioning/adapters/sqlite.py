@@ -29,6 +29,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final
 
+from .._twin import unfrozen_twin
 from ..exceptions import NotFoundError, RepositoryError
 from ..records import CustomFields, RecordStatus, UserRecord, email_key
 from ..repository import (
@@ -38,7 +39,6 @@ from ..repository import (
     check_revision,
 )
 from ..serialization import tenant_from_json, tenant_to_json
-from ..spreadsheet._twin import unfrozen_twin
 from ..tenants import Tenant
 from ._faults import FaultHook
 

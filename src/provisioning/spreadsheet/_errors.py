@@ -6,9 +6,9 @@ from typing import Any
 
 import attrs
 
+from .._twin import unfrozen_twin
 from ..exceptions import SpreadsheetError
 from ._codes import ErrorCode, Severity
-from ._twin import unfrozen_twin
 
 __all__ = ["CellProblem", "HeaderError", "ReadSummary", "RowError", "row_error"]
 

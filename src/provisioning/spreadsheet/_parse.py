@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from .._twin import unfrozen_twin
 from ..exceptions import InvalidValueError
 from ..records import (
     _EMAIL,
@@ -30,7 +31,6 @@ from ._codes import ErrorCode
 from ._dates import DateOrder, fast_date, parse_date
 from ._errors import CellProblem
 from ._templates import Column, ColumnType, Template
-from ._twin import unfrozen_twin
 
 __all__ = ["BOOLEANS", "MISSING", "Layout", "Parsed", "compile_builder", "parse_cell", "parse_row"]
 

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from .._enum import ValueEnum
+from .._twin import unfrozen_twin
 from ..actors import Action, Actor, Role
 from ..catalog import Product
 from ..catalog import ProvisioningMethod as Method
@@ -26,7 +27,6 @@ from ..rules import DEFAULT_RULEBOOK, Decision, Finding, RuleBook, Severity
 from ..rules._engine import today
 from ..rules._results import _html_table
 from ..spreadsheet import Column, Reader, RowError
-from ..spreadsheet._twin import unfrozen_twin
 from ..tenants import Tenant
 
 __all__ = [
