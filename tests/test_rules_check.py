@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+import _builders
 import provisioning as pv
 
 COMMUNITY = pv.Product.COMMUNITY
@@ -17,22 +18,7 @@ ERROR = pv.Severity.ERROR
 WARNING = pv.Severity.WARNING
 
 
-def sso(
-    protocol: str = "saml_2_0",
-    *,
-    signed: bool = True,
-    lck: bool = True,
-    vendor_idp: bool = False,
-    go_live: dt.date | None = None,
-) -> pv.SsoSetup:
-    return pv.SsoSetup(
-        protocol=protocol,
-        identity_provider=pv.IdentityProvider(name="Acme AMS", hosted_by_vendor=vendor_idp),
-        asserted_identifier="NameID",
-        identifier_is_legacy_contact_key=lck,
-        saml_signed=signed,
-        go_live=go_live,
-    )
+sso = _builders.sso
 
 
 def tenant(

@@ -8,11 +8,13 @@ case must be refused by ``rule``.
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import NamedTuple
 
 import pytest
 from dateutil.relativedelta import relativedelta
 
+import _builders
 import provisioning as pv
 from provisioning.rules import RuleGroup
 from provisioning.testing import assert_allowed, assert_refused
@@ -28,23 +30,7 @@ A = pv.Action
 R = pv.Role
 
 
-def sso(
-    protocol: str = "saml_2_0",
-    *,
-    signed: bool = True,
-    lck: bool = True,
-    vendor_idp: bool = False,
-    go_live: dt.date | None = PAST,
-) -> pv.SsoSetup:
-    """An SSO setup; by default complete and live on ``AS_OF``."""
-    return pv.SsoSetup(
-        protocol=protocol,
-        identity_provider=pv.IdentityProvider(name="Acme AMS", hosted_by_vendor=vendor_idp),
-        asserted_identifier="NameID",
-        identifier_is_legacy_contact_key=lck,
-        saml_signed=signed,
-        go_live=go_live,
-    )
+sso = partial(_builders.sso, go_live=PAST)
 
 
 def tenant(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 import pytest
 from dateutil.relativedelta import relativedelta
 
+import _builders
 import provisioning as pv
 from provisioning.rules._engine import describe_period
 
@@ -30,22 +32,7 @@ REQUIREMENT_RULES = (
 )
 
 
-def sso(
-    protocol: str = "saml_2_0",
-    *,
-    signed: bool = True,
-    lck: bool = True,
-    vendor_idp: bool = False,
-    go_live: dt.date | None = PAST,
-) -> pv.SsoSetup:
-    return pv.SsoSetup(
-        protocol=protocol,
-        identity_provider=pv.IdentityProvider(name="Acme AMS", hosted_by_vendor=vendor_idp),
-        asserted_identifier="NameID",
-        identifier_is_legacy_contact_key=lck,
-        saml_signed=signed,
-        go_live=go_live,
-    )
+sso = partial(_builders.sso, go_live=PAST)
 
 
 def tenant(

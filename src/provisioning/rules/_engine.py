@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
@@ -549,7 +550,14 @@ def _admin_record(
 
 
 def _upload(
-    book: RuleBook, tenant: Tenant, role: Role, product: Product, method: Method, *, initial: bool
+    book: RuleBook,
+    tenant: Tenant,
+    role: Role,
+    product: Product,
+    method: Method,
+    as_of: dt.date | None,
+    *,
+    initial: bool,
 ) -> list[Finding]:
     found: list[Finding] = []
     if role is not Role.SUPER_ADMIN:
@@ -618,28 +626,6 @@ def _upload(
             )
         )
     return found
-
-
-def _initial_upload(
-    book: RuleBook,
-    tenant: Tenant,
-    role: Role,
-    product: Product,
-    method: Method,
-    as_of: dt.date | None,
-) -> list[Finding]:
-    return _upload(book, tenant, role, product, method, initial=True)
-
-
-def _subsequent_upload(
-    book: RuleBook,
-    tenant: Tenant,
-    role: Role,
-    product: Product,
-    method: Method,
-    as_of: dt.date | None,
-) -> list[Finding]:
-    return _upload(book, tenant, role, product, method, initial=False)
 
 
 def _integration_sync(
@@ -857,8 +843,8 @@ _HANDLERS: dict[Action, _Handler] = {
     Action.EDIT_OWN_PROFILE: _edit_own_profile,
     Action.ADMIN_CREATE_USER: _admin_record,
     Action.ADMIN_EDIT_USER: _admin_record,
-    Action.INITIAL_UPLOAD: _initial_upload,
-    Action.SUBSEQUENT_UPLOAD: _subsequent_upload,
+    Action.INITIAL_UPLOAD: partial(_upload, initial=True),
+    Action.SUBSEQUENT_UPLOAD: partial(_upload, initial=False),
     Action.INTEGRATION_SYNC: _integration_sync,
     Action.LOCAL_LOGIN: _local_login,
     Action.SSO_LOGIN: _sso_login,
