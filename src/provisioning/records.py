@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
 from ._enum import ValueEnum
+from ._frozen import FrozenMap
 from ._validators import nonempty, to_enum
 from .exceptions import InvalidValueError
 
@@ -88,13 +89,10 @@ class SubscriptionStatus(ValueEnum):
     OPTED_OUT = "opted_out"
 
 
-class CustomFields(Mapping[str, str]):
+class CustomFields(FrozenMap[str, str]):
     """An immutable, hashable mapping of custom (demographic) column names to values."""
 
-    __slots__ = ("_items", "_map")
-
-    _map: dict[str, str]
-    _items: tuple[tuple[str, str], ...]
+    __slots__ = ()
 
     def __new__(cls, values: Mapping[str, str] | None = None) -> CustomFields:
         if not values and _EMPTY is not None:
@@ -102,34 +100,13 @@ class CustomFields(Mapping[str, str]):
             # equality then short-cuts on identity instead of calling __eq__.
             return _EMPTY
         self = super().__new__(cls)
-        items = dict(values or {})
-        self._map = items
-        self._items = tuple(sorted(items.items()))
+        self._freeze(dict(values or {}))
         return self
 
     def __reduce__(self) -> tuple[type[CustomFields], tuple[dict[str, str]]]:
         # Rebuild through __new__ with the values, so the shared empty instance is
         # never handed out half-built and then filled in by unpickling.
         return (CustomFields, (dict(self._map),))
-
-    def __getitem__(self, key: str) -> str:
-        return self._map[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._map)
-
-    def __len__(self) -> int:
-        return len(self._map)
-
-    def __hash__(self) -> int:
-        return hash(self._items)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, CustomFields):
-            return self._items == other._items
-        if isinstance(other, Mapping):
-            return self._map == dict(other)
-        return NotImplemented
 
     def __repr__(self) -> str:
         return f"CustomFields({self._map!r})"

@@ -34,6 +34,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from ._enum import ValueEnum
+from ._frozen import FrozenMap
 from ._validators import nonempty, strip, to_enum
 from .catalog import Product
 from .exceptions import ConflictError, InvalidValueError, RepositoryError
@@ -81,31 +82,13 @@ class ChangeSetError(RepositoryError):
         self.problems = problems
 
 
-class _Counts(Mapping[str, int]):
+class _Counts(FrozenMap[str, int]):
     """An immutable, hashable mapping of count names to non-negative counts."""
 
-    __slots__ = ("_items", "_map")
+    __slots__ = ()
 
     def __init__(self, values: Mapping[str, int]) -> None:
-        self._map = dict(values)
-        self._items = tuple(sorted(self._map.items()))
-
-    def __getitem__(self, name: str) -> int:
-        return self._map[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._map)
-
-    def __len__(self) -> int:
-        return len(self._map)
-
-    def __hash__(self) -> int:
-        return hash(self._items)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Mapping):
-            return self._map == dict(other)
-        return NotImplemented
+        self._freeze(dict(values))
 
     def __repr__(self) -> str:
         return repr(self._map)

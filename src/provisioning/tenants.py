@@ -13,12 +13,13 @@ expressed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar, overload
 
 import attrs
 
 from ._enum import ValueEnum
+from ._frozen import FrozenMap
 from ._validators import nonempty, strip, to_enum
 from .catalog import MarketingEdition, Product, ProvisioningMethod
 from .exceptions import InvalidValueError
@@ -131,10 +132,14 @@ class AccountRequests:
         return self.policy is not AccountRequestPolicy.DISABLED
 
 
-class ProductMethods(Mapping[Product, ProvisioningMethod]):
-    """An immutable, hashable mapping of each licensed product to its one method."""
+class ProductMethods(FrozenMap[Product, ProvisioningMethod]):
+    """An immutable, hashable mapping of each licensed product to its one method.
 
-    __slots__ = ("_items", "_map")
+    It equals only another ``ProductMethods``; iteration is in product order.
+    """
+
+    __slots__ = ()
+    EQUALS_MAPPINGS = False
 
     def __init__(
         self,
@@ -155,11 +160,8 @@ class ProductMethods(Mapping[Product, ProvisioningMethod]):
                     field="products",
                     rule="METHODS_EXCLUSIVE",
                 )
-        self._map = items
-        self._items = tuple(sorted(items.items(), key=lambda kv: kv[0].value))
-
-    def __getitem__(self, product: Product) -> ProvisioningMethod:
-        return self._map[product]
+        ordered = dict(sorted(items.items(), key=lambda kv: kv[0].value))
+        self._freeze(ordered, order=lambda kv: kv[0].value)
 
     @overload
     def get(self, product: Product, /) -> ProvisioningMethod | None: ...
@@ -168,23 +170,6 @@ class ProductMethods(Mapping[Product, ProvisioningMethod]):
     def get(self, product: Product, default: object = None, /) -> object:
         """The product's method, or ``default`` when it is not licensed."""
         return self._map.get(product, default)
-
-    def __contains__(self, product: object) -> bool:
-        return product in self._map
-
-    def __iter__(self) -> Iterator[Product]:
-        return (product for product, _ in self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __hash__(self) -> int:
-        return hash(self._items)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, ProductMethods):
-            return self._items == other._items
-        return NotImplemented
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{p.value!r}: {m.value!r}" for p, m in self._items)
