@@ -1,14 +1,18 @@
 """Plan a 1,000,000-row upload against 1,000,000 stored records; apply 1,000,000 changes.
 
 Builds the records in memory first (not timed): a stored set, 2% of it deactivated, then
-a file, its rows in an order of their own, that keeps most records as they are (88%),
+a file that keeps most records as they are (88%),
 changes some (4%: a job title, a city, an email, a company), deactivates some by their
 Status column (1%), reactivates stored deactivated ones (1%), adds new ones (5% of the
 rows) and leaves some stored records out (5%, which a full import deactivates). Then it
 times:
 
 - ``plan_upload`` in full mode against a :class:`~provisioning.adapters.MemoryRepository`
-  holding the stored set (target: >= 300,000 records/s, rows of the file per second);
+  holding the stored set (target: >= 300,000 records/s, rows of the file per second),
+  best of three runs, for two files with the same rows: one shuffled, the worst case
+  (each row's stored record is somewhere else in memory: about 2.5 us a row go to cache
+  misses on the dict of stored records and on the fields compared), and one in the stored
+  order, as when the records were created by an earlier upload of the same export;
 - the same plan against a :class:`~provisioning.adapters.SqliteRepository` on a temporary
   file (reported; the records are decoded from SQLite as the plan reads them);
 - ``apply_plan`` of a plan that changes every stored record, to that SQLite file
@@ -108,15 +112,17 @@ def _copy(record: pv.UserRecord) -> pv.UserRecord:
     return pv.UserRecord(**{a.name: getattr(record, a.name) for a in attrs.fields(pv.UserRecord)})
 
 
-def make_file(stored: list[pv.UserRecord], seed: int) -> list[pv.UserRecord]:
+def make_file(stored: list[pv.UserRecord], seed: int, *, shuffled: bool) -> list[pv.UserRecord]:
     """As many rows as stored records: kept, changed, status set, new; 5% left out.
 
-    The rows come in an order of their own (shuffled), and each row's record is built in
-    that order, as a reader builds them while it streams the file.
+    The rows come in the stored order (the export that created the records, exported
+    again) or shuffled; each row's record is built in file order, as a reader builds them
+    while it streams the file.
     """
     rng = random.Random(seed + 1)
     order = list(range(len(stored)))
-    rng.shuffle(order)
+    if shuffled:
+        rng.shuffle(order)
     rows: list[pv.UserRecord] = []
     deactivated, enabled = pv.RecordStatus.DEACTIVATED, pv.RecordStatus.ENABLED
     extra = len(stored)
@@ -163,6 +169,15 @@ def timed(call: Callable[[], T]) -> tuple[T, Took]:
     return result, Took(time.perf_counter() - wall, time.process_time() - cpu)
 
 
+def best_of(runs: int, call: Callable[[], T]) -> tuple[T, Took]:
+    """``call()`` and its fastest run of ``runs`` (by the wall clock)."""
+    result, took = timed(call)
+    for _ in range(runs - 1):
+        result, again = timed(call)
+        took = min(took, again, key=lambda t: t.wall)
+    return result, took
+
+
 def traced_peak(call: Callable[[], object]) -> int:
     """The peak of the memory ``call()`` allocated, in bytes (tracemalloc); result dropped."""
     gc.collect()
@@ -207,6 +222,7 @@ class Figures:
 
     rows: int = 0
     memory_plan: Took = Took(0.0, 0.0)
+    ordered_plan: Took = Took(0.0, 0.0)
     memory_peak: int = 0
     one_copy: int = 0
     sqlite_plan: Took = Took(0.0, 0.0)
@@ -217,20 +233,31 @@ class Figures:
     file_size: int = 0
 
 
+def _plan_ordered(
+    stored: list[pv.UserRecord], seed: int, repo: Repository, counts: pv.UploadCounts
+) -> Took:
+    """Time the plan of the same rows in the stored order; the file is dropped after."""
+    rows = make_file(stored, seed, shuffled=False)
+    ordered, took = best_of(3, lambda: plan(rows, repo))
+    assert ordered.counts == counts, ordered.counts
+    return took
+
+
 def measure(count: int, seed: int, folder: Path | None) -> Figures:
     """Build the data, then plan and apply as the module docstring says."""
     print(f"building {count:,} stored records and a {count:,}-row file ...", flush=True)
     stored, build = timed(lambda: make_stored(count, seed))
-    rows = make_file(stored, seed)
+    rows = make_file(stored, seed, shuffled=True)
     print(f"  built in {build.wall:.1f} s (stored set)", flush=True)
     out = Figures(rows=len(rows))
 
     memory = MemoryRepository()
     memory.commit(TENANT.id, ChangeSet(creates=stored), expected_revision=0)
-    in_memory, out.memory_plan = timed(lambda: plan(rows, memory))
+    in_memory, out.memory_plan = best_of(3, lambda: plan(rows, memory))
     print(f"plan in memory: {in_memory.counts}", flush=True)
     assert in_memory.applicable, in_memory.summary()
     out.memory_peak = traced_peak(lambda: plan(rows, memory))
+    out.ordered_plan = _plan_ordered(stored, seed, memory, in_memory.counts)
 
     with tempfile.TemporaryDirectory(dir=folder) as scratch:
         path = Path(scratch) / "bench.sqlite"
@@ -260,16 +287,19 @@ def measure(count: int, seed: int, folder: Path | None) -> Figures:
 def report(f: Figures) -> bool:
     """Print the figures; whether every target is met."""
     plan_rate = f.rows / f.memory_plan.wall
+    ordered_rate = f.rows / f.ordered_plan.wall
     apply_rate = f.rows / f.apply.wall
     one_copy_kept = f.memory_peak < f.one_copy and f.sqlite_peak < 2 * f.one_copy
     print(f"\none copy of the stored set (decoded from SQLite): {f.one_copy / MIB:,.0f} MiB")
     print("results (rates by the wall clock; peak = tracemalloc peak of the plan's allocations)")
-    print(f"  plan, in memory:  rows {f.memory_plan.rate(f.rows)}")
-    print(f"      {ratio(plan_rate, PLAN_TARGET)}; {f.memory_plan.wall:.2f} s")
+    print(f"  plan, in memory, file shuffled:  rows {f.memory_plan.rate(f.rows)}")
+    print(f"      {ratio(plan_rate, PLAN_TARGET)}; {f.memory_plan.wall:.2f} s, best of 3")
     print(
         f"      peak {f.memory_peak / MIB:,.0f} MiB = {f.memory_peak / f.one_copy:.2f} x one copy"
     )
-    print(f"  plan, SQLite:     rows {f.sqlite_plan.rate(f.rows)}")
+    print(f"  plan, in memory, file in stored order: rows {f.ordered_plan.rate(f.rows)}")
+    print(f"      {ratio(ordered_rate, PLAN_TARGET)}; {f.ordered_plan.wall:.2f} s, best of 3")
+    print(f"  plan, SQLite, file shuffled:     rows {f.sqlite_plan.rate(f.rows)}")
     print(f"      no target ({f.rows / f.sqlite_plan.wall / PLAN_TARGET:.2f}x the in-memory one)")
     print(
         f"      peak {f.sqlite_peak / MIB:,.0f} MiB = {f.sqlite_peak / f.one_copy:.2f} x one copy"
@@ -284,7 +314,8 @@ def report(f: Figures) -> bool:
     print(f"  at most one copy of the stored records: {'yes' if one_copy_kept else 'NO'}")
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"process peak RSS (getrusage maxrss, all of the above): {maxrss:,.0f} MiB")
-    return plan_rate >= PLAN_TARGET and apply_rate >= APPLY_TARGET and one_copy_kept
+    fast = min(plan_rate, ordered_rate) >= PLAN_TARGET and apply_rate >= APPLY_TARGET
+    return fast and one_copy_kept
 
 
 def main(argv: list[str] | None = None) -> int:
