@@ -498,6 +498,44 @@ def _with_status(record: UserRecord, status: RecordStatus) -> UserRecord:
     return built
 
 
+def _same(a: UserRecord, b: UserRecord) -> bool:
+    """``a == b`` for two records, a fifth faster: most rows of a file are unchanged.
+
+    Statuses are enum members, compared by identity; records mostly share one empty
+    ``CustomFields``, so identity is tried before its ``__eq__``. The tests hold it to
+    ``==`` for a difference in each field.
+    """
+    return (
+        a.legacy_contact_key == b.legacy_contact_key
+        and a.first_name == b.first_name
+        and a.last_name == b.last_name
+        and a.email == b.email
+        and a.company_name == b.company_name
+        and a.prefix == b.prefix
+        and a.middle_name == b.middle_name
+        and a.suffix == b.suffix
+        and a.informal_name == b.informal_name
+        and a.title == b.title
+        and a.member_id == b.member_id
+        and a.member_since == b.member_since
+        and a.member_expires_on == b.member_expires_on
+        and a.birthday == b.birthday
+        and a.address1 == b.address1
+        and a.address2 == b.address2
+        and a.city == b.city
+        and a.state == b.state
+        and a.postal_code == b.postal_code
+        and a.country == b.country
+        and a.phone1 == b.phone1
+        and a.phone1_type == b.phone1_type
+        and a.phone2 == b.phone2
+        and a.phone2_type == b.phone2_type
+        and a.is_member == b.is_member
+        and a.status is b.status
+        and (a.custom is b.custom or a.custom == b.custom)
+    )
+
+
 def _key_column(rows: object) -> int | None:
     """Where a spreadsheet reader's rows hold the key; ``None`` for other iterables."""
     if not isinstance(rows, Reader):
@@ -543,7 +581,7 @@ def _compare(
             else:
                 new_keys.add(key)
                 creates.append(record)
-        elif old == record:
+        elif _same(old, record):
             unchanged.append(key)
         elif old.status is deactivated and record.status is enabled:
             out.reactivations.append(Update(old, record))
@@ -590,20 +628,22 @@ def _resolve_conflicts(
     while True:
         # The email each key ends with after the upload, for the keys the file moves.
         moved: dict[str, str] = {}
-        claims = [(r.email.lower(), r.legacy_contact_key, r) for r in outcome.creates]
+        # The records that claim an email: every new one, and those the file moves.
+        claims = list(outcome.creates)
         for group in (outcome.updates, outcome.deactivations, outcome.reactivations):
             for update in group:
                 new_email = update.new.email.lower()
                 if new_email != update.old.email.lower():
                     moved[update.key] = new_email
-                    claims.append((new_email, update.key, update.new))
+                    claims.append(update.new)
         if not claims:
             return tuple(conflicts)
         if owner is None:
             owner = _owner_lookup(len(claims), stored, repository, tenant_id)
         taken: dict[str, str] = {}
         bad: dict[str, Conflict] = {}
-        for email, key, record in claims:
+        for record in claims:
+            email, key = record.email.lower(), record.legacy_contact_key
             holder = owner(email)
             if holder is not None and holder != key and moved.get(holder, email) == email:
                 bad[key] = Conflict(
