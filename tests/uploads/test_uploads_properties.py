@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import attrs
 import pytest
 from _upload_helpers import NOW, TENANT, plan, store
@@ -11,7 +14,7 @@ from hypothesis import strategies as st
 import provisioning as pv
 from provisioning.adapters import MemoryRepository, SqliteRepository
 from provisioning.testing import user_records
-from provisioning.uploads._plan import _with_status
+from provisioning.uploads._plan import _same, _with_status
 
 ALL = tuple(pv.Safeguard)
 STATUSES = (
@@ -162,3 +165,59 @@ def test_a_status_copy_is_the_record_evolved(
     assert hash(copy) == hash(attrs.evolve(record, status=status))
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         copy.title = "changed"  # type: ignore[misc]
+
+
+_FULL = pv.UserRecord(
+    legacy_contact_key="1",
+    first_name="Ada",
+    last_name="Lovelace",
+    email="ada@example.com",
+    company_name="Analytical Engines",
+    prefix="Ms",
+    middle_name="Augusta",
+    suffix="II",
+    informal_name="Ada",
+    title="Countess",
+    member_id="M1",
+    member_since=dt.date(2020, 1, 1),
+    member_expires_on=dt.date(2030, 1, 1),
+    birthday=dt.date(1815, 12, 10),
+    address1="1 St James's Square",
+    address2="Flat 2",
+    city="London",
+    state="LDN",
+    postal_code="SW1Y 4JU",
+    country="GB",
+    phone1="555-0100",
+    phone1_type="Work",
+    phone2="555-0101",
+    phone2_type="Home",
+    is_member=True,
+    status=pv.RecordStatus.ENABLED,
+    custom={"Chapter": "North"},
+)
+_OTHER: dict[str, Any] = {
+    "member_since": dt.date(2021, 1, 1),
+    "member_expires_on": dt.date(2031, 1, 1),
+    "birthday": dt.date(1816, 1, 1),
+    "email": "other@example.com",
+    "is_member": False,
+    "status": pv.RecordStatus.DEACTIVATED,
+    "custom": {"Chapter": "South"},
+}
+
+
+@pytest.mark.parametrize("field", [a.name for a in attrs.fields(pv.UserRecord)])
+def test_the_planners_comparison_sees_a_change_in_any_field(field: str) -> None:
+    """A row differing from its stored record in one field only is never unchanged."""
+    changed = attrs.evolve(_FULL, **{field: _OTHER.get(field, "other")})
+    assert changed != _FULL
+    assert not _same(_FULL, changed)
+    assert not _same(changed, _FULL)
+    assert _same(_FULL, attrs.evolve(_FULL))
+
+
+@given(_records, _records)
+def test_the_planners_comparison_is_equality(a: pv.UserRecord, b: pv.UserRecord) -> None:
+    """The planner's comparison agrees with == on any two records."""
+    assert _same(a, b) == (a == b)
