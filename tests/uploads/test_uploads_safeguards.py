@@ -368,3 +368,16 @@ def test_a_held_plan_is_not_applied() -> None:
     )
     assert isinstance(caught.value, pv.RefusedError)
     assert snapshot(repo) == before
+
+
+def test_a_super_admin_taken_out_of_enabled_trips_the_super_admin_safeguard() -> None:
+    """SAFEGUARD_SUPER_ADMIN: a row setting a Super Admin to Pending Approval is held too."""
+    repo = store([user("sa-1"), user("m-1")])
+    admin = pv.Actor(id="sa-1", role="super_admin")
+    found = plan([user("sa-1", status="Pending Approval"), user("m-1")], repo, actor=admin)
+    assert found.held_by == {S.SUPER_ADMIN}
+    (finding,) = found.findings
+    assert finding.message == (
+        "the upload would take Super Admin account(s) out of Enabled: sa-1 (Pending Approval); "
+        "override: super_admin"
+    )

@@ -80,9 +80,10 @@ class Settings:
     #: ``SSO_IN_EFFECT``: keep local password login once SSO is live.
     local_login_with_sso: bool = False
     #: ``SAFEGUARD_TRUNCATED_FILE``: hold a full import whose valid rows are fewer than
-    #: this share of the stored records.
+    #: this share of the active (not deactivated) stored records.
     truncated_file_share: float = attrs.field(default=0.5, validator=_share)
-    #: ``SAFEGUARD_MASS_DEACTIVATION``: hold an import deactivating more than this share.
+    #: ``SAFEGUARD_MASS_DEACTIVATION``: hold an import deactivating more than this share
+    #: of the active stored records.
     max_deactivation_share: float = attrs.field(default=0.2, validator=_share)
 
 

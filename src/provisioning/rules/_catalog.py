@@ -275,7 +275,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="SAFEGUARD_TRUNCATED_FILE",
         group=RuleGroup.SAFEGUARDS,
-        statement="A full import whose valid rows are far fewer than the stored records is "
+        statement="A full import whose valid rows are far fewer than the active stored records is "
         "held as a probably truncated file.",
         source="ours, after Okta's import safeguard",
         ours=True,
@@ -285,7 +285,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="SAFEGUARD_MASS_DEACTIVATION",
         group=RuleGroup.SAFEGUARDS,
-        statement="An import that would deactivate more than a share of the stored records "
+        statement="An import that would deactivate more than a share of the active stored records "
         "(20% by default) is held.",
         source="ours, after Okta's import safeguard",
         ours=True,
@@ -295,7 +295,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="SAFEGUARD_SUPER_ADMIN",
         group=RuleGroup.SAFEGUARDS,
-        statement="An upload never deactivates a Super Admin's own account.",
+        statement="An upload never deactivates a Super Admin's account, nor takes it out of "
+        "Enabled in any other way.",
         source="ours",
         ours=True,
         override="plan_upload(..., overrides={'super_admin'})",

@@ -398,6 +398,7 @@ def plan_upload(
         active=functools.cache(lambda: _active_count(stored)),
         valid=outcome.valid,
         deactivations=deactivations,
+        updates=outcome.updates,
         protected=protected,
         row_errors=row_errors,
         conflicts=conflicts,
@@ -686,6 +687,7 @@ def _check_safeguards(
     active: Callable[[], int],
     valid: int,
     deactivations: list[Update],
+    updates: list[Update],
     protected: set[str],
     row_errors: tuple[RowError, ...],
     conflicts: tuple[Conflict, ...],
@@ -717,14 +719,19 @@ def _check_safeguards(
     if count and (count > most * stored or count > most * active()):
         message = f"the upload would deactivate {count} of {active()} active stored records"
         found.append((Safeguard.MASS_DEACTIVATION, f"{message} (more than {most:.0%})"))
+    # SAFEGUARD_SUPER_ADMIN: no upload locks a Super Admin out, by deactivation or by
+    # any other status that is not Enabled (Pending Approval, Rejected...).
     admins = sorted(u.key for u in deactivations if u.key in protected)
-    if admins:
-        found.append(
-            (
-                Safeguard.SUPER_ADMIN,
-                f"the upload would deactivate Super Admin account(s): {', '.join(admins)}",
-            )
-        )
+    demoted = sorted(
+        f"{u.key} ({u.new.status.value})"
+        for u in updates
+        if u.key in protected and u.new.status is not RecordStatus.ENABLED
+    )
+    parts = [f"deactivate Super Admin account(s): {', '.join(admins)}"] if admins else []
+    if demoted:
+        parts.append(f"take Super Admin account(s) out of Enabled: {', '.join(demoted)}")
+    if parts:
+        found.append((Safeguard.SUPER_ADMIN, "the upload would " + "; and ".join(parts)))
     bad_rows = sum(1 for e in row_errors if e.is_error)
     if bad_rows:
         found.append(
