@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 
+import attrs
 import pytest
 from _upload_helpers import DEACTIVATED, NOW, TENANT, plan, store, update_keys, user, users
 
@@ -13,6 +14,7 @@ from provisioning.adapters import SqliteRepository
 from provisioning.spreadsheet import COMMUNITY_UPLOAD_USERS, ErrorCode, RowError, read, write
 
 HEADER = "LegacyContactKey,FirstName,LastName,EmailAddress,CompanyName,Title,Status\r\n"
+REQUIRED = "LegacyContactKey,FirstName,LastName,EmailAddress,CompanyName\r\n"
 
 
 def csv_of(*lines: str, header: str = HEADER) -> bytes:
@@ -69,7 +71,10 @@ def test_a_written_file_plans_the_same_as_its_records() -> None:
     buffer = io.StringIO(newline="")
     write(rows, buffer, COMMUNITY_UPLOAD_USERS)
     from_file = plan(_reader(buffer.getvalue().encode("utf-8")), store(stored))
-    assert from_file == plan(rows, store(stored))
+    # The file has every template column; only the custom values, which it has no
+    # column for, keep their stored (empty) values.
+    assert from_file.kept_fields == ("custom",)
+    assert attrs.evolve(from_file, kept_fields=()) == plan(rows, store(stored))
     assert update_keys(from_file.deactivations) == ["3"]
 
 
@@ -86,7 +91,7 @@ def test_a_stored_record_whose_row_has_errors_is_not_deactivated() -> None:
     assert [e.code for e in p.row_errors] == [ErrorCode.INVALID_EMAIL]
     assert p.unreadable == ("2",)
     assert update_keys(p.deactivations) == ["5"]
-    assert p.summary().splitlines()[-2:] == [
+    assert p.summary().splitlines()[-3:-1] == [
         (
             "  [warning] SAFEGUARD_ROW_ERRORS: 1 row problem(s) in the file; apply the valid "
             "rows only by overriding 'row_errors' (overridden)"
@@ -119,8 +124,8 @@ def test_a_new_key_in_a_row_in_error_is_not_listed() -> None:
     assert p.creates == ()
 
 
-def test_rows_in_error_from_a_plain_iterable_name_no_key() -> None:
-    """SAFEGUARD_ROW_ERRORS: without the reader, a row error's key is unknown."""
+def test_rows_in_error_from_a_plain_iterable_spare_their_records_too() -> None:
+    """SAFEGUARD_ROW_ERRORS: without the reader too, the pieces of a row in error spare its key."""
     error = RowError(
         record=2,
         line=3,
@@ -131,8 +136,8 @@ def test_rows_in_error_from_a_plain_iterable_name_no_key() -> None:
         row=("2", "First2", "Last", "bad", "Acme"),
     )
     p = plan([user("1"), error], store(users("1", "2", "3", "4", "5")), overrides="row_errors")
-    assert p.unreadable == ()
-    assert update_keys(p.deactivations) == ["2", "3", "4", "5"]
+    assert p.unreadable == ("2",)
+    assert update_keys(p.deactivations) == ["3", "4", "5"]
 
 
 def test_a_repeated_key_in_a_file_is_a_row_error_and_its_record_stays() -> None:
@@ -153,3 +158,48 @@ def test_a_file_whose_header_breaks_the_template_is_refused_before_planning() ->
     """UPLOAD_CSV_ONLY: a header error is raised by the reader; nothing is planned."""
     with pytest.raises(pv.spreadsheet.HeaderError):
         _reader(b"Key,First\r\n1,Ada\r\n")
+
+
+def test_a_file_without_a_status_column_keeps_every_stored_status() -> None:
+    """DEACTIVATE_NOT_DELETE: a file with no Status column reactivates and approves nobody."""
+    stored = [user("1", status=DEACTIVATED), user("2", status="Pending Approval"), user("3")]
+    data = csv_of(
+        "1,First1,Last,user1@example.com,Acme",
+        "2,First2,Last,user2@example.com,Acme",
+        "3,First3,Last,user3@example.com,Acme",
+        header=REQUIRED,
+    )
+    p = plan(_reader(data), store(stored))
+    assert (p.counts.unchanged, p.counts.reactivated, p.counts.updated) == (3, 0, 0)
+    assert "status" in p.kept_fields
+
+
+def test_a_column_left_out_keeps_the_stored_values() -> None:
+    """A trimmed template clears nothing: a field with no column keeps its stored value."""
+    repo = store([user("1", city="London", title="Dr")])
+    p = plan(_reader(csv_of("1,First1,Last,user1@example.com,Acme", header=REQUIRED)), repo)
+    assert p.counts.unchanged == 1
+    assert repo.get(TENANT.id, "1") == user("1", city="London", title="Dr")
+
+
+def test_a_badly_quoted_row_spares_its_record_in_a_full_import() -> None:
+    """SAFEGUARD_ROW_ERRORS: a row the reader cannot split still names its key."""
+    data = csv_of(
+        "1,First1,Last,user1@example.com,Acme,,",
+        '2,"First2"x,Last,user2@example.com,Acme,,',
+        "3,First3,Last,user3@example.com,Acme,,",
+    )
+    p = plan(_reader(data), store(users("1", "2", "3")), overrides="row_errors")
+    assert p.unreadable == ("2",)
+    assert p.deactivations == ()
+
+
+def test_an_extra_column_makes_the_custom_values_the_files() -> None:
+    """A column the template does not know is custom data: the file's values replace them."""
+    data = csv_of(
+        "1,First1,Last,user1@example.com,Acme,North", header=REQUIRED[:-2] + ",Chapter\r\n"
+    )
+    p = plan(_reader(data), store([user("1", custom={"Tier": "Gold"})]))
+    assert "custom" not in p.kept_fields
+    (change,) = p.updates
+    assert change.new.custom == {"Chapter": "North"}

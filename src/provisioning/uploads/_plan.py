@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from operator import attrgetter
@@ -17,6 +18,7 @@ import attrs
 
 from .._enum import ValueEnum
 from .._twin import unfrozen_twin
+from .._validators import to_enum
 from ..actors import Action, Actor, Role
 from ..catalog import Product
 from ..catalog import ProvisioningMethod as Method
@@ -193,6 +195,9 @@ class UploadPlan:
     #: Keys of stored records whose row in the file has errors: left as they are, even
     #: by a full import (known when the rows come from a spreadsheet ``Reader``).
     unreadable: tuple[str, ...] = ()
+    #: Record fields the file has no column for: matched records keep their stored
+    #: values there (a missing Status column never reactivates or approves anyone).
+    kept_fields: tuple[str, ...] = ()
     #: The rows read from the file, valid or not.
     rows: int = 0
     #: Keys of the new, enabled users to be told to set a password (no SSO in effect).
@@ -267,6 +272,11 @@ class UploadPlan:
                 f"  {len(self.unreadable)} stored record(s) whose rows have errors are left "
                 "as they are"
             )
+        if self.kept_fields:
+            lines.append(
+                "  fields the file has no column for keep their stored values: "
+                + ", ".join(self.kept_fields)
+            )
         if self.password_notices:
             lines.append(
                 f"  {len(self.password_notices)} new user(s) will be told to set a password"
@@ -337,13 +347,17 @@ def plan_upload(
     errors in file order (a plain iterable of records works too). Row errors are
     reported and hold the plan unless ``row_errors`` is overridden; a stored record
     whose row has errors is then left as it is, never deactivated by a full import
-    (its key is known when ``rows`` is the ``Reader`` itself). ``overrides`` names the
+    (any key that appears in a row with errors, however broken the row, spares its
+    record). ``overrides`` names the
     safeguards the caller accepts (:class:`Safeguard` values or their names; one
-    alone works too); an unknown name raises :class:`ValueError`. ``protected_keys``
+    alone works too); an unknown name raises :class:`~provisioning.InvalidValueError`.
+    A record field the file has no column for (when ``rows`` is a spreadsheet
+    ``Reader``) keeps its stored value; a plain iterable of records replaces whole
+    records, as the vendor's Push API does. ``protected_keys``
     are the keys of Super Admin accounts; the acting Super Admin's own id is always
     protected. The file is read once, and only when the upload is allowed.
     """
-    mode = UploadMode(mode)
+    mode = to_enum(UploadMode, mode, "mode")
     day = as_of if as_of is not None else today()
     chosen = _safeguards(overrides)
     product = Product.COMMUNITY
@@ -351,7 +365,8 @@ def plan_upload(
     # so an upload history read below cannot be older than the revision the plan
     # carries (a concurrent first upload cannot let a second one through).
     revision = repository.revision(tenant.id)
-    history = repository.uploads(tenant.id)
+    # Only this product's uploads count (a Marketing upload is no Community initial one).
+    history = [u for u in repository.uploads(tenant.id) if u.product is product]
     method = tenant.method_for(product)
     effective = tenant
     if method is Method.STANDALONE and history and not tenant.initial_upload_done:
@@ -372,7 +387,8 @@ def plan_upload(
         )
 
     stored: dict[str, UserRecord] = {r.legacy_contact_key: r for r in repository.records(tenant.id)}
-    outcome = _compare(rows, stored, _key_column(rows))
+    kept = _absent_fields(rows)
+    outcome = _compare(rows, stored, kept)
     row_errors = tuple(outcome.errors)
     conflicts = _resolve_conflicts(outcome, stored, repository, tenant.id)
 
@@ -428,6 +444,7 @@ def plan_upload(
         conflicts=conflicts,
         row_errors=row_errors,
         unreadable=tuple(unreadable),
+        kept_fields=tuple(f for f in _RECORD_FIELDS if f in kept),
         rows=outcome.valid + len({e.record for e in row_errors if e.is_error and e.record}),
         password_notices=notices,
         tripped=tripped,
@@ -537,24 +554,39 @@ def _same(a: UserRecord, b: UserRecord) -> bool:
     )
 
 
-def _key_column(rows: object) -> int | None:
-    """Where a spreadsheet reader's rows hold the key; ``None`` for other iterables."""
+def _absent_fields(rows: object) -> frozenset[str]:
+    """The record fields a spreadsheet reader's file has no column for (none otherwise)."""
     if not isinstance(rows, Reader):
-        return None
-    key = rows.template.key
-    places = (
-        i for i, slot in enumerate(rows.layout) if isinstance(slot, Column) and slot.header == key
-    )
-    return next(places, None)
+        return frozenset()
+    present = {s.field for s in rows.layout if isinstance(s, Column) and s.field}
+    if any(isinstance(s, str) or (isinstance(s, Column) and not s.field) for s in rows.layout):
+        present.add("custom")
+    return frozenset(_RECORD_FIELDS) - present
+
+
+def _carry(record: UserRecord, old: UserRecord, kept: frozenset[str]) -> UserRecord:
+    """``record`` with the ``kept`` fields taken from the stored ``old`` (both checked)."""
+    new = _new(_Twin)
+    for name in _RECORD_FIELDS:
+        setattr(new, name, getattr(old if name in kept else record, name))
+    new.__class__ = UserRecord
+    built: UserRecord = new
+    return built
+
+
+# What separates the cells of a row with errors, however broken: its keys are found
+# among the pieces, so a full import never deactivates a record whose row it could not read.
+_PIECES = re.compile(r"[,;\t\r\n\"]")
 
 
 def _compare(
-    rows: Iterable[UserRecord | RowError], stored: Mapping[str, UserRecord], key_at: int | None
+    rows: Iterable[UserRecord | RowError], stored: Mapping[str, UserRecord], kept: frozenset[str]
 ) -> _Outcome:
     """Sort each file record into create, update, unchanged, deactivation, reactivation.
 
-    ``key_at`` is the key's place in a row error's fields, when known: the keys of rows
-    with errors are noted so that a full import does not deactivate their records.
+    ``kept`` are the fields the file has no column for: a matched record keeps its
+    stored values there. Every piece of a row with errors is noted as a possible key,
+    so that a full import does not deactivate the record the row was meant to update.
     """
     # Each row takes its stored record out of ``missing``: one dict operation a row,
     # and what is left at the end is what the file does not have.
@@ -563,15 +595,19 @@ def _compare(
     new_keys: set[str] = set()
     creates, updates, unchanged = out.creates, out.updates, out.unchanged
     deactivated, enabled = RecordStatus.DEACTIVATED, RecordStatus.ENABLED
-    for record in rows:
-        if isinstance(record, RowError):
-            out.errors.append(record)
-            if key_at is not None and record.is_error and key_at < len(record.row):
+    for item in rows:
+        if isinstance(item, RowError):
+            out.errors.append(item)
+            if item.is_error:
                 # A false match only spares a record: never worse than deactivating it.
-                out.errored[record.row[key_at].strip()] = None
+                for cell in item.row:
+                    for piece in _PIECES.split(cell):
+                        if piece := piece.strip():
+                            out.errored[piece] = None
             continue
-        key = record.legacy_contact_key
+        key = item.legacy_contact_key
         old = take(key, None)
+        record = _carry(item, old, kept) if kept and old is not None else item
         if old is None:
             if key in stored or key in new_keys:
                 out.duplicates.append(
