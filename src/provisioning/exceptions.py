@@ -15,7 +15,7 @@ Concrete errors also subclass the builtin a caller already catches, so existing
     +-- RefusedError (PermissionError)      a decision refused what was asked;
     |                                       .rules names the rule ids
     |   +-- SafeguardError                  an upload tripped a safeguard that was not
-    |                                       overridden; .rules names the safeguards
+    |                                       overridden; .rules has the safeguards' rule ids
     +-- ConflictError (RuntimeError)        the store moved since the plan was made
     +-- RepositoryError (RuntimeError)      the store failed; nothing was written
         +-- repository.ChangeSetError       a change set breaks the store's rules

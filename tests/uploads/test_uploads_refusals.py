@@ -180,3 +180,27 @@ def test_a_first_upload_committed_while_planning_makes_the_plan_stale() -> None:
         pv.apply_plan(planned, inner, now=NOW)
     assert snapshot(inner) == before
     assert [e.actor_id for e in inner.uploads(TENANT.id)] == ["sa-2"]
+
+
+def test_a_marketing_upload_is_not_the_community_initial_upload() -> None:
+    """STANDALONE_ONE_TIME_UPLOAD: only the product's own uploads count in the history."""
+    repo = MemoryRepository()
+    marketing = UploadEntry(
+        tenant_id=TENANT.id,
+        actor_id="sa-1",
+        at=NOW,
+        file_digest="sha256:contacts",
+        mode="full",
+        product="marketing",
+    )
+    repo.commit(TENANT.id, ChangeSet(upload=marketing), repo.revision(TENANT.id))
+    first = plan(users("1"), repo, tenant=STANDALONE)
+    assert first.applicable
+    assert first.decision.action is pv.Action.INITIAL_UPLOAD
+
+
+def test_an_unknown_mode_names_the_field() -> None:
+    """plan_upload refuses a mode it does not know with InvalidValueError naming it."""
+    with pytest.raises(pv.InvalidValueError, match="mode: 'everything' is not one of") as caught:
+        plan(users("1"), MemoryRepository(), mode="everything")
+    assert caught.value.field == "mode"

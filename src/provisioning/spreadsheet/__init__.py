@@ -39,6 +39,9 @@ from ._templates import (
 )
 from ._writer import ERROR_REPORT_COLUMNS, neutralise, write, write_blank, write_error_report
 
+#: The top-level name of :class:`Severity` (``provisioning.Severity`` is the rules').
+RowSeverity = Severity
+
 __all__ = [
     "COMMUNITY_UPLOAD_USERS",
     "DEFAULT_MAX_FIELD_SIZE",
@@ -56,6 +59,7 @@ __all__ = [
     "ReadSummary",
     "Reader",
     "RowError",
+    "RowSeverity",
     "Severity",
     "Template",
     "neutralise",
