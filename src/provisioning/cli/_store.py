@@ -64,7 +64,7 @@ class Store:
         self.repo.close()
 
     def save(self, tenant: Tenant, actors: tuple[Actor, ...]) -> None:
-        """Store ``tenant`` and replace its actors, in one transaction for the actors."""
+        """Store ``tenant``, then replace its actors in one transaction of their own."""
         self.repo.save_tenant(tenant)
         rows = [(tenant.id, a.id, a.role.value, a.name) for a in actors]
         try:
@@ -73,7 +73,12 @@ class Store:
                 self._con.execute("DELETE FROM cli_actors WHERE tenant_id = ?", (tenant.id,))
                 self._con.executemany("INSERT INTO cli_actors VALUES (?, ?, ?, ?)", rows)
         except sqlite3.Error as exc:
-            raise RepositoryError(f"cannot save the actors of {tenant.id!r}: {exc}") from exc
+            # The tenant is in the adapter's own transaction, already committed: say so,
+            # so nobody takes the old actors for the file's.
+            raise RepositoryError(
+                f"tenant {tenant.id!r} was saved, but its actors were not ({exc}); the old "
+                "actors stay until `tenant add` succeeds again"
+            ) from exc
 
     def actors(self, tenant_id: str) -> list[Actor]:
         """The tenant's actors, ordered by id."""
