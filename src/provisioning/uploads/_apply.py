@@ -57,8 +57,7 @@ class Receipt:
             yield RecordEvent(EventKind(kind), plan.tenant_id, key, actor, at, changes)
 
     def __str__(self) -> str:
-        counts = ", ".join(f"{n} {name}" for name, n in self.counts.as_dict().items())
-        return f"applied to {self.tenant_id} at revision {self.revision}: {counts}"
+        return f"applied to {self.tenant_id} at revision {self.revision}: {self.counts}"
 
 
 def apply_plan(

@@ -159,9 +159,8 @@ class UploadCounts:
         """The counts as a plain dict, in field order."""
         return attrs.asdict(self)
 
-
-def _counts_line(counts: UploadCounts) -> str:
-    return ", ".join(f"{n} {name}" for name, n in counts.as_dict().items())
+    def __str__(self) -> str:
+        return ", ".join(f"{n} {name}" for name, n in self.as_dict().items())
 
 
 @attrs.frozen(kw_only=True)
@@ -265,7 +264,7 @@ class UploadPlan:
             lines.extend(f"  {f}" for f in self.decision.refusals)
             return "\n".join(lines)
         verdict = "ready to apply" if self.applicable else "held"
-        lines = [f"{head}: {verdict}", f"  {_counts_line(self.counts)}"]
+        lines = [f"{head}: {verdict}", f"  {self.counts}"]
         lines.extend(f"  {f}" for f in self.findings)
         if self.unreadable:
             lines.append(
