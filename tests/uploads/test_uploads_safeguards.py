@@ -205,6 +205,51 @@ def test_deactivations_by_status_column_count_in_a_partial_import() -> None:
     held(plan(rows, store(users(*TEN)), mode="partial"), S.MASS_DEACTIVATION)
 
 
+def test_a_full_import_rejecting_almost_everyone_is_held() -> None:
+    """SAFEGUARD_MASS_DEACTIVATION: setting 1,000 of 1,002 users to Rejected is a lockout."""
+    keys = [str(n) for n in range(1002)]
+    rows = [user(k, status=pv.RecordStatus.REJECTED) for k in keys[:1000]] + users(*keys[1000:])
+    p = plan(rows, store(users(*keys)))
+    held(p, S.MASS_DEACTIVATION)
+    assert messages(p)["SAFEGUARD_MASS_DEACTIVATION"] == (
+        "the upload would take 1000 of 1002 active stored records out of Enabled "
+        "(1000 to Rejected) (more than 20%); override: mass_deactivation"
+    )
+    assert plan(rows, store(users(*keys)), overrides="mass_deactivation").applicable
+
+
+def test_a_partial_import_setting_everyone_pending_is_held() -> None:
+    """SAFEGUARD_MASS_DEACTIVATION: a move back to Pending Approval counts as a lockout."""
+    rows = [user(k, status=pv.RecordStatus.PENDING_APPROVAL) for k in TEN]
+    p = plan(rows, store(users(*TEN)), mode="partial")
+    held(p, S.MASS_DEACTIVATION)
+    assert "(10 to Pending Approval)" in messages(p)["SAFEGUARD_MASS_DEACTIVATION"]
+
+
+def test_every_kind_of_lockout_adds_up_toward_the_share() -> None:
+    """SAFEGUARD_MASS_DEACTIVATION: one deactivation, one rejection and one pending make 3."""
+    rows = [
+        user("0", status=DEACTIVATED),
+        user("1", status=pv.RecordStatus.REJECTED),
+        user("2", status=pv.RecordStatus.PENDING_VERIFICATION),
+    ]
+    p = plan(rows, store(users(*TEN)), mode="partial")
+    held(p, S.MASS_DEACTIVATION)
+    assert messages(p)["SAFEGUARD_MASS_DEACTIVATION"] == (
+        "the upload would take 3 of 10 active stored records out of Enabled "
+        "(1 to Deactivated, 1 to Pending Verification, 1 to Rejected) (more than 20%); "
+        "override: mass_deactivation"
+    )
+
+
+def test_records_already_out_of_enabled_are_no_new_lockout() -> None:
+    """SAFEGUARD_MASS_DEACTIVATION: a pending record rejected is not taken out of Enabled."""
+    pending = users(*TEN, status=pv.RecordStatus.PENDING_APPROVAL)
+    rows = [user(k, status=pv.RecordStatus.REJECTED) for k in TEN]
+    p = plan(rows, store(pending), mode="partial")
+    assert S.MASS_DEACTIVATION not in p.tripped
+
+
 def test_the_deactivation_share_is_a_setting() -> None:
     """SAFEGUARD_MASS_DEACTIVATION: Settings.max_deactivation_share moves the line."""
     book = pv.DEFAULT_RULEBOOK.with_settings(max_deactivation_share=0.05)
@@ -372,9 +417,9 @@ def test_a_held_plan_is_not_applied() -> None:
 
 def test_a_super_admin_taken_out_of_enabled_trips_the_super_admin_safeguard() -> None:
     """SAFEGUARD_SUPER_ADMIN: a row setting a Super Admin to Pending Approval is held too."""
-    repo = store([user("sa-1"), user("m-1")])
+    repo = store([user("sa-1"), *users(*TEN)])
     admin = pv.Actor(id="sa-1", role="super_admin")
-    found = plan([user("sa-1", status="Pending Approval"), user("m-1")], repo, actor=admin)
+    found = plan([user("sa-1", status="Pending Approval"), *users(*TEN)], repo, actor=admin)
     assert found.held_by == {S.SUPER_ADMIN}
     (finding,) = found.findings
     assert finding.message == (

@@ -82,8 +82,9 @@ class Settings:
     #: ``SAFEGUARD_TRUNCATED_FILE``: hold a full import whose valid rows are fewer than
     #: this share of the active (not deactivated) stored records.
     truncated_file_share: float = attrs.field(default=0.5, validator=_share)
-    #: ``SAFEGUARD_MASS_DEACTIVATION``: hold an import deactivating more than this share
-    #: of the active stored records.
+    #: ``SAFEGUARD_MASS_DEACTIVATION``: hold an import locking out (deactivating, or
+    #: moving out of Enabled in any other way) more than this share of the active
+    #: stored records.
     max_deactivation_share: float = attrs.field(default=0.2, validator=_share)
 
 

@@ -285,8 +285,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="SAFEGUARD_MASS_DEACTIVATION",
         group=RuleGroup.SAFEGUARDS,
-        statement="An import that would deactivate more than a share of the active stored records "
-        "(20% by default) is held.",
+        statement="An import that would lock out more than a share of the active stored records "
+        "(20% by default) is held. Every move out of Enabled counts: a deactivation, a "
+        "rejection, a return to pending approval or verification.",
         source="ours, after Okta's import safeguard",
         ours=True,
         settings=("max_deactivation_share",),

@@ -50,7 +50,8 @@ class Safeguard(ValueEnum):
     EMPTY_FILE = "empty_file"
     #: ``SAFEGUARD_TRUNCATED_FILE``: a full import far smaller than the stored records.
     TRUNCATED_FILE = "truncated_file"
-    #: ``SAFEGUARD_MASS_DEACTIVATION``: more deactivations than the allowed share.
+    #: ``SAFEGUARD_MASS_DEACTIVATION``: more lockouts (deactivations, or moves out of
+    #: Enabled to Rejected or Pending) than the allowed share.
     MASS_DEACTIVATION = "mass_deactivation"
     #: ``SAFEGUARD_SUPER_ADMIN``: the upload would deactivate a Super Admin.
     SUPER_ADMIN = "super_admin"
@@ -750,9 +751,25 @@ def _check_safeguards(
                     f"{message} (less than {truncated:.0%}): is it truncated?",
                 )
             )
-    count = len(deactivations)
+    # SAFEGUARD_MASS_DEACTIVATION counts every lockout: a deactivation, and any update
+    # that takes an Enabled record out of Enabled (Rejected, Pending Approval...).
+    enabled = RecordStatus.ENABLED
+    demotions = Counter(
+        u.new.status.value
+        for u in updates
+        if u.old.status is enabled and u.new.status is not enabled
+    )
+    count = len(deactivations) + demotions.total()
     if count and (count > most * stored or count > most * active()):
-        message = f"the upload would deactivate {count} of {active()} active stored records"
+        if demotions:
+            ways = Counter({RecordStatus.DEACTIVATED.value: len(deactivations)}) + demotions
+            how = ", ".join(f"{n} to {status}" for status, n in sorted(ways.items()))
+            message = (
+                f"the upload would take {count} of {active()} active stored records out of "
+                f"Enabled ({how})"
+            )
+        else:
+            message = f"the upload would deactivate {count} of {active()} active stored records"
         found.append((Safeguard.MASS_DEACTIVATION, f"{message} (more than {most:.0%})"))
     # SAFEGUARD_SUPER_ADMIN: no upload locks a Super Admin out, by deactivation or by
     # any other status that is not Enabled (Pending Approval, Rejected...).
@@ -760,7 +777,7 @@ def _check_safeguards(
     demoted = sorted(
         f"{u.key} ({u.new.status.value})"
         for u in updates
-        if u.key in protected and u.new.status is not RecordStatus.ENABLED
+        if u.key in protected and u.new.status is not enabled
     )
     parts = [f"deactivate Super Admin account(s): {', '.join(admins)}"] if admins else []
     if demoted:
