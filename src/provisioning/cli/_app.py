@@ -576,6 +576,27 @@ def _not_applicable(plan: UploadPlan) -> Failure:
     return Failure(f"the upload is held by {held}; nothing was applied")
 
 
+def _check_replan(saved: SavedPlan, plan: UploadPlan) -> None:
+    """Refuse a re-plan that is not the saved plan: the commit is then held to its revision.
+
+    The re-plan's revision is the one its commit must find, so a commit landing after
+    the saved plan (even after the early check, while the file is read) is refused,
+    never applied over.
+    """
+    if plan.revision is not None and plan.revision != saved.revision:
+        raise Failure(
+            f"stale plan: the store of {plan.tenant_id} moved from revision {saved.revision} "
+            f"to {plan.revision} since the plan was saved (another upload was applied); "
+            "run plan again"
+        )
+    if plan.file_digest != saved.file_digest:
+        raise Failure("stale plan: the file changed since the plan was saved; run plan again")
+    if plan.applicable and plan.counts.as_dict() != dict(saved.counts):
+        raise Failure(
+            f"stale plan: it would now do {plan.counts}, not what was saved; run plan again"
+        )
+
+
 @cli.command("plan")
 @click.argument("file", type=_INPUT)
 @_tenant_option
@@ -674,6 +695,8 @@ def apply_command(
                 "since the plan was saved (another upload was applied); run plan again"
             )
     plan = _plan(state, store, file, t, actor, mode=mode or "full", as_of=day, overrides=overrides)
+    if plan_file is not None:
+        _check_replan(saved, plan)
     if not plan.applicable:
         _show_plan(state, plan, fmt)
         raise _not_applicable(plan)
@@ -690,7 +713,8 @@ def apply_command(
             raise Failure("nothing was applied")
     waiting = state.err.status(f"applying to {t.id}") if state.err.is_terminal else nullcontext()
     with waiting:
-        receipt = apply_plan(plan, store.repo)
+        approved = None if plan_file is None else saved.revision
+        receipt = apply_plan(plan, store.repo, expected_revision=approved)
     if fmt == "json":
         _emit_json(state, render.plan_data(plan, receipt))
     else:

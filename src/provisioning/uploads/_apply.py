@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import attrs
 
 from .._enum import ValueEnum
-from ..exceptions import RefusedError, SafeguardError
+from ..exceptions import ConflictError, RefusedError, SafeguardError
 from ..repository import ChangeSet, Repository, UploadEntry
 from ._plan import FieldChange, Update, UploadCounts, UploadPlan
 
@@ -61,15 +61,24 @@ class Receipt:
 
 
 def apply_plan(
-    plan: UploadPlan, repository: Repository, *, now: dt.datetime | None = None
+    plan: UploadPlan,
+    repository: Repository,
+    *,
+    now: dt.datetime | None = None,
+    expected_revision: int | None = None,
 ) -> Receipt:
     """Commit ``plan`` to ``repository`` whole, or not at all.
 
+    The commit is conditional on the revision the plan was made at: a writer that
+    committed to the tenant since then makes it stale. ``expected_revision`` is for a
+    plan made again from saved facts (a plan file a person approved): the revision that
+    person saw, which the plan must have been made at too.
+
     Raises :class:`~provisioning.RefusedError` for a refused plan,
     :class:`~provisioning.SafeguardError` for a plan a safeguard holds, and
-    :class:`~provisioning.ConflictError` when the store moved since the plan was made;
-    in every case nothing is written. ``now`` stamps the upload history (default: the
-    current time, UTC).
+    :class:`~provisioning.ConflictError` when the store moved since the plan was made
+    (or since ``expected_revision``); in every case nothing is written. ``now`` stamps
+    the upload history (default: the current time, UTC).
     """
     if plan.refused:
         raise RefusedError(
@@ -85,6 +94,14 @@ def apply_plan(
             rules=tuple(s.rule for s in held),
         )
     assert plan.revision is not None  # an allowed plan always carries one
+    if expected_revision is not None and expected_revision != plan.revision:
+        raise ConflictError(
+            f"the plan for {plan.tenant_id} was made at revision {plan.revision}, not at the "
+            f"approved revision {expected_revision}: the store moved in between",
+            tenant_id=plan.tenant_id,
+            expected=expected_revision,
+            actual=plan.revision,
+        )
     at = now if now is not None else dt.datetime.now(dt.UTC)
     counts = plan.counts
     entry = UploadEntry(
