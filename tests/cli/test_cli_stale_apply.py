@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ def _deactivated(db: Path) -> list[str]:
 
 
 @pytest.fixture
-def saved(tmp_path: Path) -> Iterator[tuple[CliRunner, Path, Path]]:
+def saved(tmp_path: Path) -> tuple[CliRunner, Path, Path]:
     """A store at revision 1 with 30 members, and a saved plan of the same 30 (no change)."""
     runner, db = CliRunner(), tmp_path / "store.db"
     upload = _csv(tmp_path / "thirty.csv", range(30))
@@ -72,7 +72,7 @@ def saved(tmp_path: Path) -> Iterator[tuple[CliRunner, Path, Path]]:
     ):
         result = runner.invoke(_app.cli, ["--db", str(db), *args])
         assert result.exit_code == 0, result.output
-    yield runner, db, upload
+    return runner, db, upload
 
 
 def _apply_saved(runner: CliRunner, db: Path, upload: Path) -> Any:
@@ -82,7 +82,7 @@ def _apply_saved(runner: CliRunner, db: Path, upload: Path) -> Any:
 
 
 def _hooked(before: bool, db: Path) -> Callable[..., pv.UploadPlan]:
-    real = _app.plan_upload
+    real = pv.plan_upload
 
     def plan_upload(*args: Any, **kwargs: Any) -> pv.UploadPlan:
         if before:
