@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import attrs
 import pytest
 
 import _builders
@@ -162,6 +163,20 @@ def test_each_sso_setup_flaw_is_an_error(setup: pv.SsoSetup, rule: str) -> None:
 def test_check_ignores_the_clock(go_live: dt.date | None) -> None:
     """check() takes no date: the go-live date and lead time are not configuration problems."""
     assert found(tenant({COMMUNITY: UPLOAD}, sso_setup=sso(go_live=go_live))) == []
+
+
+def test_check_reports_a_go_live_booked_with_too_little_notice() -> None:
+    """SSO_LEAD_TIME: check() compares the two dates of the setup, whatever today is."""
+    setup = attrs.evolve(sso(), go_live=dt.date(2030, 7, 1), requested_on=dt.date(2030, 6, 17))
+    t = tenant({COMMUNITY: UPLOAD}, sso_setup=setup)
+    assert found(t) == [("SSO_LEAD_TIME", "error")]
+    (finding,) = pv.check(t).findings
+    assert finding.message == (
+        "go-live 2030-07-01 was booked with less than 3 weeks notice (requested on "
+        "2030-06-17); the earliest possible was 2030-07-08"
+    )
+    in_time = attrs.evolve(setup, requested_on=dt.date(2030, 6, 10))
+    assert found(tenant({COMMUNITY: UPLOAD}, sso_setup=in_time)) == []
 
 
 def test_every_problem_is_found_at_once() -> None:

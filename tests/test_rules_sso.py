@@ -655,9 +655,28 @@ def test_lead_time_from_a_late_request_is_unmet() -> None:
     tenant = _requested(dt.date(2030, 7, 1), requested_on=dt.date(2030, 6, 17))
     (lead,) = pv.sso_eligibility(tenant, as_of=dt.date(2030, 6, 1)).unmet
     assert lead.detail == (
-        "go-live 2030-07-01 is less than 3 weeks after 2030-06-17; "
-        "the earliest possible is 2030-07-08"
+        "go-live 2030-07-01 was booked with less than 3 weeks notice (requested on "
+        "2030-06-17); the earliest possible was 2030-07-08"
     )
+
+
+@pytest.mark.parametrize(
+    "as_of", [dt.date(2030, 6, 20), dt.date(2030, 7, 1), dt.date(2030, 7, 2), dt.date(2031, 1, 1)]
+)
+def test_a_late_request_stays_unmet_on_and_after_the_go_live_day(as_of: dt.date) -> None:
+    """SSO_LEAD_TIME: the go-live day passing does not make short notice long enough."""
+    tenant = _requested(dt.date(2030, 7, 1), requested_on=dt.date(2030, 6, 17))
+    sso = pv.sso_eligibility(tenant, as_of=as_of)
+    assert sso.status is pv.SsoStatus.REQUIREMENTS_UNMET
+    assert [r.rule for r in sso.unmet] == ["SSO_LEAD_TIME"]
+    assert "live since" not in sso.unmet[0].detail
+
+
+def test_a_request_in_time_is_live_since_its_go_live() -> None:
+    """SSO_LEAD_TIME: with enough notice, a go-live in the past is met and says so."""
+    tenant = _requested(dt.date(2030, 7, 1), requested_on=dt.date(2030, 6, 1))
+    lead = pv.sso_eligibility(tenant, as_of=dt.date(2030, 7, 5)).requirements[-1]
+    assert (lead.met, lead.detail) == (True, "live since 2030-07-01")
 
 
 def test_no_lead_time_needs_no_notice() -> None:

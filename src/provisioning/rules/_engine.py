@@ -16,7 +16,7 @@ from dateutil.relativedelta import relativedelta
 from ..actors import Action, Actor, Role
 from ..catalog import Capability, Product, Support
 from ..catalog import ProvisioningMethod as Method
-from ..tenants import AccountRequestPolicy, SsoProtocol, Tenant
+from ..tenants import AccountRequestPolicy, SsoProtocol, SsoSetup, Tenant
 from ._results import (
     CheckResult,
     Decision,
@@ -206,6 +206,12 @@ def _sso_setup_problems(book: RuleBook, tenant: Tenant) -> list[Finding]:
     found.extend(
         book.finding(r.rule, ERROR, r.detail) for r in _setup_requirements(tenant) if not r.met
     )
+    if setup.go_live is not None and setup.requested_on is not None:
+        lead = book.settings.sso_lead_time
+        earliest = _add_period(setup.requested_on, lead)
+        if setup.go_live < earliest:
+            message = _short_notice(setup, describe_period(lead), earliest)
+            found.append(book.finding("SSO_LEAD_TIME", ERROR, message))
     return found
 
 
@@ -309,6 +315,9 @@ def _lead_time_requirement(
             False,
             f"no go-live date requested; the earliest possible is {earliest.isoformat()}",
         )
+    if setup.requested_on is not None and go_live < earliest:
+        # Too little notice is a fact of the two dates: the go-live day passing mends nothing.
+        return Requirement("SSO_LEAD_TIME", name, False, _short_notice(setup, lead, earliest))
     if go_live <= as_of:
         return Requirement("SSO_LEAD_TIME", name, True, f"live since {go_live.isoformat()}")
     if go_live >= earliest:
@@ -325,6 +334,16 @@ def _lead_time_requirement(
         False,
         f"go-live {go_live.isoformat()} is less than {lead} after {start.isoformat()}; "
         f"the earliest possible is {earliest.isoformat()}",
+    )
+
+
+def _short_notice(setup: SsoSetup, lead: str, earliest: dt.date) -> str:
+    assert setup.go_live is not None
+    assert setup.requested_on is not None
+    return (
+        f"go-live {setup.go_live.isoformat()} was booked with less than {lead} notice "
+        f"(requested on {setup.requested_on.isoformat()}); the earliest possible was "
+        f"{earliest.isoformat()}"
     )
 
 
