@@ -95,6 +95,7 @@ from .uploads import (
     UploadPlan,
     apply_plan,
     plan_upload,
+    tenant_as_stored,
 )
 
 __all__ = [
@@ -179,6 +180,7 @@ __all__ = [
     "read_all",
     "scenarios",
     "sso_eligibility",
+    "tenant_as_stored",
     "write",
     "write_blank",
     "write_error_report",

@@ -49,3 +49,24 @@ def test_sso_exit_codes(tmp_path: Path) -> None:
     assert standalone.code == 1
     assert "not_supported" in standalone.out
     assert "SSO_NOT_WITH_STANDALONE" in standalone.out
+
+
+def test_explain_knows_the_initial_upload_happened(tmp_path: Path) -> None:
+    """STANDALONE_ONE_TIME_UPLOAD: after the initial upload, explain refuses another one."""
+    cli = Cli(tmp_path)
+    assert cli("tenant", "add", HARBOR).code == 0
+    ask = ("explain", "--tenant", "harbor", "--actor", "ines", "--action", "initial_upload")
+    assert cli(*ask).code == 0
+    upload = cli.file(
+        "first.csv",
+        "LegacyContactKey,FirstName,LastName,EmailAddress,CompanyName\n"
+        "1,Ada,Lovelace,ada@example.org,Harbor\n",
+    )
+    applied = cli("apply", upload, "--tenant", "harbor", "--actor", "ines", "--yes")
+    assert applied.code == 0, applied.err
+    again = cli(*ask, "--format", "json")
+    assert again.code == 1
+    (decision,) = again.json()["decisions"]
+    assert [f["rule"] for f in decision["findings"]] == ["STANDALONE_ONE_TIME_UPLOAD"]
+    shown = cli("tenant", "show", "harbor", "--format", "json").json()
+    assert shown["tenant"]["initial_upload_done"] is True

@@ -111,6 +111,34 @@ def test_standalone_refuses_a_second_upload_once_the_first_is_in_the_history() -
     assert refused.decision.refusals[0].message == ("standalone allows only the one initial upload")
 
 
+def test_decide_and_the_planner_agree_once_the_initial_upload_is_applied() -> None:
+    """STANDALONE_ONE_TIME_UPLOAD: the tenant as stored answers decide as the planner does."""
+    repo = MemoryRepository()
+    assert pv.decide(pv.tenant_as_stored(STANDALONE, repo), ADMIN, pv.Action.INITIAL_UPLOAD)
+    pv.apply_plan(plan(users("1"), repo, tenant=STANDALONE), repo, now=NOW)
+    stored = pv.tenant_as_stored(STANDALONE, repo)
+    assert stored.initial_upload_done
+    decision = pv.decide(stored, ADMIN, pv.Action.INITIAL_UPLOAD)
+    assert not decision
+    assert decision.rules == ("STANDALONE_ONE_TIME_UPLOAD",)
+    assert plan(users("1"), repo, tenant=STANDALONE).refused
+
+
+def test_the_tenant_as_stored_counts_only_community_uploads() -> None:
+    """STANDALONE_ONE_TIME_UPLOAD: a Marketing upload in the history settles nothing."""
+    repo = MemoryRepository()
+    marketing = UploadEntry(
+        tenant_id=TENANT.id,
+        actor_id="sa-1",
+        at=NOW,
+        file_digest="sha256:contacts",
+        mode="full",
+        product="marketing",
+    )
+    repo.commit(TENANT.id, ChangeSet(upload=marketing), repo.revision(TENANT.id))
+    assert pv.tenant_as_stored(STANDALONE, repo) is STANDALONE
+
+
 def test_standalone_refuses_an_upload_when_the_tenant_says_the_first_happened() -> None:
     """STANDALONE_ONE_TIME_UPLOAD: a tenant flagged initial_upload_done needs no history."""
     done = pv.Tenant(

@@ -46,7 +46,7 @@ from ..spreadsheet import (
     write_error_report,
 )
 from ..tenants import Tenant
-from ..uploads import Safeguard, UploadPlan, apply_plan, plan_upload
+from ..uploads import Safeguard, UploadPlan, apply_plan, plan_upload, tenant_as_stored
 from . import _render as render
 from ._documents import InputError, SavedPlan, load_tenant_file
 from ._store import DEFAULT_DB, Store
@@ -209,8 +209,9 @@ def _emit_json(state: _State, data: object) -> None:
 
 
 def _load_tenant(store: Store, tenant_id: str) -> Tenant:
+    """The tenant as the store knows it: with the facts its upload history settles."""
     try:
-        return store.repo.get_tenant(tenant_id)
+        return tenant_as_stored(store.repo.get_tenant(tenant_id), store.repo)
     except NotFoundError:
         known = ", ".join(t.id for t in store.repo.tenants()) or "none yet"
         raise BadInput(

@@ -28,6 +28,7 @@ from ._plan import (
     UploadPlan,
     plan_upload,
 )
+from ._stored import tenant_as_stored
 
 __all__ = [
     "Conflict",
@@ -42,4 +43,5 @@ __all__ = [
     "UploadPlan",
     "apply_plan",
     "plan_upload",
+    "tenant_as_stored",
 ]

@@ -21,7 +21,6 @@ from .._twin import unfrozen_twin
 from .._validators import to_enum
 from ..actors import Action, Actor, Role
 from ..catalog import Product
-from ..catalog import ProvisioningMethod as Method
 from ..exceptions import InvalidValueError
 from ..records import CustomFields, RecordStatus, UserRecord
 from ..repository import Repository, UploadMode
@@ -30,6 +29,7 @@ from ..rules._engine import today
 from ..rules._results import _html_table
 from ..spreadsheet import Column, Reader, RowError
 from ..tenants import Tenant
+from ._stored import tenant_as_stored
 
 __all__ = [
     "Conflict",
@@ -365,14 +365,10 @@ def plan_upload(
     # so an upload history read below cannot be older than the revision the plan
     # carries (a concurrent first upload cannot let a second one through).
     revision = repository.revision(tenant.id)
-    # Only this product's uploads count (a Marketing upload is no Community initial one).
-    history = [u for u in repository.uploads(tenant.id) if u.product is product]
-    method = tenant.method_for(product)
-    effective = tenant
-    if method is Method.STANDALONE and history and not tenant.initial_upload_done:
-        # The history is what makes the standalone initial upload a one-time thing.
-        effective = attrs.evolve(tenant, initial_upload_done=True)
-    first = not history and not effective.initial_upload_done
+    # The history is what makes the standalone initial upload a one-time thing; only
+    # Community uploads count (a Marketing upload is no Community initial one).
+    effective = tenant_as_stored(tenant, repository)
+    first = not effective.initial_upload_done
     action = Action.INITIAL_UPLOAD if first else Action.SUBSEQUENT_UPLOAD
     decision = rulebook.decide(effective, actor, action, product=product, as_of=day)
     if not decision.allowed:
