@@ -1,8 +1,9 @@
-"""A Sphinx directive that renders the rule catalog from the rulebook itself.
+"""Sphinx directives that render the rulebook itself, so docs and code cannot disagree.
 
-``{rule-catalog}`` in a page becomes one table per rule group: every rule id, what it
-says, where it comes from, and whether it is ours (with the settings that govern it).
-Docs and code cannot disagree: the table is the rulebook.
+``{rule-catalog}`` becomes one table per rule group: every rule id (a link to its entry
+in the domain reference), what it says, where it comes from, and whether it is ours
+(with the settings that govern it). ``{rule-index}`` becomes the domain reference's
+rules by id: one entry per rule, each an anchor ``rule-<id>`` the catalog links to.
 """
 
 from __future__ import annotations
@@ -13,6 +14,14 @@ from docutils import nodes
 from docutils.parsers.rst import Directive
 
 from provisioning.rules import RULES, Rule, RuleGroup
+
+
+#: The page of the domain reference, beside the catalog's page.
+_DOMAIN_PAGE = "domain.html"
+
+
+def _anchor(rule: Rule) -> str:
+    return "rule-" + rule.id.lower().replace("_", "-")
 
 
 def _table(rules: list[Rule]) -> nodes.table:
@@ -33,7 +42,9 @@ def _table(rules: list[Rule]) -> nodes.table:
     for rule in rules:
         row = nodes.row()
         ours = f"ours; override: {rule.override}" if rule.ours else ""
-        cells = (nodes.literal(text=rule.id), rule.statement, rule.source, ours)
+        link = nodes.reference("", "", refuri=f"{_DOMAIN_PAGE}#{_anchor(rule)}")
+        link += nodes.literal(text=rule.id)
+        cells = (link, rule.statement, rule.source, ours)
         for cell in cells:
             entry = nodes.entry()
             paragraph = nodes.paragraph()
@@ -60,7 +71,31 @@ class RuleCatalog(Directive):
         return out
 
 
+class RuleIndex(Directive):
+    """Every rule of the default rulebook by id: what it says, its source, its override."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        entries = nodes.definition_list()
+        for rule in sorted(RULES, key=lambda r: r.id):
+            item = nodes.definition_list_item()
+            term = nodes.term(ids=[_anchor(rule)])
+            term += nodes.literal(text=rule.id)
+            item += term
+            body = nodes.definition()
+            body += nodes.paragraph(text=rule.statement)
+            source = f"Source: {rule.source}. Group: {rule.group}."
+            if rule.ours:
+                source += f" Ours; override: {rule.override}."
+            body += nodes.paragraph(text=source)
+            item += body
+            entries += item
+        return [entries]
+
+
 def setup(app: Any) -> dict[str, Any]:
-    """Register the directive."""
+    """Register the directives."""
     app.add_directive("rule-catalog", RuleCatalog)
+    app.add_directive("rule-index", RuleIndex)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
