@@ -20,7 +20,7 @@ NAMES = [spec.name for spec in field_specs(pv.UserRecord)]
 
 def test_the_specs_follow_the_model_in_order() -> None:
     """One spec per attrs field, in declaration order, with the kind its type says."""
-    assert NAMES == [a.name for a in attrs.fields(pv.UserRecord)]
+    assert [a.name for a in attrs.fields(pv.UserRecord)] == NAMES
     kinds = {spec.name: spec.kind for spec in field_specs(pv.UserRecord)}
     assert kinds["legacy_contact_key"] is FieldKind.TEXT
     assert kinds["title"] is FieldKind.OPTIONAL_TEXT
@@ -53,7 +53,7 @@ def test_carry_refuses_a_field_the_model_lacks() -> None:
 
 def test_a_generated_function_shows_its_line_in_a_traceback() -> None:
     """Generated source is registered with linecache, as attrs does."""
-    equal = make_equal(pv.UserRecord)
+    equal: Any = make_equal(pv.UserRecord)
     with pytest.raises(AttributeError) as caught:
         equal(object(), object())
     text = "".join(traceback.format_exception(caught.value))
