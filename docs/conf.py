@@ -20,6 +20,7 @@ extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
     "rule_catalog",
+    "template_columns",
 ]
 source_suffix = {".md": "markdown"}
 exclude_patterns = ["_build", "README.md"]

@@ -1,7 +1,7 @@
 """Read the sample Marketing Enterprise contact file: what loads, and what the vendor skips.
 
 Of repeated emails only the first row loads; malformed emails are skipped and reported
-(DOMAIN.md section 5). Run it with ``python examples/marketing_contacts.py``.
+(as the vendor's Enterprise import does). Run it with ``python examples/marketing_contacts.py``.
 """
 
 from __future__ import annotations
