@@ -1,15 +1,152 @@
-"""Converters and validators shared by the model classes."""
+"""Converters and validators shared by the model classes and the public functions.
+
+Every check here raises :class:`~provisioning.InvalidValueError` naming the field (or
+parameter) at fault, so a bad value is refused where it enters, never later in a store
+or a writer. They cost an ``isinstance`` or two: the hot paths (the spreadsheet reader,
+stores decoding rows) build records by trusted construction and do not call them.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
-from typing import TypeVar
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 import attrs
 
 from .exceptions import InvalidValueError
 
+__all__ = [
+    "ID_MAX_LENGTH",
+    "check_day",
+    "check_type",
+    "enum_values",
+    "enums",
+    "id_problem",
+    "identifier",
+    "is_bool",
+    "nonempty",
+    "optional_text",
+    "strip",
+    "text",
+    "text_problem",
+    "to_enum",
+]
+
 _E = TypeVar("_E", bound=enum.Enum)
+_T = TypeVar("_T")
+
+#: The most characters a tenant id, an actor id or a record key may have.
+ID_MAX_LENGTH = 255
+
+# What a text value may not hold: NUL (a spreadsheet file never holds it, so an export
+# could not be read back) and lone surrogates (no UTF-8 file can hold them).
+_UNWRITABLE = re.compile("[\x00\ud800-\udfff]")
+# What an id may not hold besides: any control character (C0, DEL, C1).
+_NOT_IN_ID = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _kind(value: object) -> str:
+    return type(value).__name__
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a text value (it could not be written and read back)."""
+    found = _UNWRITABLE.search(value)
+    if found is None:
+        return None
+    return (
+        f"holds the character {found.group()!r} at position {found.start()}, which no "
+        "upload file can hold"
+    )
+
+
+def id_problem(value: str, *, controls: bool = True) -> str | None:
+    """Why ``value`` (trimmed) cannot be an id: too long, or a character it may not hold.
+
+    ``controls`` refuses every control character; without it (record keys, which the
+    spreadsheet codec round-trips whatever they hold) only what :func:`text_problem`
+    refuses.
+    """
+    if len(value) > ID_MAX_LENGTH:
+        return f"has {len(value):,} characters; the limit is {ID_MAX_LENGTH}"
+    if not controls:
+        return text_problem(value)
+    found = _NOT_IN_ID.search(value)
+    if found is None:
+        return None
+    return f"holds the control character {found.group()!r} at position {found.start()}"
+
+
+def check_type(value: object, kind: type[_T], field: str, what: str) -> _T:
+    """Return ``value`` if it is a ``kind``, else raise naming ``field`` and ``what`` it is."""
+    if not isinstance(value, kind):
+        raise InvalidValueError(
+            f"{field} must be {what}, got {_kind(value)} {value!r}", field=field
+        )
+    return value
+
+
+def _string(value: object, field: str) -> str:
+    if type(value) is not str and not isinstance(value, str):
+        raise InvalidValueError(
+            f"{field} must be a string, got {_kind(value)} {value!r}", field=field
+        )
+    return value
+
+
+def text(field: str, *, required: bool = True, file: bool = True) -> Callable[[object], str]:
+    """A converter: a string, trimmed; with ``file``, one an upload file can hold."""
+
+    def convert(value: object) -> str:
+        result = _string(value, field).strip()
+        if required and not result:
+            raise InvalidValueError(f"{field} must not be empty", field=field)
+        if file and (problem := text_problem(result)) is not None:
+            raise InvalidValueError(f"{field} {problem}", field=field)
+        return result
+
+    return convert
+
+
+def optional_text(field: str) -> Callable[[object], str | None]:
+    """A converter: ``None`` or a string, trimmed; empty becomes ``None``."""
+
+    def convert(value: object) -> str | None:
+        if value is None:
+            return None
+        result = _string(value, field).strip()
+        if (problem := text_problem(result)) is not None:
+            raise InvalidValueError(f"{field} {problem}", field=field)
+        return result or None
+
+    return convert
+
+
+def identifier(field: str, *, controls: bool = True) -> Callable[[object], str]:
+    """A converter: a non-empty id, trimmed, of at most ``ID_MAX_LENGTH`` characters;
+    see :func:`id_problem` for ``controls``."""
+
+    def convert(value: object) -> str:
+        result = _string(value, field).strip()
+        if not result:
+            raise InvalidValueError(f"{field} must not be empty", field=field)
+        if (problem := id_problem(result, controls=controls)) is not None:
+            raise InvalidValueError(f"{field} {problem}", field=field)
+        return result
+
+    return convert
+
+
+def is_bool(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Refuse anything but ``True`` or ``False`` (``None`` too), naming the field."""
+    if value is not True and value is not False:
+        raise InvalidValueError(
+            f"{attribute.name} must be True or False, got {_kind(value)} {value!r}",
+            field=attribute.name,
+        )
 
 
 def strip(value: str) -> str:
@@ -23,14 +160,47 @@ def nonempty(_inst: object, attribute: attrs.Attribute[str], value: str) -> None
         raise InvalidValueError(f"{attribute.name} must not be empty", field=attribute.name)
 
 
+def enum_values(cls: type[enum.Enum]) -> str:
+    """The values of ``cls``, for a message: ``'a', 'b', 'c'``."""
+    return ", ".join(repr(m.value) for m in cls)
+
+
 def to_enum(cls: type[_E], value: object, field: str) -> _E:
     """Return ``value`` as a member of ``cls``, or raise naming the allowed values."""
     if isinstance(value, cls):
         return value
     try:
         return cls(value)
-    except ValueError:
-        allowed = ", ".join(repr(m.value) for m in cls)
+    except (ValueError, TypeError):
         raise InvalidValueError(
-            f"{field}: {value!r} is not one of {allowed}", field=field
+            f"{field}: {value!r} is not one of {enum_values(cls)}", field=field
         ) from None
+
+
+def enums(cls: type[_E], values: object, field: str) -> tuple[_E, ...]:
+    """Each of ``values`` as a member of ``cls``; one member or string alone works too."""
+    if isinstance(values, cls | str):
+        return (to_enum(cls, values, field),)
+    if not isinstance(values, Iterable) or isinstance(values, Mapping | bytes):
+        raise InvalidValueError(
+            f"{field} must be an iterable of {cls.__name__} values, got {_kind(values)} {values!r}",
+            field=field,
+        )
+    return tuple(to_enum(cls, v, field) for v in values)
+
+
+def check_day(value: object, field: str) -> dt.date:
+    """Return ``value`` if it is a date (a day, so not a datetime), else raise."""
+    if type(value) is dt.date:
+        return value
+    if isinstance(value, dt.datetime):
+        raise InvalidValueError(
+            f"{field} must be a date, got the datetime {value!r}; {field} is a day: "
+            "pass value.date()",
+            field=field,
+        )
+    if not isinstance(value, dt.date):
+        raise InvalidValueError(
+            f"{field} must be a datetime.date, got {_kind(value)} {value!r}", field=field
+        )
+    return value

@@ -10,7 +10,7 @@ from __future__ import annotations
 import attrs
 
 from ._enum import ValueEnum
-from ._validators import nonempty, strip, to_enum
+from ._validators import identifier, text, to_enum
 
 __all__ = ["Action", "Actor", "Role"]
 
@@ -54,10 +54,23 @@ def _role(value: Role | str) -> Role:
     return to_enum(Role, value, "role")
 
 
+_check_id = identifier("id")
+_check_name = text("name", required=False, file=False)
+
+
+def _id(value: str) -> str:
+    return _check_id(value)
+
+
+def _name(value: str) -> str:
+    return _check_name(value)
+
+
 @attrs.frozen(kw_only=True)
 class Actor:
     """Someone (or the integration) acting on a tenant."""
 
-    id: str = attrs.field(converter=strip, validator=nonempty)
+    #: At most ``ID_MAX_LENGTH`` (255) characters, without control characters.
+    id: str = attrs.field(converter=_id)
     role: Role = attrs.field(converter=_role)
-    name: str = attrs.field(default="", converter=strip)
+    name: str = attrs.field(default="", converter=_name)

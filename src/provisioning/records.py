@@ -22,11 +22,20 @@ import attrs
 
 from ._enum import ValueEnum
 from ._frozen import FrozenMap
-from ._validators import nonempty, to_enum
+from ._validators import (
+    ID_MAX_LENGTH,
+    identifier,
+    is_bool,
+    text,
+    text_problem,
+    to_enum,
+)
 from .exceptions import InvalidValueError
 
 __all__ = [
     "EMAIL_MAX_LENGTH",
+    "ID_FIELDS",
+    "ID_MAX_LENGTH",
     "Contact",
     "CustomFields",
     "RecordStatus",
@@ -95,12 +104,32 @@ class CustomFields(FrozenMap[str, str]):
     __slots__ = ()
 
     def __new__(cls, values: Mapping[str, str] | None = None) -> CustomFields:
+        if values is not None and not isinstance(values, Mapping):
+            raise InvalidValueError(
+                f"custom must be a mapping of column names to text, got "
+                f"{type(values).__name__} {values!r}",
+                field="custom",
+            )
+        given: Mapping[Any, object] = values or {}
+        for name, value in given.items():
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise InvalidValueError(
+                    f"custom: {name!r}: {value!r}: names and values must be strings",
+                    field="custom",
+                )
+            if (problem := text_problem(name) or text_problem(value)) is not None:
+                raise InvalidValueError(f"custom: {name!r}: {value!r} {problem}", field="custom")
+        return cls.trusted(dict(values or {}))
+
+    @classmethod
+    def trusted(cls, values: dict[str, str]) -> CustomFields:
+        """Build from a dict already checked (the reader's hot path); no copy, no check."""
         if not values and _EMPTY is not None:
             # One shared empty instance: most records have no custom fields, and record
             # equality then short-cuts on identity instead of calling __eq__.
             return _EMPTY
         self = super().__new__(cls)
-        self._freeze(dict(values or {}))
+        self._freeze(values)
         return self
 
     def __reduce__(self) -> tuple[type[CustomFields], tuple[dict[str, str]]]:
@@ -115,16 +144,17 @@ class CustomFields(FrozenMap[str, str]):
 _EMPTY: CustomFields | None = None
 _EMPTY = CustomFields()
 
+#: The fields of each record class that are ids (keys): at most ``ID_MAX_LENGTH``
+#: characters. The spreadsheet reader checks them too.
+ID_FIELDS: Mapping[type[Any], frozenset[str]] = {}
 
-def _required(value: str) -> str:
-    return value.strip()
 
-
-def _optional(value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    return value or None
+def _email(value: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidValueError(
+            f"email must be a string, got {type(value).__name__} {value!r}", field="email"
+        )
+    return normalize_email(value)
 
 
 def _valid_email(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -132,6 +162,11 @@ def _valid_email(_inst: object, attribute: attrs.Attribute[str], value: str) -> 
         raise InvalidValueError(
             f"{attribute.name} is not a valid email address: {value!r}", field=attribute.name
         )
+
+
+def _optional_bool(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        is_bool(_inst, attribute, value)
 
 
 def _optional_date(_inst: object, attribute: attrs.Attribute[object], value: object) -> None:
@@ -155,12 +190,56 @@ def _to_custom(value: Mapping[str, str] | None) -> CustomFields:
 
 def _text() -> Any:
     """An optional text field: trimmed, empty becomes ``None``."""
-    return attrs.field(default=None, converter=_optional)
+    return attrs.field(default=None, converter=attrs.Converter(_optional, takes_field=True))
+
+
+def _optional(value: object, field: attrs.Attribute[Any]) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidValueError(
+            f"{field.name} must be a string or None, got {type(value).__name__} {value!r}",
+            field=field.name,
+        )
+    value = value.strip()
+    if (problem := text_problem(value)) is not None:
+        raise InvalidValueError(f"{field.name} {problem}", field=field.name)
+    return value or None
 
 
 def _day() -> Any:
     """An optional date field."""
     return attrs.field(default=None, validator=_optional_date)
+
+
+_check_key = identifier("legacy_contact_key", controls=False)
+_check_member_id = identifier("member_id", controls=False)
+_check_first_name = text("first_name")
+_check_last_name = text("last_name")
+_check_company_name = text("company_name")
+
+
+def _key(value: str) -> str:
+    return _check_key(value)
+
+
+def _first_name(value: str) -> str:
+    return _check_first_name(value)
+
+
+def _last_name(value: str) -> str:
+    return _check_last_name(value)
+
+
+def _company_name(value: str) -> str:
+    return _check_company_name(value)
+
+
+def _optional_id(value: str | None) -> str | None:
+    raw: object = value
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    return _check_member_id(raw)
 
 
 @attrs.frozen(kw_only=True)
@@ -171,12 +250,13 @@ class UserRecord:
     ours (named after the vendor's Push API member record, DOMAIN.md section 5).
     """
 
-    #: The user's unique id; with SSO it must be the IdP's identifier.
-    legacy_contact_key: str = attrs.field(converter=_required, validator=nonempty)
-    first_name: str = attrs.field(converter=_required, validator=nonempty)
-    last_name: str = attrs.field(converter=_required, validator=nonempty)
-    email: str = attrs.field(converter=normalize_email, validator=_valid_email)
-    company_name: str = attrs.field(converter=_required, validator=nonempty)
+    #: The user's unique id; with SSO it must be the IdP's identifier. At most
+    #: ``ID_MAX_LENGTH`` (255) characters.
+    legacy_contact_key: str = attrs.field(converter=_key)
+    first_name: str = attrs.field(converter=_first_name)
+    last_name: str = attrs.field(converter=_last_name)
+    email: str = attrs.field(converter=_email, validator=_valid_email)
+    company_name: str = attrs.field(converter=_company_name)
     prefix: str | None = _text()
     middle_name: str | None = _text()
     suffix: str | None = _text()
@@ -197,7 +277,7 @@ class UserRecord:
     phone1_type: str | None = _text()
     phone2: str | None = _text()
     phone2_type: str | None = _text()
-    is_member: bool | None = None
+    is_member: bool | None = attrs.field(default=None, validator=_optional_bool)
     status: RecordStatus = attrs.field(default=RecordStatus.ENABLED, converter=_status)
     #: Custom demographic columns a host's template adds.
     custom: CustomFields = attrs.field(factory=CustomFields, converter=_to_custom)
@@ -217,8 +297,9 @@ class UserRecord:
 class Contact:
     """A Marketing contact. The key is the email unless a member id is used."""
 
-    email: str = attrs.field(converter=normalize_email, validator=_valid_email)
-    member_id: str | None = _text()
+    email: str = attrs.field(converter=_email, validator=_valid_email)
+    #: The key under a by-member-id template: at most ``ID_MAX_LENGTH`` characters.
+    member_id: str | None = attrs.field(default=None, converter=_optional_id)
     first_name: str | None = _text()
     last_name: str | None = _text()
     subscription: SubscriptionStatus = attrs.field(
@@ -231,3 +312,6 @@ class Contact:
     def email_key(self) -> str:
         """The email compared case-insensitively."""
         return self.email.lower()
+
+
+ID_FIELDS = {UserRecord: frozenset({"legacy_contact_key"}), Contact: frozenset({"member_id"})}

@@ -20,7 +20,7 @@ import attrs
 
 from ._enum import ValueEnum
 from ._frozen import FrozenMap
-from ._validators import nonempty, strip, to_enum
+from ._validators import identifier, is_bool, text, to_enum
 from .catalog import MarketingEdition, Product, ProvisioningMethod
 from .exceptions import InvalidValueError
 
@@ -59,6 +59,23 @@ class AccountRequestPolicy(ValueEnum):
     ADMIN_APPROVAL = "admin_approval"
 
 
+_check_name = text("name", file=False)
+_check_asserted_identifier = text("asserted_identifier", file=False)
+_check_id = identifier("id")
+
+
+def _name(value: str) -> str:
+    return _check_name(value)
+
+
+def _asserted_identifier(value: str) -> str:
+    return _check_asserted_identifier(value)
+
+
+def _id(value: str) -> str:
+    return _check_id(value)
+
+
 @attrs.frozen(kw_only=True)
 class IdentityProvider:
     """The system that authenticates users for SSO.
@@ -68,8 +85,8 @@ class IdentityProvider:
     describes the unsupported case where the vendor would have to be the IdP.
     """
 
-    name: str = attrs.field(converter=strip, validator=nonempty)
-    hosted_by_vendor: bool = False
+    name: str = attrs.field(converter=_name)
+    hosted_by_vendor: bool = attrs.field(default=False, validator=is_bool)
 
 
 def _protocol(value: SsoProtocol | str) -> SsoProtocol:
@@ -85,7 +102,22 @@ def _edition(value: MarketingEdition | str) -> MarketingEdition:
 
 
 def _to_idp(value: IdentityProvider | str) -> IdentityProvider:
-    return value if isinstance(value, IdentityProvider) else IdentityProvider(name=value)
+    if isinstance(value, IdentityProvider):
+        return value
+    if not isinstance(value, str):
+        raise InvalidValueError(
+            "identity_provider must be an IdentityProvider or its name, got "
+            f"{type(value).__name__} {value!r}",
+            field="identity_provider",
+        )
+    return IdentityProvider(name=value)
+
+
+def _check_date(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (isinstance(value, dt.datetime) or not isinstance(value, dt.date)):
+        raise InvalidValueError(
+            f"{attribute.name} must be a date, got {value!r}", field=attribute.name
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -95,24 +127,16 @@ class SsoSetup:
     protocol: SsoProtocol = attrs.field(converter=_protocol)
     identity_provider: IdentityProvider = attrs.field(converter=_to_idp)
     #: What the IdP asserts as the user id: SAML NameID, OIDC/OAuth ``sub``, a scope's id.
-    asserted_identifier: str = attrs.field(default="NameID", converter=strip, validator=nonempty)
+    asserted_identifier: str = attrs.field(default="NameID", converter=_asserted_identifier)
     #: ``SSO_IDENTIFIER_MATCH``: the asserted identifier equals the record's LegacyContactKey.
-    identifier_is_legacy_contact_key: bool = False
+    identifier_is_legacy_contact_key: bool = attrs.field(default=False, validator=is_bool)
     #: ``SSO_SAML_SIGNED``: requests and responses are signed (only read for SAML).
-    saml_signed: bool = False
+    saml_signed: bool = attrs.field(default=False, validator=is_bool)
     #: The requested go-live date; ``SSO_LEAD_TIME`` counts back from it.
-    go_live: dt.date | None = attrs.field(default=None)
+    go_live: dt.date | None = attrs.field(default=None, validator=_check_date)
     #: The day the change was asked for. ``SSO_LEAD_TIME`` counts from it when known,
     #: and from the ``as_of`` date of the question otherwise.
-    requested_on: dt.date | None = attrs.field(default=None)
-
-    @go_live.validator
-    @requested_on.validator
-    def _check_date(self, attribute: attrs.Attribute[dt.date | None], value: object) -> None:
-        if value is not None and (isinstance(value, dt.datetime) or not isinstance(value, dt.date)):
-            raise InvalidValueError(
-                f"{attribute.name} must be a date, got {value!r}", field=attribute.name
-            )
+    requested_on: dt.date | None = attrs.field(default=None, validator=_check_date)
 
 
 @attrs.frozen(kw_only=True)
@@ -124,7 +148,7 @@ class AccountRequests:
         converter=_policy,
     )
     #: New accounts verify their email first (Pending Verification) before anything else.
-    email_verification: bool = False
+    email_verification: bool = attrs.field(default=False, validator=is_bool)
 
     @property
     def enabled(self) -> bool:
@@ -147,6 +171,12 @@ class ProductMethods(FrozenMap[Product, ProvisioningMethod]):
         | Mapping[str, str]
         | Mapping[Product | str, ProvisioningMethod | str],
     ) -> None:
+        if not isinstance(methods, Mapping):
+            raise InvalidValueError(
+                "products must be a mapping of each product to its method, e.g. "
+                f"{{'community': 'standalone'}}, got {type(methods).__name__} {methods!r}",
+                field="products",
+            )
         items: dict[Product, ProvisioningMethod] = {}
         for product, method in methods.items():
             key = to_enum(Product, product, "products")
@@ -180,7 +210,9 @@ def _to_methods(value: Mapping[Any, Any]) -> ProductMethods:
     return value if isinstance(value, ProductMethods) else ProductMethods(value)
 
 
-def _to_account_requests(value: AccountRequests | str | None) -> AccountRequests:
+def _to_account_requests(
+    value: AccountRequests | AccountRequestPolicy | str | None,
+) -> AccountRequests:
     if value is None:
         return AccountRequests()
     if isinstance(value, AccountRequests):
@@ -188,11 +220,22 @@ def _to_account_requests(value: AccountRequests | str | None) -> AccountRequests
     return AccountRequests(policy=to_enum(AccountRequestPolicy, value, "account_requests"))
 
 
+_integration_id = identifier("integration")
+
+
 def _optional_id(value: str | None) -> str | None:
-    if value is None:
+    raw: object = value
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
-    value = value.strip()
-    return value or None
+    return _integration_id(raw)
+
+
+def _sso(_inst: object, _attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, SsoSetup):
+        raise InvalidValueError(
+            f"sso must be an SsoSetup or None, got {type(value).__name__} {value!r}",
+            field="sso",
+        )
 
 
 @attrs.frozen(kw_only=True, cache_hash=True)
@@ -202,16 +245,17 @@ class Tenant:
     Build changed copies with :func:`attrs.evolve` or :meth:`with_method`.
     """
 
-    id: str = attrs.field(converter=strip, validator=nonempty)
-    name: str = attrs.field(converter=strip, validator=nonempty)
+    #: At most ``ID_MAX_LENGTH`` (255) characters, without control characters.
+    id: str = attrs.field(converter=_id)
+    name: str = attrs.field(converter=_name)
     #: Each licensed product and its one method (``METHODS_EXCLUSIVE``).
     products: ProductMethods = attrs.field(converter=_to_methods)
     #: The Community SSO setup, if any.
-    sso: SsoSetup | None = None
+    sso: SsoSetup | None = attrs.field(default=None, validator=_sso)
     #: The id of the integrated AMS/CRM in the rulebook's catalog, if any.
     integration: str | None = attrs.field(default=None, converter=_optional_id)
     #: Whether the standalone initial upload has happened (``STANDALONE_ONE_TIME_UPLOAD``).
-    initial_upload_done: bool = False
+    initial_upload_done: bool = attrs.field(default=False, validator=is_bool)
     account_requests: AccountRequests = attrs.field(
         factory=AccountRequests, converter=_to_account_requests
     )

@@ -295,9 +295,9 @@ class _AnyoneUploads(pv.RuleBook):
         self,
         tenant: pv.Tenant,
         actor: pv.Actor,
-        action: pv.Action,
+        action: pv.Action | str,
         *,
-        product: pv.Product = pv.Product.COMMUNITY,
+        product: pv.Product | str = pv.Product.COMMUNITY,
         as_of: dt.date | None = None,
     ) -> pv.Decision:
         admin = attrs.evolve(actor, role="super_admin")

@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 
 import attrs
 
-from ..exceptions import NotFoundError
+from ..exceptions import InvalidValueError, NotFoundError
 from ..records import UserRecord, email_key
 from ..repository import ChangeSet, UploadEntry, check_change_set, check_revision
 from ..tenants import Tenant
@@ -47,6 +47,14 @@ def _no_fault(_step: str) -> None:
     pass
 
 
+def _bad_tenant_id(tenant_id: object) -> None:
+    if not isinstance(tenant_id, str):
+        raise InvalidValueError(
+            f"tenant_id must be a string, got {type(tenant_id).__name__} {tenant_id!r}",
+            field="tenant_id",
+        )
+
+
 class MemoryRepository:
     """A :class:`~provisioning.repository.Repository` and tenant store held in memory.
 
@@ -66,6 +74,8 @@ class MemoryRepository:
         return f"<MemoryRepository: {len(self._snapshots)} tenants with records>"
 
     def _snapshot(self, tenant_id: str) -> _Snapshot:
+        if type(tenant_id) is not str:
+            _bad_tenant_id(tenant_id)
         return self._snapshots.get(tenant_id, _EMPTY)
 
     def get(self, tenant_id: str, key: str) -> UserRecord | None:
@@ -133,11 +143,16 @@ class MemoryRepository:
 
     def save_tenant(self, tenant: Tenant) -> None:
         """Store ``tenant``, replacing any tenant with the same id."""
+        if not isinstance(tenant, Tenant):
+            raise InvalidValueError(
+                f"tenant must be a Tenant, got {type(tenant).__name__} {tenant!r}", field="tenant"
+            )
         with self._lock:
             self._tenants[tenant.id] = tenant
 
     def get_tenant(self, tenant_id: str) -> Tenant:
         """The stored tenant; :class:`~provisioning.NotFoundError` when there is none."""
+        _bad_tenant_id(tenant_id)
         try:
             return self._tenants[tenant_id]
         except KeyError:

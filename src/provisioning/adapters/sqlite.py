@@ -30,7 +30,7 @@ from types import TracebackType
 from typing import Any, Final
 
 from .._twin import unfrozen_twin
-from ..exceptions import NotFoundError, RepositoryError
+from ..exceptions import InvalidValueError, NotFoundError, RepositoryError
 from ..records import CustomFields, RecordStatus, UserRecord, email_key
 from ..repository import (
     ChangeSet,
@@ -367,6 +367,25 @@ class SqliteRepository:
         cache_mib: int = 512,
         fault: FaultHook | None = None,
     ) -> None:
+        if not isinstance(path, str | os.PathLike):
+            raise InvalidValueError(
+                f"path must be a str or os.PathLike, got {type(path).__name__} {path!r}",
+                field="path",
+            )
+        number: object = timeout
+        if isinstance(number, bool) or not isinstance(number, int | float) or not number >= 0:
+            raise InvalidValueError(
+                f"timeout must be a number of seconds, 0 or more, got {timeout!r}",
+                field="timeout",
+            )
+        whole: object = cache_mib
+        if isinstance(whole, bool) or not isinstance(whole, int) or whole < 0:
+            raise InvalidValueError(
+                f"cache_mib must be a whole number of MiB, 0 or more, got {cache_mib!r}",
+                field="cache_mib",
+            )
+        if fault is not None and not callable(fault):
+            raise InvalidValueError(f"fault must be callable or None, got {fault!r}", field="fault")
         self._path = os.fspath(path)
         self._fault = fault or _no_fault
         try:

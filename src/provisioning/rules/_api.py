@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from .._validators import check_day, check_type, enums, to_enum
 from ..actors import Action, Actor
 from ..catalog import Product
 from ..catalog import ProvisioningMethod as Method
 from ..tenants import Tenant
-from . import _engine, _migration
+from . import _migration
 from ._book import DEFAULT_RULEBOOK, RuleBook
 from ._results import CheckResult, Decision, SsoEligibility
 from ._scenarios import (
@@ -37,75 +38,106 @@ _APPLICABLE: dict[Product, tuple[Method, ...]] = {
 }
 
 
-def applicable_methods(product: Product) -> tuple[Method, ...]:
-    """The methods ``product`` may use.
+def applicable_methods(product: Product | str) -> tuple[Method, ...]:
+    """The methods ``product`` (a member or its value) may use.
 
-    >>> applicable_methods(Product.MARKETING)
+    >>> applicable_methods("marketing")
     (<ProvisioningMethod.SPREADSHEET_UPLOAD: 'spreadsheet_upload'>,)
     """
-    return _APPLICABLE[product]
+    return _APPLICABLE[to_enum(Product, product, "product")]
 
 
 def check(tenant: Tenant, *, rulebook: RuleBook = DEFAULT_RULEBOOK) -> CheckResult:
     """Every configuration problem of ``tenant`` at once, each a finding with its rule id."""
-    return _engine.check(rulebook, tenant)
+    return check_type(rulebook, RuleBook, "rulebook", "a RuleBook").check(tenant)
+
+
+def _book(rulebook: object) -> RuleBook:
+    if type(rulebook) is RuleBook:
+        return rulebook
+    return check_type(rulebook, RuleBook, "rulebook", "a RuleBook")
 
 
 def decide(
     tenant: Tenant,
     actor: Actor,
-    action: Action,
+    action: Action | str,
     *,
-    product: Product = Product.COMMUNITY,
+    product: Product | str = Product.COMMUNITY,
     as_of: dt.date | None = None,
     rulebook: RuleBook = DEFAULT_RULEBOOK,
 ) -> Decision:
     """Whether ``actor`` may do ``action`` on ``tenant``'s ``product``, and the findings why.
 
-    ``as_of`` matters to SSO (go-live, lead time); ``None`` means today in UTC.
+    ``action`` and ``product`` are members or their values (``"self_register"``).
+    ``as_of`` (a date, not a datetime) matters to SSO (go-live, lead time); ``None``
+    means today in UTC. A bad argument raises :class:`~provisioning.InvalidValueError`
+    naming the parameter; an unknown value lists the valid ones.
     """
-    return _engine.decide(rulebook, tenant, actor, action, product, as_of)
+    return _book(rulebook).decide(tenant, actor, action, product=product, as_of=as_of)
 
 
 def sso_eligibility(
     tenant: Tenant,
     *,
-    product: Product = Product.COMMUNITY,
+    product: Product | str = Product.COMMUNITY,
     as_of: dt.date | None = None,
     rulebook: RuleBook = DEFAULT_RULEBOOK,
 ) -> SsoEligibility:
-    """Where ``tenant``'s ``product`` stands on SSO on ``as_of``, requirement by requirement."""
-    return _engine.sso_eligibility(rulebook, tenant, product, as_of)
+    """Where ``tenant``'s ``product`` stands on SSO on ``as_of``, requirement by requirement.
+
+    ``as_of`` is a day (a ``datetime.date``; a ``datetime`` is refused).
+    """
+    return _book(rulebook).sso_eligibility(tenant, product=product, as_of=as_of)
 
 
 def plan_migration(
     tenant: Tenant,
-    product: Product,
-    to: Method,
+    product: Product | str,
+    to: Method | str,
     *,
     rulebook: RuleBook = DEFAULT_RULEBOOK,
 ) -> _migration.Migration:
     """Explain moving ``product`` to method ``to``: the risks, then the target's problems."""
-    return _migration.plan_migration(rulebook, tenant, product, to)
+    return _book(rulebook).plan_migration(tenant, product, to)
+
+
+def _options(values: object) -> tuple[SsoOption, ...]:
+    what = "SsoOption values"
+    if isinstance(values, SsoOption) or not isinstance(values, Iterable):
+        values = (values,)
+    return tuple(check_type(v, SsoOption, "sso_options", what) for v in values)
+
+
+def _systems(values: object) -> tuple[str | None, ...]:
+    if isinstance(values, str) or not isinstance(values, Iterable):
+        values = (values,)
+    for value in values:
+        if value is not None:
+            check_type(value, str, "systems", "an iterable of system ids or None")
+    return tuple(values)
 
 
 def scenarios(
     *,
-    products: Iterable[Product] = tuple(Product),
-    methods: Iterable[Method] = tuple(Method),
+    products: Iterable[Product | str] = tuple(Product),
+    methods: Iterable[Method | str] = tuple(Method),
     sso_options: Iterable[SsoOption] = DEFAULT_SSO_OPTIONS,
     systems: Iterable[str | None] = DEFAULT_SYSTEMS,
-    actions: Iterable[Action] = tuple(ACTING_ROLE),
+    actions: Iterable[Action | str] = tuple(ACTING_ROLE),
     as_of: dt.date | None = None,
     rulebook: RuleBook = DEFAULT_RULEBOOK,
 ) -> ScenarioTable:
-    """The scenario table: every product x method x SSO setup x system, or a subset."""
+    """The scenario table: every product x method x SSO setup x system, or a subset.
+
+    Products, methods and actions may be given by value; one alone works too.
+    """
     return build_scenarios(
-        rulebook,
-        products=products,
-        methods=methods,
-        sso_options=sso_options,
-        systems=systems,
-        actions=actions,
-        as_of=as_of,
+        _book(rulebook),
+        products=enums(Product, products, "products"),
+        methods=enums(Method, methods, "methods"),
+        sso_options=_options(sso_options),
+        systems=_systems(systems),
+        actions=enums(Action, actions, "actions"),
+        as_of=None if as_of is None else check_day(as_of, "as_of"),
     )

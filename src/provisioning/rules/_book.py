@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 from dateutil.relativedelta import relativedelta
 
-from .._validators import to_enum
+from .._validators import check_day, check_type, enums, is_bool, to_enum
 from ..actors import Action, Actor, Role
 from ..catalog import DEFAULT_CATALOG, IntegrationCatalog, IntegrationSystem, Product
 from ..catalog import ProvisioningMethod as Method
@@ -23,6 +23,13 @@ __all__ = ["DEFAULT_RULEBOOK", "RuleBook", "Settings"]
 
 
 def _share(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
+    number: object = value
+    if isinstance(number, bool) or not isinstance(number, int | float):
+        raise InvalidValueError(
+            f"{attribute.name} must be a number between 0 and 1, got "
+            f"{type(number).__name__} {number!r}",
+            field=attribute.name,
+        )
     if not 0.0 <= value <= 1.0:
         raise InvalidValueError(
             f"{attribute.name} must be a share between 0 and 1, got {value!r}",
@@ -49,11 +56,29 @@ def _lead_time(_inst: object, attribute: attrs.Attribute[relativedelta], value: 
 
 
 def _products(value: Iterable[Product | str]) -> frozenset[Product]:
-    return frozenset(to_enum(Product, v, "sso_products") for v in value)
+    return frozenset(enums(Product, value, "sso_products"))
 
 
 def _roles(value: Iterable[Role | str]) -> frozenset[Role]:
-    return frozenset(to_enum(Role, v, "user_admin_roles") for v in value)
+    return frozenset(enums(Role, value, "user_admin_roles"))
+
+
+def checked_call(
+    book: object,
+    tenant: object,
+    product: object,
+    as_of: object,
+) -> tuple[RuleBook, Tenant, Product, dt.date | None]:
+    """The arguments every rule function shares, checked; strings become members."""
+    if type(book) is not RuleBook:
+        book = check_type(book, RuleBook, "rulebook", "a RuleBook")
+    if type(tenant) is not Tenant:
+        tenant = check_type(tenant, Tenant, "tenant", "a Tenant")
+    if type(product) is not Product:
+        product = to_enum(Product, product, "product")
+    if as_of is not None:
+        as_of = check_day(as_of, "as_of")
+    return book, tenant, product, as_of
 
 
 @attrs.frozen(kw_only=True)
@@ -78,7 +103,7 @@ class Settings:
         default=frozenset({Role.SUPER_ADMIN, Role.SITE_ADMIN}), converter=_roles
     )
     #: ``SSO_IN_EFFECT``: keep local password login once SSO is live.
-    local_login_with_sso: bool = False
+    local_login_with_sso: bool = attrs.field(default=False, validator=is_bool)
     #: ``SAFEGUARD_TRUNCATED_FILE``: hold a full import whose valid rows are fewer than
     #: this share of the active (not deactivated) stored records.
     truncated_file_share: float = attrs.field(default=0.5, validator=_share)
@@ -86,6 +111,16 @@ class Settings:
     #: moving out of Enabled in any other way) more than this share of the active
     #: stored records.
     max_deactivation_share: float = attrs.field(default=0.2, validator=_share)
+
+
+def _instance(cls: type[Any]) -> Any:
+    def check(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        check_type(value, cls, attribute.name, f"a {cls.__name__}")
+
+    return check
+
+
+_SETTINGS = frozenset(a.name for a in attrs.fields(Settings))
 
 
 def _index(rules: tuple[Rule, ...]) -> dict[str, Rule]:
@@ -106,8 +141,10 @@ class RuleBook:
     vendor's; :meth:`with_settings` and :meth:`with_systems` return changed copies.
     """
 
-    settings: Settings = attrs.field(factory=Settings)
-    catalog: IntegrationCatalog = DEFAULT_CATALOG
+    settings: Settings = attrs.field(factory=Settings, validator=_instance(Settings))
+    catalog: IntegrationCatalog = attrs.field(
+        default=DEFAULT_CATALOG, validator=_instance(IntegrationCatalog)
+    )
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -134,7 +171,16 @@ class RuleBook:
         return found
 
     def with_settings(self, **changes: Any) -> RuleBook:
-        """Return a rulebook whose settings have ``changes`` applied."""
+        """Return a rulebook whose settings have ``changes`` applied.
+
+        An unknown setting raises :class:`~provisioning.InvalidValueError` naming it.
+        """
+        for name in changes:
+            if name not in _SETTINGS:
+                known = ", ".join(sorted(_SETTINGS))
+                raise InvalidValueError(
+                    f"unknown setting {name!r}; the settings are {known}", field=name
+                )
         return attrs.evolve(self, settings=attrs.evolve(self.settings, **changes))
 
     def with_systems(self, *systems: IntegrationSystem) -> RuleBook:
@@ -145,33 +191,51 @@ class RuleBook:
 
     def check(self, tenant: Tenant) -> CheckResult:
         """Every configuration problem of ``tenant``, at once."""
+        if type(tenant) is not Tenant:
+            tenant = check_type(tenant, Tenant, "tenant", "a Tenant")
         return _engine.check(self, tenant)
 
     def decide(
         self,
         tenant: Tenant,
         actor: Actor,
-        action: Action,
+        action: Action | str,
         *,
-        product: Product = Product.COMMUNITY,
+        product: Product | str = Product.COMMUNITY,
         as_of: dt.date | None = None,
     ) -> Decision:
-        """Whether ``actor`` may do ``action`` on ``tenant``'s ``product``, and why."""
-        return _engine.decide(self, tenant, actor, action, product, as_of)
+        """Whether ``actor`` may do ``action`` on ``tenant``'s ``product``, and why.
+
+        ``action`` and ``product`` may be given by value (``"self_register"``); a bad
+        argument raises :class:`~provisioning.InvalidValueError` naming the parameter.
+        """
+        book, tenant, member, day = checked_call(self, tenant, product, as_of)
+        if type(actor) is not Actor:
+            actor = check_type(actor, Actor, "actor", "an Actor")
+        if type(action) is not Action:
+            action = to_enum(Action, action, "action")
+        return _engine.decide(book, tenant, actor, action, member, day)
 
     def sso_eligibility(
         self,
         tenant: Tenant,
         *,
-        product: Product = Product.COMMUNITY,
+        product: Product | str = Product.COMMUNITY,
         as_of: dt.date | None = None,
     ) -> SsoEligibility:
-        """Where ``tenant``'s ``product`` stands on SSO, requirement by requirement."""
-        return _engine.sso_eligibility(self, tenant, product, as_of)
+        """Where ``tenant``'s ``product`` stands on SSO, requirement by requirement.
 
-    def plan_migration(self, tenant: Tenant, product: Product, to: Method) -> _migration.Migration:
+        ``as_of`` is a day: a ``datetime`` is refused, as is anything but a date.
+        """
+        book, tenant, member, day = checked_call(self, tenant, product, as_of)
+        return _engine.sso_eligibility(book, tenant, member, day)
+
+    def plan_migration(
+        self, tenant: Tenant, product: Product | str, to: Method | str
+    ) -> _migration.Migration:
         """What moving ``product`` to method ``to`` involves (``METHOD_CHANGE_IS_MIGRATION``)."""
-        return _migration.plan_migration(self, tenant, product, to)
+        book, tenant, member, _ = checked_call(self, tenant, product, None)
+        return _migration.plan_migration(book, tenant, member, to_enum(Method, to, "to"))
 
 
 #: The vendor's rules with this project's default settings.

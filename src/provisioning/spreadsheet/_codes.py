@@ -50,6 +50,8 @@ class ErrorCode(enum.StrEnum):
     DUPLICATE_COLUMN = "duplicate_column"
     #: A header differs from a template column only in case or spaces.
     INEXACT_HEADER = "inexact_header"
+    #: The header has more columns than the reader takes (1,000 unless configured).
+    TOO_MANY_COLUMNS = "too_many_columns"
     #: A column the template does not know; its values are kept in ``custom`` (warning).
     UNKNOWN_COLUMN = "unknown_column"
     #: A header cell is blank (warning); values under it are row errors.
@@ -78,8 +80,11 @@ class ErrorCode(enum.StrEnum):
     INVALID_BOOLEAN = "invalid_boolean"
     #: A value that is not one of the column's allowed values.
     INVALID_CHOICE = "invalid_choice"
-    #: A value that breaks the column's pattern or a host column's own check.
+    #: A value that breaks the column's pattern or a host column's own check, or a key
+    #: holding a control character.
     INVALID_VALUE = "invalid_value"
+    #: A key (LegacyContactKey, a Marketing member id) longer than 255 characters.
+    VALUE_TOO_LONG = "value_too_long"
     #: A value under a blank header.
     VALUE_WITHOUT_HEADER = "value_without_header"
     #: The row repeats an earlier row's key.

@@ -19,10 +19,12 @@ from typing import Any
 import attrs
 
 from .._twin import unfrozen_twin
+from .._validators import ID_MAX_LENGTH, id_problem
 from ..exceptions import InvalidValueError
 from ..records import (
     _EMAIL,
     EMAIL_MAX_LENGTH,
+    ID_FIELDS,
     CustomFields,
     is_valid_email,
     normalize_email,
@@ -135,6 +137,7 @@ def parse_row(
     values: dict[str, Any] = {}
     custom: dict[str, str] = {}
     problems: list[tuple[int, ErrorCode, str]] = []
+    ids = ID_FIELDS.get(template.record_type, frozenset())
     for index, (slot, raw) in enumerate(zip(layout, fields, strict=True)):
         text = raw.strip()
         if slot is None:
@@ -156,6 +159,11 @@ def parse_row(
             continue
         if value is MISSING:
             continue
+        if slot.field in ids and (why := id_problem(value, controls=False)) is not None:
+            too_long = len(value) > ID_MAX_LENGTH
+            code = ErrorCode.VALUE_TOO_LONG if too_long else ErrorCode.INVALID_VALUE
+            problems.append((index, code, f"{slot.header} {why}"))
+            continue
         if slot.field is None:
             custom[slot.header] = value
         else:
@@ -175,15 +183,34 @@ def _converted_default(attribute: attrs.Attribute[Any]) -> Any:
     if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
         default = default.factory()
     converter: Any = attribute.converter
-    return default if converter is None else converter(default)
+    if converter is None:
+        return default
+    if isinstance(converter, attrs.Converter):
+        call: Any = converter  # attrs.Converter: value, instance, field
+        return call(default, None, attribute)
+    return converter(default)
 
 
-def _cell_code(i: int, slot: Column | str | None, ns: dict[str, Any]) -> list[str]:
+def _cell_code(
+    i: int, slot: Column | str | None, ns: dict[str, Any], ids: frozenset[str]
+) -> list[str]:
     """The fast-path lines for file column ``i``: leave ``v{i}`` set, or return None.
 
     ``v{i}`` starts as the raw cell; it ends as the value, or ``BAD`` when an optional
-    cell is empty and the field's default applies.
+    cell is empty and the field's default applies. An id (``ids``) that is long or holds
+    anything unprintable goes to the careful path, which explains or accepts it.
     """
+    lines = _cell_lines(i, slot, ns)
+    if isinstance(slot, Column) and slot.field in ids:
+        v = f"v{i}"
+        lines.append(
+            f"    if {v} and {v} is not BAD and (len({v}) > IDMAX or not {v}.isprintable()): "
+            "return None"
+        )
+    return lines
+
+
+def _cell_lines(i: int, slot: Column | str | None, ns: dict[str, Any]) -> list[str]:
     v = f"v{i}"
     if slot is None:
         return [f"    if {v}.strip(): return None"]
@@ -333,7 +360,8 @@ def compile_builder(
         "fromiso": dt.date.fromisoformat,
         "DATES": {},
         "DATES_MAX": DATE_CACHE_SIZE,
-        "CustomFields": CustomFields,
+        "CustomFields": CustomFields.trusted,
+        "IDMAX": ID_MAX_LENGTH,
         "EMPTY": _EMPTY_CUSTOM,
         "MAXLEN": EMAIL_MAX_LENGTH,
         "DAYFIRST": None if date_order is None else date_order is DateOrder.DAY_FIRST,
@@ -344,8 +372,9 @@ def compile_builder(
     lines.append("    " + "".join(f"v{i}, " for i in range(len(layout))) + "= f")
     if has_custom:
         lines.append("    custom = {}")
+    ids = ID_FIELDS.get(record_type, frozenset())
     for i, slot in enumerate(layout):
-        lines += _cell_code(i, slot, ns)
+        lines += _cell_code(i, slot, ns, ids)
     cells = {s.field: (f"v{i}", _direct(s, s.field, record_type)) for i, s in enumerate(layout)
              if isinstance(s, Column) and s.field}  # fmt: skip
     lines.append("    r = new(TWIN)")

@@ -21,6 +21,7 @@ from ._source import LineSource, count_breaks
 from ._templates import Column, R, Template
 
 __all__ = [
+    "DEFAULT_MAX_COLUMNS",
     "DEFAULT_MAX_FIELD_SIZE",
     "DEFAULT_MAX_FILE_SIZE",
     "ReadReport",
@@ -33,6 +34,10 @@ __all__ = [
 DEFAULT_MAX_FILE_SIZE = 50_000_000
 #: Excel's own limit on the characters of one cell.
 DEFAULT_MAX_FIELD_SIZE = 32_767
+#: The most columns a header may have; the vendor's template has 27.
+DEFAULT_MAX_COLUMNS = 1_000
+#: How many unknown columns get a "did you mean" suggestion (each costs a fuzzy search).
+SUGGESTIONS = 20
 
 #: What a spreadsheet runs as a formula when a cell starts with it (OWASP, CWE-1236).
 FORMULA_TRIGGERS = "=+-@\t\r"
@@ -85,6 +90,15 @@ class _Feed:
         return line
 
 
+def _cell_starts(cells: list[str]) -> list[int]:
+    """The physical line each cell of a multi-line header starts on, in one pass."""
+    starts, at = [], 1
+    for cell in cells:
+        starts.append(at)
+        at += count_breaks(cell)
+    return starts
+
+
 def _cell_line(fields: list[str], index: int, start: int) -> int:
     """The physical line where cell ``index`` of a row starting on ``start`` begins."""
     return start + count_breaks("".join(fields[:index]))
@@ -115,7 +129,14 @@ class Reader(Generic[R]):
         lenient_headers: bool = False,
         max_file_size: int | None = DEFAULT_MAX_FILE_SIZE,
         max_field_size: int = DEFAULT_MAX_FIELD_SIZE,
+        max_columns: int = DEFAULT_MAX_COLUMNS,
     ) -> None:
+        limit: object = max_columns
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise InvalidValueError(
+                f"max_columns must be a whole number, 1 or more, got {max_columns!r}",
+                field="max_columns",
+            )
         if max_field_size > csv.field_size_limit():
             raise InvalidValueError(
                 f"max_field_size {max_field_size:,} is above the csv module's limit of "
@@ -126,6 +147,8 @@ class Reader(Generic[R]):
         self.date_order = date_order
         self._lenient = lenient_headers
         self._max_field = max_field_size
+        self._max_columns = max_columns
+        self._suggestions = SUGGESTIONS
         self._source = LineSource(stream, max_file_size=max_file_size)
         self._lines = iter(self._source)
         self._feed = _Feed(self._lines)
@@ -176,15 +199,20 @@ class Reader(Generic[R]):
                 "the file is empty: there is no header row", code=ErrorCode.EMPTY_FILE, line=1
             ) from None
         cells = self._split_header(first)
-        self.header = tuple(cells)
         template = self.template
+        self._check_width(cells)
+        self.header = tuple(cells)
         exact = {c.header: c for c in template.columns}
+        known = list(exact)
         loose = {_loose(c.header): c for c in template.columns}
         problems: list[RowError] = []
         warnings: list[RowError] = []
         layout: list[Column | str | None] = []
         seen: dict[str, int] = {}
         row = tuple(cells)
+        # The physical line each header cell starts on, counted once for all cells
+        # (a quoted header cell may hold line breaks).
+        starts = _cell_starts(cells) if self._feed.taken else None
 
         def problem(
             column: str | None,
@@ -195,7 +223,7 @@ class Reader(Generic[R]):
             warn: bool = False,
             index: int = 0,
         ) -> None:
-            line = _cell_line(cells, index, 1) if cells else 1
+            line = starts[index] if starts is not None else 1
             severity = Severity.WARNING if warn else Severity.ERROR
             (warnings if warn else problems).append(
                 RowError(
@@ -247,7 +275,7 @@ class Reader(Generic[R]):
                     )
             if slot is None:
                 slot = raw
-                close = difflib.get_close_matches(raw, list(exact), n=1)
+                close = self._suggest(raw, known)
                 problem(
                     raw,
                     ErrorCode.UNKNOWN_COLUMN,
@@ -282,9 +310,40 @@ class Reader(Generic[R]):
         self.layout = tuple(layout)
         self._header_warnings = warnings
 
+    def _suggest(self, header: str, known: list[str]) -> list[str]:
+        """A close template header for an unknown one; only the first few get one."""
+        if not self._suggestions:
+            return []
+        self._suggestions -= 1
+        return difflib.get_close_matches(header, known, n=1)
+
+    def _check_width(self, cells: list[str]) -> None:
+        """Refuse a header over ``max_columns`` before any per-column work."""
+        template = self.template
+        if len(cells) > self._max_columns:
+            # Refused before any per-column work: a header of 200,000 columns costs
+            # no more than reading its line.
+            message = (
+                f"the header has {len(cells):,} columns; the limit is "
+                f"{self._max_columns:,} (max_columns)"
+            )
+            too_many = RowError(
+                record=0,
+                line=1,
+                column=None,
+                code=ErrorCode.TOO_MANY_COLUMNS,
+                message=message,
+            )
+            raise HeaderError(
+                f"the header row does not fit the {template.name!r} template: "
+                f"{ErrorCode.TOO_MANY_COLUMNS}: {message}",
+                problems=(too_many,),
+            )
+
     def _missing(self, column: Column, cells: list[str]) -> str:
         """The message for a missing required column, with the likeliest cause."""
-        others = [h for h in cells if h not in self.template.headers]
+        headers = set(self.template.headers)
+        others = [h for h in dict.fromkeys(cells) if h not in headers]
         close = difflib.get_close_matches(column.header, others, n=1)
         hint = f" (is {close[0]!r} meant to be it?)" if close else ""
         if len(cells) == 1:
@@ -618,6 +677,7 @@ def read(
     lenient_headers: bool = False,
     max_file_size: int | None = DEFAULT_MAX_FILE_SIZE,
     max_field_size: int = DEFAULT_MAX_FIELD_SIZE,
+    max_columns: int = DEFAULT_MAX_COLUMNS,
 ) -> Reader[R]:
     """Read an upload file from a text or binary stream; iterate the result.
 
@@ -628,7 +688,8 @@ def read(
     ``date_order`` declares how non-ISO dates are written (without it they are errors);
     ``lenient_headers`` accepts headers that differ only in case or spaces;
     ``max_file_size`` (bytes, or characters for a text stream; ``None`` for no limit) and
-    ``max_field_size`` (characters) bound what is read.
+    ``max_field_size`` (characters) bound what is read; a header with more than
+    ``max_columns`` columns raises :class:`HeaderError` (code ``too_many_columns``).
     """
     return Reader(
         stream,
@@ -637,6 +698,7 @@ def read(
         lenient_headers=lenient_headers,
         max_file_size=max_file_size,
         max_field_size=max_field_size,
+        max_columns=max_columns,
     )
 
 
@@ -674,6 +736,7 @@ class ReadOptions(TypedDict, total=False):
     lenient_headers: bool
     max_file_size: int | None
     max_field_size: int
+    max_columns: int
 
 
 def read_all(

@@ -18,7 +18,7 @@ import attrs
 
 from .._enum import ValueEnum
 from .._fields import field_specs, make_carry, make_equal, make_replace
-from .._validators import to_enum
+from .._validators import check_day, check_type, to_enum
 from ..actors import Action, Actor, Role
 from ..catalog import Product
 from ..exceptions import InvalidValueError
@@ -313,6 +313,13 @@ def _safeguards(values: Safeguard | str | Iterable[Safeguard | str]) -> frozense
     if isinstance(values, Safeguard | str):
         # One name on its own: a string is iterable too, and its letters are no names.
         values = (values,)
+    given: object = values
+    if not isinstance(given, Iterable) or isinstance(given, Mapping | bytes):
+        raise InvalidValueError(
+            f"overrides must be a safeguard, its name, or an iterable of them, got "
+            f"{type(given).__name__} {given!r}",
+            field="overrides",
+        )
     out = set()
     for value in values:
         if isinstance(value, Safeguard):
@@ -328,6 +335,22 @@ def _safeguards(values: Safeguard | str | Iterable[Safeguard | str]) -> frozense
     return frozenset(out)
 
 
+def _protected(values: object) -> set[str]:
+    if isinstance(values, str):
+        # One key on its own: its characters are no keys.
+        values = (values,)
+    if not isinstance(values, Iterable) or isinstance(values, Mapping | bytes):
+        raise InvalidValueError(
+            f"protected_keys must be a collection of record keys, got "
+            f"{type(values).__name__} {values!r}",
+            field="protected_keys",
+        )
+    keys = set()
+    for key in values:
+        keys.add(check_type(key, str, "protected_keys", "record keys (strings)").strip())
+    return keys
+
+
 def plan_upload(
     tenant: Tenant,
     actor: Actor,
@@ -338,7 +361,7 @@ def plan_upload(
     rulebook: RuleBook = DEFAULT_RULEBOOK,
     as_of: dt.date | None = None,
     overrides: Safeguard | str | Iterable[Safeguard | str] = (),
-    protected_keys: Collection[str] = (),
+    protected_keys: Collection[str] | str = (),
     file_digest: str | None = None,
 ) -> UploadPlan:
     """Plan a Community upload against what ``repository`` stores for ``tenant``.
@@ -354,12 +377,27 @@ def plan_upload(
     A record field the file has no column for (when ``rows`` is a spreadsheet
     ``Reader``) keeps its stored value; a plain iterable of records replaces whole
     records, as the vendor's Push API does. ``protected_keys``
-    are the keys of Super Admin accounts; the acting Super Admin's own id is always
-    protected. The file is read once, and only when the upload is allowed.
+    are the keys of Super Admin accounts (one key alone works too); the acting Super
+    Admin's own id is always protected. The file is read once, and only when the upload
+    is allowed; an item of ``rows`` that is neither a ``UserRecord`` nor a ``RowError``
+    raises :class:`~provisioning.InvalidValueError` naming its position when it is
+    reached. ``mode`` is an :class:`UploadMode` or its value; ``as_of`` a date.
     """
+    tenant = check_type(tenant, Tenant, "tenant", "a Tenant")
+    actor = check_type(actor, Actor, "actor", "an Actor")
+    rulebook = check_type(rulebook, RuleBook, "rulebook", "a RuleBook")
     mode = to_enum(UploadMode, mode, "mode")
-    day = as_of if as_of is not None else today()
+    day = check_day(as_of, "as_of") if as_of is not None else today()
     chosen = _safeguards(overrides)
+    protected = _protected(protected_keys)
+    if file_digest is not None:
+        check_type(file_digest, str, "file_digest", "a string or None")
+    if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
+        raise InvalidValueError(
+            "rows must be an iterable of UserRecord and RowError values (what read() "
+            f"yields), got {type(rows).__name__}",
+            field="rows",
+        )
     product = Product.COMMUNITY
     # The revision first: a writer committing after this read makes the plan stale,
     # so an upload history read below cannot be older than the revision the plan
@@ -400,7 +438,6 @@ def plan_upload(
             Update(old, _with_status(old, deactivated)) for old in left_out if old.status is enabled
         )
 
-    protected = set(protected_keys)
     if actor.role is Role.SUPER_ADMIN:
         protected.add(actor.id)
     findings, tripped = _check_safeguards(
@@ -508,8 +545,15 @@ def _compare(
     new_keys: set[str] = set()
     creates, updates, unchanged = out.creates, out.updates, out.unchanged
     deactivated, enabled = RecordStatus.DEACTIVATED, RecordStatus.ENABLED
-    for item in rows:
-        if isinstance(item, RowError):
+    record_type = UserRecord
+    for position, item in enumerate(rows):
+        if type(item) is not record_type and not isinstance(item, UserRecord):
+            if not isinstance(item, RowError):
+                raise InvalidValueError(
+                    f"rows: item {position} is a {type(item).__name__} ({item!r:.80}); "
+                    "each must be a UserRecord or a RowError",
+                    field="rows",
+                )
             out.errors.append(item)
             if item.is_error:
                 # A false match only spares a record: never worse than deactivating it.
