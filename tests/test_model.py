@@ -801,9 +801,9 @@ def test_rule_settings_are_settings_fields(rule: pv.Rule) -> None:
 
 def test_rulebook_finding_carries_the_rules_source() -> None:
     """RuleBook.finding builds a finding carrying the rule's source."""
-    finding = pv.DEFAULT_RULEBOOK.finding("SSO_LEAD_TIME", pv.Severity.INFO, "soon")
+    finding = pv.DEFAULT_RULEBOOK.finding(pv.RuleId.SSO_LEAD_TIME, pv.Severity.INFO, "soon")
     assert finding == pv.Finding(
-        "SSO_LEAD_TIME", pv.Severity.INFO, "soon", "HL 4402952237844; the default is ours"
+        pv.RuleId.SSO_LEAD_TIME, pv.Severity.INFO, "soon", "HL 4402952237844; the default is ours"
     )
 
 
@@ -814,7 +814,7 @@ def test_rulebook_findings_are_right_after_the_cache_starts_over(
     monkeypatch.setattr(_book, "_FINDINGS_LIMIT", 2)
     monkeypatch.setattr(_book, "_FINDINGS", {})
     book = pv.DEFAULT_RULEBOOK
-    made = [book.finding("SSO_LEAD_TIME", pv.Severity.INFO, f"m{i}") for i in range(5)]
+    made = [book.finding(pv.RuleId.SSO_LEAD_TIME, pv.Severity.INFO, f"m{i}") for i in range(5)]
     assert (made[-1].message, len(_book._FINDINGS)) == ("m4", 1)
 
 

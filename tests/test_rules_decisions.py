@@ -279,7 +279,7 @@ def test_change_of_method_always_warns_of_migration(t: pv.Tenant, role: pv.Role)
     """METHOD_CHANGE_IS_MIGRATION: every change-of-method decision, allowed or not, warns."""
     decision = pv.decide(t, pv.Actor(id="x", role=role), A.CHANGE_METHOD, as_of=AS_OF)
     warning = pv.DEFAULT_RULEBOOK.finding(
-        "METHOD_CHANGE_IS_MIGRATION",
+        pv.RuleId.METHOD_CHANGE_IS_MIGRATION,
         pv.Severity.WARNING,
         f"moving community off {t.products[COMMUNITY].value} is a migration, not a setting: it "
         "risks lost SSO access, duplicate records, lost history and broken syncs "
@@ -483,7 +483,7 @@ def test_refused_local_edit_points_to_the_customers_workflow() -> None:
     """CUSTOMER_OWNS_CHANGE_REQUESTS: a refused local edit says where the change goes instead."""
     decision = pv.decide(UPLOAD_T, pv.Actor(id="m", role=R.MEMBER), A.EDIT_OWN_PROFILE)
     assert decision.findings[-1] == pv.Finding(
-        "CUSTOMER_OWNS_CHANGE_REQUESTS",
+        pv.RuleId.CUSTOMER_OWNS_CHANGE_REQUESTS,
         pv.Severity.INFO,
         "send the change to the customer's change-request workflow for the next upload",
         "seed: the vendor's help page on the three methods",

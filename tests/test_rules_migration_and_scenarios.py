@@ -17,7 +17,7 @@ MARKETING = pv.Product.MARKETING
 STANDALONE = pv.ProvisioningMethod.STANDALONE
 UPLOAD = pv.ProvisioningMethod.SPREADSHEET_UPLOAD
 INTEGRATION = pv.ProvisioningMethod.STANDARD_INTEGRATION
-MCIM = "METHOD_CHANGE_IS_MIGRATION"
+MCIM = pv.RuleId.METHOD_CHANGE_IS_MIGRATION
 
 
 def sso(idp: str = "Acme AMS", go_live: dt.date | None = PAST) -> pv.SsoSetup:
@@ -484,7 +484,7 @@ ESCAPED = "&lt;Acme &amp; Co&gt;"
 
 def test_finding_str() -> None:
     """A finding reads as [severity] RULE: message."""
-    finding = pv.Finding("SSO_SAML_SIGNED", pv.Severity.ERROR, "sign it", "HL 360058532211")
+    finding = pv.Finding(pv.RuleId.SSO_SAML_SIGNED, pv.Severity.ERROR, "sign it", "HL 360058532211")
     assert str(finding) == "[error] SSO_SAML_SIGNED: sign it"
 
 
@@ -498,7 +498,7 @@ def test_finding_str() -> None:
 )
 def test_requirement_str(met: bool, text: str) -> None:
     """A requirement reads as [met] or [UNMET], its name, rule and detail."""
-    assert str(pv.Requirement("SSO_SAML_SIGNED", "SAML messages signed", met, "ok")) == text
+    assert str(pv.Requirement(pv.RuleId.SSO_SAML_SIGNED, "SAML messages signed", met, "ok")) == text
 
 
 def test_decision_repr_html() -> None:

@@ -108,7 +108,7 @@ def test_not_licensed_product_is_not_applicable() -> None:
         (),
         (
             pv.Finding(
-                "PRODUCT_NOT_LICENSED",
+                pv.RuleId.PRODUCT_NOT_LICENSED,
                 pv.Severity.INFO,
                 "the tenant does not license community",
                 "ours",
@@ -126,7 +126,7 @@ def test_marketing_is_not_applicable() -> None:
         (),
         (
             pv.Finding(
-                "SSO_NOT_MARKETING",
+                pv.RuleId.SSO_NOT_MARKETING,
                 pv.Severity.INFO,
                 "SSO is a Community login concern; it does not apply to marketing",
                 "ours",
@@ -161,7 +161,7 @@ def test_marketing_is_judged_when_the_rulebook_applies_sso_to_it() -> None:
 def test_not_supported_names_the_ruling_rule(t: pv.Tenant, rule: str, message: str) -> None:
     """A NOT_SUPPORTED status carries one ERROR finding: the rule that rules SSO out."""
     assert eligibility(t).findings == (
-        pv.DEFAULT_RULEBOOK.finding(rule, pv.Severity.ERROR, message),
+        pv.DEFAULT_RULEBOOK.finding(pv.RuleId(rule), pv.Severity.ERROR, message),
     )
 
 
@@ -250,7 +250,9 @@ def test_requirements_are_listed_in_order(t: pv.Tenant, method_rule: str) -> Non
 )
 def test_method_requirement(t: pv.Tenant, rule: str, met: bool, detail: str) -> None:
     """The method's requirement is met where the method (or system) allows SSO."""
-    assert eligibility(t).requirements[0] == pv.Requirement(rule, "method allows SSO", met, detail)
+    assert eligibility(t).requirements[0] == pv.Requirement(
+        pv.RuleId(rule), "method allows SSO", met, detail
+    )
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from ._api import applicable_methods, check, decide, plan_migration, scenarios, 
 from ._book import DEFAULT_RULEBOOK, RuleBook, Settings
 from ._catalog import RULES, Rule, RuleGroup
 from ._engine import SUPPORTED_PROTOCOLS
+from ._ids import RuleId
 from ._migration import Migration
 from ._results import (
     CheckResult,
@@ -46,6 +47,7 @@ __all__ = [
     "Rule",
     "RuleBook",
     "RuleGroup",
+    "RuleId",
     "Scenario",
     "ScenarioTable",
     "Settings",

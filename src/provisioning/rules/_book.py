@@ -17,6 +17,7 @@ from ..exceptions import InvalidValueError, NotFoundError
 from ..tenants import Tenant
 from . import _engine, _migration
 from ._catalog import RULES, Rule
+from ._ids import RuleId
 from ._results import CheckResult, Decision, Finding, Severity, SsoEligibility
 
 __all__ = ["DEFAULT_RULEBOOK", "RuleBook", "Settings"]
@@ -151,14 +152,14 @@ class RuleBook:
         """Every rule, in catalog order."""
         return RULES
 
-    def rule(self, rule_id: str) -> Rule:
+    def rule(self, rule_id: RuleId | str) -> Rule:
         """Return the rule with this id, or raise :class:`NotFoundError`."""
         try:
             return _RULES_BY_ID[rule_id]
         except KeyError:
             raise NotFoundError(f"unknown rule id {rule_id!r}", kind="rule", key=rule_id) from None
 
-    def finding(self, rule_id: str, severity: Severity, message: str) -> Finding:
+    def finding(self, rule_id: RuleId, severity: Severity, message: str) -> Finding:
         """Build a finding of ``rule_id`` carrying the rule's source."""
         key = (rule_id, severity, message)
         found = _FINDINGS.get(key)

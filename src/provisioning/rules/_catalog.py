@@ -10,6 +10,7 @@ from __future__ import annotations
 import attrs
 
 from .._enum import ValueEnum
+from ._ids import RuleId
 
 __all__ = ["RULES", "Rule", "RuleGroup"]
 
@@ -27,8 +28,8 @@ class RuleGroup(ValueEnum):
 class Rule:
     """One rule: a stable id, what it says, where it comes from."""
 
-    #: The stable id used in decisions, tests and docs, e.g. ``"UPLOAD_SUPER_ADMIN_ONLY"``.
-    id: str
+    #: The stable id used in decisions, tests and docs, e.g. ``RuleId.UPLOAD_SUPER_ADMIN_ONLY``.
+    id: RuleId
     group: RuleGroup
     #: The rule in one or two sentences.
     statement: str
@@ -47,32 +48,32 @@ _SEED = "seed: the vendor's help page on the three methods"
 RULES: tuple[Rule, ...] = (
     # -- 1. Products and methods --------------------------------------------------------
     Rule(
-        id="METHODS_EXCLUSIVE",
+        id=RuleId.METHODS_EXCLUSIVE,
         group=RuleGroup.METHODS,
         statement="Each licensed product creates and updates its user records by exactly "
         "one method: standalone, spreadsheet upload or standard integration.",
         source=_SEED,
     ),
     Rule(
-        id="STANDALONE_COMMUNITY_ONLY",
+        id=RuleId.STANDALONE_COMMUNITY_ONLY,
         group=RuleGroup.METHODS,
         statement="Standalone account creation applies to the Community product only.",
         source=_SEED,
     ),
     Rule(
-        id="UPLOAD_COMMUNITY_OR_MARKETING",
+        id=RuleId.UPLOAD_COMMUNITY_OR_MARKETING,
         group=RuleGroup.METHODS,
         statement="Spreadsheet upload applies to Community and to Marketing.",
         source=_SEED,
     ),
     Rule(
-        id="INTEGRATION_COMMUNITY_ONLY",
+        id=RuleId.INTEGRATION_COMMUNITY_ONLY,
         group=RuleGroup.METHODS,
         statement="Standard integrations are offered for the Community product.",
         source=_SEED,
     ),
     Rule(
-        id="METHOD_CHANGE_IS_MIGRATION",
+        id=RuleId.METHOD_CHANGE_IS_MIGRATION,
         group=RuleGroup.METHODS,
         statement="Changing a product's method is a migration, not a setting: a changed "
         "record identifier risks lost SSO access, duplicate records, lost history and "
@@ -81,28 +82,28 @@ RULES: tuple[Rule, ...] = (
     ),
     # -- 2. What each method allows -----------------------------------------------------
     Rule(
-        id="STANDALONE_LOCAL_PORTAL",
+        id=RuleId.STANDALONE_LOCAL_PORTAL,
         group=RuleGroup.PERMISSIONS,
         statement="Under standalone the community is the portal for account creation, "
         "profile updates and login; the customer manages the records.",
         source=_SEED,
     ),
     Rule(
-        id="STANDALONE_ONE_TIME_UPLOAD",
+        id=RuleId.STANDALONE_ONE_TIME_UPLOAD,
         group=RuleGroup.PERMISSIONS,
         statement="Standalone allows one initial upload; after it accounts are registered "
         "and updated locally, and a further upload is refused.",
         source=_SEED,
     ),
     Rule(
-        id="STANDALONE_ACCOUNT_REQUESTS",
+        id=RuleId.STANDALONE_ACCOUNT_REQUESTS,
         group=RuleGroup.PERMISSIONS,
         statement="Only standalone sites take account requests: disabled, auto-approved, "
         "or held for admin approval, optionally after email verification.",
         source="HL 10177279816596",
     ),
     Rule(
-        id="UPLOAD_SINGLE_SOURCE",
+        id=RuleId.UPLOAD_SINGLE_SOURCE,
         group=RuleGroup.PERMISSIONS,
         statement="Under spreadsheet upload the spreadsheet is the single source: every "
         "record creation and update goes through an upload; local registration and local "
@@ -110,40 +111,40 @@ RULES: tuple[Rule, ...] = (
         source=_SEED,
     ),
     Rule(
-        id="UPLOAD_SUPER_ADMIN_ONLY",
+        id=RuleId.UPLOAD_SUPER_ADMIN_ONLY,
         group=RuleGroup.PERMISSIONS,
         statement="Only a Super Admin may import, manage or update records by spreadsheet.",
         source=_SEED,
     ),
     Rule(
-        id="UPLOAD_CSV_ONLY",
+        id=RuleId.UPLOAD_CSV_ONLY,
         group=RuleGroup.PERMISSIONS,
         statement="The upload is a .csv file built from the vendor's template; there is no "
         "API, FTP or direct integration.",
         source=_SEED,
     ),
     Rule(
-        id="CUSTOMER_OWNS_CHANGE_REQUESTS",
+        id=RuleId.CUSTOMER_OWNS_CHANGE_REQUESTS,
         group=RuleGroup.PERMISSIONS,
         statement="The customer runs the workflows that capture users' change requests.",
         source=_SEED,
     ),
     Rule(
-        id="INTEGRATION_SOURCE_OF_TRUTH",
+        id=RuleId.INTEGRATION_SOURCE_OF_TRUTH,
         group=RuleGroup.PERMISSIONS,
         statement="Under a standard integration the AMS/CRM is the authority and the "
         "community only consumes its data: no uploads, no local registration.",
         source="HL 360033048011, HL 360043414832",
     ),
     Rule(
-        id="DEACTIVATE_NOT_DELETE",
+        id=RuleId.DEACTIVATE_NOT_DELETE,
         group=RuleGroup.PERMISSIONS,
         statement="Deactivation blocks login but keeps content and can be reversed; "
         "deleting personal data is a separate action. A sync undoes neither.",
         source="HL 360033051371",
     ),
     Rule(
-        id="PRODUCT_NOT_LICENSED",
+        id=RuleId.PRODUCT_NOT_LICENSED,
         group=RuleGroup.PERMISSIONS,
         statement="An action on a product the tenant does not license is refused.",
         source="ours",
@@ -151,7 +152,7 @@ RULES: tuple[Rule, ...] = (
         override="license the product: add it to Tenant.products",
     ),
     Rule(
-        id="ROLE_PERMISSIONS",
+        id=RuleId.ROLE_PERMISSIONS,
         group=RuleGroup.PERMISSIONS,
         statement="User records are managed by the user-admin roles (by default Super Admin "
         "and Site Admin); only a Super Admin asks for a change of method; only the "
@@ -162,7 +163,7 @@ RULES: tuple[Rule, ...] = (
         override="Settings.user_admin_roles",
     ),
     Rule(
-        id="INTEGRATION_SYSTEM_REQUIRED",
+        id=RuleId.INTEGRATION_SYSTEM_REQUIRED,
         group=RuleGroup.PERMISSIONS,
         statement="A product on standard integration names its integrated system.",
         source="ours",
@@ -170,7 +171,7 @@ RULES: tuple[Rule, ...] = (
         override="name the system in Tenant.integration",
     ),
     Rule(
-        id="INTEGRATION_SYSTEM_UNKNOWN",
+        id=RuleId.INTEGRATION_SYSTEM_UNKNOWN,
         group=RuleGroup.PERMISSIONS,
         statement="The integrated system is one the rulebook's catalog knows.",
         source="ours",
@@ -178,7 +179,7 @@ RULES: tuple[Rule, ...] = (
         override="add the system to the rulebook: RuleBook.with_systems",
     ),
     Rule(
-        id="INTEGRATION_SYSTEM_UNUSED",
+        id=RuleId.INTEGRATION_SYSTEM_UNUSED,
         group=RuleGroup.PERMISSIONS,
         statement="A tenant that names an integrated system has a product on standard integration.",
         source="ours",
@@ -187,54 +188,54 @@ RULES: tuple[Rule, ...] = (
     ),
     # -- 3. Single sign-on --------------------------------------------------------------
     Rule(
-        id="SSO_NOT_WITH_STANDALONE",
+        id=RuleId.SSO_NOT_WITH_STANDALONE,
         group=RuleGroup.SSO,
         statement="SSO is not supported under standalone: the vendor is not an identity "
         "provider for external systems.",
         source=_SEED,
     ),
     Rule(
-        id="SSO_UPLOAD_CONDITIONAL",
+        id=RuleId.SSO_UPLOAD_CONDITIONAL,
         group=RuleGroup.SSO,
         statement="Under spreadsheet upload SSO may be supported when the SSO requirements "
         "are met.",
         source=_SEED,
     ),
     Rule(
-        id="SSO_INTEGRATION_BY_SYSTEM",
+        id=RuleId.SSO_INTEGRATION_BY_SYSTEM,
         group=RuleGroup.SSO,
         statement="Under a standard integration SSO depends on the integrated system; a "
         "capability no source confirms counts as unknown, not supported.",
         source="HL integration guides",
     ),
     Rule(
-        id="SSO_PROTOCOLS",
+        id=RuleId.SSO_PROTOCOLS,
         group=RuleGroup.SSO,
         statement="Supported SSO protocols: SAML 2.0, OAuth 2.0 and OpenID Connect.",
         source="HL 360060198811",
     ),
     Rule(
-        id="SSO_EXTERNAL_IDP",
+        id=RuleId.SSO_EXTERNAL_IDP,
         group=RuleGroup.SSO,
         statement="The customer's system is the identity provider; the vendor is the "
         "service provider.",
         source="HL 360058532211",
     ),
     Rule(
-        id="SSO_IDENTIFIER_MATCH",
+        id=RuleId.SSO_IDENTIFIER_MATCH,
         group=RuleGroup.SSO,
         statement="The identifier the IdP asserts must equal the record's LegacyContactKey, "
         "or the user cannot get in.",
         source="HL 360058532211, HL 360043414832",
     ),
     Rule(
-        id="SSO_SAML_SIGNED",
+        id=RuleId.SSO_SAML_SIGNED,
         group=RuleGroup.SSO,
         statement="SAML requests and responses must be signed.",
         source="HL 360058532211",
     ),
     Rule(
-        id="SSO_NOT_MARKETING",
+        id=RuleId.SSO_NOT_MARKETING,
         group=RuleGroup.SSO,
         statement="SSO, and login at all, is a Community concern; it does not apply to Marketing.",
         source="ours",
@@ -243,7 +244,7 @@ RULES: tuple[Rule, ...] = (
         override="Settings.sso_products",
     ),
     Rule(
-        id="SSO_LEAD_TIME",
+        id=RuleId.SSO_LEAD_TIME,
         group=RuleGroup.SSO,
         statement="An SSO change needs notice before its go-live date (2 to 3 weeks in one "
         "article, 10 in another); the default is 3 weeks.",
@@ -253,7 +254,7 @@ RULES: tuple[Rule, ...] = (
         override="Settings.sso_lead_time",
     ),
     Rule(
-        id="SSO_IN_EFFECT",
+        id=RuleId.SSO_IN_EFFECT,
         group=RuleGroup.SSO,
         statement="An eligible SSO setup takes effect on its go-live date; from then users "
         "sign in through the identity provider and local password login is off.",
@@ -264,7 +265,7 @@ RULES: tuple[Rule, ...] = (
     ),
     # -- Upload safeguards (ours; DOMAIN.md section 7 says what they prevent) -----------
     Rule(
-        id="SAFEGUARD_EMPTY_FILE",
+        id=RuleId.SAFEGUARD_EMPTY_FILE,
         group=RuleGroup.SAFEGUARDS,
         statement="A full import of a file with no valid rows is held: it would deactivate "
         "every stored record.",
@@ -273,7 +274,7 @@ RULES: tuple[Rule, ...] = (
         override="plan_upload(..., overrides={'empty_file'})",
     ),
     Rule(
-        id="SAFEGUARD_TRUNCATED_FILE",
+        id=RuleId.SAFEGUARD_TRUNCATED_FILE,
         group=RuleGroup.SAFEGUARDS,
         statement="A full import whose valid rows are far fewer than the active stored records is "
         "held as a probably truncated file.",
@@ -283,7 +284,7 @@ RULES: tuple[Rule, ...] = (
         override="Settings.truncated_file_share, or overrides={'truncated_file'}",
     ),
     Rule(
-        id="SAFEGUARD_MASS_DEACTIVATION",
+        id=RuleId.SAFEGUARD_MASS_DEACTIVATION,
         group=RuleGroup.SAFEGUARDS,
         statement="An import that would lock out more than a share of the active stored records "
         "(20% by default) is held. Every move out of Enabled counts: a deactivation, a "
@@ -294,7 +295,7 @@ RULES: tuple[Rule, ...] = (
         override="Settings.max_deactivation_share, or overrides={'mass_deactivation'}",
     ),
     Rule(
-        id="SAFEGUARD_SUPER_ADMIN",
+        id=RuleId.SAFEGUARD_SUPER_ADMIN,
         group=RuleGroup.SAFEGUARDS,
         statement="An upload never deactivates a Super Admin's account, nor takes it out of "
         "Enabled in any other way.",
@@ -303,7 +304,7 @@ RULES: tuple[Rule, ...] = (
         override="plan_upload(..., overrides={'super_admin'})",
     ),
     Rule(
-        id="SAFEGUARD_ROW_ERRORS",
+        id=RuleId.SAFEGUARD_ROW_ERRORS,
         group=RuleGroup.SAFEGUARDS,
         statement="A file with row errors is held unless the caller accepts applying the "
         "valid rows only.",
@@ -312,7 +313,7 @@ RULES: tuple[Rule, ...] = (
         override="plan_upload(..., overrides={'row_errors'}) applies the valid rows only",
     ),
     Rule(
-        id="UPLOAD_IDENTITY_CONFLICT",
+        id=RuleId.UPLOAD_IDENTITY_CONFLICT,
         group=RuleGroup.SAFEGUARDS,
         statement="A row whose email belongs to a stored record with another key is a "
         "conflict: reported, never merged or taken over.",

@@ -17,6 +17,7 @@ from ..actors import Action, Actor, Role
 from ..catalog import Capability, Product, Support
 from ..catalog import ProvisioningMethod as Method
 from ..tenants import AccountRequestPolicy, SsoProtocol, SsoSetup, Tenant
+from ._ids import RuleId
 from ._results import (
     CheckResult,
     Decision,
@@ -93,7 +94,7 @@ def check(book: RuleBook, tenant: Tenant) -> CheckResult:
         if method is STANDALONE and product is not Product.COMMUNITY:
             add(
                 book.finding(
-                    "STANDALONE_COMMUNITY_ONLY",
+                    RuleId.STANDALONE_COMMUNITY_ONLY,
                     ERROR,
                     f"{product.value} is licensed with the standalone method, which applies to "
                     "community only",
@@ -102,7 +103,7 @@ def check(book: RuleBook, tenant: Tenant) -> CheckResult:
         elif method is INTEGRATION and product is not Product.COMMUNITY:
             add(
                 book.finding(
-                    "INTEGRATION_COMMUNITY_ONLY",
+                    RuleId.INTEGRATION_COMMUNITY_ONLY,
                     ERROR,
                     f"{product.value} is licensed with a standard integration, which is offered "
                     "for community only",
@@ -114,7 +115,7 @@ def check(book: RuleBook, tenant: Tenant) -> CheckResult:
     elif tenant.integration is not None:
         add(
             book.finding(
-                "INTEGRATION_SYSTEM_UNUSED",
+                RuleId.INTEGRATION_SYSTEM_UNUSED,
                 WARNING,
                 f"the tenant names the integrated system {tenant.integration!r}, but no "
                 "product uses a standard integration",
@@ -125,7 +126,7 @@ def check(book: RuleBook, tenant: Tenant) -> CheckResult:
         how = f"community uses {community.value}" if community else "community is not licensed"
         add(
             book.finding(
-                "STANDALONE_ACCOUNT_REQUESTS",
+                RuleId.STANDALONE_ACCOUNT_REQUESTS,
                 ERROR,
                 f"account requests are set to {tenant.account_requests.policy.value}, but only "
                 f"standalone sites take account requests ({how})",
@@ -140,7 +141,7 @@ def _system_problems(book: RuleBook, tenant: Tenant) -> list[Finding]:
     if tenant.integration is None:
         return [
             book.finding(
-                "INTEGRATION_SYSTEM_REQUIRED",
+                RuleId.INTEGRATION_SYSTEM_REQUIRED,
                 ERROR,
                 "a product uses a standard integration, but no integrated system is named",
             )
@@ -148,7 +149,7 @@ def _system_problems(book: RuleBook, tenant: Tenant) -> list[Finding]:
     if tenant.integration not in book.catalog:
         return [
             book.finding(
-                "INTEGRATION_SYSTEM_UNKNOWN",
+                RuleId.INTEGRATION_SYSTEM_UNKNOWN,
                 ERROR,
                 f"the integrated system {tenant.integration!r} is not in the rulebook's catalog",
             )
@@ -165,7 +166,7 @@ def _sso_setup_problems(book: RuleBook, tenant: Tenant) -> list[Finding]:
         licensed = ", ".join(p.value for p in tenant.products) or "nothing"
         found.append(
             book.finding(
-                "SSO_NOT_MARKETING",
+                RuleId.SSO_NOT_MARKETING,
                 ERROR,
                 f"SSO is set up, but the tenant licenses no product SSO applies to "
                 f"(it licenses {licensed})",
@@ -176,7 +177,7 @@ def _sso_setup_problems(book: RuleBook, tenant: Tenant) -> list[Finding]:
         if method is STANDALONE:
             found.append(
                 book.finding(
-                    "SSO_NOT_WITH_STANDALONE",
+                    RuleId.SSO_NOT_WITH_STANDALONE,
                     ERROR,
                     f"SSO is set up, but {product.value} uses the standalone method, which does "
                     "not support SSO",
@@ -189,7 +190,7 @@ def _sso_setup_problems(book: RuleBook, tenant: Tenant) -> list[Finding]:
                 if support is Support.NO:
                     found.append(
                         book.finding(
-                            "SSO_INTEGRATION_BY_SYSTEM",
+                            RuleId.SSO_INTEGRATION_BY_SYSTEM,
                             ERROR,
                             f"SSO is set up, but {system.name} does not support SSO",
                         )
@@ -197,7 +198,7 @@ def _sso_setup_problems(book: RuleBook, tenant: Tenant) -> list[Finding]:
                 elif support is Support.UNKNOWN:
                     found.append(
                         book.finding(
-                            "SSO_INTEGRATION_BY_SYSTEM",
+                            RuleId.SSO_INTEGRATION_BY_SYSTEM,
                             WARNING,
                             f"SSO is set up, but no source confirms that {system.name} "
                             "supports SSO; confirm it with the vendor",
@@ -211,7 +212,7 @@ def _sso_setup_problems(book: RuleBook, tenant: Tenant) -> list[Finding]:
         earliest = _add_period(setup.requested_on, lead)
         if setup.go_live < earliest:
             message = _short_notice(setup, describe_period(lead), earliest)
-            found.append(book.finding("SSO_LEAD_TIME", ERROR, message))
+            found.append(book.finding(RuleId.SSO_LEAD_TIME, ERROR, message))
     return found
 
 
@@ -224,10 +225,12 @@ def _setup_requirements(tenant: Tenant) -> list[Requirement]:
     if setup is None:
         missing = "no SSO setup"
         return [
-            Requirement("SSO_PROTOCOLS", "supported protocol", False, missing),
-            Requirement("SSO_EXTERNAL_IDP", "external identity provider", False, missing),
-            Requirement("SSO_IDENTIFIER_MATCH", "identifier is LegacyContactKey", False, missing),
-            Requirement("SSO_SAML_SIGNED", "SAML messages signed", False, missing),
+            Requirement(RuleId.SSO_PROTOCOLS, "supported protocol", False, missing),
+            Requirement(RuleId.SSO_EXTERNAL_IDP, "external identity provider", False, missing),
+            Requirement(
+                RuleId.SSO_IDENTIFIER_MATCH, "identifier is LegacyContactKey", False, missing
+            ),
+            Requirement(RuleId.SSO_SAML_SIGNED, "SAML messages signed", False, missing),
         ]
     protocol = setup.protocol
     supported = protocol in SUPPORTED_PROTOCOLS
@@ -244,7 +247,7 @@ def _setup_requirements(tenant: Tenant) -> list[Requirement]:
         signing = f"{protocol.value} is not SAML: no signing requirement"
     return [
         Requirement(
-            "SSO_PROTOCOLS",
+            RuleId.SSO_PROTOCOLS,
             "supported protocol",
             supported,
             f"{protocol.value} is supported"
@@ -252,7 +255,7 @@ def _setup_requirements(tenant: Tenant) -> list[Requirement]:
             else f"{protocol.value} is not supported; use SAML 2.0, OAuth 2.0 or OpenID Connect",
         ),
         Requirement(
-            "SSO_EXTERNAL_IDP",
+            RuleId.SSO_EXTERNAL_IDP,
             "external identity provider",
             not idp.hosted_by_vendor,
             f"{idp.name} is the customer's identity provider"
@@ -261,7 +264,7 @@ def _setup_requirements(tenant: Tenant) -> list[Requirement]:
             "system must be",
         ),
         Requirement(
-            "SSO_IDENTIFIER_MATCH",
+            RuleId.SSO_IDENTIFIER_MATCH,
             "identifier is LegacyContactKey",
             setup.identifier_is_legacy_contact_key,
             f"the IdP asserts {setup.asserted_identifier}, which equals the LegacyContactKey"
@@ -269,7 +272,7 @@ def _setup_requirements(tenant: Tenant) -> list[Requirement]:
             else f"the IdP asserts {setup.asserted_identifier}, which is not the "
             "LegacyContactKey: users could not get in",
         ),
-        Requirement("SSO_SAML_SIGNED", "SAML messages signed", signed, signing),
+        Requirement(RuleId.SSO_SAML_SIGNED, "SAML messages signed", signed, signing),
     ]
 
 
@@ -278,11 +281,11 @@ def _method_requirement(book: RuleBook, tenant: Tenant, method: Method) -> tuple
     name = "method allows SSO"
     if method is STANDALONE:
         detail = "standalone does not support SSO: the vendor is not an identity provider"
-        return Requirement("SSO_NOT_WITH_STANDALONE", name, False, detail), True
+        return Requirement(RuleId.SSO_NOT_WITH_STANDALONE, name, False, detail), True
     if method is UPLOAD:
         detail = "spreadsheet upload supports SSO once the requirements are met"
-        return Requirement("SSO_UPLOAD_CONDITIONAL", name, True, detail), False
-    rule = "SSO_INTEGRATION_BY_SYSTEM"
+        return Requirement(RuleId.SSO_UPLOAD_CONDITIONAL, name, True, detail), False
+    rule = RuleId.SSO_INTEGRATION_BY_SYSTEM
     if tenant.integration is None:
         return Requirement(rule, name, False, "no integrated system is named"), False
     system = book.catalog.get(tenant.integration)
@@ -306,30 +309,30 @@ def _lead_time_requirement(
     lead = describe_period(book.settings.sso_lead_time)
     setup = tenant.sso
     if setup is None:
-        return Requirement("SSO_LEAD_TIME", name, False, "no SSO setup")
+        return Requirement(RuleId.SSO_LEAD_TIME, name, False, "no SSO setup")
     go_live = setup.go_live
     if go_live is None:
         return Requirement(
-            "SSO_LEAD_TIME",
+            RuleId.SSO_LEAD_TIME,
             name,
             False,
             f"no go-live date requested; the earliest possible is {earliest.isoformat()}",
         )
     if setup.requested_on is not None and go_live < earliest:
         # Too little notice is a fact of the two dates: the go-live day passing mends nothing.
-        return Requirement("SSO_LEAD_TIME", name, False, _short_notice(setup, lead, earliest))
+        return Requirement(RuleId.SSO_LEAD_TIME, name, False, _short_notice(setup, lead, earliest))
     if go_live <= as_of:
-        return Requirement("SSO_LEAD_TIME", name, True, f"live since {go_live.isoformat()}")
+        return Requirement(RuleId.SSO_LEAD_TIME, name, True, f"live since {go_live.isoformat()}")
     if go_live >= earliest:
         notice = f"at least {lead}" if earliest > as_of else "no notice needed"
         return Requirement(
-            "SSO_LEAD_TIME",
+            RuleId.SSO_LEAD_TIME,
             name,
             True,
             f"go-live {go_live.isoformat()} is {notice} after {start.isoformat()}",
         )
     return Requirement(
-        "SSO_LEAD_TIME",
+        RuleId.SSO_LEAD_TIME,
         name,
         False,
         f"go-live {go_live.isoformat()} is less than {lead} after {start.isoformat()}; "
@@ -360,14 +363,14 @@ def sso_eligibility(
     method = tenant.products.get(product)
     if method is None:
         finding = book.finding(
-            "PRODUCT_NOT_LICENSED", INFO, f"the tenant does not license {product.value}"
+            RuleId.PRODUCT_NOT_LICENSED, INFO, f"the tenant does not license {product.value}"
         )
         return SsoEligibility(
             SsoStatus.NOT_APPLICABLE, product, None, day, (), (finding,), go_live, earliest
         )
     if product not in book.settings.sso_products:
         finding = book.finding(
-            "SSO_NOT_MARKETING",
+            RuleId.SSO_NOT_MARKETING,
             INFO,
             f"SSO is a Community login concern; it does not apply to {product.value}",
         )
@@ -409,7 +412,7 @@ def decide(
     method = tenant.products.get(product)
     if method is None:
         refusal = book.finding(
-            "PRODUCT_NOT_LICENSED", ERROR, f"the tenant does not license {product.value}"
+            RuleId.PRODUCT_NOT_LICENSED, ERROR, f"the tenant does not license {product.value}"
         )
         return Decision(False, action, product, role, (refusal,))
     if (
@@ -419,7 +422,11 @@ def decide(
     ):
         # STANDALONE_COMMUNITY_ONLY / INTEGRATION_COMMUNITY_ONLY: a product on a method it
         # cannot use does nothing until it is migrated.
-        rule = "STANDALONE_COMMUNITY_ONLY" if method is STANDALONE else "INTEGRATION_COMMUNITY_ONLY"
+        rule = (
+            RuleId.STANDALONE_COMMUNITY_ONLY
+            if method is STANDALONE
+            else RuleId.INTEGRATION_COMMUNITY_ONLY
+        )
         refusal = book.finding(
             rule,
             ERROR,
@@ -437,14 +444,14 @@ def decide(
 
 def _person_only(book: RuleBook) -> Finding:
     return book.finding(
-        "ROLE_PERMISSIONS", ERROR, "the integration acts only to sync records, not as a person"
+        RuleId.ROLE_PERMISSIONS, ERROR, "the integration acts only to sync records, not as a person"
     )
 
 
 def _not_user_admin(book: RuleBook, role: Role) -> Finding:
     admins = ", ".join(sorted(r.value for r in book.settings.user_admin_roles))
     return book.finding(
-        "ROLE_PERMISSIONS",
+        RuleId.ROLE_PERMISSIONS,
         ERROR,
         f"a {role.value} does not manage user records (user-admin roles: {admins})",
     )
@@ -459,7 +466,7 @@ def _system_name(book: RuleBook, tenant: Tenant) -> str:
 
 def _account_requests_refused(book: RuleBook, method: Method) -> Finding:
     return book.finding(
-        "STANDALONE_ACCOUNT_REQUESTS",
+        RuleId.STANDALONE_ACCOUNT_REQUESTS,
         ERROR,
         f"only standalone sites take account requests; this product uses {method.value}",
     )
@@ -479,7 +486,7 @@ def _self_register(
         if requests.policy is AccountRequestPolicy.DISABLED:
             found.append(
                 book.finding(
-                    "STANDALONE_ACCOUNT_REQUESTS",
+                    RuleId.STANDALONE_ACCOUNT_REQUESTS,
                     ERROR,
                     "account requests are disabled on this site",
                 )
@@ -491,11 +498,13 @@ def _self_register(
                 if requests.policy is AccountRequestPolicy.AUTO_APPROVE
                 else "the account waits as Pending Approval for an admin"
             )
-            found.append(book.finding("STANDALONE_ACCOUNT_REQUESTS", INFO, f"{verify}{outcome}"))
+            found.append(
+                book.finding(RuleId.STANDALONE_ACCOUNT_REQUESTS, INFO, f"{verify}{outcome}")
+            )
     elif method is UPLOAD:
         found.append(
             book.finding(
-                "UPLOAD_SINGLE_SOURCE",
+                RuleId.UPLOAD_SINGLE_SOURCE,
                 ERROR,
                 "accounts are created only by a Super Admin's spreadsheet upload",
             )
@@ -504,7 +513,7 @@ def _self_register(
     else:
         found.append(
             book.finding(
-                "INTEGRATION_SOURCE_OF_TRUTH",
+                RuleId.INTEGRATION_SOURCE_OF_TRUTH,
                 ERROR,
                 f"accounts come from {_system_name(book, tenant)}; local registration is off",
             )
@@ -517,25 +526,27 @@ def _record_edit(book: RuleBook, tenant: Tenant, method: Method, subject: str) -
     if method is STANDALONE:
         return [
             book.finding(
-                "STANDALONE_LOCAL_PORTAL", INFO, f"{subject} on the community, which is the portal"
+                RuleId.STANDALONE_LOCAL_PORTAL,
+                INFO,
+                f"{subject} on the community, which is the portal",
             )
         ]
     if method is UPLOAD:
         return [
             book.finding(
-                "UPLOAD_SINGLE_SOURCE",
+                RuleId.UPLOAD_SINGLE_SOURCE,
                 ERROR,
                 "record fields change only through a spreadsheet upload, not locally",
             ),
             book.finding(
-                "CUSTOMER_OWNS_CHANGE_REQUESTS",
+                RuleId.CUSTOMER_OWNS_CHANGE_REQUESTS,
                 INFO,
                 "send the change to the customer's change-request workflow for the next upload",
             ),
         ]
     return [
         book.finding(
-            "INTEGRATION_SOURCE_OF_TRUTH",
+            RuleId.INTEGRATION_SOURCE_OF_TRUTH,
             ERROR,
             f"{_system_name(book, tenant)} is the authority: change the record there",
         )
@@ -582,7 +593,7 @@ def _upload(
     if role is not Role.SUPER_ADMIN:
         found.append(
             book.finding(
-                "UPLOAD_SUPER_ADMIN_ONLY",
+                RuleId.UPLOAD_SUPER_ADMIN_ONLY,
                 ERROR,
                 f"only a Super Admin may upload records, not a {role.value}",
             )
@@ -592,7 +603,7 @@ def _upload(
             hint = "" if tenant.initial_upload_done else "; the initial upload has not happened yet"
             found.append(
                 book.finding(
-                    "STANDALONE_ONE_TIME_UPLOAD",
+                    RuleId.STANDALONE_ONE_TIME_UPLOAD,
                     ERROR,
                     f"standalone allows only the one initial upload{hint}",
                 )
@@ -600,7 +611,7 @@ def _upload(
         elif tenant.initial_upload_done:
             found.append(
                 book.finding(
-                    "STANDALONE_ONE_TIME_UPLOAD",
+                    RuleId.STANDALONE_ONE_TIME_UPLOAD,
                     ERROR,
                     "the initial upload already happened; accounts are now registered and "
                     "updated locally",
@@ -609,7 +620,7 @@ def _upload(
         else:
             found.append(
                 book.finding(
-                    "STANDALONE_ONE_TIME_UPLOAD",
+                    RuleId.STANDALONE_ONE_TIME_UPLOAD,
                     INFO,
                     "this is the one initial upload standalone allows; afterwards accounts "
                     "are registered and updated locally",
@@ -619,18 +630,20 @@ def _upload(
         if product is not Product.COMMUNITY:
             found.append(
                 book.finding(
-                    "UPLOAD_COMMUNITY_OR_MARKETING",
+                    RuleId.UPLOAD_COMMUNITY_OR_MARKETING,
                     INFO,
                     f"spreadsheet upload applies to {product.value}",
                 )
             )
         found.append(
-            book.finding("UPLOAD_CSV_ONLY", INFO, "upload a .csv built from the vendor's template")
+            book.finding(
+                RuleId.UPLOAD_CSV_ONLY, INFO, "upload a .csv built from the vendor's template"
+            )
         )
         if not initial:
             found.append(
                 book.finding(
-                    "CUSTOMER_OWNS_CHANGE_REQUESTS",
+                    RuleId.CUSTOMER_OWNS_CHANGE_REQUESTS,
                     INFO,
                     "the file carries the changes the customer's workflows captured",
                 )
@@ -638,7 +651,7 @@ def _upload(
     else:
         found.append(
             book.finding(
-                "INTEGRATION_SOURCE_OF_TRUTH",
+                RuleId.INTEGRATION_SOURCE_OF_TRUTH,
                 ERROR,
                 f"uploads are not for integrated sites; records come from "
                 f"{_system_name(book, tenant)}",
@@ -657,11 +670,13 @@ def _integration_sync(
 ) -> list[Finding]:
     found: list[Finding] = []
     if role is not Role.INTEGRATION:
-        found.append(book.finding("ROLE_PERMISSIONS", ERROR, "only the integration syncs records"))
+        found.append(
+            book.finding(RuleId.ROLE_PERMISSIONS, ERROR, "only the integration syncs records")
+        )
     if method is STANDALONE:
         found.append(
             book.finding(
-                "STANDALONE_LOCAL_PORTAL",
+                RuleId.STANDALONE_LOCAL_PORTAL,
                 ERROR,
                 "a standalone site has no external system: records are managed locally",
             )
@@ -669,7 +684,7 @@ def _integration_sync(
     elif method is UPLOAD:
         found.append(
             book.finding(
-                "UPLOAD_CSV_ONLY",
+                RuleId.UPLOAD_CSV_ONLY,
                 ERROR,
                 "spreadsheet upload has no API, FTP or direct integration to sync from",
             )
@@ -681,7 +696,7 @@ def _integration_sync(
         else:
             found.append(
                 book.finding(
-                    "INTEGRATION_SOURCE_OF_TRUTH",
+                    RuleId.INTEGRATION_SOURCE_OF_TRUTH,
                     INFO,
                     f"{_system_name(book, tenant)} is the authority; changed records are "
                     "pulled whole",
@@ -689,7 +704,7 @@ def _integration_sync(
             )
             found.append(
                 book.finding(
-                    "DEACTIVATE_NOT_DELETE",
+                    RuleId.DEACTIVATE_NOT_DELETE,
                     INFO,
                     "a sync does not undo a deactivation or a deletion",
                 )
@@ -699,7 +714,7 @@ def _integration_sync(
 
 def _no_login_here(book: RuleBook, product: Product) -> Finding:
     return book.finding(
-        "SSO_NOT_MARKETING",
+        RuleId.SSO_NOT_MARKETING,
         ERROR,
         f"{product.value} contacts do not sign in; login is a Community concern",
     )
@@ -719,7 +734,9 @@ def _local_login(
         return found
     if method is STANDALONE:
         found.append(
-            book.finding("STANDALONE_LOCAL_PORTAL", INFO, "users sign in with a local password")
+            book.finding(
+                RuleId.STANDALONE_LOCAL_PORTAL, INFO, "users sign in with a local password"
+            )
         )
         return found
     sso = sso_eligibility(book, tenant, product, as_of)
@@ -730,15 +747,17 @@ def _local_login(
             else f"SSO is {sso.status.value.replace('_', ' ')}"
         )
         found.append(
-            book.finding("SSO_IN_EFFECT", INFO, f"{why}: users sign in with a local password")
+            book.finding(RuleId.SSO_IN_EFFECT, INFO, f"{why}: users sign in with a local password")
         )
     elif book.settings.local_login_with_sso:
-        found.append(book.finding("SSO_IN_EFFECT", INFO, "local password login is kept beside SSO"))
+        found.append(
+            book.finding(RuleId.SSO_IN_EFFECT, INFO, "local password login is kept beside SSO")
+        )
     else:
         idp = tenant.sso.identity_provider.name if tenant.sso else "the identity provider"
         found.append(
             book.finding(
-                "SSO_IN_EFFECT",
+                RuleId.SSO_IN_EFFECT,
                 ERROR,
                 f"SSO is live: users sign in through {idp}, not with a local password",
             )
@@ -767,7 +786,7 @@ def _sso_login(
         assert sso.go_live is not None
         found.append(
             book.finding(
-                "SSO_IN_EFFECT",
+                RuleId.SSO_IN_EFFECT,
                 ERROR,
                 f"SSO goes live on {sso.go_live.isoformat()}; until then users sign in locally",
             )
@@ -776,7 +795,9 @@ def _sso_login(
         assert tenant.sso is not None
         found.append(
             book.finding(
-                "SSO_IN_EFFECT", INFO, f"users sign in through {tenant.sso.identity_provider.name}"
+                RuleId.SSO_IN_EFFECT,
+                INFO,
+                f"users sign in through {tenant.sso.identity_provider.name}",
             )
         )
     return found
@@ -796,14 +817,16 @@ def _deactivate(
     found = [] if may else [_not_user_admin(book, role)]
     found.append(
         book.finding(
-            "DEACTIVATE_NOT_DELETE",
+            RuleId.DEACTIVATE_NOT_DELETE,
             INFO,
             "deactivation blocks login, keeps the user's content and can be reversed",
         )
     )
     if method is INTEGRATION:
         found.append(
-            book.finding("DEACTIVATE_NOT_DELETE", INFO, "a later sync does not reactivate the user")
+            book.finding(
+                RuleId.DEACTIVATE_NOT_DELETE, INFO, "a later sync does not reactivate the user"
+            )
         )
     return found
 
@@ -819,7 +842,7 @@ def _delete_personal_data(
     found = [] if role in book.settings.user_admin_roles else [_not_user_admin(book, role)]
     found.append(
         book.finding(
-            "DEACTIVATE_NOT_DELETE",
+            RuleId.DEACTIVATE_NOT_DELETE,
             WARNING,
             "deleting personal data is not a deactivation: it cannot be undone, and a sync "
             "does not bring the data back",
@@ -840,14 +863,14 @@ def _change_method(
     if role is not Role.SUPER_ADMIN:
         found.append(
             book.finding(
-                "ROLE_PERMISSIONS",
+                RuleId.ROLE_PERMISSIONS,
                 ERROR,
                 f"only a Super Admin asks for a change of method, not a {role.value}",
             )
         )
     found.append(
         book.finding(
-            "METHOD_CHANGE_IS_MIGRATION",
+            RuleId.METHOD_CHANGE_IS_MIGRATION,
             WARNING,
             f"moving {product.value} off {method.value} is a migration, not a setting: it "
             "risks lost SSO access, duplicate records, lost history and broken syncs "

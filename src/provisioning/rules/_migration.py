@@ -9,6 +9,7 @@ import attrs
 from ..catalog import Product
 from ..catalog import ProvisioningMethod as Method
 from ..tenants import Tenant
+from ._ids import RuleId
 from ._results import CheckResult, Finding, Severity, _html_table
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class Migration:
         return self.problems.ok
 
     @property
-    def rules(self) -> tuple[str, ...]:
+    def rules(self) -> tuple[RuleId, ...]:
         """The ids of every rule involved, risks first."""
         return tuple(f.rule for f in self.risks) + self.problems.rules
 
@@ -69,55 +70,55 @@ def plan_migration(book: RuleBook, tenant: Tenant, product: Product, to: Method)
     risks: list[Finding] = []
     warn = Severity.WARNING
 
-    def risk(rule: str, message: str) -> None:
+    def risk(rule: RuleId, message: str) -> None:
         risks.append(book.finding(rule, warn, message))
 
     if start is to:
         risks.append(
             book.finding(
-                "METHOD_CHANGE_IS_MIGRATION", Severity.INFO, f"{product} already uses {to}"
+                RuleId.METHOD_CHANGE_IS_MIGRATION, Severity.INFO, f"{product} already uses {to}"
             )
         )
         return Migration(tenant.id, product, start, to, target, tuple(risks), problems)
     risk(
-        "METHOD_CHANGE_IS_MIGRATION",
+        RuleId.METHOD_CHANGE_IS_MIGRATION,
         f"moving {product} to {to} is a migration: plan it with the vendor; a changed "
         "record identifier risks lost SSO access, duplicate records, lost history and "
         "broken syncs",
     )
     if tenant.sso is not None and product is Product.COMMUNITY:
         risk(
-            "SSO_IDENTIFIER_MATCH",
+            RuleId.SSO_IDENTIFIER_MATCH,
             "keep every LegacyContactKey equal to the identifier the IdP asserts, or SSO "
             "users are locked out",
         )
     if start is Method.STANDARD_INTEGRATION:
         risk(
-            "INTEGRATION_SOURCE_OF_TRUTH",
+            RuleId.INTEGRATION_SOURCE_OF_TRUTH,
             "syncs stop: records no longer follow the AMS/CRM, and its keys must be kept as "
             "LegacyContactKeys to avoid duplicates",
         )
     if start is Method.STANDALONE:
         risk(
-            "STANDALONE_LOCAL_PORTAL",
+            RuleId.STANDALONE_LOCAL_PORTAL,
             "local registration and profile edits stop; accounts created locally must be "
             "carried into the new source with their keys",
         )
     if to is Method.SPREADSHEET_UPLOAD:
         risk(
-            "UPLOAD_SINGLE_SOURCE",
+            RuleId.UPLOAD_SINGLE_SOURCE,
             "from now on every change goes through a Super Admin's upload; a first full "
             "import that misses existing users deactivates them",
         )
     elif to is Method.STANDARD_INTEGRATION:
         risk(
-            "INTEGRATION_SOURCE_OF_TRUTH",
+            RuleId.INTEGRATION_SOURCE_OF_TRUTH,
             "existing records must be matched to the AMS/CRM by key, never by email: "
             "matching by email takes over local accounts in silence",
         )
     elif tenant.sso is not None:
         risk(
-            "SSO_NOT_WITH_STANDALONE",
+            RuleId.SSO_NOT_WITH_STANDALONE,
             "standalone does not support SSO: users who sign in by SSO lose that access",
         )
     return Migration(tenant.id, product, start, to, target, tuple(risks), problems)

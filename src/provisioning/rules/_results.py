@@ -15,6 +15,7 @@ import attrs
 from .._enum import ValueEnum
 from ..actors import Action, Role
 from ..catalog import Product, ProvisioningMethod
+from ._ids import RuleId
 
 __all__ = [
     "CheckResult",
@@ -39,7 +40,7 @@ class Severity(ValueEnum):
 class Finding:
     """One rule applied to one situation: which rule, how serious, and what it means here."""
 
-    rule: str
+    rule: RuleId
     severity: Severity
     message: str
     source: str
@@ -84,7 +85,7 @@ class Decision:
         return self.allowed
 
     @property
-    def rules(self) -> tuple[str, ...]:
+    def rules(self) -> tuple[RuleId, ...]:
         """The ids of every rule that contributed, in order."""
         return tuple(f.rule for f in self.findings)
 
@@ -128,7 +129,7 @@ class CheckResult:
         return tuple(f for f in self.findings if f.severity is Severity.WARNING)
 
     @property
-    def rules(self) -> tuple[str, ...]:
+    def rules(self) -> tuple[RuleId, ...]:
         """The ids of every rule found, in order."""
         return tuple(f.rule for f in self.findings)
 
@@ -170,7 +171,7 @@ class SsoStatus(ValueEnum):
 class Requirement:
     """One SSO requirement, met or not, with what is left to do."""
 
-    rule: str
+    rule: RuleId
     name: str
     met: bool
     detail: str

@@ -24,7 +24,7 @@ from ..catalog import Product
 from ..exceptions import InvalidValueError
 from ..records import CustomFields, RecordStatus, UserRecord
 from ..repository import Repository, UploadMode
-from ..rules import DEFAULT_RULEBOOK, Decision, Finding, RuleBook, Severity
+from ..rules import DEFAULT_RULEBOOK, Decision, Finding, RuleBook, RuleId, Severity
 from ..rules._engine import today
 from ..rules._results import _html_table
 from ..spreadsheet import Column, Reader, RowError
@@ -61,18 +61,18 @@ class Safeguard(ValueEnum):
     IDENTITY_CONFLICT = "identity_conflict"
 
     @property
-    def rule(self) -> str:
+    def rule(self) -> RuleId:
         """The rule id of this safeguard."""
         return _SAFEGUARD_RULES[self]
 
 
 _SAFEGUARD_RULES = {
-    Safeguard.EMPTY_FILE: "SAFEGUARD_EMPTY_FILE",
-    Safeguard.TRUNCATED_FILE: "SAFEGUARD_TRUNCATED_FILE",
-    Safeguard.MASS_DEACTIVATION: "SAFEGUARD_MASS_DEACTIVATION",
-    Safeguard.SUPER_ADMIN: "SAFEGUARD_SUPER_ADMIN",
-    Safeguard.ROW_ERRORS: "SAFEGUARD_ROW_ERRORS",
-    Safeguard.IDENTITY_CONFLICT: "UPLOAD_IDENTITY_CONFLICT",
+    Safeguard.EMPTY_FILE: RuleId.SAFEGUARD_EMPTY_FILE,
+    Safeguard.TRUNCATED_FILE: RuleId.SAFEGUARD_TRUNCATED_FILE,
+    Safeguard.MASS_DEACTIVATION: RuleId.SAFEGUARD_MASS_DEACTIVATION,
+    Safeguard.SUPER_ADMIN: RuleId.SAFEGUARD_SUPER_ADMIN,
+    Safeguard.ROW_ERRORS: RuleId.SAFEGUARD_ROW_ERRORS,
+    Safeguard.IDENTITY_CONFLICT: RuleId.UPLOAD_IDENTITY_CONFLICT,
 }
 
 _RECORD_FIELDS = tuple(spec.name for spec in field_specs(UserRecord))
@@ -225,7 +225,7 @@ class UploadPlan:
         return not self.refused and not self.held_by
 
     @property
-    def rules(self) -> tuple[str, ...]:
+    def rules(self) -> tuple[RuleId, ...]:
         """The rule ids that refuse or hold the plan."""
         if self.refused:
             return tuple(f.rule for f in self.decision.refusals)
