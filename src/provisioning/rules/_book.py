@@ -15,7 +15,7 @@ from ..catalog import DEFAULT_CATALOG, IntegrationCatalog, IntegrationSystem, Pr
 from ..catalog import ProvisioningMethod as Method
 from ..exceptions import InvalidValueError, NotFoundError
 from ..tenants import Tenant
-from . import _engine, _migration
+from . import _decide, _engine, _migration
 from ._catalog import RULES, Rule
 from ._ids import RuleId
 from ._results import CheckResult, Decision, Finding, Severity, SsoEligibility
@@ -188,7 +188,8 @@ class RuleBook:
         """Return a rulebook whose catalog has ``systems`` added or replaced."""
         return attrs.evolve(self, catalog=self.catalog.with_systems(*systems))
 
-    # The engine lives in _engine.py and _migration.py; these methods are its public face.
+    # The engine lives in _engine.py, _decide.py and _migration.py; these methods are its
+    # public face.
 
     def check(self, tenant: Tenant) -> CheckResult:
         """Every configuration problem of ``tenant``, at once."""
@@ -215,7 +216,16 @@ class RuleBook:
             actor = check_type(actor, Actor, "actor", "an Actor")
         if type(action) is not Action:
             action = to_enum(Action, action, "action")
-        return _engine.decide(book, tenant, actor, action, member, day)
+        return _decide.decide(book, tenant, actor, action, member, day)
+
+    def permission_matrix(self) -> _decide.PermissionMatrix:
+        """What :meth:`decide` says of every action x method x role, for Community.
+
+        Read off the tables ``decide`` itself reads, with this rulebook's settings (a
+        host's ``user_admin_roles``, say): each cell is allowed, refused with the
+        refusing rules, or depends on the tenant's own facts, with the rules that decide.
+        """
+        return _decide.permission_matrix(self)
 
     def sso_eligibility(
         self,

@@ -1,4 +1,4 @@
-"""The rules engine: configuration checks, SSO eligibility and decisions.
+"""The rules engine: configuration checks and SSO eligibility (decisions: ``_decide``).
 
 Each function takes the rulebook first and reads nothing but its arguments. Every
 finding names its rule id (DOMAIN.md); a refusal is a decision with an ``ERROR`` finding.
@@ -7,20 +7,16 @@ finding names its rule id (DOMAIN.md); a refusal is a decision with an ``ERROR``
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
 
-from ..actors import Action, Actor, Role
 from ..catalog import Capability, Product, Support
 from ..catalog import ProvisioningMethod as Method
-from ..tenants import AccountRequestPolicy, SsoProtocol, SsoSetup, Tenant
+from ..tenants import SsoProtocol, SsoSetup, Tenant
 from ._ids import RuleId
 from ._results import (
     CheckResult,
-    Decision,
     Finding,
     Requirement,
     Severity,
@@ -31,7 +27,14 @@ from ._results import (
 if TYPE_CHECKING:
     from ._book import RuleBook
 
-__all__ = ["SUPPORTED_PROTOCOLS", "check", "decide", "describe_period", "sso_eligibility", "today"]
+__all__ = [
+    "SUPPORTED_PROTOCOLS",
+    "check",
+    "describe_period",
+    "sso_eligibility",
+    "system_problems",
+    "today",
+]
 
 ERROR = Severity.ERROR
 WARNING = Severity.WARNING
@@ -111,7 +114,7 @@ def check(book: RuleBook, tenant: Tenant) -> CheckResult:
             )
     integrated = INTEGRATION in tenant.products.values()
     if integrated:
-        found.extend(_system_problems(book, tenant))
+        found.extend(system_problems(book, tenant))
     elif tenant.integration is not None:
         add(
             book.finding(
@@ -137,7 +140,7 @@ def check(book: RuleBook, tenant: Tenant) -> CheckResult:
     return CheckResult(tenant.id, tuple(found))
 
 
-def _system_problems(book: RuleBook, tenant: Tenant) -> list[Finding]:
+def system_problems(book: RuleBook, tenant: Tenant) -> list[Finding]:
     if tenant.integration is None:
         return [
             book.finding(
@@ -392,505 +395,3 @@ def sso_eligibility(
     else:
         status = SsoStatus.REQUIREMENTS_UNMET
     return SsoEligibility(status, product, method, day, requirements, findings, go_live, earliest)
-
-
-# -- decide ----------------------------------------------------------------------------
-
-_Handler = Callable[["RuleBook", Tenant, Role, Product, Method, "dt.date | None"], list[Finding]]
-
-
-def decide(
-    book: RuleBook,
-    tenant: Tenant,
-    actor: Actor,
-    action: Action,
-    product: Product,
-    as_of: dt.date | None,
-) -> Decision:
-    """Whether ``actor`` may do ``action`` on ``tenant``'s ``product``, with the findings."""
-    role = actor.role
-    method = tenant.products.get(product)
-    if method is None:
-        refusal = book.finding(
-            RuleId.PRODUCT_NOT_LICENSED, ERROR, f"the tenant does not license {product.value}"
-        )
-        return Decision(False, action, product, role, (refusal,))
-    if (
-        product is not Product.COMMUNITY
-        and method is not UPLOAD
-        and action is not Action.CHANGE_METHOD
-    ):
-        # STANDALONE_COMMUNITY_ONLY / INTEGRATION_COMMUNITY_ONLY: a product on a method it
-        # cannot use does nothing until it is migrated.
-        rule = (
-            RuleId.STANDALONE_COMMUNITY_ONLY
-            if method is STANDALONE
-            else RuleId.INTEGRATION_COMMUNITY_ONLY
-        )
-        refusal = book.finding(
-            rule,
-            ERROR,
-            f"{product.value} cannot use {method.value}; migrate it to spreadsheet upload first",
-        )
-        return Decision(False, action, product, role, (refusal,))
-    findings = _HANDLERS[action](book, tenant, role, product, method, as_of)
-    allowed = True
-    for finding in findings:
-        if finding.severity is ERROR:
-            allowed = False
-            break
-    return Decision(allowed, action, product, role, tuple(findings))
-
-
-def _person_only(book: RuleBook) -> Finding:
-    return book.finding(
-        RuleId.ROLE_PERMISSIONS, ERROR, "the integration acts only to sync records, not as a person"
-    )
-
-
-def _not_user_admin(book: RuleBook, role: Role) -> Finding:
-    admins = ", ".join(sorted(r.value for r in book.settings.user_admin_roles))
-    return book.finding(
-        RuleId.ROLE_PERMISSIONS,
-        ERROR,
-        f"a {role.value} does not manage user records (user-admin roles: {admins})",
-    )
-
-
-def _system_name(book: RuleBook, tenant: Tenant) -> str:
-    if tenant.integration is None:
-        return "the integrated system"
-    system = book.catalog.get(tenant.integration)
-    return system.name if system is not None else tenant.integration
-
-
-def _account_requests_refused(book: RuleBook, method: Method) -> Finding:
-    return book.finding(
-        RuleId.STANDALONE_ACCOUNT_REQUESTS,
-        ERROR,
-        f"only standalone sites take account requests; this product uses {method.value}",
-    )
-
-
-def _self_register(
-    book: RuleBook,
-    tenant: Tenant,
-    role: Role,
-    product: Product,
-    method: Method,
-    as_of: dt.date | None,
-) -> list[Finding]:
-    found = [] if role.is_person else [_person_only(book)]
-    if method is STANDALONE:
-        requests = tenant.account_requests
-        if requests.policy is AccountRequestPolicy.DISABLED:
-            found.append(
-                book.finding(
-                    RuleId.STANDALONE_ACCOUNT_REQUESTS,
-                    ERROR,
-                    "account requests are disabled on this site",
-                )
-            )
-        else:
-            verify = "after verifying their email, " if requests.email_verification else ""
-            outcome = (
-                "the account is enabled at once"
-                if requests.policy is AccountRequestPolicy.AUTO_APPROVE
-                else "the account waits as Pending Approval for an admin"
-            )
-            found.append(
-                book.finding(RuleId.STANDALONE_ACCOUNT_REQUESTS, INFO, f"{verify}{outcome}")
-            )
-    elif method is UPLOAD:
-        found.append(
-            book.finding(
-                RuleId.UPLOAD_SINGLE_SOURCE,
-                ERROR,
-                "accounts are created only by a Super Admin's spreadsheet upload",
-            )
-        )
-        found.append(_account_requests_refused(book, method))
-    else:
-        found.append(
-            book.finding(
-                RuleId.INTEGRATION_SOURCE_OF_TRUTH,
-                ERROR,
-                f"accounts come from {_system_name(book, tenant)}; local registration is off",
-            )
-        )
-        found.append(_account_requests_refused(book, method))
-    return found
-
-
-def _record_edit(book: RuleBook, tenant: Tenant, method: Method, subject: str) -> list[Finding]:
-    if method is STANDALONE:
-        return [
-            book.finding(
-                RuleId.STANDALONE_LOCAL_PORTAL,
-                INFO,
-                f"{subject} on the community, which is the portal",
-            )
-        ]
-    if method is UPLOAD:
-        return [
-            book.finding(
-                RuleId.UPLOAD_SINGLE_SOURCE,
-                ERROR,
-                "record fields change only through a spreadsheet upload, not locally",
-            ),
-            book.finding(
-                RuleId.CUSTOMER_OWNS_CHANGE_REQUESTS,
-                INFO,
-                "send the change to the customer's change-request workflow for the next upload",
-            ),
-        ]
-    return [
-        book.finding(
-            RuleId.INTEGRATION_SOURCE_OF_TRUTH,
-            ERROR,
-            f"{_system_name(book, tenant)} is the authority: change the record there",
-        )
-    ]
-
-
-def _edit_own_profile(
-    book: RuleBook,
-    tenant: Tenant,
-    role: Role,
-    product: Product,
-    method: Method,
-    as_of: dt.date | None,
-) -> list[Finding]:
-    found = [] if role.is_person else [_person_only(book)]
-    found.extend(_record_edit(book, tenant, method, "members update their own profiles"))
-    return found
-
-
-def _admin_record(
-    book: RuleBook,
-    tenant: Tenant,
-    role: Role,
-    product: Product,
-    method: Method,
-    as_of: dt.date | None,
-) -> list[Finding]:
-    found = [] if role in book.settings.user_admin_roles else [_not_user_admin(book, role)]
-    found.extend(_record_edit(book, tenant, method, "admins manage records"))
-    return found
-
-
-def _upload(
-    book: RuleBook,
-    tenant: Tenant,
-    role: Role,
-    product: Product,
-    method: Method,
-    as_of: dt.date | None,
-    *,
-    initial: bool,
-) -> list[Finding]:
-    found: list[Finding] = []
-    if role is not Role.SUPER_ADMIN:
-        found.append(
-            book.finding(
-                RuleId.UPLOAD_SUPER_ADMIN_ONLY,
-                ERROR,
-                f"only a Super Admin may upload records, not a {role.value}",
-            )
-        )
-    if method is STANDALONE:
-        if not initial:
-            hint = "" if tenant.initial_upload_done else "; the initial upload has not happened yet"
-            found.append(
-                book.finding(
-                    RuleId.STANDALONE_ONE_TIME_UPLOAD,
-                    ERROR,
-                    f"standalone allows only the one initial upload{hint}",
-                )
-            )
-        elif tenant.initial_upload_done:
-            found.append(
-                book.finding(
-                    RuleId.STANDALONE_ONE_TIME_UPLOAD,
-                    ERROR,
-                    "the initial upload already happened; accounts are now registered and "
-                    "updated locally",
-                )
-            )
-        else:
-            found.append(
-                book.finding(
-                    RuleId.STANDALONE_ONE_TIME_UPLOAD,
-                    INFO,
-                    "this is the one initial upload standalone allows; afterwards accounts "
-                    "are registered and updated locally",
-                )
-            )
-    elif method is UPLOAD:
-        if product is not Product.COMMUNITY:
-            found.append(
-                book.finding(
-                    RuleId.UPLOAD_COMMUNITY_OR_MARKETING,
-                    INFO,
-                    f"spreadsheet upload applies to {product.value}",
-                )
-            )
-        found.append(
-            book.finding(
-                RuleId.UPLOAD_CSV_ONLY, INFO, "upload a .csv built from the vendor's template"
-            )
-        )
-        if not initial:
-            found.append(
-                book.finding(
-                    RuleId.CUSTOMER_OWNS_CHANGE_REQUESTS,
-                    INFO,
-                    "the file carries the changes the customer's workflows captured",
-                )
-            )
-    else:
-        found.append(
-            book.finding(
-                RuleId.INTEGRATION_SOURCE_OF_TRUTH,
-                ERROR,
-                f"uploads are not for integrated sites; records come from "
-                f"{_system_name(book, tenant)}",
-            )
-        )
-    return found
-
-
-def _integration_sync(
-    book: RuleBook,
-    tenant: Tenant,
-    role: Role,
-    product: Product,
-    method: Method,
-    as_of: dt.date | None,
-) -> list[Finding]:
-    found: list[Finding] = []
-    if role is not Role.INTEGRATION:
-        found.append(
-            book.finding(RuleId.ROLE_PERMISSIONS, ERROR, "only the integration syncs records")
-        )
-    if method is STANDALONE:
-        found.append(
-            book.finding(
-                RuleId.STANDALONE_LOCAL_PORTAL,
-                ERROR,
-                "a standalone site has no external system: records are managed locally",
-            )
-        )
-    elif method is UPLOAD:
-        found.append(
-            book.finding(
-                RuleId.UPLOAD_CSV_ONLY,
-                ERROR,
-                "spreadsheet upload has no API, FTP or direct integration to sync from",
-            )
-        )
-    else:
-        problems = _system_problems(book, tenant)
-        if problems:
-            found.extend(problems)
-        else:
-            found.append(
-                book.finding(
-                    RuleId.INTEGRATION_SOURCE_OF_TRUTH,
-                    INFO,
-                    f"{_system_name(book, tenant)} is the authority; changed records are "
-                    "pulled whole",
-                )
-            )
-            found.append(
-                book.finding(
-                    RuleId.DEACTIVATE_NOT_DELETE,
-                    INFO,
-                    "a sync does not undo a deactivation or a deletion",
-                )
-            )
-    return found
-
-
-def _no_login_here(book: RuleBook, product: Product) -> Finding:
-    return book.finding(
-        RuleId.SSO_NOT_MARKETING,
-        ERROR,
-        f"{product.value} contacts do not sign in; login is a Community concern",
-    )
-
-
-def _local_login(
-    book: RuleBook,
-    tenant: Tenant,
-    role: Role,
-    product: Product,
-    method: Method,
-    as_of: dt.date | None,
-) -> list[Finding]:
-    found = [] if role.is_person else [_person_only(book)]
-    if product not in book.settings.sso_products:
-        found.append(_no_login_here(book, product))
-        return found
-    if method is STANDALONE:
-        found.append(
-            book.finding(
-                RuleId.STANDALONE_LOCAL_PORTAL, INFO, "users sign in with a local password"
-            )
-        )
-        return found
-    sso = sso_eligibility(book, tenant, product, as_of)
-    if not sso.in_effect:
-        why = (
-            f"SSO goes live on {sso.go_live.isoformat()}"
-            if sso.eligible and sso.go_live is not None
-            else f"SSO is {sso.status.value.replace('_', ' ')}"
-        )
-        found.append(
-            book.finding(RuleId.SSO_IN_EFFECT, INFO, f"{why}: users sign in with a local password")
-        )
-    elif book.settings.local_login_with_sso:
-        found.append(
-            book.finding(RuleId.SSO_IN_EFFECT, INFO, "local password login is kept beside SSO")
-        )
-    else:
-        idp = tenant.sso.identity_provider.name if tenant.sso else "the identity provider"
-        found.append(
-            book.finding(
-                RuleId.SSO_IN_EFFECT,
-                ERROR,
-                f"SSO is live: users sign in through {idp}, not with a local password",
-            )
-        )
-    return found
-
-
-def _sso_login(
-    book: RuleBook,
-    tenant: Tenant,
-    role: Role,
-    product: Product,
-    method: Method,
-    as_of: dt.date | None,
-) -> list[Finding]:
-    found = [] if role.is_person else [_person_only(book)]
-    if product not in book.settings.sso_products:
-        found.append(_no_login_here(book, product))
-        return found
-    sso = sso_eligibility(book, tenant, product, as_of)
-    if sso.status is SsoStatus.NOT_SUPPORTED:
-        found.extend(sso.findings)
-    elif sso.status is SsoStatus.REQUIREMENTS_UNMET:
-        found.extend(book.finding(r.rule, ERROR, r.detail) for r in sso.unmet)
-    elif not sso.in_effect:
-        assert sso.go_live is not None
-        found.append(
-            book.finding(
-                RuleId.SSO_IN_EFFECT,
-                ERROR,
-                f"SSO goes live on {sso.go_live.isoformat()}; until then users sign in locally",
-            )
-        )
-    else:
-        assert tenant.sso is not None
-        found.append(
-            book.finding(
-                RuleId.SSO_IN_EFFECT,
-                INFO,
-                f"users sign in through {tenant.sso.identity_provider.name}",
-            )
-        )
-    return found
-
-
-def _deactivate(
-    book: RuleBook,
-    tenant: Tenant,
-    role: Role,
-    product: Product,
-    method: Method,
-    as_of: dt.date | None,
-) -> list[Finding]:
-    may = role in book.settings.user_admin_roles or (
-        role is Role.INTEGRATION and method is INTEGRATION
-    )
-    found = [] if may else [_not_user_admin(book, role)]
-    found.append(
-        book.finding(
-            RuleId.DEACTIVATE_NOT_DELETE,
-            INFO,
-            "deactivation blocks login, keeps the user's content and can be reversed",
-        )
-    )
-    if method is INTEGRATION:
-        found.append(
-            book.finding(
-                RuleId.DEACTIVATE_NOT_DELETE, INFO, "a later sync does not reactivate the user"
-            )
-        )
-    return found
-
-
-def _delete_personal_data(
-    book: RuleBook,
-    tenant: Tenant,
-    role: Role,
-    product: Product,
-    method: Method,
-    as_of: dt.date | None,
-) -> list[Finding]:
-    found = [] if role in book.settings.user_admin_roles else [_not_user_admin(book, role)]
-    found.append(
-        book.finding(
-            RuleId.DEACTIVATE_NOT_DELETE,
-            WARNING,
-            "deleting personal data is not a deactivation: it cannot be undone, and a sync "
-            "does not bring the data back",
-        )
-    )
-    return found
-
-
-def _change_method(
-    book: RuleBook,
-    tenant: Tenant,
-    role: Role,
-    product: Product,
-    method: Method,
-    as_of: dt.date | None,
-) -> list[Finding]:
-    found: list[Finding] = []
-    if role is not Role.SUPER_ADMIN:
-        found.append(
-            book.finding(
-                RuleId.ROLE_PERMISSIONS,
-                ERROR,
-                f"only a Super Admin asks for a change of method, not a {role.value}",
-            )
-        )
-    found.append(
-        book.finding(
-            RuleId.METHOD_CHANGE_IS_MIGRATION,
-            WARNING,
-            f"moving {product.value} off {method.value} is a migration, not a setting: it "
-            "risks lost SSO access, duplicate records, lost history and broken syncs "
-            "(see plan_migration)",
-        )
-    )
-    return found
-
-
-_HANDLERS: dict[Action, _Handler] = {
-    Action.SELF_REGISTER: _self_register,
-    Action.EDIT_OWN_PROFILE: _edit_own_profile,
-    Action.ADMIN_CREATE_USER: _admin_record,
-    Action.ADMIN_EDIT_USER: _admin_record,
-    Action.INITIAL_UPLOAD: partial(_upload, initial=True),
-    Action.SUBSEQUENT_UPLOAD: partial(_upload, initial=False),
-    Action.INTEGRATION_SYNC: _integration_sync,
-    Action.LOCAL_LOGIN: _local_login,
-    Action.SSO_LOGIN: _sso_login,
-    Action.DEACTIVATE_USER: _deactivate,
-    Action.DELETE_PERSONAL_DATA: _delete_personal_data,
-    Action.CHANGE_METHOD: _change_method,
-}

@@ -1,0 +1,580 @@
+"""Decisions from two tables: who may take an action, and what each method says of it.
+
+``decide`` reads the tables as h11 reads its state machine: one lookup for the role's
+gate of the action, one for the cell of the action under the product's method. A cell
+is either *fixed* (the findings depend on nothing but the action and the method) or
+*conditional* (they depend on the tenant: its account-request policy, its upload
+history, its SSO setup, its integrated system), with the rules it may cite declared
+beside it. The permission matrix, actions x methods x roles, is read off the same
+tables (:func:`permission_matrix`), so the docs that render it cannot disagree with
+``decide``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .._enum import ValueEnum
+from ..actors import Action, Actor, Role
+from ..catalog import Product
+from ..catalog import ProvisioningMethod as Method
+from ..tenants import AccountRequestPolicy, Tenant
+from ._engine import (
+    ERROR,
+    INFO,
+    INTEGRATION,
+    STANDALONE,
+    UPLOAD,
+    WARNING,
+    sso_eligibility,
+    system_problems,
+)
+from ._ids import RuleId
+from ._results import Decision, Finding, Severity, SsoStatus, _html_table
+
+if TYPE_CHECKING:
+    from ._book import RuleBook, Settings
+
+__all__ = ["Permission", "PermissionMatrix", "Verdict", "decide", "permission_matrix"]
+
+R = RuleId
+
+
+class Verdict(ValueEnum):
+    """What the permission matrix says of one action, method and role."""
+
+    ALLOWED = "allowed"
+    REFUSED = "refused"
+    #: Allowed or refused by the tenant's own facts (its policy, history, SSO, system).
+    DEPENDS = "depends"
+
+
+# -- the role gates ------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Gate:
+    """Who may take an action: a test of the role, and the finding that refuses others."""
+
+    #: Who passes, in words (the matrix's legend).
+    who: str
+    rule: RuleId
+    allows: Callable[[Settings, Role, Method], bool]
+    refusal: Callable[[RuleBook, Role], Finding]
+
+
+def _person_only(book: RuleBook, _role: Role) -> Finding:
+    return book.finding(
+        R.ROLE_PERMISSIONS, ERROR, "the integration acts only to sync records, not as a person"
+    )
+
+
+def _not_user_admin(book: RuleBook, role: Role) -> Finding:
+    admins = ", ".join(sorted(r.value for r in book.settings.user_admin_roles))
+    return book.finding(
+        R.ROLE_PERMISSIONS,
+        ERROR,
+        f"a {role.value} does not manage user records (user-admin roles: {admins})",
+    )
+
+
+def _not_uploader(book: RuleBook, role: Role) -> Finding:
+    return book.finding(
+        R.UPLOAD_SUPER_ADMIN_ONLY,
+        ERROR,
+        f"only a Super Admin may upload records, not a {role.value}",
+    )
+
+
+def _not_integration(book: RuleBook, _role: Role) -> Finding:
+    return book.finding(R.ROLE_PERMISSIONS, ERROR, "only the integration syncs records")
+
+
+def _not_method_owner(book: RuleBook, role: Role) -> Finding:
+    return book.finding(
+        R.ROLE_PERMISSIONS,
+        ERROR,
+        f"only a Super Admin asks for a change of method, not a {role.value}",
+    )
+
+
+_PEOPLE = _Gate("people (not the integration)", R.ROLE_PERMISSIONS,
+                lambda _s, role, _m: role.is_person, _person_only)  # fmt: skip
+_USER_ADMINS = _Gate("user-admin roles (Settings.user_admin_roles)", R.ROLE_PERMISSIONS,
+                     lambda s, role, _m: role in s.user_admin_roles, _not_user_admin)  # fmt: skip
+_UPLOADERS = _Gate("Super Admin", R.UPLOAD_SUPER_ADMIN_ONLY,
+                   lambda _s, role, _m: role is Role.SUPER_ADMIN, _not_uploader)  # fmt: skip
+_SYNCER = _Gate("the integration", R.ROLE_PERMISSIONS,
+                lambda _s, role, _m: role is Role.INTEGRATION, _not_integration)  # fmt: skip
+_DEACTIVATORS = _Gate(
+    "user-admin roles; the integration under a standard integration",
+    R.ROLE_PERMISSIONS,
+    lambda s, role, method: (
+        role in s.user_admin_roles or (role is Role.INTEGRATION and method is INTEGRATION)
+    ),
+    _not_user_admin,
+)
+_METHOD_OWNER = _Gate("Super Admin", R.ROLE_PERMISSIONS,
+                      lambda _s, role, _m: role is Role.SUPER_ADMIN, _not_method_owner)  # fmt: skip
+
+#: Who may take each action.
+GATES: Mapping[Action, _Gate] = {
+    Action.SELF_REGISTER: _PEOPLE,
+    Action.EDIT_OWN_PROFILE: _PEOPLE,
+    Action.ADMIN_CREATE_USER: _USER_ADMINS,
+    Action.ADMIN_EDIT_USER: _USER_ADMINS,
+    Action.INITIAL_UPLOAD: _UPLOADERS,
+    Action.SUBSEQUENT_UPLOAD: _UPLOADERS,
+    Action.INTEGRATION_SYNC: _SYNCER,
+    Action.LOCAL_LOGIN: _PEOPLE,
+    Action.SSO_LOGIN: _PEOPLE,
+    Action.DEACTIVATE_USER: _DEACTIVATORS,
+    Action.DELETE_PERSONAL_DATA: _USER_ADMINS,
+    Action.CHANGE_METHOD: _METHOD_OWNER,
+}
+
+#: Actions about signing in: they apply only to products SSO and login apply to.
+_LOGINS = frozenset({Action.LOCAL_LOGIN, Action.SSO_LOGIN})
+
+
+# -- the method cells ----------------------------------------------------------------
+
+
+@attrs.frozen
+class _Say:
+    """One finding a fixed cell always gives; ``{system}``, ``{product}`` and ``{method}``
+    in the message are the tenant's integrated system, the product and the method."""
+
+    rule: RuleId
+    severity: Severity
+    message: str
+    templated: bool = attrs.field(init=False)
+
+    @templated.default
+    def _templated(self) -> bool:
+        return "{" in self.message
+
+
+_Findings = Callable[["RuleBook", Tenant, Product, Method, "dt.date | None"], list[Finding]]
+
+
+@attrs.frozen
+class _When:
+    """A conditional cell: its findings depend on the tenant; its rules are declared."""
+
+    verdict: Verdict
+    rules: tuple[RuleId, ...]
+    findings: _Findings
+
+
+_Cell = tuple[_Say, ...] | _When
+
+
+def _record_edit(subject: str) -> dict[Method, _Cell]:
+    return {
+        STANDALONE: (
+            _Say(R.STANDALONE_LOCAL_PORTAL, INFO,
+                 f"{subject} on the community, which is the portal"),
+        ),
+        UPLOAD: (
+            _Say(R.UPLOAD_SINGLE_SOURCE, ERROR,
+                 "record fields change only through a spreadsheet upload, not locally"),
+            _Say(R.CUSTOMER_OWNS_CHANGE_REQUESTS, INFO,
+                 "send the change to the customer's change-request workflow for the next upload"),
+        ),
+        INTEGRATION: (
+            _Say(R.INTEGRATION_SOURCE_OF_TRUTH, ERROR,
+                 "{system} is the authority: change the record there"),
+        ),
+    }  # fmt: skip
+
+
+def _requests_refused(method: Method) -> _Say:
+    return _Say(
+        R.STANDALONE_ACCOUNT_REQUESTS,
+        ERROR,
+        f"only standalone sites take account requests; this product uses {method.value}",
+    )
+
+
+def _account_requests(
+    book: RuleBook, tenant: Tenant, _p: Product, _m: Method, _d: dt.date | None
+) -> list[Finding]:
+    requests = tenant.account_requests
+    if requests.policy is AccountRequestPolicy.DISABLED:
+        return [
+            book.finding(
+                R.STANDALONE_ACCOUNT_REQUESTS, ERROR, "account requests are disabled on this site"
+            )
+        ]
+    verify = "after verifying their email, " if requests.email_verification else ""
+    outcome = (
+        "the account is enabled at once"
+        if requests.policy is AccountRequestPolicy.AUTO_APPROVE
+        else "the account waits as Pending Approval for an admin"
+    )
+    return [book.finding(R.STANDALONE_ACCOUNT_REQUESTS, INFO, f"{verify}{outcome}")]
+
+
+def _first_upload(
+    book: RuleBook, tenant: Tenant, _p: Product, _m: Method, _d: dt.date | None
+) -> list[Finding]:
+    if tenant.initial_upload_done:
+        message = (
+            "the initial upload already happened; accounts are now registered and updated locally"
+        )
+        return [book.finding(R.STANDALONE_ONE_TIME_UPLOAD, ERROR, message)]
+    message = (
+        "this is the one initial upload standalone allows; afterwards accounts are registered "
+        "and updated locally"
+    )
+    return [book.finding(R.STANDALONE_ONE_TIME_UPLOAD, INFO, message)]
+
+
+def _second_upload(
+    book: RuleBook, tenant: Tenant, _p: Product, _m: Method, _d: dt.date | None
+) -> list[Finding]:
+    hint = "" if tenant.initial_upload_done else "; the initial upload has not happened yet"
+    message = f"standalone allows only the one initial upload{hint}"
+    return [book.finding(R.STANDALONE_ONE_TIME_UPLOAD, ERROR, message)]
+
+
+def _spreadsheet(*, initial: bool) -> _When:
+    def findings(
+        book: RuleBook, _t: Tenant, product: Product, _m: Method, _d: dt.date | None
+    ) -> list[Finding]:
+        found: list[Finding] = []
+        if product is not Product.COMMUNITY:
+            message = f"spreadsheet upload applies to {product.value}"
+            found.append(book.finding(R.UPLOAD_COMMUNITY_OR_MARKETING, INFO, message))
+        found.append(
+            book.finding(R.UPLOAD_CSV_ONLY, INFO, "upload a .csv built from the vendor's template")
+        )
+        if not initial:
+            message = "the file carries the changes the customer's workflows captured"
+            found.append(book.finding(R.CUSTOMER_OWNS_CHANGE_REQUESTS, INFO, message))
+        return found
+
+    rules = (R.UPLOAD_COMMUNITY_OR_MARKETING, R.UPLOAD_CSV_ONLY)
+    return _When(
+        Verdict.ALLOWED, rules if initial else (*rules, R.CUSTOMER_OWNS_CHANGE_REQUESTS), findings
+    )
+
+
+def _sync(
+    book: RuleBook, tenant: Tenant, _p: Product, _m: Method, _d: dt.date | None
+) -> list[Finding]:
+    problems = system_problems(book, tenant)
+    if problems:
+        return problems
+    system = _system_name(book, tenant)
+    return [
+        book.finding(
+            R.INTEGRATION_SOURCE_OF_TRUTH,
+            INFO,
+            f"{system} is the authority; changed records are pulled whole",
+        ),
+        book.finding(
+            R.DEACTIVATE_NOT_DELETE, INFO, "a sync does not undo a deactivation or a deletion"
+        ),
+    ]
+
+
+def _local_login(
+    book: RuleBook, tenant: Tenant, product: Product, _m: Method, as_of: dt.date | None
+) -> list[Finding]:
+    sso = sso_eligibility(book, tenant, product, as_of)
+    if not sso.in_effect:
+        why = (
+            f"SSO goes live on {sso.go_live.isoformat()}"
+            if sso.eligible and sso.go_live is not None
+            else f"SSO is {sso.status.value.replace('_', ' ')}"
+        )
+        return [book.finding(R.SSO_IN_EFFECT, INFO, f"{why}: users sign in with a local password")]
+    if book.settings.local_login_with_sso:
+        return [book.finding(R.SSO_IN_EFFECT, INFO, "local password login is kept beside SSO")]
+    idp = tenant.sso.identity_provider.name if tenant.sso else "the identity provider"
+    message = f"SSO is live: users sign in through {idp}, not with a local password"
+    return [book.finding(R.SSO_IN_EFFECT, ERROR, message)]
+
+
+def _sso_login(
+    book: RuleBook, tenant: Tenant, product: Product, _m: Method, as_of: dt.date | None
+) -> list[Finding]:
+    sso = sso_eligibility(book, tenant, product, as_of)
+    if sso.status is SsoStatus.NOT_SUPPORTED:
+        return list(sso.findings)
+    if sso.status is SsoStatus.REQUIREMENTS_UNMET:
+        return [book.finding(r.rule, ERROR, r.detail) for r in sso.unmet]
+    if not sso.in_effect:
+        assert sso.go_live is not None
+        message = f"SSO goes live on {sso.go_live.isoformat()}; until then users sign in locally"
+        return [book.finding(R.SSO_IN_EFFECT, ERROR, message)]
+    assert tenant.sso is not None
+    message = f"users sign in through {tenant.sso.identity_provider.name}"
+    return [book.finding(R.SSO_IN_EFFECT, INFO, message)]
+
+
+_SSO_RULES = (
+    R.SSO_UPLOAD_CONDITIONAL,
+    R.SSO_INTEGRATION_BY_SYSTEM,
+    R.SSO_PROTOCOLS,
+    R.SSO_EXTERNAL_IDP,
+    R.SSO_IDENTIFIER_MATCH,
+    R.SSO_SAML_SIGNED,
+    R.SSO_LEAD_TIME,
+    R.SSO_IN_EFFECT,
+)
+_DEACTIVATE = _Say(
+    R.DEACTIVATE_NOT_DELETE,
+    INFO,
+    "deactivation blocks login, keeps the user's content and can be reversed",
+)
+_DELETE = _Say(
+    R.DEACTIVATE_NOT_DELETE,
+    WARNING,
+    "deleting personal data is not a deactivation: it cannot be undone, and a sync does not "
+    "bring the data back",
+)
+_MIGRATION = _Say(
+    R.METHOD_CHANGE_IS_MIGRATION,
+    WARNING,
+    "moving {product} off {method} is a migration, not a setting: it risks lost SSO access, "
+    "duplicate records, lost history and broken syncs (see plan_migration)",
+)
+
+#: What each method says of each action.
+CELLS: Mapping[Action, Mapping[Method, _Cell]] = {
+    Action.SELF_REGISTER: {
+        STANDALONE: _When(Verdict.DEPENDS, (R.STANDALONE_ACCOUNT_REQUESTS,), _account_requests),
+        UPLOAD: (
+            _Say(R.UPLOAD_SINGLE_SOURCE, ERROR,
+                 "accounts are created only by a Super Admin's spreadsheet upload"),
+            _requests_refused(UPLOAD),
+        ),
+        INTEGRATION: (
+            _Say(R.INTEGRATION_SOURCE_OF_TRUTH, ERROR,
+                 "accounts come from {system}; local registration is off"),
+            _requests_refused(INTEGRATION),
+        ),
+    },
+    Action.EDIT_OWN_PROFILE: _record_edit("members update their own profiles"),
+    Action.ADMIN_CREATE_USER: _record_edit("admins manage records"),
+    Action.ADMIN_EDIT_USER: _record_edit("admins manage records"),
+    Action.INITIAL_UPLOAD: {
+        STANDALONE: _When(Verdict.DEPENDS, (R.STANDALONE_ONE_TIME_UPLOAD,), _first_upload),
+        UPLOAD: _spreadsheet(initial=True),
+        INTEGRATION: (
+            _Say(R.INTEGRATION_SOURCE_OF_TRUTH, ERROR,
+                 "uploads are not for integrated sites; records come from {system}"),
+        ),
+    },
+    Action.SUBSEQUENT_UPLOAD: {
+        STANDALONE: _When(Verdict.REFUSED, (R.STANDALONE_ONE_TIME_UPLOAD,), _second_upload),
+        UPLOAD: _spreadsheet(initial=False),
+        INTEGRATION: (
+            _Say(R.INTEGRATION_SOURCE_OF_TRUTH, ERROR,
+                 "uploads are not for integrated sites; records come from {system}"),
+        ),
+    },
+    Action.INTEGRATION_SYNC: {
+        STANDALONE: (
+            _Say(R.STANDALONE_LOCAL_PORTAL, ERROR,
+                 "a standalone site has no external system: records are managed locally"),
+        ),
+        UPLOAD: (
+            _Say(R.UPLOAD_CSV_ONLY, ERROR,
+                 "spreadsheet upload has no API, FTP or direct integration to sync from"),
+        ),
+        INTEGRATION: _When(
+            Verdict.DEPENDS,
+            (R.INTEGRATION_SYSTEM_REQUIRED, R.INTEGRATION_SYSTEM_UNKNOWN,
+             R.INTEGRATION_SOURCE_OF_TRUTH, R.DEACTIVATE_NOT_DELETE),
+            _sync,
+        ),
+    },
+    Action.LOCAL_LOGIN: {
+        STANDALONE: (_Say(R.STANDALONE_LOCAL_PORTAL, INFO, "users sign in with a local password"),),
+        UPLOAD: _When(Verdict.DEPENDS, (R.SSO_IN_EFFECT,), _local_login),
+        INTEGRATION: _When(Verdict.DEPENDS, (R.SSO_IN_EFFECT,), _local_login),
+    },
+    Action.SSO_LOGIN: {
+        STANDALONE: _When(Verdict.REFUSED, (R.SSO_NOT_WITH_STANDALONE,), _sso_login),
+        UPLOAD: _When(Verdict.DEPENDS, _SSO_RULES, _sso_login),
+        INTEGRATION: _When(Verdict.DEPENDS, _SSO_RULES, _sso_login),
+    },
+    Action.DEACTIVATE_USER: {
+        STANDALONE: (_DEACTIVATE,),
+        UPLOAD: (_DEACTIVATE,),
+        INTEGRATION: (
+            _DEACTIVATE,
+            _Say(R.DEACTIVATE_NOT_DELETE, INFO, "a later sync does not reactivate the user"),
+        ),
+    },
+    Action.DELETE_PERSONAL_DATA: dict.fromkeys(Method, (_DELETE,)),
+    Action.CHANGE_METHOD: dict.fromkeys(Method, (_MIGRATION,)),
+}  # fmt: skip
+
+
+def _system_name(book: RuleBook, tenant: Tenant) -> str:
+    if tenant.integration is None:
+        return "the integrated system"
+    system = book.catalog.get(tenant.integration)
+    return system.name if system is not None else tenant.integration
+
+
+def _said(book: RuleBook, say: _Say, tenant: Tenant, product: Product, method: Method) -> Finding:
+    message = say.message
+    if say.templated:
+        system = _system_name(book, tenant) if "{system}" in message else ""
+        message = message.format(system=system, product=product.value, method=method.value)
+    return book.finding(say.rule, say.severity, message)
+
+
+# -- decide --------------------------------------------------------------------------
+
+
+def decide(
+    book: RuleBook,
+    tenant: Tenant,
+    actor: Actor,
+    action: Action,
+    product: Product,
+    as_of: dt.date | None,
+) -> Decision:
+    """Whether ``actor`` may do ``action`` on ``tenant``'s ``product``, with the findings."""
+    role = actor.role
+    method = tenant.products.get(product)
+    if method is None:
+        refusal = book.finding(
+            R.PRODUCT_NOT_LICENSED, ERROR, f"the tenant does not license {product.value}"
+        )
+        return Decision(False, action, product, role, (refusal,))
+    if (
+        product is not Product.COMMUNITY
+        and method is not UPLOAD
+        and action is not Action.CHANGE_METHOD
+    ):
+        # STANDALONE_COMMUNITY_ONLY / INTEGRATION_COMMUNITY_ONLY: a product on a method it
+        # cannot use does nothing until it is migrated.
+        rule = R.STANDALONE_COMMUNITY_ONLY if method is STANDALONE else R.INTEGRATION_COMMUNITY_ONLY
+        refusal = book.finding(
+            rule,
+            ERROR,
+            f"{product.value} cannot use {method.value}; migrate it to spreadsheet upload first",
+        )
+        return Decision(False, action, product, role, (refusal,))
+    settings = book.settings
+    gate = GATES[action]
+    findings = [] if gate.allows(settings, role, method) else [gate.refusal(book, role)]
+    if action in _LOGINS and product not in settings.sso_products:
+        message = f"{product.value} contacts do not sign in; login is a Community concern"
+        findings.append(book.finding(R.SSO_NOT_MARKETING, ERROR, message))
+        return Decision(False, action, product, role, tuple(findings))
+    cell = CELLS[action][method]
+    if type(cell) is _When:
+        findings.extend(cell.findings(book, tenant, product, method, as_of))
+    else:
+        assert isinstance(cell, tuple)
+        findings.extend(_said(book, say, tenant, product, method) for say in cell)
+    allowed = True
+    for finding in findings:
+        if finding.severity is ERROR:
+            allowed = False
+            break
+    return Decision(allowed, action, product, role, tuple(findings))
+
+
+# -- the permission matrix -----------------------------------------------------------
+
+
+@attrs.frozen
+class Permission:
+    """One cell of the permission matrix: the verdict and the rules that give it."""
+
+    verdict: Verdict
+    #: For a refusal, the refusing rules; for ``depends``, the rules the tenant's facts
+    #: decide by; for ``allowed``, none.
+    rules: tuple[RuleId, ...] = ()
+
+    def __str__(self) -> str:
+        if not self.rules:
+            return self.verdict.value
+        return f"{self.verdict.value}: {', '.join(self.rules)}"
+
+
+@attrs.frozen
+class PermissionMatrix:
+    """What ``decide`` says of each action, method and role of a Community product.
+
+    Read off the tables ``decide`` itself reads: a ``depends`` cell is decided by the
+    tenant's own facts (its account-request policy, upload history, SSO setup or
+    integrated system), named by the cell's rules.
+    """
+
+    cells: Mapping[tuple[Action, Method, Role], Permission] = attrs.field(repr=False)
+
+    def __getitem__(self, key: tuple[Action, Method, Role]) -> Permission:
+        return self.cells[key]
+
+    def __iter__(self) -> Iterator[tuple[Action, Method, Role]]:
+        return iter(self.cells)
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One dict per cell (action, method, role, verdict, rules), e.g. for pandas."""
+        return [
+            {
+                "action": action.value,
+                "method": method.value,
+                "role": role.value,
+                "verdict": permission.verdict.value,
+                "rules": ", ".join(permission.rules),
+            }
+            for (action, method, role), permission in self.cells.items()
+        ]
+
+    def _repr_html_(self) -> str:
+        rows = [tuple(r.values()) for r in self.to_records()]
+        return _html_table(
+            "permission matrix", ("action", "method", "role", "verdict", "rules"), rows
+        )
+
+
+def _cell_permission(cell: _Cell) -> Permission:
+    if isinstance(cell, _When):
+        return Permission(cell.verdict, () if cell.verdict is Verdict.ALLOWED else cell.rules)
+    refusing = tuple(dict.fromkeys(say.rule for say in cell if say.severity is ERROR))
+    return Permission(Verdict.REFUSED, refusing) if refusing else Permission(Verdict.ALLOWED)
+
+
+def permission_matrix(book: RuleBook) -> PermissionMatrix:
+    """The permission matrix of ``book``: every action x method x role, for Community."""
+    cells: dict[tuple[Action, Method, Role], Permission] = {}
+    sso_community = Product.COMMUNITY in book.settings.sso_products
+    for action in Action:
+        gate = GATES[action]
+        for method in Method:
+            if action in _LOGINS and not sso_community:
+                by_method = Permission(Verdict.REFUSED, (R.SSO_NOT_MARKETING,))
+            else:
+                by_method = _cell_permission(CELLS[action][method])
+            for role in Role:
+                if gate.allows(book.settings, role, method):
+                    cells[action, method, role] = by_method
+                else:
+                    rules = (
+                        (gate.rule, *by_method.rules)
+                        if by_method.verdict is Verdict.REFUSED
+                        else (gate.rule,)
+                    )
+                    cells[action, method, role] = Permission(
+                        Verdict.REFUSED, tuple(dict.fromkeys(rules))
+                    )
+    return PermissionMatrix(cells)
