@@ -397,3 +397,11 @@ def test_read_only_commands_create_no_store(tmp_path: Path, args: tuple[str, ...
     )
     assert not cli.db.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [("tenant", "list"), ("tenant", "add", str(RIVERBEND))])
+def test_store_that_is_a_device(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """--db /dev/zero is refused at once, before SQLite is given it."""
+    result = Cli(tmp_path)("--db", "/dev/zero", *command)
+    assert result.code == 2
+    assert "Error: cannot open SQLite database '/dev/zero': not a regular file" in result.err

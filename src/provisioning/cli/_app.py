@@ -510,6 +510,7 @@ def validate_command(
             data = {
                 "valid": False,
                 "rows": rows,
+                "blank_lines": blank,
                 "errors": [render.problem_data(exc)],
                 "warnings": [],
             }

@@ -39,6 +39,10 @@ class Store:
         self.path = path
         if path.is_dir():
             raise RepositoryError(f"cannot open SQLite database {os.fspath(path)!r}: a folder")
+        if path.exists() and not path.is_file():  # a device or a FIFO: SQLite would hang
+            raise RepositoryError(
+                f"cannot open SQLite database {os.fspath(path)!r}: not a regular file"
+            )
         self.repo = SqliteRepository(path)
         try:
             self._con = sqlite3.connect(path, isolation_level=None, timeout=30.0)
