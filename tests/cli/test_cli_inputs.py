@@ -366,13 +366,22 @@ def test_control_characters_are_escaped(tmp_path: Path, args: tuple[str, ...]) -
     assert not any(c in result.out for c in "\x1b\x9b\x7f")
 
 
-def test_control_characters_in_error_messages(tmp_path: Path) -> None:
-    """A file name with an escape sequence is escaped in the error message too."""
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("validate", "missing\x1b[2J.csv"),  # click's own message
+        ("tenant", "add", "bad\x1b[2J.toml"),  # the command's message
+        ("validate", "bad\x1b[2J.toml"),  # the report of an invalid file (exit 1)
+    ],
+)
+def test_control_characters_in_error_messages(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """A file name with an escape sequence is escaped in messages and reports too."""
     cli = Cli(tmp_path)
-    result = cli("validate", "x\x1b[2J.csv")
-    assert result.code == 2
-    assert "x\\x1b[2J.csv" in result.err
-    assert "\x1b" not in result.err
+    cli.file("bad\x1b[2J.toml", "this is [not TOML\n")
+    result = cli(*args)
+    assert result.code == (1 if args[0] == "validate" and "bad" in args[1] else 2)
+    assert "\\x1b[2J." in result.out + result.err
+    assert "\x1b" not in result.out + result.err
 
 
 @pytest.mark.parametrize(
