@@ -358,3 +358,65 @@ def test_records_come_ordered_by_key() -> None:
         repo.commit("acme", ChangeSet(creates=[_record("m"), _record("c"), _record("x")]), 0)
         repo.commit("acme", ChangeSet(creates=[_record("a"), _record("q")]), 1)
         assert [r.legacy_contact_key for r in repo.records("acme")] == ["a", "c", "m", "q", "x"]
+
+
+@pytest.mark.parametrize(
+    ("statement", "problem"),
+    [
+        ("UPDATE schema_version SET version = 'one'", "its schema_version table holds 'one'"),
+        ("UPDATE schema_version SET version = 1.5", "its schema_version table holds 1.5"),
+        ("DELETE FROM schema_version", "its schema_version table holds 0 rows, not 1"),
+    ],
+)
+def test_a_damaged_schema_version_is_refused(path: Path, statement: str, problem: str) -> None:
+    """A schema_version changed by hand is a RepositoryError, not a ValueError or a migration."""
+    SqliteRepository(path).close()
+    with sqlite3.connect(path) as con:
+        con.execute(statement)
+    con.close()
+    with pytest.raises(RepositoryError) as caught:
+        SqliteRepository(path)
+    assert str(caught.value).startswith(f"SQLite database {str(path)!r}: {problem}")
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "problem"),
+    [
+        ("status", "Banned", "status 'Banned' is not a record status (Enabled, Deactivated, "),
+        ("birthday", "soon", "birthday 'soon' is not an ISO date"),
+        ("custom", "[1", "custom '[1' is not a JSON object"),
+    ],
+)
+def test_a_row_that_is_no_record_names_tenant_key_and_value(
+    path: Path, column: str, value: str, problem: str
+) -> None:
+    """get, get_by_email and records raise RepositoryError naming the tenant, key and value."""
+    with SqliteRepository(path) as repo:
+        repo.commit("acme", ChangeSet(creates=[_record("1001"), _record("1002")]), 0)
+    with sqlite3.connect(path) as con:
+        con.execute(f"UPDATE records SET {column} = ? WHERE legacy_contact_key = '1002'", (value,))  # noqa: S608
+    con.close()
+    expected = f"SQLite database {str(path)!r}, tenant 'acme': the stored record '1002': {problem}"
+    with SqliteRepository(path) as repo:
+        assert repo.get("acme", "1001") == _record("1001")
+        for read in (
+            lambda: repo.get("acme", "1002"),
+            lambda: repo.get_by_email("acme", "user.1002@example.com"),
+            lambda: list(repo.records("acme")),
+        ):
+            with pytest.raises(RepositoryError) as caught:
+                read()
+            assert str(caught.value).startswith(expected)
+
+
+def test_a_snapshot_reads_the_same_records_twice(path: Path) -> None:
+    """Inside snapshot(), two passes over records() agree although a commit lands between."""
+    with SqliteRepository(path) as reader, SqliteRepository(path) as writer:
+        writer.commit("acme", ChangeSet(creates=[_record("1001")]), 0)
+        with reader.snapshot():
+            first = list(reader.records("acme"))
+            writer.commit("acme", ChangeSet(creates=[_record("1002")]), 1)
+            assert list(reader.records("acme")) == first == [_record("1001")]
+            assert reader.revision("acme") == 1
+        assert [r.legacy_contact_key for r in reader.records("acme")] == ["1001", "1002"]
+        assert reader.revision("acme") == 2

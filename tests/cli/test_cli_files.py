@@ -22,7 +22,7 @@ def test_validate_json_schema_on_the_sample(tmp_path: Path) -> None:
     result = Cli(tmp_path)("validate", SAMPLE, "--format", "json")
     assert result.code == 1
     data = result.json()
-    assert set(data) == {"valid", "rows", "errors", "warnings"}
+    assert set(data) == {"valid", "rows", "blank_lines", "errors", "warnings"}
     assert data["valid"] is False
     assert data["rows"] == 300
     assert all(set(p) == _PROBLEM_KEYS for p in data["errors"] + data["warnings"])
@@ -61,7 +61,13 @@ def test_validate_a_valid_file(tmp_path: Path) -> None:
     good = "".join(SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)[:15])
     result = cli("validate", cli.file("good.csv", good), "--format", "json")
     assert result.code == 0
-    assert result.json() == {"valid": True, "rows": 14, "errors": [], "warnings": []}
+    assert result.json() == {
+        "valid": True,
+        "rows": 14,
+        "blank_lines": 0,
+        "errors": [],
+        "warnings": [],
+    }
 
 
 def test_validate_header_errors(tmp_path: Path) -> None:

@@ -345,3 +345,13 @@ def test_the_fast_path_caches_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> N
     _parse.compile_builder.cache_clear()
     assert [r.birthday for r in report.records] == [dt.date(2000, 1, n) for n in range(1, 6)]
     assert len(_parse._DOMAINS) <= 2
+
+
+@pytest.mark.parametrize("encoding", ["utf-32", "utf-32-le", "utf-32-be"], ids=str)
+def test_utf32_is_named_not_taken_for_utf16(encoding: str) -> None:
+    """UTF-32 (whose little-endian BOM starts with UTF-16's) is refused as UTF-32, line 1."""
+    data = f"{HEADER}\r\n{ADA}\r\n".encode(encoding)
+    with pytest.raises(SpreadsheetError, match=r"^the file is UTF-32 \(") as caught:
+        read(io.BytesIO(data), COMMUNITY_UPLOAD_USERS)
+    assert (caught.value.code, caught.value.line) == (ErrorCode.ENCODING, 1)
+    assert "UTF-16" not in str(caught.value)

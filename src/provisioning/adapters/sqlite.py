@@ -26,6 +26,7 @@ import operator
 import os
 import sqlite3
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from itertools import repeat
 from types import TracebackType
 from typing import Any, Final
 
@@ -235,13 +236,42 @@ def _row(tenant_id: str, r: UserRecord) -> tuple[Any, ...]:
     )
 
 
-def _record(row: Sequence[Any]) -> UserRecord:
-    """The record a ``_SELECT`` row holds.
+def _record(row: Sequence[Any], where: str) -> UserRecord:
+    """The record a ``_SELECT`` row holds; ``where`` names the tenant for errors.
 
     Rows were valid records when written, so the fields are set directly, as the
     spreadsheet reader's fast path does, without running converters and validators again
-    (they would cost more than the whole read).
+    (they would cost more than the whole read). A row that is not a record (the file was
+    changed behind the adapter's back) raises :class:`~provisioning.RepositoryError`.
     """
+    try:
+        return _decode(row)
+    except (KeyError, ValueError, TypeError, AttributeError):
+        raise _bad_row(row, where) from None
+
+
+def _bad_row(row: Sequence[Any], where: str) -> RepositoryError:
+    """Why a stored row is not a record: the first field that cannot be read."""
+    values = dict(zip(_FIELDS, row, strict=True))
+    problem = "it cannot be read as a record"
+    if values["status"] not in _STATUSES:
+        allowed = ", ".join(_STATUSES)
+        problem = f"status {values['status']!r} is not a record status ({allowed})"
+    else:
+        for name in ("member_since", "member_expires_on", "birthday", "custom"):
+            value = values[name]
+            try:
+                if value is not None:
+                    _ = _date(value) if name != "custom" else dict(_loads(value))
+            except (ValueError, TypeError):
+                kind = "a JSON object" if name == "custom" else "an ISO date"
+                problem = f"{name} {value!r} is not {kind}"
+                break
+    key = values["legacy_contact_key"]
+    return RepositoryError(f"{where}: the stored record {key!r}: {problem}")
+
+
+def _decode(row: Sequence[Any]) -> UserRecord:
     (key, first, last, email, company, prefix, middle, suffix, informal, title, member_id,
      since, expires, birthday, address1, address2, city, state, postal_code, country,
      phone1, phone1_type, phone2, phone2_type, is_member, status, custom) = row  # fmt: skip
@@ -286,7 +316,7 @@ class _MisfitError(Exception):
     """The change set does not fit the stored records; the transaction rolls back."""
 
 
-def _stream(cursor: sqlite3.Cursor, where: str) -> Iterator[UserRecord]:
+def _stream(cursor: sqlite3.Cursor, where: str, tenant: str) -> Iterator[UserRecord]:
     try:
         while True:
             try:
@@ -295,7 +325,7 @@ def _stream(cursor: sqlite3.Cursor, where: str) -> Iterator[UserRecord]:
                 raise RepositoryError(f"cannot read {where}: {exc}") from exc
             if not rows:
                 return
-            yield from map(_record, rows)
+            yield from map(_record, rows, repeat(tenant))
     finally:
         with contextlib.suppress(sqlite3.Error):  # the connection may be closed already
             cursor.close()
@@ -417,10 +447,23 @@ class SqliteRepository:
     def _stored_version(self) -> int | None:
         """The schema version the file records, ``None`` for a new file."""
         try:
-            row = self._con.execute("SELECT version FROM schema_version").fetchone()
+            rows = self._con.execute("SELECT version FROM schema_version").fetchall()
         except sqlite3.OperationalError:  # no such table: a new database
             return None
-        return None if row is None else int(row[0])
+        # The table is made and filled in one transaction: one row, a version from 1.
+        where = f"SQLite database {self._path!r}"
+        if len(rows) != 1:
+            raise RepositoryError(
+                f"{where}: its schema_version table holds {len(rows)} rows, not 1; the file "
+                "was changed by something else than provisioning"
+            )
+        version = rows[0][0]
+        if not isinstance(version, int) or version < 1:
+            raise RepositoryError(
+                f"{where}: its schema_version table holds {version!r}, not a schema version; "
+                "the file was changed by something else than provisioning"
+            )
+        return version
 
     def _migrate(self) -> None:
         latest = len(_MIGRATIONS)
@@ -467,6 +510,28 @@ class SqliteRepository:
         """The schema version of the open database."""
         return int(self._read("SELECT version FROM schema_version", ())[0][0])
 
+    def _where(self, tenant_id: str) -> str:
+        return f"SQLite database {self._path!r}, tenant {tenant_id!r}"
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside the block see one snapshot of the file, whatever other writers do.
+
+        A read transaction: it begins at the first read in the block and ends with it,
+        so two passes over :meth:`records` see the same records. For reads only: a
+        :meth:`commit` inside the block fails.
+        """
+        try:
+            self._con.execute("BEGIN")
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot read SQLite database {self._path!r}: {exc}") from exc
+        try:
+            yield
+        finally:
+            if self._con.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self._con.execute("ROLLBACK")  # nothing was written
+
     def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
         try:
             return self._con.execute(sql, params).fetchall()
@@ -476,12 +541,12 @@ class SqliteRepository:
     def get(self, tenant_id: str, key: str) -> UserRecord | None:
         """The record whose LegacyContactKey is ``key``, or ``None``."""
         rows = self._read(f"{_SELECT} AND legacy_contact_key = ?", (tenant_id, key))
-        return _record(rows[0]) if rows else None
+        return _record(rows[0], self._where(tenant_id)) if rows else None
 
     def get_by_email(self, tenant_id: str, email: str) -> UserRecord | None:
         """The record holding ``email``, compared case-insensitively, or ``None``."""
         rows = self._read(f"{_SELECT} AND email_key = ?", (tenant_id, email_key(email)))
-        return _record(rows[0]) if rows else None
+        return _record(rows[0], self._where(tenant_id)) if rows else None
 
     def records(self, tenant_id: str) -> Iterator[UserRecord]:
         """Every record of the tenant, ordered by key, read by a cursor in batches."""
@@ -490,7 +555,7 @@ class SqliteRepository:
             cursor = self._con.execute(f"{_SELECT} ORDER BY legacy_contact_key", (tenant_id,))
         except sqlite3.Error as exc:
             raise RepositoryError(f"cannot read SQLite database {self._path!r}: {exc}") from exc
-        return _stream(cursor, f"SQLite database {self._path!r}")
+        return _stream(cursor, f"SQLite database {self._path!r}", self._where(tenant_id))
 
     def count(self, tenant_id: str) -> int:
         """How many records the tenant has."""

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import attrs
 import click
 import rich.progress
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
-from rich.text import Text
 
 from .. import __version__
 from ..actors import Action, Actor, Role
@@ -35,6 +34,7 @@ from ..repository import ChangeSetError, UploadMode
 from ..rules import ACTING_ROLE, check, decide, sso_eligibility
 from ..spreadsheet import (
     COMMUNITY_UPLOAD_USERS,
+    DEFAULT_MAX_FILE_SIZE,
     MARKETING_ENTERPRISE,
     MARKETING_PROFESSIONAL,
     HeaderError,
@@ -48,7 +48,8 @@ from ..spreadsheet import (
 from ..tenants import Tenant
 from ..uploads import Safeguard, UploadPlan, apply_plan, plan_upload, tenant_as_stored
 from . import _render as render
-from ._documents import InputError, SavedPlan, load_tenant_file
+from ._documents import SavedPlan, load_tenant_file
+from ._inputs import InputError, Spooled, Watch, atomic_output, open_regular, spool
 from ._store import DEFAULT_DB, Store
 
 __all__ = ["cli", "main"]
@@ -74,6 +75,10 @@ class BadInput(click.ClickException):
     """An input cannot be used (unreadable, unknown id): ``Error: ...`` and exit code 2."""
 
     exit_code = EXIT_USAGE
+
+
+#: Upload files are read up to the spreadsheet reader's own limit (50 MB).
+UPLOAD_CAP = DEFAULT_MAX_FILE_SIZE
 
 
 def _failure(exc: ProvisioningError) -> click.ClickException:
@@ -103,6 +108,15 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
+            return self._invoke(ctx)
+        except click.ClickException as exc:
+            # Messages quote file names, ids and values: no control character reaches
+            # the terminal (an escape sequence in a tenant's name would be obeyed).
+            exc.message = render.safe(exc.message)  # type: ignore[misc]  # Final in stubs
+            raise
+
+    def _invoke(self, ctx: click.Context) -> Any:
+        try:
             return super().invoke(ctx)
         except InputError as exc:
             raise BadInput(str(exc)) from None
@@ -120,8 +134,14 @@ class _State:
     err: Console
     store: Store | None = None
 
-    def open(self, ctx: click.Context) -> Store:
+    def open(self, ctx: click.Context, *, create: bool = False) -> Store:
+        """The store; only a command that writes (``create``) may make a new one."""
         if self.store is None:
+            if not create and not self.db.exists():
+                raise BadInput(
+                    f"there is no store at {self.db}: `provisioning tenant add FILE.toml` "
+                    "creates one (or name another with --db or PROVISIONING_DB)"
+                )
             self.store = Store(self.db)
             ctx.call_on_close(self.store.close)
         return self.store
@@ -248,7 +268,7 @@ def tenant_add(ctx: click.Context, *, file: Path, fmt: str) -> None:
     """Store the tenant (and its [[actors]]) of a TOML file, replacing one with the same id."""
     state = _state(ctx)
     document = load_tenant_file(file)
-    store = state.open(ctx)
+    store = state.open(ctx, create=True)
     store.save(document.tenant, document.actors)
     result = check(document.tenant)
     if fmt == "json":
@@ -264,11 +284,11 @@ def tenant_add(ctx: click.Context, *, file: Path, fmt: str) -> None:
     t = document.tenant
     methods = ", ".join(f"{p} by {m}" for p, m in t.products.items())
     state.out.print(
-        Text(f"added tenant {t.id} ({t.name}): {methods}; {len(document.actors)} actors")
+        render.text(f"added tenant {t.id} ({t.name}): {methods}; {len(document.actors)} actors")
     )
     if not result.ok:
         state.out.print(
-            Text(
+            render.text(
                 f"{len(result.errors)} configuration error(s): "
                 f"see `provisioning tenant check {t.id}`"
             )
@@ -287,7 +307,9 @@ def tenant_list(ctx: click.Context, fmt: str) -> None:
         _emit_json(state, rows)
         return
     if not rows:
-        state.out.print(f"no tenants in {store.path}; add one with `provisioning tenant add`")
+        state.out.print(
+            render.text(f"no tenants in {store.path}; add one with `provisioning tenant add`")
+        )
         return
     table = Table()
     for name in ("id", "name", "products", "sso", "integration", "actors"):
@@ -296,11 +318,11 @@ def tenant_list(ctx: click.Context, fmt: str) -> None:
         products = row["products"]
         assert isinstance(products, dict)
         table.add_row(
-            Text(str(row["id"])),
-            Text(str(row["name"])),
-            Text(", ".join(f"{p}: {m}" for p, m in products.items())),
+            render.text(str(row["id"])),
+            render.text(str(row["name"])),
+            render.text(", ".join(f"{p}: {m}" for p, m in products.items())),
             str(row["sso"] or ""),
-            Text(str(row["integration"] or "")),
+            render.text(str(row["integration"] or "")),
             str(row["actors"]),
         )
     state.out.print(table)
@@ -328,19 +350,20 @@ def tenant_show(ctx: click.Context, *, tenant_id: str, fmt: str) -> None:
         _emit_json(state, data)
         return
     out = state.out
-    facts = Table(show_header=False, title=f"tenant {t.id}", title_justify="left")
+    facts = Table(show_header=False, title=render.text(f"tenant {t.id}"), title_justify="left")
     facts.add_column("item", style="bold")
     facts.add_column("value")
-    facts.add_row("name", Text(t.name))
+    facts.add_row("name", render.text(t.name))
     for product, method in t.products.items():
         facts.add_row(str(product), str(method))
     if t.sso is not None:
         go_live = t.sso.go_live.isoformat() if t.sso.go_live else "not set"
         facts.add_row(
-            "sso", Text(f"{t.sso.protocol} via {t.sso.identity_provider.name}, go-live {go_live}")
+            "sso",
+            render.text(f"{t.sso.protocol} via {t.sso.identity_provider.name}, go-live {go_live}"),
         )
     if t.integration:
-        facts.add_row("integration", Text(t.integration))
+        facts.add_row("integration", render.text(t.integration))
     facts.add_row("records", str(data["records"]))
     facts.add_row("revision", str(data["revision"]))
     out.print(facts)
@@ -349,7 +372,7 @@ def tenant_show(ctx: click.Context, *, tenant_id: str, fmt: str) -> None:
         for name in ("id", "role", "name"):
             table.add_column(name)
         for a in actors:
-            table.add_row(Text(a.id), str(a.role), Text(a.name))
+            table.add_row(render.text(a.id), str(a.role), render.text(a.name))
         out.print(table)
     uploads = repo.uploads(t.id)
     if uploads:
@@ -358,7 +381,12 @@ def tenant_show(ctx: click.Context, *, tenant_id: str, fmt: str) -> None:
             table.add_column(name)
         for u in uploads:
             counts = ", ".join(f"{n} {k}" for k, n in u.counts.items() if n)
-            table.add_row(u.at.isoformat(timespec="seconds"), Text(u.actor_id), str(u.mode), counts)
+            table.add_row(
+                u.at.isoformat(timespec="seconds"),
+                render.text(u.actor_id),
+                str(u.mode),
+                render.text(counts),
+            )
         out.print(table)
 
 
@@ -376,7 +404,7 @@ def tenant_check(ctx: click.Context, *, tenant_id: str, fmt: str) -> None:
         title = f"tenant {result.tenant_id}: {len(result.findings)} finding(s)"
         state.out.print(render.findings_table(result.findings, title=title))
     else:
-        state.out.print(Text(f"tenant {result.tenant_id}: no problems found"))
+        state.out.print(render.text(f"tenant {result.tenant_id}: no problems found"))
     if not result.ok:
         ctx.exit(EXIT_REFUSED)
 
@@ -395,31 +423,35 @@ def _template(product: str, edition: str | None) -> Template[Any]:
     return MARKETING_PROFESSIONAL if edition == "professional" else MARKETING_ENTERPRISE
 
 
-@contextmanager
-def _output(path: Path | None) -> Iterator[IO[str]]:
-    if path is None:
-        yield sys.stdout
-        return
-    with path.open("w", encoding="utf-8", newline="") as stream:
-        yield stream
+def _progress(path: Path, console: Console) -> Watch:
+    """A progress bar on stderr over a file being read, when long and on a terminal."""
+
+    def watch(stream: BinaryIO, size: int) -> AbstractContextManager[BinaryIO]:
+        if not console.is_terminal or size < _PROGRESS_FROM:
+            return nullcontext(stream)
+        return rich.progress.wrap_file(
+            stream,
+            size,
+            description=escape(render.safe(f"reading {path.name}")),
+            console=console,
+            transient=True,
+        )
+
+    return watch
 
 
 @contextmanager
-def _reading(path: Path, console: Console) -> Iterator[IO[bytes]]:
-    """The file in binary, behind a progress bar on stderr when long and on a terminal."""
-    if console.is_terminal and path.stat().st_size >= _PROGRESS_FROM:
-        with rich.progress.open(
-            path, "rb", description=f"reading {path.name}", console=console, transient=True
-        ) as stream:
-            yield stream
-    else:
-        with path.open("rb") as stream:
-            yield stream
+def _reading(path: Path, console: Console) -> Iterator[BinaryIO]:
+    """The upload file, a regular file, read by the spreadsheet reader (with its limit)."""
+    with open_regular(path, "upload file") as stream:
+        size = os.fstat(stream.fileno()).st_size
+        with _progress(path, console)(stream, size) as watched:
+            yield watched
 
 
-def _digest(path: Path) -> str:
-    with path.open("rb") as stream:
-        return "sha256:" + hashlib.file_digest(stream, "sha256").hexdigest()
+def _spooled(state: _State, path: Path) -> AbstractContextManager[Spooled]:
+    """The upload file read once, within :data:`UPLOAD_CAP`, with its digest."""
+    return spool(path, "upload file", UPLOAD_CAP, watch=_progress(path, state.err))
 
 
 @cli.command("template")
@@ -429,7 +461,7 @@ def _digest(path: Path) -> str:
 @click.option("-o", "--output", type=_OUTPUT, default=None, help="Write here, not to stdout.")
 def template_command(product: str, edition: str | None, example: bool, output: Path | None) -> None:
     """Write a blank upload file: the template's header row."""
-    with _output(output) as stream:
+    with atomic_output(output) as stream:
         write_blank(_template(product, edition), stream, example=example)
 
 
@@ -459,7 +491,7 @@ def validate_command(
     template = _template(product, edition)
     problems: list[RowError] = []
     header: tuple[str, ...] = template.headers
-    rows = 0
+    rows = blank = 0
     valid = False
     try:
         with _reading(file, state.err) as stream:
@@ -470,13 +502,16 @@ def validate_command(
             else:
                 header = reader.header
                 problems = [item for item in reader if isinstance(item, RowError)]
-                rows = reader.summary.rows
+                # The summary's rows count blank rows too: they are no records.
+                blank = reader.summary.blank
+                rows = reader.summary.rows - blank
                 valid = reader.summary.ok
     except SpreadsheetError as exc:
         if fmt == "json":
             data = {
                 "valid": False,
                 "rows": rows,
+                "blank_lines": blank,
                 "errors": [render.problem_data(exc)],
                 "warnings": [],
             }
@@ -487,7 +522,7 @@ def validate_command(
     if valid and errors:  # a header error is not counted by the summary
         valid = False
     if error_report is not None:
-        with error_report.open("w", encoding="utf-8", newline="") as stream:
+        with atomic_output(error_report) as stream:
             write_error_report(problems, stream, template, header=header)
     if fmt == "json":
         _emit_json(
@@ -495,13 +530,18 @@ def validate_command(
             {
                 "valid": valid,
                 "rows": rows,
+                "blank_lines": blank,
                 "errors": [render.problem_data(p) for p in errors],
                 "warnings": [render.problem_data(p) for p in warnings],
             },
         )
     else:
-        verdict = Text("valid", style="bold green") if valid else Text("invalid", style="bold red")
-        line = Text(
+        verdict = (
+            render.text("valid", style="bold green")
+            if valid
+            else render.text("invalid", style="bold red")
+        )
+        line = render.text(
             f"{file}: {rows} rows, {len(errors)} errors, {len(warnings)} warnings "
             f"({template.name}): "
         )
@@ -510,7 +550,7 @@ def validate_command(
             state.out.print(render.problems_table(problems, limit=_SHOWN))
         if len(problems) > _SHOWN:
             state.out.print(
-                Text(
+                render.text(
                     f"... and {len(problems) - _SHOWN} more: --format json or --error-report "
                     "lists them all"
                 )
@@ -538,7 +578,7 @@ def _override_option(command: _F) -> _F:
 def _plan(
     state: _State,
     store: Store,
-    file: Path,
+    upload: Spooled,
     tenant: Tenant,
     actor: Actor,
     *,
@@ -547,19 +587,17 @@ def _plan(
     overrides: tuple[str, ...],
 ) -> UploadPlan:
     admins = [a.id for a in store.actors(tenant.id) if a.role is Role.SUPER_ADMIN]
-    digest = _digest(file)
-    with _reading(file, state.err) as stream:
-        return plan_upload(
-            tenant,
-            actor,
-            read(stream, COMMUNITY_UPLOAD_USERS),
-            store.repo,
-            mode=mode,
-            as_of=as_of,
-            overrides=overrides,
-            protected_keys=admins,
-            file_digest=digest,
-        )
+    return plan_upload(
+        tenant,
+        actor,
+        read(upload.stream, COMMUNITY_UPLOAD_USERS, max_file_size=UPLOAD_CAP),
+        store.repo,
+        mode=mode,
+        as_of=as_of,
+        overrides=overrides,
+        protected_keys=admins,
+        file_digest=upload.digest,
+    )
 
 
 def _show_plan(state: _State, plan: UploadPlan, fmt: str) -> None:
@@ -630,10 +668,16 @@ def plan_command(
     store = state.open(ctx)
     t = _load_tenant(store, tenant_id)
     actor = _load_actor(store, t, actor_id)
-    plan = _plan(state, store, file, t, actor, mode=mode, as_of=_day(as_of), overrides=overrides)
+    with _spooled(state, file) as upload:
+        plan = _plan(
+            state, store, upload, t, actor, mode=mode, as_of=_day(as_of), overrides=overrides
+        )
     _show_plan(state, plan, fmt)
     if save is not None:
-        save.write_text(SavedPlan.of(plan).to_json(), encoding="utf-8")
+        if plan.revision is None:  # refused: apply could not check it, so none is saved
+            raise Failure(f"the upload is refused, so no plan was saved to {save}")
+        with atomic_output(save) as stream:
+            stream.write(SavedPlan.of(plan).to_json())
     if not plan.applicable:
         ctx.exit(EXIT_REFUSED)
 
@@ -670,10 +714,11 @@ def apply_command(
 ) -> None:
     """Plan a Community upload and apply it whole, or not at all."""
     state = _state(ctx)
-    store = state.open(ctx)
+    store = state.open(ctx, create=True)
     t = _load_tenant(store, tenant_id)
     actor = _load_actor(store, t, actor_id)
     day = _day(as_of)
+    upload = ctx.with_resource(_spooled(state, file))
     if plan_file is not None:
         saved = SavedPlan.load(plan_file)
         if (saved.tenant, saved.actor) != (t.id, actor.id):
@@ -687,15 +732,17 @@ def apply_command(
             )
         mode, day = saved.mode, day or saved.as_of
         overrides = tuple(sorted({*saved.overrides, *overrides}))
-        if _digest(file) != saved.file_digest:
+        if upload.digest != saved.file_digest:
             raise Failure(f"stale plan: {file} changed since the plan was saved; run plan again")
         now = store.repo.revision(t.id)
-        if saved.revision is not None and now != saved.revision:
+        if now != saved.revision:
             raise Failure(
                 f"stale plan: the store of {t.id} moved from revision {saved.revision} to {now} "
                 "since the plan was saved (another upload was applied); run plan again"
             )
-    plan = _plan(state, store, file, t, actor, mode=mode or "full", as_of=day, overrides=overrides)
+    plan = _plan(
+        state, store, upload, t, actor, mode=mode or "full", as_of=day, overrides=overrides
+    )
     if plan_file is not None:
         _check_replan(saved, plan)
     if not plan.applicable:
@@ -710,16 +757,19 @@ def apply_command(
                 "review with `provisioning plan`, then apply with --yes"
             )
         changes = sum(1 for _ in plan.changes())
-        if not click.confirm(f"Apply {changes} change(s) to {t.id}?", default=False, err=True):
+        if not click.confirm(
+            render.safe(f"Apply {changes} change(s) to {t.id}?"), default=False, err=True
+        ):
             raise Failure("nothing was applied")
-    waiting = state.err.status(f"applying to {t.id}") if state.err.is_terminal else nullcontext()
+    spinner = escape(render.safe(f"applying to {t.id}"))
+    waiting = state.err.status(spinner) if state.err.is_terminal else nullcontext()
     with waiting:
         approved = None if plan_file is None else saved.revision
         receipt = apply_plan(plan, store.repo, expected_revision=approved)
     if fmt == "json":
         _emit_json(state, render.plan_data(plan, receipt))
     else:
-        state.out.print(Text(str(receipt), style="bold green"))
+        state.out.print(render.text(str(receipt), style="bold green"))
 
 
 @cli.command("export")
@@ -730,14 +780,17 @@ def export_command(ctx: click.Context, *, tenant_id: str, output: Path | None) -
     """Write a tenant's stored records as an Upload Users file (formula-safe)."""
     state = _state(ctx)
     store = state.open(ctx)
-    t = _load_tenant(store, tenant_id)
     template = COMMUNITY_UPLOAD_USERS
     known = set(template.headers)
-    extra = sorted({k for r in store.repo.records(t.id) for k in r.custom if k not in known})
-    with _output(output) as stream:
-        count = write(store.repo.records(t.id), stream, template, extra_columns=extra)
+    # One read transaction: both passes over the records see the same snapshot, even
+    # while an upload is applied; the file is replaced whole, or left as it was.
+    with store.repo.snapshot():
+        t = _load_tenant(store, tenant_id)
+        extra = sorted({k for r in store.repo.records(t.id) for k in r.custom if k not in known})
+        with atomic_output(output) as stream:
+            count = write(store.repo.records(t.id), stream, template, extra_columns=extra)
     if output is not None:
-        state.err.print(Text(f"exported {count} records of {t.id} to {output}"))
+        state.err.print(render.text(f"exported {count} records of {t.id} to {output}"))
 
 
 # -- rules -------------------------------------------------------------------------------
@@ -785,19 +838,19 @@ def explain_command(
     elif action is not None:
         d = decisions[0]
         who_text = actor.id if actor else f"any {d.role}"
-        head = Text(f"{d.action} on {d.product} by {who_text} ({d.role}): ")
+        head = render.text(f"{d.action} on {d.product} by {who_text} ({d.role}): ")
         head.append(*(("allowed", "bold green") if d.allowed else ("refused", "bold red")))
         state.out.print(head)
         state.out.print(render.findings_table(d.findings))
     else:
-        table = Table(title=f"tenant {t.id}, {product}", title_justify="left")
+        table = Table(title=render.text(f"tenant {t.id}, {product}"), title_justify="left")
         for name in ("action", "role", "verdict", "rules"):
             table.add_column(name)
         for d in decisions:
             verdict = (
                 render.styled("allowed", "met") if d.allowed else render.styled("refused", "error")
             )
-            table.add_row(str(d.action), str(d.role), verdict, Text(", ".join(d.rules)))
+            table.add_row(str(d.action), str(d.role), verdict, render.text(", ".join(d.rules)))
         state.out.print(table)
     if action is not None and not decisions[0].allowed:
         ctx.exit(EXIT_REFUSED)
@@ -820,7 +873,7 @@ def sso_command(
         _emit_json(state, render.sso_data(t.id, result))
     else:
         tone = "bold green" if result.eligible else "bold red"
-        head = Text(f"SSO for {t.id} ({result.product}) as of {result.as_of.isoformat()}: ")
+        head = render.text(f"SSO for {t.id} ({result.product}) as of {result.as_of.isoformat()}: ")
         head.append(str(result.status), style=tone)
         state.out.print(head)
         if result.findings:
@@ -831,9 +884,13 @@ def sso_command(
                 table.add_column(name)
             for r in result.requirements:
                 mark = "met" if r.met else "unmet"
-                table.add_row(render.styled(mark), Text(r.name), r.rule, Text(r.detail))
+                table.add_row(
+                    render.styled(mark), render.text(r.name), r.rule, render.text(r.detail)
+                )
             state.out.print(table)
-        state.out.print(Text(f"earliest go-live the lead time allows: {result.earliest_go_live}"))
+        state.out.print(
+            render.text(f"earliest go-live the lead time allows: {result.earliest_go_live}")
+        )
     if not result.eligible:
         ctx.exit(EXIT_REFUSED)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,11 @@ import attrs
 
 from ..actors import Actor
 from ..exceptions import DocumentError, InvalidValueError
+from ..repository import UploadMode
 from ..serialization import tenant_from_dict
 from ..tenants import Tenant
-from ..uploads import UploadPlan
+from ..uploads import Safeguard, UploadPlan
+from ._inputs import DOCUMENT_CAP, InputError, read_capped
 
 __all__ = ["PLAN_FORMAT", "InputError", "SavedPlan", "TenantFile", "load_tenant_file", "read_text"]
 
@@ -25,13 +28,16 @@ _ACTOR_KEYS = ("id", "role", "name")
 PLAN_FORMAT = "provisioning-plan/1"
 
 
-class InputError(Exception):
-    """A file the command was given cannot be used: unreadable, undecodable or malformed."""
+#: How a plan file names the upload file's digest.
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def read_text(path: Path, what: str) -> str:
-    """The UTF-8 text of ``path``; :class:`InputError` when it is not UTF-8."""
-    data = path.read_bytes()
+    """The UTF-8 text of the regular file ``path``, at most :data:`DOCUMENT_CAP` bytes.
+
+    :class:`InputError` when it is not a regular file, too large or not UTF-8.
+    """
+    data = read_capped(path, what, DOCUMENT_CAP)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -95,14 +101,16 @@ def load_tenant_file(path: Path) -> TenantFile:
     text = read_text(path, "tenant file")
     try:
         data: dict[str, Any] = tomllib.loads(text)
+        actors, problems = _actors(data.pop("actors", []))
+        tenant: Tenant | None = None
+        try:
+            tenant = tenant_from_dict(data)
+        except DocumentError as exc:
+            problems = [*exc.errors, *problems]
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: malformed TOML: {exc}") from None
-    actors, problems = _actors(data.pop("actors", []))
-    tenant: Tenant | None = None
-    try:
-        tenant = tenant_from_dict(data)
-    except DocumentError as exc:
-        problems = [*exc.errors, *problems]
+    except RecursionError:
+        raise InputError(f"{path}: the tenant file nests tables or arrays too deeply") from None
     if problems or tenant is None:
         noun = "problem" if len(problems) == 1 else "problems"
         body = "\n".join(f"  {p}" for p in problems)
@@ -118,7 +126,7 @@ class SavedPlan:
     actor: str
     mode: str
     as_of: dt.date
-    #: The store's revision the plan was made against.
+    #: The store's revision the plan was made against (a refused plan has none: not saved).
     revision: int | None
     file_digest: str
     overrides: tuple[str, ...]
@@ -147,22 +155,99 @@ class SavedPlan:
 
     @classmethod
     def load(cls, path: Path) -> SavedPlan:
-        """Read a plan file written by ``plan --save``."""
+        """Read a plan file written by ``plan --save``, checking every field strictly.
+
+        A plan file is untrusted input: a field missing, of another JSON type or with an
+        unknown value, or a key the format does not have, is :class:`InputError`.
+        """
         text = read_text(path, "plan file")
         try:
             data = json.loads(text)
-            if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
-                raise ValueError(f"not a {PLAN_FORMAT} document")
-            overrides: Sequence[str] = data["overrides"]
-            return cls(
-                tenant=str(data["tenant"]),
-                actor=str(data["actor"]),
-                mode=str(data["mode"]),
-                as_of=dt.date.fromisoformat(data["as_of"]),
-                revision=None if data["revision"] is None else int(data["revision"]),
-                file_digest=str(data["file_digest"]),
-                overrides=tuple(str(o) for o in overrides),
-                counts={str(k): int(v) for k, v in data["counts"].items()},
-            )
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InputError(f"{path}: not a plan file written by `plan --save` ({exc})") from None
+        except RecursionError:
+            raise InputError(f"{path}: the plan file nests arrays or objects too deeply") from None
+        except ValueError as exc:  # JSONDecodeError, or an integer of too many digits
+            raise InputError(f"{path}: the plan file is not valid JSON: {exc}") from None
+        try:
+            return cls._from_json(data)
+        except _FieldError as exc:
+            raise InputError(f"{path}: not a valid plan file: {exc}") from None
+
+    @classmethod
+    def _from_json(cls, data: object) -> SavedPlan:
+        if not isinstance(data, dict):
+            raise _FieldError(f"expected a JSON object, got {_json_type(data)}")
+        known = ("format", *(a.name for a in attrs.fields(cls)))
+        unknown = sorted(str(k) for k in data if k not in known)
+        if unknown:
+            raise _FieldError(f"{unknown[0]}: unknown key; a plan file has {', '.join(known)}")
+        missing = [k for k in known if k not in data]
+        if missing:
+            raise _FieldError(f"{missing[0]}: required")
+        if data["format"] != PLAN_FORMAT:
+            raise _FieldError(f"format: expected {PLAN_FORMAT!r}, got {data['format']!r}")
+        modes = [m.value for m in UploadMode]
+        safeguards = [s.value for s in Safeguard]
+        overrides = data["overrides"]
+        if not isinstance(overrides, list):
+            raise _FieldError(f"overrides: expected an array, got {_json_type(overrides)}")
+        for index, item in enumerate(overrides):
+            _choice(f"overrides[{index}]", item, safeguards)
+        counts = data["counts"]
+        if not isinstance(counts, dict):
+            raise _FieldError(f"counts: expected an object, got {_json_type(counts)}")
+        for name, value in counts.items():
+            _count(f"counts.{name}", value)
+        digest = _string("file_digest", data["file_digest"])
+        if not _DIGEST.fullmatch(digest):
+            raise _FieldError(f"file_digest: expected 'sha256:' and 64 hex digits, got {digest!r}")
+        as_of = _string("as_of", data["as_of"])
+        try:
+            day = dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise _FieldError(f"as_of: expected a date YYYY-MM-DD, got {as_of!r}") from None
+        return cls(
+            tenant=_string("tenant", data["tenant"]),
+            actor=_string("actor", data["actor"]),
+            mode=_choice("mode", data["mode"], modes),
+            as_of=day,
+            revision=_count("revision", data["revision"]),
+            file_digest=digest,
+            overrides=tuple(overrides),
+            counts=dict(counts),
+        )
+
+
+class _FieldError(Exception):
+    """One field of a plan file is wrong; the message starts with its name."""
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, int | float):
+        return f"{value!r} (a number)"
+    if isinstance(value, str):
+        return f"{value!r} (a string)"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _string(field: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise _FieldError(f"{field}: expected a string, got {_json_type(value)}")
+    return value
+
+
+def _choice(field: str, value: object, allowed: list[str]) -> str:
+    text = _string(field, value)
+    if text not in allowed:
+        raise _FieldError(f"{field}: expected one of {', '.join(allowed)}, got {text!r}")
+    return text
+
+
+def _count(field: str, value: object) -> int:
+    # bool is an int in Python, but true is no revision; 2.0 and 1e400 are floats.
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise _FieldError(f"{field}: expected a whole number 0 or more, got {_json_type(value)}")
+    return value

@@ -1,8 +1,9 @@
 """What the commands print: plain data for ``--format json``, rich tables for people.
 
 Every JSON shape is built here, next to the others, and documented in ``docs/cli.md``.
-Text goes through :class:`rich.text.Text`, never through markup, so a ``[`` in a
-message or a value is printed as it is.
+Text goes through :func:`text`, never through markup, so a ``[`` in a message or a value
+is printed as it is, and a control character (an escape sequence in a tenant's name, say)
+is shown escaped rather than sent to the terminal.
 """
 
 from __future__ import annotations
@@ -33,8 +34,34 @@ __all__ = [
     "plan_data",
     "problem_data",
     "problems_table",
+    "safe",
     "sso_data",
+    "text",
 ]
+
+# C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides
+# and isolates (which reorder what is shown): each shown as its escape, \x1b or \u202e.
+_UNSAFE = {
+    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    for code in (
+        *range(0x20),
+        *range(0x7F, 0xA0),
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    )
+    if code not in (0x09, 0x0A)
+}
+
+
+def safe(value: str) -> str:
+    """``value`` with every control character escaped, safe to print on a terminal."""
+    return value.translate(_UNSAFE)
+
+
+def text(value: str, style: str = "") -> Text:
+    """A :class:`~rich.text.Text` of ``value``: no markup, control characters escaped."""
+    return Text(safe(value), style=style)
+
 
 _SEVERITY_STYLE = {
     "error": "bold red",
@@ -59,7 +86,7 @@ def dump(data: object) -> str:
 
 def styled(value: str, key: str | None = None) -> Text:
     """A cell, coloured by ``key`` (a severity or state) when the console has colour."""
-    return Text(value, style=_SEVERITY_STYLE.get(key or value, ""))
+    return text(value, _SEVERITY_STYLE.get(key or value, ""))
 
 
 def finding_data(finding: Finding) -> dict[str, str]:
@@ -74,12 +101,12 @@ def finding_data(finding: Finding) -> dict[str, str]:
 
 def findings_table(findings: Iterable[Finding], title: str | None = None) -> Table:
     """Severity, rule and message of each finding."""
-    table = Table(title=title, title_justify="left")
+    table = Table(title=None if title is None else text(title), title_justify="left")
     table.add_column("severity")
     table.add_column("rule", no_wrap=True)
     table.add_column("message")
     for f in findings:
-        table.add_row(styled(f.severity.value), Text(f.rule), Text(f.message))
+        table.add_row(styled(f.severity.value), text(f.rule), text(f.message))
     return table
 
 
@@ -111,10 +138,10 @@ def problems_table(problems: Sequence[RowError], *, limit: int) -> Table:
         table.add_row(
             str(p.line),
             str(p.record or ""),
-            Text(p.column or ""),
+            text(p.column or ""),
             styled(str(p.severity)),
             str(p.code),
-            Text(p.message),
+            text(p.message),
         )
     return table
 
@@ -265,7 +292,7 @@ def plan_data(plan: UploadPlan, receipt: Receipt | None = None) -> dict[str, obj
 def print_plan(console: Console, plan: UploadPlan, *, limit: int = 10) -> None:
     """The plan for a person: verdict, counts, findings, then the first changes."""
     tone = {"ready": "bold green", "held": "bold yellow", "refused": "bold red"}[verdict(plan)]
-    head = Text(f"upload to {plan.tenant_id} ({plan.product}, {plan.mode}) by {plan.actor.id}: ")
+    head = text(f"upload to {plan.tenant_id} ({plan.product}, {plan.mode}) by {plan.actor.id}: ")
     head.append(verdict(plan), style=tone)
     console.print(head)
     if plan.refused:
@@ -286,22 +313,22 @@ def print_plan(console: Console, plan: UploadPlan, *, limit: int = 10) -> None:
         table.add_column("fields")
         for kind, key, change in changes[:limit]:
             detail = "; ".join(str(c) for c in change.changes) if isinstance(change, Update) else ""
-            table.add_row(kind, Text(key), Text(detail))
+            table.add_row(kind, text(key), text(detail))
         console.print(table)
     if plan.conflicts:
         table = Table(title="conflicts (left out)")
         table.add_column("key", no_wrap=True)
         table.add_column("message")
         for c in plan.conflicts[:limit]:
-            table.add_row(Text(c.key), Text(c.message))
+            table.add_row(text(c.key), text(c.message))
         console.print(table)
     errors = sum(1 for e in plan.row_errors if e.is_error)
     if errors:
-        console.print(Text(f"{errors} row(s) with errors are left out; `validate` lists them"))
+        console.print(text(f"{errors} row(s) with errors are left out; `validate` lists them"))
     if plan.password_notices:
         console.print(
-            Text(f"{len(plan.password_notices)} new user(s) will be told to set a password")
+            text(f"{len(plan.password_notices)} new user(s) will be told to set a password")
         )
     if plan.held_by:
         names = " ".join(f"--override {s.value}" for s in sorted(plan.held_by, key=str))
-        console.print(Text(f"held: review the findings; to go ahead anyway: {names}"))
+        console.print(text(f"held: review the findings; to go ahead anyway: {names}"))

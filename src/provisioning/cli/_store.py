@@ -13,7 +13,7 @@ from types import TracebackType
 
 from ..actors import Actor
 from ..adapters import SqliteRepository
-from ..exceptions import RepositoryError
+from ..exceptions import InvalidValueError, RepositoryError
 from ..tenants import Tenant
 
 __all__ = ["DEFAULT_DB", "Store"]
@@ -39,6 +39,10 @@ class Store:
         self.path = path
         if path.is_dir():
             raise RepositoryError(f"cannot open SQLite database {os.fspath(path)!r}: a folder")
+        if path.exists() and not path.is_file():  # a device or a FIFO: SQLite would hang
+            raise RepositoryError(
+                f"cannot open SQLite database {os.fspath(path)!r}: not a regular file"
+            )
         self.repo = SqliteRepository(path)
         try:
             self._con = sqlite3.connect(path, isolation_level=None, timeout=30.0)
@@ -89,7 +93,16 @@ class Store:
             ).fetchall()
         except sqlite3.Error as exc:
             raise RepositoryError(f"cannot read the actors of {tenant_id!r}: {exc}") from exc
-        return [Actor(id=i, role=r, name=n) for i, r, n in rows]
+        actors = []
+        for ident, role, name in rows:
+            try:
+                actors.append(Actor(id=ident, role=role, name=name))
+            except InvalidValueError as exc:  # the table was changed behind our back
+                raise RepositoryError(
+                    f"SQLite database {os.fspath(self.path)!r}: the stored actor {ident!r} of "
+                    f"tenant {tenant_id!r} is not an actor: {exc}"
+                ) from None
+        return actors
 
     def actor(self, tenant_id: str, actor_id: str) -> Actor | None:
         """One actor of the tenant, or ``None``."""

@@ -3,8 +3,8 @@
 Lines are split only at ``\\r\\n``, ``\\r`` and ``\\n`` (as ``newline=""`` does) and keep
 their endings, so the CSV parser sees exactly what the file holds and line numbers are
 physical lines. Binary streams are decoded here: UTF-8 with or without a BOM, UTF-16
-with a BOM. Undecodable bytes, NUL characters and files over the size limit raise
-:class:`~provisioning.SpreadsheetError` naming the line.
+with a BOM; UTF-32 is recognised and refused. Undecodable bytes, NUL characters and
+files over the size limit raise :class:`~provisioning.SpreadsheetError` naming the line.
 """
 
 from __future__ import annotations
@@ -30,6 +30,21 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+
+
+def _utf32(head: bytes) -> str | None:
+    """How the start of a file shows it is UTF-32, or ``None``.
+
+    Checked before the UTF-16 marks, as UTF-32's little-endian one starts with UTF-16's.
+    A text file's first character is never NUL, so three NUL bytes beside it are UTF-32.
+    """
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "its byte-order mark says so"
+    if len(head) >= 4 and (
+        (head[0] and head[1:4] == b"\0\0\0") or (head[:3] == b"\0\0\0" and head[3])
+    ):
+        return "without a byte-order mark"
+    return None
 
 
 def split_lines(text: str) -> list[str]:
@@ -93,6 +108,12 @@ class LineSource:
                     "this is an Excel workbook (.xlsx), not a CSV file (UPLOAD_CSV_ONLY): in "
                     "Excel use File > Save As > CSV UTF-8 and upload that file",
                     code=ErrorCode.WORKBOOK,
+                    line=1,
+                )
+            if (utf32 := _utf32(first)) is not None:
+                raise SpreadsheetError(
+                    f"the file is UTF-32 ({utf32}), which is not read: save it as CSV UTF-8",
+                    code=ErrorCode.ENCODING,
                     line=1,
                 )
             for bom, encoding in _BOMS:
