@@ -4,6 +4,8 @@
 in the domain reference), what it says, where it comes from, and whether it is ours
 (with the settings that govern it). ``{rule-index}`` becomes the domain reference's
 rules by id: one entry per rule, each an anchor ``rule-<id>`` the catalog links to.
+``{permission-matrix}`` becomes one table per method, actions by roles, read off the
+tables ``decide`` itself reads (``RuleBook.permission_matrix``).
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from typing import Any
 from docutils import nodes
 from docutils.parsers.rst import Directive
 
-from provisioning.rules import RULES, Rule, RuleGroup
-
+from provisioning import Action, ProvisioningMethod, Role
+from provisioning.rules import DEFAULT_RULEBOOK, RULES, Rule, RuleGroup, Verdict
 
 #: The page of the domain reference, beside the catalog's page.
 _DOMAIN_PAGE = "domain.html"
@@ -94,8 +96,67 @@ class RuleIndex(Directive):
         return [entries]
 
 
+_MARK = {Verdict.ALLOWED: "allowed", Verdict.REFUSED: "refused", Verdict.DEPENDS: "depends"}
+
+
+def _matrix_cell(permission: Any) -> nodes.entry:
+    entry = nodes.entry()
+    paragraph = nodes.paragraph()
+    paragraph += nodes.strong(text=_MARK[permission.verdict])
+    for rule in permission.rules:
+        paragraph += nodes.Text(" ")
+        link = nodes.reference(
+            "", "", refuri=f"{_DOMAIN_PAGE}#rule-{rule.lower().replace('_', '-')}"
+        )
+        link += nodes.literal(text=rule)
+        paragraph += link
+    entry += paragraph
+    return entry
+
+
+class PermissionMatrix(Directive):
+    """Render the default rulebook's permission matrix: a table per method."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        matrix = DEFAULT_RULEBOOK.permission_matrix()
+        out: list[nodes.Node] = []
+        roles = list(Role)
+        for method in ProvisioningMethod:
+            section = nodes.section(ids=[f"matrix-{method.value.replace('_', '-')}"])
+            section += nodes.title(text=f"Under {method.value}")
+            table = nodes.table()
+            group = nodes.tgroup(cols=len(roles) + 1)
+            table += group
+            for width in (14, *([12] * len(roles))):
+                group += nodes.colspec(colwidth=width)
+            head = nodes.thead()
+            group += head
+            row = nodes.row()
+            for text in ("action", *(r.value for r in roles)):
+                entry = nodes.entry()
+                entry += nodes.paragraph(text=text)
+                row += entry
+            head += row
+            body = nodes.tbody()
+            group += body
+            for action in Action:
+                row = nodes.row()
+                entry = nodes.entry()
+                entry += nodes.paragraph("", "", nodes.literal(text=action.value))
+                row += entry
+                for role in roles:
+                    row += _matrix_cell(matrix[action, method, role])
+                body += row
+            section += table
+            out.append(section)
+        return out
+
+
 def setup(app: Any) -> dict[str, Any]:
     """Register the directives."""
     app.add_directive("rule-catalog", RuleCatalog)
     app.add_directive("rule-index", RuleIndex)
+    app.add_directive("permission-matrix", PermissionMatrix)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

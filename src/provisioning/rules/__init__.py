@@ -8,9 +8,18 @@
 (False, ('UPLOAD_SINGLE_SOURCE', 'STANDALONE_ACCOUNT_REQUESTS'))
 """
 
-from ._api import applicable_methods, check, decide, plan_migration, scenarios, sso_eligibility
+from ._api import (
+    applicable_methods,
+    check,
+    decide,
+    permission_matrix,
+    plan_migration,
+    scenarios,
+    sso_eligibility,
+)
 from ._book import DEFAULT_RULEBOOK, RuleBook, Settings
 from ._catalog import RULES, Rule, RuleGroup
+from ._decide import Permission, PermissionMatrix, Verdict
 from ._engine import SUPPORTED_PROTOCOLS
 from ._ids import RuleId
 from ._migration import Migration
@@ -43,6 +52,8 @@ __all__ = [
     "Decision",
     "Finding",
     "Migration",
+    "Permission",
+    "PermissionMatrix",
     "Requirement",
     "Rule",
     "RuleBook",
@@ -55,9 +66,11 @@ __all__ = [
     "SsoEligibility",
     "SsoOption",
     "SsoStatus",
+    "Verdict",
     "applicable_methods",
     "check",
     "decide",
+    "permission_matrix",
     "plan_migration",
     "scenarios",
     "sso_eligibility",

@@ -12,6 +12,7 @@ from ..catalog import ProvisioningMethod as Method
 from ..tenants import Tenant
 from . import _migration
 from ._book import DEFAULT_RULEBOOK, RuleBook
+from ._decide import PermissionMatrix
 from ._results import CheckResult, Decision, SsoEligibility
 from ._scenarios import (
     ACTING_ROLE,
@@ -26,6 +27,7 @@ __all__ = [
     "applicable_methods",
     "check",
     "decide",
+    "permission_matrix",
     "plan_migration",
     "scenarios",
     "sso_eligibility",
@@ -50,6 +52,17 @@ def applicable_methods(product: Product | str) -> tuple[Method, ...]:
 def check(tenant: Tenant, *, rulebook: RuleBook = DEFAULT_RULEBOOK) -> CheckResult:
     """Every configuration problem of ``tenant`` at once, each a finding with its rule id."""
     return check_type(rulebook, RuleBook, "rulebook", "a RuleBook").check(tenant)
+
+
+def permission_matrix(*, rulebook: RuleBook = DEFAULT_RULEBOOK) -> PermissionMatrix:
+    """What :func:`decide` says of every action x method x role, for Community.
+
+    >>> import provisioning as pv
+    >>> matrix = permission_matrix()
+    >>> str(matrix[pv.Action.SELF_REGISTER, "spreadsheet_upload", pv.Role.MEMBER])
+    'refused: UPLOAD_SINGLE_SOURCE, STANDALONE_ACCOUNT_REQUESTS'
+    """
+    return _book(rulebook).permission_matrix()
 
 
 def _book(rulebook: object) -> RuleBook:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .._enum import ValueEnum
+from .._validators import to_enum
 from ..actors import Action, Actor, Role
 from ..catalog import Product
 from ..catalog import ProvisioningMethod as Method
@@ -518,8 +519,13 @@ class PermissionMatrix:
 
     cells: Mapping[tuple[Action, Method, Role], Permission] = attrs.field(repr=False)
 
-    def __getitem__(self, key: tuple[Action, Method, Role]) -> Permission:
-        return self.cells[key]
+    def __getitem__(self, key: tuple[Action | str, Method | str, Role | str]) -> Permission:
+        action, method, role = key
+        return self.cells[
+            to_enum(Action, action, "action"),
+            to_enum(Method, method, "method"),
+            to_enum(Role, role, "role"),
+        ]
 
     def __iter__(self) -> Iterator[tuple[Action, Method, Role]]:
         return iter(self.cells)
