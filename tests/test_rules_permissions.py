@@ -125,3 +125,12 @@ def test_decide_agrees_with_the_matrix(
     else:
         # The tenant's facts decide, and only through the rules the cell names.
         assert set(refusing) <= set(cell.rules)
+
+
+def test_the_rulebook_method_takes_values_by_name_too() -> None:
+    """RuleBook.decide, like pv.decide, takes the action and product by value."""
+    tenant = pv.Tenant(id="acme", name="Acme", products={"community": "standalone"})
+    member = pv.Actor(id="m-1", role="member")
+    by_name = pv.DEFAULT_RULEBOOK.decide(tenant, member, "edit_own_profile", product="community")
+    assert by_name == pv.decide(tenant, member, A.EDIT_OWN_PROFILE)
+    assert by_name.allowed

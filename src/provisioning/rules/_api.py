@@ -10,7 +10,7 @@ from ..actors import Action, Actor
 from ..catalog import Product
 from ..catalog import ProvisioningMethod as Method
 from ..tenants import Tenant
-from . import _migration
+from . import _decide, _migration
 from ._book import DEFAULT_RULEBOOK, RuleBook
 from ._decide import PermissionMatrix
 from ._results import CheckResult, Decision, SsoEligibility
@@ -87,7 +87,19 @@ def decide(
     means today in UTC. A bad argument raises :class:`~provisioning.InvalidValueError`
     naming the parameter; an unknown value lists the valid ones.
     """
-    return _book(rulebook).decide(tenant, actor, action, product=product, as_of=as_of)
+    # RuleBook.decide's checks, inline: decide is the hot path of scenario tables.
+    book = rulebook if type(rulebook) is RuleBook else _book(rulebook)
+    if type(tenant) is not Tenant:
+        tenant = check_type(tenant, Tenant, "tenant", "a Tenant")
+    if type(actor) is not Actor:
+        actor = check_type(actor, Actor, "actor", "an Actor")
+    if type(action) is not Action:
+        action = to_enum(Action, action, "action")
+    if type(product) is not Product:
+        product = to_enum(Product, product, "product")
+    if as_of is not None and type(as_of) is not dt.date:
+        as_of = check_day(as_of, "as_of")
+    return _decide.decide(book, tenant, actor, action, product, as_of)
 
 
 def sso_eligibility(

@@ -24,6 +24,7 @@ from ..actors import Action, Actor, Role
 from ..catalog import Product
 from ..catalog import ProvisioningMethod as Method
 from ..tenants import AccountRequestPolicy, Tenant
+from ._catalog import RULES
 from ._engine import (
     ERROR,
     INFO,
@@ -59,13 +60,24 @@ class Verdict(ValueEnum):
 
 @attrs.frozen
 class _Gate:
-    """Who may take an action: a test of the role, and the finding that refuses others."""
+    """Who may take an action, and the finding that refuses everyone else.
 
-    #: Who passes, in words (the matrix's legend).
+    ``roles`` is a fixed set, or ``None`` for the rulebook's ``user_admin_roles``
+    (``ROLE_PERMISSIONS``, ours); the integration also passes under the method
+    ``integration_under``, when one is named.
+    """
+
+    #: Who passes, in words.
     who: str
     rule: RuleId
-    allows: Callable[[Settings, Role, Method], bool]
+    roles: frozenset[Role] | None
     refusal: Callable[[RuleBook, Role], Finding]
+    integration_under: Method | None = None
+
+    def allows(self, settings: Settings, role: Role, method: Method) -> bool:
+        """Whether ``role`` passes the gate under ``method``."""
+        roles = settings.user_admin_roles if self.roles is None else self.roles
+        return role in roles or (role is Role.INTEGRATION and method is self.integration_under)
 
 
 def _person_only(book: RuleBook, _role: Role) -> Finding:
@@ -103,24 +115,25 @@ def _not_method_owner(book: RuleBook, role: Role) -> Finding:
     )
 
 
-_PEOPLE = _Gate("people (not the integration)", R.ROLE_PERMISSIONS,
-                lambda _s, role, _m: role.is_person, _person_only)  # fmt: skip
-_USER_ADMINS = _Gate("user-admin roles (Settings.user_admin_roles)", R.ROLE_PERMISSIONS,
-                     lambda s, role, _m: role in s.user_admin_roles, _not_user_admin)  # fmt: skip
-_UPLOADERS = _Gate("Super Admin", R.UPLOAD_SUPER_ADMIN_ONLY,
-                   lambda _s, role, _m: role is Role.SUPER_ADMIN, _not_uploader)  # fmt: skip
-_SYNCER = _Gate("the integration", R.ROLE_PERMISSIONS,
-                lambda _s, role, _m: role is Role.INTEGRATION, _not_integration)  # fmt: skip
+_PERSONS = frozenset(role for role in Role if role.is_person)
+_SUPER_ADMIN = frozenset({Role.SUPER_ADMIN})
+
+_PEOPLE = _Gate("people (not the integration)", R.ROLE_PERMISSIONS, _PERSONS, _person_only)
+_USER_ADMINS = _Gate(
+    "user-admin roles (Settings.user_admin_roles)", R.ROLE_PERMISSIONS, None, _not_user_admin
+)
+_UPLOADERS = _Gate("Super Admin", R.UPLOAD_SUPER_ADMIN_ONLY, _SUPER_ADMIN, _not_uploader)
+_SYNCER = _Gate(
+    "the integration", R.ROLE_PERMISSIONS, frozenset({Role.INTEGRATION}), _not_integration
+)
 _DEACTIVATORS = _Gate(
     "user-admin roles; the integration under a standard integration",
     R.ROLE_PERMISSIONS,
-    lambda s, role, method: (
-        role in s.user_admin_roles or (role is Role.INTEGRATION and method is INTEGRATION)
-    ),
+    None,
     _not_user_admin,
+    INTEGRATION,
 )
-_METHOD_OWNER = _Gate("Super Admin", R.ROLE_PERMISSIONS,
-                      lambda _s, role, _m: role is Role.SUPER_ADMIN, _not_method_owner)  # fmt: skip
+_METHOD_OWNER = _Gate("Super Admin", R.ROLE_PERMISSIONS, _SUPER_ADMIN, _not_method_owner)
 
 #: Who may take each action.
 GATES: Mapping[Action, _Gate] = {
@@ -428,12 +441,52 @@ def _system_name(book: RuleBook, tenant: Tenant) -> str:
     return system.name if system is not None else tenant.integration
 
 
-def _said(book: RuleBook, say: _Say, tenant: Tenant, product: Product, method: Method) -> Finding:
-    message = say.message
-    if say.templated:
-        system = _system_name(book, tenant) if "{system}" in message else ""
-        message = message.format(system=system, product=product.value, method=method.value)
+def _said(book: RuleBook, say: _Say, tenant: Tenant) -> Finding:
+    """The finding of a cell's say whose message names the tenant's integrated system."""
+    message = say.message.format(system=_system_name(book, tenant))
     return book.finding(say.rule, say.severity, message)
+
+
+@attrs.frozen
+class _Static:
+    """A fixed cell for one product: its findings, made once."""
+
+    findings: tuple[Finding, ...]
+    allowed: bool
+
+
+_SOURCES = {rule.id: rule.source for rule in RULES}
+
+
+def _compiled(cell: _Cell, method: Method, product: Product) -> _Cell | _Static:
+    """``cell`` for ``product``: made once, unless a message names the tenant's system."""
+    if isinstance(cell, _When):
+        return cell
+    says = tuple(
+        attrs.evolve(
+            say,
+            message=say.message.replace("{product}", product.value).replace(
+                "{method}", method.value
+            ),
+        )
+        for say in cell
+    )
+    if any(say.templated for say in says):
+        return says
+    findings = tuple(Finding(s.rule, s.severity, s.message, _SOURCES[s.rule]) for s in says)
+    return _Static(findings, all(f.severity is not ERROR for f in findings))
+
+
+#: What decide reads for each action: its gate, whether it is a login, and its cells by
+#: method and product.
+_TABLE = {
+    action: (
+        GATES[action],
+        action in _LOGINS,
+        {(m, p): _compiled(c, m, p) for m, c in cells.items() for p in Product},
+    )
+    for action, cells in CELLS.items()
+}
 
 
 # -- decide --------------------------------------------------------------------------
@@ -470,18 +523,29 @@ def decide(
         )
         return Decision(False, action, product, role, (refusal,))
     settings = book.settings
-    gate = GATES[action]
-    findings = [] if gate.allows(settings, role, method) else [gate.refusal(book, role)]
-    if action in _LOGINS and product not in settings.sso_products:
+    gate, login, cells = _TABLE[action]
+    roles = gate.roles
+    passes = role in (settings.user_admin_roles if roles is None else roles) or (
+        role is Role.INTEGRATION and method is gate.integration_under
+    )
+    denied = None if passes else gate.refusal(book, role)
+    if login and product not in settings.sso_products:
         message = f"{product.value} contacts do not sign in; login is a Community concern"
-        findings.append(book.finding(R.SSO_NOT_MARKETING, ERROR, message))
-        return Decision(False, action, product, role, tuple(findings))
-    cell = CELLS[action][method]
+        no_login = book.finding(R.SSO_NOT_MARKETING, ERROR, message)
+        found = (no_login,) if denied is None else (denied, no_login)
+        return Decision(False, action, product, role, found)
+    cell = cells[method, product]
+    if type(cell) is _Static:
+        # The common case: one table lookup, the findings made once.
+        if denied is None:
+            return Decision(cell.allowed, action, product, role, cell.findings)
+        return Decision(False, action, product, role, (denied, *cell.findings))
+    findings = [] if denied is None else [denied]
     if type(cell) is _When:
         findings.extend(cell.findings(book, tenant, product, method, as_of))
     else:
         assert isinstance(cell, tuple)
-        findings.extend(_said(book, say, tenant, product, method) for say in cell)
+        findings.extend([_said(book, say, tenant) for say in cell])
     allowed = True
     for finding in findings:
         if finding.severity is ERROR:
