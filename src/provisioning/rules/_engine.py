@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
 
+from .._clock import today
 from ..actors import Action, Actor, Role
 from ..catalog import Capability, Product, Support
 from ..catalog import ProvisioningMethod as Method
@@ -44,11 +45,6 @@ INTEGRATION = Method.STANDARD_INTEGRATION
 SUPPORTED_PROTOCOLS = frozenset(
     {SsoProtocol.SAML_2_0, SsoProtocol.OAUTH_2_0, SsoProtocol.OPENID_CONNECT}
 )
-
-
-def today() -> dt.date:
-    """The date used when a caller passes no ``as_of``: today in UTC."""
-    return dt.datetime.now(dt.UTC).date()
 
 
 def describe_period(period: relativedelta) -> str:

@@ -19,10 +19,9 @@ from typing import Any
 import attrs
 
 from .._twin import unfrozen_twin
-from .._validators import ID_MAX_LENGTH, id_problem
+from .._validators import EMAIL, ID_MAX_LENGTH, id_problem
 from ..exceptions import InvalidValueError
 from ..records import (
-    _EMAIL,
     EMAIL_MAX_LENGTH,
     ID_FIELDS,
     CustomFields,
@@ -318,9 +317,9 @@ def _direct(slot: Column, field: str, record_type: type[Any]) -> bool:
 # The email rule (records.is_valid_email) is one pattern, LOCAL@DOMAIN, in which
 # neither half can hold "@": a value matches it exactly when its text before the last
 # "@" matches LOCAL and the text after matches DOMAIN. A test holds this to the rule.
-_LOCAL, _AT, _DOMAIN = _EMAIL.pattern.partition("@")
+_LOCAL, _AT, _DOMAIN = EMAIL.pattern.partition("@")
 if "@" in _DOMAIN or not _AT:  # pragma: no cover - the rule changed shape
-    raise ImportError("records._EMAIL is no longer LOCAL@DOMAIN; update _parse.py")
+    raise ImportError("_validators.EMAIL is no longer LOCAL@DOMAIN; update _parse.py")
 _local_match = re.compile(_LOCAL).fullmatch
 _domain_match = re.compile(_DOMAIN).fullmatch
 _DOMAINS: dict[str, bool] = {}

@@ -16,8 +16,10 @@ from typing import Any
 
 import attrs
 
+from .._clock import today
 from .._enum import ValueEnum
 from .._fields import field_specs, make_carry, make_equal, make_replace
+from .._html import html_table
 from .._validators import check_day, check_type, to_enum
 from ..actors import Action, Actor, Role
 from ..catalog import Product
@@ -25,8 +27,6 @@ from ..exceptions import InvalidValueError
 from ..records import CustomFields, RecordStatus, UserRecord
 from ..repository import Repository, UploadMode
 from ..rules import DEFAULT_RULEBOOK, Decision, Finding, RuleBook, Severity
-from ..rules._engine import today
-from ..rules._results import _html_table
 from ..spreadsheet import Column, Reader, RowError
 from ..tenants import Tenant
 from ._stored import tenant_as_stored
@@ -306,7 +306,7 @@ class UploadPlan:
         rows = [(k, str(v)) for k, v in self.counts.as_dict().items()]
         rows += [(f.rule, f.message) for f in (*self.decision.refusals, *self.findings)]
         verdict = "refused" if self.refused else ("ready" if self.applicable else "held")
-        return _html_table(f"upload to {self.tenant_id}: {verdict}", ("item", "value"), rows)
+        return html_table(f"upload to {self.tenant_id}: {verdict}", ("item", "value"), rows)
 
 
 def _safeguards(values: Safeguard | str | Iterable[Safeguard | str]) -> frozenset[Safeguard]:
