@@ -31,6 +31,7 @@ from ..records import (
 from ._codes import ErrorCode
 from ._dates import DateOrder, fast_date, parse_date
 from ._errors import CellProblem
+from ._header import Layout
 from ._templates import Column, ColumnType, Template
 
 __all__ = ["BOOLEANS", "MISSING", "Layout", "Parsed", "compile_builder", "parse_cell", "parse_row"]
@@ -46,10 +47,6 @@ BOOLEANS: Mapping[str, bool] = {
     "n": False,
     "0": False,
 }
-
-#: The file's columns in file order: a template column, an unknown header (kept in
-#: ``custom``), or ``None`` for a blank header.
-Layout = tuple[Column | str | None, ...]
 
 _EMPTY_CUSTOM = CustomFields()
 #: How many distinct date texts the fast path remembers (about 130 bytes each).
