@@ -134,3 +134,6 @@ def test_the_rulebook_method_takes_values_by_name_too() -> None:
     by_name = pv.DEFAULT_RULEBOOK.decide(tenant, member, "edit_own_profile", product="community")
     assert by_name == pv.decide(tenant, member, A.EDIT_OWN_PROFILE)
     assert by_name.allowed
+    with pytest.raises(pv.InvalidValueError) as caught:
+        pv.DEFAULT_RULEBOOK.decide(tenant, "m-1", "edit_own_profile")  # type: ignore[arg-type]
+    assert caught.value.field == "actor"

@@ -19,6 +19,7 @@ import attrs
 from .exceptions import InvalidValueError
 
 __all__ = [
+    "EMAIL",
     "ID_MAX_LENGTH",
     "check_day",
     "check_type",
@@ -37,6 +38,16 @@ __all__ = [
 
 _E = TypeVar("_E", bound=enum.Enum)
 _T = TypeVar("_T")
+
+#: The exact email rule, documented in docs/upload-files.md: an ASCII local part of
+#: RFC 5322 "atext" characters in dot-separated runs, "@", then two or more DNS labels
+#: (letters, digits, inner hyphens; IDNs in their xn-- form) ending in an alphabetic
+#: top-level label. Quoted local parts and IP-literal domains are refused.
+EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})"
+)
 
 #: The most characters a tenant id, an actor id or a record key may have.
 ID_MAX_LENGTH = 255

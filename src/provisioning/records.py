@@ -14,7 +14,6 @@ local part as written and have their domain lower-cased; compare them with
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +22,7 @@ import attrs
 from ._enum import ValueEnum
 from ._frozen import FrozenMap
 from ._validators import (
+    EMAIL,
     ID_MAX_LENGTH,
     identifier,
     is_bool,
@@ -49,16 +49,7 @@ __all__ = [
 #: RFC 5321 limits a forward path to 254 characters.
 EMAIL_MAX_LENGTH = 254
 
-# The exact email rule, documented in docs/upload-files.md: an ASCII local part of
-# RFC 5322 "atext" characters in dot-separated runs, "@", then two or more DNS labels
-# (letters, digits, inner hyphens; IDNs in their xn-- form) ending in an alphabetic
-# top-level label. Quoted local parts and IP-literal domains are refused.
-_EMAIL = re.compile(
-    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
-    r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})"
-)
-_email_match = _EMAIL.fullmatch
+_email_match = EMAIL.fullmatch
 
 
 def is_valid_email(value: str) -> bool:

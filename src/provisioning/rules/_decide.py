@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .._enum import ValueEnum
+from .._html import html_table
 from .._validators import to_enum
 from ..actors import Action, Actor, Role
 from ..catalog import Product
@@ -36,7 +37,7 @@ from ._engine import (
     system_problems,
 )
 from ._ids import RuleId
-from ._results import Decision, Finding, Severity, SsoStatus, _html_table
+from ._results import Decision, Finding, Severity, SsoStatus
 
 if TYPE_CHECKING:
     from ._book import RuleBook, Settings
@@ -612,7 +613,7 @@ class PermissionMatrix:
 
     def _repr_html_(self) -> str:
         rows = [tuple(r.values()) for r in self.to_records()]
-        return _html_table(
+        return html_table(
             "permission matrix", ("action", "method", "role", "verdict", "rules"), rows
         )
 

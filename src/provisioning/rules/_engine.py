@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
 
+from .._clock import today
 from ..catalog import Capability, Product, Support
 from ..catalog import ProvisioningMethod as Method
 from ..tenants import SsoProtocol, SsoSetup, Tenant
@@ -48,11 +49,6 @@ INTEGRATION = Method.STANDARD_INTEGRATION
 SUPPORTED_PROTOCOLS = frozenset(
     {SsoProtocol.SAML_2_0, SsoProtocol.OAUTH_2_0, SsoProtocol.OPENID_CONNECT}
 )
-
-
-def today() -> dt.date:
-    """The date used when a caller passes no ``as_of``: today in UTC."""
-    return dt.datetime.now(dt.UTC).date()
 
 
 def describe_period(period: relativedelta) -> str:

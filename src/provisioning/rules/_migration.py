@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from .._html import html_table
 from ..catalog import Product
 from ..catalog import ProvisioningMethod as Method
 from ..tenants import Tenant
 from ._ids import RuleId
-from ._results import CheckResult, Finding, Severity, _html_table
+from ._results import CheckResult, Finding, Severity
 
 if TYPE_CHECKING:
     from ._book import RuleBook
@@ -59,7 +60,7 @@ class Migration:
         start = self.from_method.value if self.from_method else "not licensed"
         caption = f"migrate {self.product}: {start} -> {self.to_method}"
         rows = [(f.severity.value, f.rule, f.message) for f in (*self.risks, *self.problems)]
-        return _html_table(caption, ("severity", "rule", "message"), rows)
+        return html_table(caption, ("severity", "rule", "message"), rows)
 
 
 def plan_migration(book: RuleBook, tenant: Tenant, product: Product, to: Method) -> Migration:

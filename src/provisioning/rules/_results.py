@@ -7,12 +7,12 @@ table in a notebook (``_repr_html_``).
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Iterator, Sequence
 
 import attrs
 
 from .._enum import ValueEnum
+from .._html import html_table
 from ..actors import Action, Role
 from ..catalog import Product, ProvisioningMethod
 from ._ids import RuleId
@@ -47,17 +47,6 @@ class Finding:
 
     def __str__(self) -> str:
         return f"[{self.severity.value}] {self.rule}: {self.message}"
-
-
-def _html_table(caption: str, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
-    )
-    return (
-        f"<table><caption>{html.escape(caption)}</caption>"
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-    )
 
 
 def _findings_rows(findings: Sequence[Finding]) -> list[tuple[str, str, str, str]]:
@@ -103,7 +92,7 @@ class Decision:
     def _repr_html_(self) -> str:
         verdict = "allowed" if self.allowed else "refused"
         caption = f"{self.action.value} on {self.product.value} by {self.role.value}: {verdict}"
-        return _html_table(caption, _FINDING_HEADERS, _findings_rows(self.findings))
+        return html_table(caption, _FINDING_HEADERS, _findings_rows(self.findings))
 
 
 @attrs.frozen
@@ -151,7 +140,7 @@ class CheckResult:
 
     def _repr_html_(self) -> str:
         caption = f"tenant {self.tenant_id}: {len(self.findings)} finding(s)"
-        return _html_table(caption, _FINDING_HEADERS, _findings_rows(self.findings))
+        return html_table(caption, _FINDING_HEADERS, _findings_rows(self.findings))
 
 
 class SsoStatus(ValueEnum):
@@ -241,4 +230,4 @@ class SsoEligibility:
         rows.extend(
             (r.rule, "met" if r.met else "unmet", r.name, r.detail) for r in self.requirements
         )
-        return _html_table(caption, ("rule", "state", "requirement", "detail"), rows)
+        return html_table(caption, ("rule", "state", "requirement", "detail"), rows)

@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from .._clock import today
+from .._html import html_table
 from ..actors import Action, Actor, Role
 from ..catalog import Product
 from ..catalog import ProvisioningMethod as Method
 from ..tenants import IdentityProvider, SsoProtocol, SsoSetup, Tenant
-from ._engine import today
-from ._results import CheckResult, Decision, Severity, SsoEligibility, _html_table
+from ._results import CheckResult, Decision, Severity, SsoEligibility
 
 if TYPE_CHECKING:
     from ._book import RuleBook
@@ -177,7 +178,7 @@ class ScenarioTable:
             ]
             for s in self.scenarios
         ]
-        return _html_table(f"scenarios as of {self.as_of.isoformat()}", headers, rows)
+        return html_table(f"scenarios as of {self.as_of.isoformat()}", headers, rows)
 
 
 def _allowed_cell(decision: Decision | None) -> str:

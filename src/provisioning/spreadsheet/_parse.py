@@ -19,10 +19,9 @@ from typing import Any
 import attrs
 
 from .._twin import unfrozen_twin
-from .._validators import ID_MAX_LENGTH, id_problem
+from .._validators import EMAIL, ID_MAX_LENGTH, id_problem
 from ..exceptions import InvalidValueError
 from ..records import (
-    _EMAIL,
     EMAIL_MAX_LENGTH,
     ID_FIELDS,
     CustomFields,
@@ -32,6 +31,7 @@ from ..records import (
 from ._codes import ErrorCode
 from ._dates import DateOrder, fast_date, parse_date
 from ._errors import CellProblem
+from ._header import Layout
 from ._templates import Column, ColumnType, Template
 
 __all__ = ["BOOLEANS", "MISSING", "Layout", "Parsed", "compile_builder", "parse_cell", "parse_row"]
@@ -47,10 +47,6 @@ BOOLEANS: Mapping[str, bool] = {
     "n": False,
     "0": False,
 }
-
-#: The file's columns in file order: a template column, an unknown header (kept in
-#: ``custom``), or ``None`` for a blank header.
-Layout = tuple[Column | str | None, ...]
 
 _EMPTY_CUSTOM = CustomFields()
 #: How many distinct date texts the fast path remembers (about 130 bytes each).
@@ -318,9 +314,9 @@ def _direct(slot: Column, field: str, record_type: type[Any]) -> bool:
 # The email rule (records.is_valid_email) is one pattern, LOCAL@DOMAIN, in which
 # neither half can hold "@": a value matches it exactly when its text before the last
 # "@" matches LOCAL and the text after matches DOMAIN. A test holds this to the rule.
-_LOCAL, _AT, _DOMAIN = _EMAIL.pattern.partition("@")
+_LOCAL, _AT, _DOMAIN = EMAIL.pattern.partition("@")
 if "@" in _DOMAIN or not _AT:  # pragma: no cover - the rule changed shape
-    raise ImportError("records._EMAIL is no longer LOCAL@DOMAIN; update _parse.py")
+    raise ImportError("_validators.EMAIL is no longer LOCAL@DOMAIN; update _parse.py")
 _local_match = re.compile(_LOCAL).fullmatch
 _domain_match = re.compile(_DOMAIN).fullmatch
 _DOMAINS: dict[str, bool] = {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import difflib
 import re
 from collections.abc import Iterator
 from operator import attrgetter
@@ -15,8 +14,9 @@ from ..exceptions import InvalidValueError, SpreadsheetError
 from ..records import normalize_email
 from ._codes import ErrorCode, Severity
 from ._dates import DateOrder
-from ._errors import HeaderError, ReadSummary, RowError, row_error
-from ._parse import Layout, compile_builder, parse_row
+from ._errors import ReadSummary, RowError, row_error
+from ._header import Layout, match_header
+from ._parse import compile_builder, parse_row
 from ._source import LineSource, count_breaks
 from ._templates import Column, R, Template
 
@@ -36,30 +36,12 @@ DEFAULT_MAX_FILE_SIZE = 50_000_000
 DEFAULT_MAX_FIELD_SIZE = 32_767
 #: The most columns a header may have; the vendor's template has 27.
 DEFAULT_MAX_COLUMNS = 1_000
-#: How many unknown columns get a "did you mean" suggestion (each costs a fuzzy search).
-SUGGESTIONS = 20
 
 #: What a spreadsheet runs as a formula when a cell starts with it (OWASP, CWE-1236).
 FORMULA_TRIGGERS = "=+-@\t\r"
 # A value our writer escaped: one apostrophe added before a trigger (or before
 # apostrophes that precede one, so the escape can be undone exactly).
 _ESCAPED = re.compile(r"'+[=+\-@\t\r]")
-
-
-def _loose(header: str) -> str:
-    return "".join(header.split()).casefold()
-
-
-_DELIMITERS = {",": "comma-separated", "\t": "tab-delimited", ";": "semicolon-separated"}
-
-
-def _delimiter_hint(header: str, delimiter: str) -> str:
-    """A hint when a one-column header holds another delimiter (the wrong file kind)."""
-    for other, kind in _DELIMITERS.items():
-        if other != delimiter and other in header:
-            expected = _DELIMITERS.get(delimiter, f"separated by {delimiter!r}")
-            return f" (the file looks {kind}; this template's files are {expected})"
-    return ""
 
 
 class _Feed:
@@ -88,15 +70,6 @@ class _Feed:
             raise
         self.taken.append(line)
         return line
-
-
-def _cell_starts(cells: list[str]) -> list[int]:
-    """The physical line each cell of a multi-line header starts on, in one pass."""
-    starts, at = [], 1
-    for cell in cells:
-        starts.append(at)
-        at += count_breaks(cell)
-    return starts
 
 
 def _cell_line(fields: list[str], index: int, start: int) -> int:
@@ -148,7 +121,6 @@ class Reader(Generic[R]):
         self._lenient = lenient_headers
         self._max_field = max_field_size
         self._max_columns = max_columns
-        self._suggestions = SUGGESTIONS
         self._source = LineSource(stream, max_file_size=max_file_size)
         self._lines = iter(self._source)
         self._feed = _Feed(self._lines)
@@ -199,156 +171,16 @@ class Reader(Generic[R]):
                 "the file is empty: there is no header row", code=ErrorCode.EMPTY_FILE, line=1
             ) from None
         cells = self._split_header(first)
-        template = self.template
-        self._check_width(cells)
+        match = match_header(
+            cells, self.template, lenient=self._lenient, max_columns=self._max_columns
+        )
         self.header = tuple(cells)
-        exact = {c.header: c for c in template.columns}
-        known = list(exact)
-        loose = {_loose(c.header): c for c in template.columns}
-        problems: list[RowError] = []
-        warnings: list[RowError] = []
-        layout: list[Column | str | None] = []
-        seen: dict[str, int] = {}
-        row = tuple(cells)
-        # The physical line each header cell starts on, counted once for all cells
-        # (a quoted header cell may hold line breaks).
-        starts = _cell_starts(cells) if self._feed.taken else None
-
-        def problem(
-            column: str | None,
-            code: ErrorCode,
-            message: str,
-            value: str,
-            *,
-            warn: bool = False,
-            index: int = 0,
-        ) -> None:
-            line = starts[index] if starts is not None else 1
-            severity = Severity.WARNING if warn else Severity.ERROR
-            (warnings if warn else problems).append(
-                RowError(
-                    record=0,
-                    line=line,
-                    column=column,
-                    code=code,
-                    message=message,
-                    value=value,
-                    severity=severity,
-                    row=row,
-                )
-            )
-
-        for index, raw in enumerate(cells):
-            if not raw.strip():
-                problem(
-                    None,
-                    ErrorCode.BLANK_HEADER,
-                    f"column {index + 1} has no header; its values must be empty",
-                    raw,
-                    warn=True,
-                    index=index,
-                )
-                layout.append(None)
-                continue
-            slot: Column | str | None = exact.get(raw)
-            if slot is None and (near := loose.get(_loose(raw))) is not None:
-                slot = near
-                if self._lenient:
-                    problem(
-                        raw,
-                        ErrorCode.INEXACT_HEADER,
-                        f"header {raw!r} was read as {near.header!r} (lenient headers)",
-                        raw,
-                        warn=True,
-                        index=index,
-                    )
-                else:
-                    problem(
-                        raw,
-                        ErrorCode.INEXACT_HEADER,
-                        f"header {raw!r} differs from {near.header!r} only in case or "
-                        f"spaces: did you mean {near.header!r}? Headers must match "
-                        "exactly (DOMAIN.md section 5); read with lenient_headers=True "
-                        "to accept it",
-                        raw,
-                        index=index,
-                    )
-            if slot is None:
-                slot = raw
-                close = self._suggest(raw, known)
-                problem(
-                    raw,
-                    ErrorCode.UNKNOWN_COLUMN,
-                    f"column {raw!r} is not in the {template.name!r} template; its values "
-                    "are kept in custom" + (f" (did you mean {close[0]!r}?)" if close else ""),
-                    raw,
-                    warn=True,
-                    index=index,
-                )
-            name = slot.header if isinstance(slot, Column) else slot
-            if name in seen:
-                problem(
-                    raw,
-                    ErrorCode.DUPLICATE_COLUMN,
-                    f"column {name!r} appears twice, as columns {seen[name] + 1} and "
-                    f"{index + 1}; keep one",
-                    raw,
-                    index=index,
-                )
-            seen.setdefault(name, index)
-            layout.append(slot)
-        for column in template.columns:
-            if column.required and column.header not in seen:
-                problem(column.header, ErrorCode.MISSING_COLUMN, self._missing(column, cells), "")
         self._counts["lines"] = self._line = 1 + len(self._feed.taken)
-        if problems:
-            listing = "; ".join(f"{p.code}: {p.message}" for p in problems)
-            raise HeaderError(
-                f"the header row does not fit the {template.name!r} template: {listing}",
-                problems=tuple(problems),
-            )
-        self.layout = tuple(layout)
-        self._header_warnings = warnings
-
-    def _suggest(self, header: str, known: list[str]) -> list[str]:
-        """A close template header for an unknown one; only the first few get one."""
-        if not self._suggestions:
-            return []
-        self._suggestions -= 1
-        return difflib.get_close_matches(header, known, n=1)
-
-    def _check_width(self, cells: list[str]) -> None:
-        """Refuse a header over ``max_columns`` before any per-column work."""
-        template = self.template
-        if len(cells) > self._max_columns:
-            # Refused before any per-column work: a header of 200,000 columns costs
-            # no more than reading its line.
-            message = (
-                f"the header has {len(cells):,} columns; the limit is "
-                f"{self._max_columns:,} (max_columns)"
-            )
-            too_many = RowError(
-                record=0,
-                line=1,
-                column=None,
-                code=ErrorCode.TOO_MANY_COLUMNS,
-                message=message,
-            )
-            raise HeaderError(
-                f"the header row does not fit the {template.name!r} template: "
-                f"{ErrorCode.TOO_MANY_COLUMNS}: {message}",
-                problems=(too_many,),
-            )
-
-    def _missing(self, column: Column, cells: list[str]) -> str:
-        """The message for a missing required column, with the likeliest cause."""
-        headers = set(self.template.headers)
-        others = [h for h in dict.fromkeys(cells) if h not in headers]
-        close = difflib.get_close_matches(column.header, others, n=1)
-        hint = f" (is {close[0]!r} meant to be it?)" if close else ""
-        if len(cells) == 1:
-            hint = _delimiter_hint(cells[0], self.template.delimiter) or hint
-        return f"required column {column.header!r} is missing{hint}"
+        error = match.error(self.template)
+        if error is not None:
+            raise error
+        self.layout = match.layout
+        self._header_warnings = list(match.warnings)
 
     def _split_header(self, first: str) -> list[str]:
         if '"' not in first:

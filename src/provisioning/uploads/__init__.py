@@ -19,15 +19,9 @@
 
 from ..repository import UploadMode
 from ._apply import EventKind, Receipt, RecordEvent, apply_plan
-from ._plan import (
-    Conflict,
-    FieldChange,
-    Safeguard,
-    Update,
-    UploadCounts,
-    UploadPlan,
-    plan_upload,
-)
+from ._plan import plan_upload
+from ._results import Conflict, FieldChange, Update, UploadCounts, UploadPlan
+from ._safeguards import Safeguard
 from ._stored import tenant_as_stored
 
 __all__ = [

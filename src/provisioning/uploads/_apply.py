@@ -10,7 +10,7 @@ import attrs
 from .._enum import ValueEnum
 from ..exceptions import ConflictError, RefusedError, SafeguardError
 from ..repository import ChangeSet, Repository, UploadEntry
-from ._plan import FieldChange, Update, UploadCounts, UploadPlan
+from ._results import FieldChange, Update, UploadCounts, UploadPlan
 
 __all__ = ["EventKind", "Receipt", "RecordEvent", "apply_plan"]
 

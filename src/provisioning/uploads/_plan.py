@@ -1,338 +1,34 @@
 """Plan an upload: compare a file's records with the stored ones, then say what would change.
 
 The plan is the dry run: :func:`apply_plan` commits exactly what the plan holds, so
-what a person reviewed is what is written.
+what a person reviewed is what is written. This module is the algorithm; the values a
+plan holds are in ``_results``, the checks that hold a plan back in ``_safeguards``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
-from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from operator import attrgetter
-from typing import Any
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 import attrs
 
-from .._enum import ValueEnum
-from .._fields import field_specs, make_carry, make_equal, make_replace
+from .._clock import today
+from .._fields import make_carry, make_equal, make_replace
 from .._validators import check_day, check_type, to_enum
 from ..actors import Action, Actor, Role
 from ..catalog import Product
 from ..exceptions import InvalidValueError
-from ..records import CustomFields, RecordStatus, UserRecord
+from ..records import RecordStatus, UserRecord
 from ..repository import Repository, UploadMode
-from ..rules import DEFAULT_RULEBOOK, Decision, Finding, RuleBook, RuleId, Severity
-from ..rules._engine import today
-from ..rules._results import _html_table
+from ..rules import DEFAULT_RULEBOOK, RuleBook
 from ..spreadsheet import Column, Reader, RowError
 from ..tenants import Tenant
+from ._results import RECORD_FIELDS, Conflict, Update, UploadPlan
+from ._safeguards import Facts, Safeguard, check_safeguards, overrides_of
 from ._stored import tenant_as_stored
 
-__all__ = [
-    "Conflict",
-    "FieldChange",
-    "Safeguard",
-    "Update",
-    "UploadCounts",
-    "UploadMode",
-    "UploadPlan",
-    "plan_upload",
-]
-
-
-class Safeguard(ValueEnum):
-    """A check that holds a plan until the caller overrides it by name."""
-
-    #: ``SAFEGUARD_EMPTY_FILE``: a full import with no valid row.
-    EMPTY_FILE = "empty_file"
-    #: ``SAFEGUARD_TRUNCATED_FILE``: a full import far smaller than the stored records.
-    TRUNCATED_FILE = "truncated_file"
-    #: ``SAFEGUARD_MASS_DEACTIVATION``: more lockouts (deactivations, or moves out of
-    #: Enabled to Rejected or Pending) than the allowed share.
-    MASS_DEACTIVATION = "mass_deactivation"
-    #: ``SAFEGUARD_SUPER_ADMIN``: the upload would deactivate a Super Admin.
-    SUPER_ADMIN = "super_admin"
-    #: ``SAFEGUARD_ROW_ERRORS``: the file has rows that could not be read.
-    ROW_ERRORS = "row_errors"
-    #: ``UPLOAD_IDENTITY_CONFLICT``: rows whose email belongs to another stored record.
-    IDENTITY_CONFLICT = "identity_conflict"
-
-    @property
-    def rule(self) -> RuleId:
-        """The rule id of this safeguard."""
-        return _SAFEGUARD_RULES[self]
-
-
-_SAFEGUARD_RULES = {
-    Safeguard.EMPTY_FILE: RuleId.SAFEGUARD_EMPTY_FILE,
-    Safeguard.TRUNCATED_FILE: RuleId.SAFEGUARD_TRUNCATED_FILE,
-    Safeguard.MASS_DEACTIVATION: RuleId.SAFEGUARD_MASS_DEACTIVATION,
-    Safeguard.SUPER_ADMIN: RuleId.SAFEGUARD_SUPER_ADMIN,
-    Safeguard.ROW_ERRORS: RuleId.SAFEGUARD_ROW_ERRORS,
-    Safeguard.IDENTITY_CONFLICT: RuleId.UPLOAD_IDENTITY_CONFLICT,
-}
-
-_RECORD_FIELDS = tuple(spec.name for spec in field_specs(UserRecord))
-
-
-def _shown(value: Any) -> str:
-    """A field value for a person: text quoted, a status by its name, a date in ISO 8601."""
-    if isinstance(value, ValueEnum):
-        return repr(value.value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, CustomFields):
-        return repr(dict(value))
-    return repr(value)
-
-
-@attrs.frozen
-class FieldChange:
-    """One field of one record, before and after."""
-
-    field: str
-    old: Any
-    new: Any
-
-    def __str__(self) -> str:
-        return f"{self.field}: {_shown(self.old)} -> {_shown(self.new)}"
-
-
-@attrs.frozen
-class Update:
-    """A stored record and what the file makes of it."""
-
-    old: UserRecord
-    new: UserRecord
-
-    @property
-    def key(self) -> str:
-        """The record's LegacyContactKey."""
-        return self.new.legacy_contact_key
-
-    @property
-    def changes(self) -> tuple[FieldChange, ...]:
-        """Every field that differs, in the record's field order."""
-        old, new = self.old, self.new
-        return tuple(
-            FieldChange(name, getattr(old, name), getattr(new, name))
-            for name in _RECORD_FIELDS
-            if getattr(old, name) != getattr(new, name)
-        )
-
-
-@attrs.frozen
-class Conflict:
-    """A row that would take over another record's identity: reported, never applied.
-
-    ``UPLOAD_IDENTITY_CONFLICT``: the row's email belongs to a stored record with
-    another key, and the file does not move that record to another email.
-    """
-
-    record: UserRecord
-    #: The stored record that owns the email.
-    owner_key: str
-    message: str
-
-    @property
-    def key(self) -> str:
-        """The row's LegacyContactKey."""
-        return self.record.legacy_contact_key
-
-
-@attrs.frozen
-class UploadCounts:
-    """How many of each: rows read, errors, and each kind of change."""
-
-    rows: int = 0
-    errors: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deactivated: int = 0
-    reactivated: int = 0
-    conflicts: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        """The counts as a plain dict, in field order."""
-        return attrs.asdict(self)
-
-    def __str__(self) -> str:
-        return ", ".join(f"{n} {name}" for name, n in self.as_dict().items())
-
-
-@attrs.frozen(kw_only=True)
-class UploadPlan:
-    """What an upload would do, and whether it may be applied.
-
-    A refused plan (``refused``) holds only the decision. Otherwise it holds every
-    change, the conflicts and row errors, and the safeguards the plan trips; a tripped
-    safeguard holds the plan (``held``) unless the caller overrode it by name.
-    """
-
-    tenant_id: str
-    product: Product
-    mode: UploadMode
-    actor: Actor
-    as_of: dt.date
-    #: The decision that allowed (or refused) the upload.
-    decision: Decision
-    #: The store's revision the plan was made against; applying checks it.
-    revision: int | None = None
-    creates: tuple[UserRecord, ...] = ()
-    updates: tuple[Update, ...] = ()
-    #: Keys of the rows that change nothing.
-    unchanged: tuple[str, ...] = ()
-    #: Rows saying Deactivated, in file order, then (full mode) the stored records the
-    #: file leaves out, in key order.
-    deactivations: tuple[Update, ...] = ()
-    reactivations: tuple[Update, ...] = ()
-    conflicts: tuple[Conflict, ...] = ()
-    row_errors: tuple[RowError, ...] = ()
-    #: Keys of stored records whose row in the file has errors: left as they are, even
-    #: by a full import (known when the rows come from a spreadsheet ``Reader``).
-    unreadable: tuple[str, ...] = ()
-    #: Record fields the file has no column for: matched records keep their stored
-    #: values there (a missing Status column never reactivates or approves anyone).
-    kept_fields: tuple[str, ...] = ()
-    #: The rows read from the file, valid or not.
-    rows: int = 0
-    #: Keys of the new, enabled users to be told to set a password (no SSO in effect).
-    password_notices: tuple[str, ...] = ()
-    #: The safeguards this plan trips, overridden or not.
-    tripped: frozenset[Safeguard] = frozenset()
-    overrides: frozenset[Safeguard] = frozenset()
-    #: The safeguard findings, one per tripped safeguard.
-    findings: tuple[Finding, ...] = ()
-    file_digest: str | None = None
-
-    @property
-    def refused(self) -> bool:
-        """Whether the rules refuse this upload outright."""
-        return not self.decision.allowed
-
-    @property
-    def held_by(self) -> frozenset[Safeguard]:
-        """The tripped safeguards the caller has not overridden."""
-        return self.tripped - self.overrides
-
-    @property
-    def applicable(self) -> bool:
-        """Whether :func:`apply_plan` would commit this plan."""
-        return not self.refused and not self.held_by
-
-    @property
-    def rules(self) -> tuple[RuleId, ...]:
-        """The rule ids that refuse or hold the plan."""
-        if self.refused:
-            return tuple(f.rule for f in self.decision.refusals)
-        return tuple(f.rule for f in self.findings if f.severity is Severity.ERROR)
-
-    @property
-    def counts(self) -> UploadCounts:
-        """How many rows and changes of each kind."""
-        return UploadCounts(
-            rows=self.rows,
-            errors=sum(1 for e in self.row_errors if e.is_error),
-            created=len(self.creates),
-            updated=len(self.updates),
-            unchanged=len(self.unchanged),
-            deactivated=len(self.deactivations),
-            reactivated=len(self.reactivations),
-            conflicts=len(self.conflicts),
-        )
-
-    def changes(self) -> Iterator[tuple[str, str, Update | UserRecord]]:
-        """Every change as ``(kind, key, change)``, kind one of created, updated, ..."""
-        for record in self.creates:
-            yield "created", record.legacy_contact_key, record
-        for kind, group in (
-            ("updated", self.updates),
-            ("deactivated", self.deactivations),
-            ("reactivated", self.reactivations),
-        ):
-            for update in group:
-                yield kind, update.key, update
-
-    def summary(self) -> str:
-        """A few lines for a person: verdict, counts, what holds the plan."""
-        head = f"upload to {self.tenant_id} ({self.product}, {self.mode}) by {self.actor.id}"
-        if self.refused:
-            lines = [f"{head}: refused"]
-            lines.extend(f"  {f}" for f in self.decision.refusals)
-            return "\n".join(lines)
-        verdict = "ready to apply" if self.applicable else "held"
-        lines = [f"{head}: {verdict}", f"  {self.counts}"]
-        lines.extend(f"  {f}" for f in self.findings)
-        if self.unreadable:
-            lines.append(
-                f"  {len(self.unreadable)} stored record(s) whose rows have errors are left "
-                "as they are"
-            )
-        if self.kept_fields:
-            lines.append(
-                "  fields the file has no column for keep their stored values: "
-                + ", ".join(self.kept_fields)
-            )
-        if self.password_notices:
-            lines.append(
-                f"  {len(self.password_notices)} new user(s) will be told to set a password"
-            )
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def to_records(self) -> list[dict[str, Any]]:
-        """One flat dict per change, conflict and row error, for a DataFrame or a CSV."""
-        out: list[dict[str, Any]] = []
-        for kind, key, change in self.changes():
-            fields = "; ".join(str(c) for c in change.changes) if isinstance(change, Update) else ""
-            out.append({"kind": kind, "key": key, "line": None, "detail": fields})
-        out.extend(
-            {"kind": "conflict", "key": c.key, "line": None, "detail": c.message}
-            for c in self.conflicts
-        )
-        out.extend(
-            {"kind": f"row_{e.severity}", "key": None, "line": e.line, "detail": str(e)}
-            for e in self.row_errors
-        )
-        return out
-
-    def _repr_html_(self) -> str:
-        rows = [(k, str(v)) for k, v in self.counts.as_dict().items()]
-        rows += [(f.rule, f.message) for f in (*self.decision.refusals, *self.findings)]
-        verdict = "refused" if self.refused else ("ready" if self.applicable else "held")
-        return _html_table(f"upload to {self.tenant_id}: {verdict}", ("item", "value"), rows)
-
-
-def _safeguards(values: Safeguard | str | Iterable[Safeguard | str]) -> frozenset[Safeguard]:
-    if isinstance(values, Safeguard | str):
-        # One name on its own: a string is iterable too, and its letters are no names.
-        values = (values,)
-    given: object = values
-    if not isinstance(given, Iterable) or isinstance(given, Mapping | bytes):
-        raise InvalidValueError(
-            f"overrides must be a safeguard, its name, or an iterable of them, got "
-            f"{type(given).__name__} {given!r}",
-            field="overrides",
-        )
-    out = set()
-    for value in values:
-        if isinstance(value, Safeguard):
-            out.add(value)
-            continue
-        try:
-            out.add(Safeguard(value))
-        except ValueError:
-            names = ", ".join(s.value for s in Safeguard)
-            raise InvalidValueError(
-                f"unknown safeguard {value!r}; known safeguards: {names}", field="overrides"
-            ) from None
-    return frozenset(out)
+__all__ = ["plan_upload"]
 
 
 def _protected(values: object) -> set[str]:
@@ -388,7 +84,7 @@ def plan_upload(
     rulebook = check_type(rulebook, RuleBook, "rulebook", "a RuleBook")
     mode = to_enum(UploadMode, mode, "mode")
     day = check_day(as_of, "as_of") if as_of is not None else today()
-    chosen = _safeguards(overrides)
+    chosen = overrides_of(overrides)
     protected = _protected(protected_keys)
     if file_digest is not None:
         check_type(file_digest, str, "file_digest", "a string or None")
@@ -440,19 +136,18 @@ def plan_upload(
 
     if actor.role is Role.SUPER_ADMIN:
         protected.add(actor.id)
-    findings, tripped = _check_safeguards(
-        rulebook,
+    facts = Facts(
         mode=mode,
-        stored=len(stored),
-        active=functools.cache(lambda: _active_count(stored)),
+        settings=rulebook.settings,
+        records=stored,
         valid=outcome.valid,
         deactivations=deactivations,
         updates=outcome.updates,
         protected=protected,
         row_errors=row_errors,
         conflicts=conflicts,
-        overrides=chosen,
     )
+    findings, tripped = check_safeguards(rulebook, facts, chosen)
     sso = rulebook.sso_eligibility(effective, product=product, as_of=day)
     # Only a new user who can sign in is told: not one created deactivated or pending.
     enabled = RecordStatus.ENABLED
@@ -477,7 +172,7 @@ def plan_upload(
         conflicts=conflicts,
         row_errors=row_errors,
         unreadable=tuple(unreadable),
-        kept_fields=tuple(f for f in _RECORD_FIELDS if f in kept),
+        kept_fields=tuple(f for f in RECORD_FIELDS if f in kept),
         rows=outcome.valid + len({e.record for e in row_errors if e.is_error and e.record}),
         password_notices=notices,
         tripped=tripped,
@@ -520,7 +215,7 @@ def _absent_fields(rows: object) -> frozenset[str]:
     present = {s.field for s in rows.layout if isinstance(s, Column) and s.field}
     if any(isinstance(s, str) or (isinstance(s, Column) and not s.field) for s in rows.layout):
         present.add("custom")
-    return frozenset(_RECORD_FIELDS) - present
+    return frozenset(RECORD_FIELDS) - present
 
 
 # What separates the cells of a row with errors, however broken: its keys are found
@@ -662,111 +357,3 @@ def _resolve_conflicts(
             kept = [u for u in getattr(outcome, name) if u.key not in bad]
             setattr(outcome, name, kept)
         # A conflicting row still counts as seen: a full import must not deactivate it.
-
-
-_status_of = attrgetter("status")
-
-
-def _active_count(stored: Mapping[str, UserRecord]) -> int:
-    """How many stored records are not deactivated."""
-    return len(stored) - Counter(map(_status_of, stored.values()))[RecordStatus.DEACTIVATED]
-
-
-def _check_safeguards(
-    book: RuleBook,
-    *,
-    mode: UploadMode,
-    stored: int,
-    active: Callable[[], int],
-    valid: int,
-    deactivations: list[Update],
-    updates: list[Update],
-    protected: set[str],
-    row_errors: tuple[RowError, ...],
-    conflicts: tuple[Conflict, ...],
-    overrides: frozenset[Safeguard],
-) -> tuple[tuple[Finding, ...], frozenset[Safeguard]]:
-    """The safeguards the plan trips, as findings: errors, or warnings when overridden.
-
-    Shares are of the stored records that are not deactivated (``active()``, counted
-    only when the stored total does not settle the question): records deactivated long
-    ago are no part of what a file lists, nor can an upload deactivate them again.
-    """
-    settings = book.settings
-    truncated, most = settings.truncated_file_share, settings.max_deactivation_share
-    found: list[tuple[Safeguard, str]] = []
-    if mode is UploadMode.FULL and stored:
-        if valid == 0:
-            if active():
-                message = f"a full import with no valid row would deactivate all {active()}"
-                found.append((Safeguard.EMPTY_FILE, f"{message} active stored records"))
-        elif valid < truncated * stored and valid < truncated * active():
-            message = f"the file has {valid} valid rows for {active()} active stored records"
-            found.append(
-                (
-                    Safeguard.TRUNCATED_FILE,
-                    f"{message} (less than {truncated:.0%}): is it truncated?",
-                )
-            )
-    # SAFEGUARD_MASS_DEACTIVATION counts every lockout: a deactivation, and any update
-    # that takes an Enabled record out of Enabled (Rejected, Pending Approval...).
-    enabled = RecordStatus.ENABLED
-    demotions = Counter(
-        u.new.status.value
-        for u in updates
-        if u.old.status is enabled and u.new.status is not enabled
-    )
-    count = len(deactivations) + demotions.total()
-    if count and (count > most * stored or count > most * active()):
-        if demotions:
-            ways = Counter({RecordStatus.DEACTIVATED.value: len(deactivations)}) + demotions
-            how = ", ".join(f"{n} to {status}" for status, n in sorted(ways.items()))
-            message = (
-                f"the upload would take {count} of {active()} active stored records out of "
-                f"Enabled ({how})"
-            )
-        else:
-            message = f"the upload would deactivate {count} of {active()} active stored records"
-        found.append((Safeguard.MASS_DEACTIVATION, f"{message} (more than {most:.0%})"))
-    # SAFEGUARD_SUPER_ADMIN: no upload locks a Super Admin out, by deactivation or by
-    # any other status that is not Enabled (Pending Approval, Rejected...).
-    admins = sorted(u.key for u in deactivations if u.key in protected)
-    demoted = sorted(
-        f"{u.key} ({u.new.status.value})"
-        for u in updates
-        if u.key in protected and u.new.status is not enabled
-    )
-    parts = [f"deactivate Super Admin account(s): {', '.join(admins)}"] if admins else []
-    if demoted:
-        parts.append(f"take Super Admin account(s) out of Enabled: {', '.join(demoted)}")
-    if parts:
-        found.append((Safeguard.SUPER_ADMIN, "the upload would " + "; and ".join(parts)))
-    bad_rows = sum(1 for e in row_errors if e.is_error)
-    if bad_rows:
-        found.append(
-            (
-                Safeguard.ROW_ERRORS,
-                (
-                    f"{bad_rows} row problem(s) in the file; apply the valid rows only by "
-                    f"overriding {Safeguard.ROW_ERRORS.value!r}"
-                ),
-            )
-        )
-    if conflicts:
-        found.append(
-            (
-                Safeguard.IDENTITY_CONFLICT,
-                f"{len(conflicts)} row(s) conflict with stored identities and are left out",
-            )
-        )
-    findings = tuple(
-        book.finding(
-            guard.rule,
-            Severity.WARNING if guard in overrides else Severity.ERROR,
-            f"{message} (overridden)"
-            if guard in overrides
-            else f"{message}; override: {guard.value}",
-        )
-        for guard, message in found
-    )
-    return findings, frozenset(guard for guard, _ in found)

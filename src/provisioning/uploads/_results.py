@@ -1,0 +1,260 @@
+"""What a plan holds and how it reads: changes, conflicts, counts, and the plan itself.
+
+Each value prints for a person (``str``), and the plan renders as an HTML table in a
+notebook (``_repr_html_``) and flattens to plain dicts (:meth:`UploadPlan.to_records`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+
+from .._enum import ValueEnum
+from .._fields import field_specs
+from .._html import html_table
+from ..actors import Actor
+from ..catalog import Product
+from ..records import CustomFields, UserRecord
+from ..repository import UploadMode
+from ..rules import Decision, Finding, RuleId, Severity
+from ..spreadsheet import RowError
+from ._safeguards import Safeguard
+
+__all__ = ["RECORD_FIELDS", "Conflict", "FieldChange", "Update", "UploadCounts", "UploadPlan"]
+
+#: The record's fields, in their order.
+RECORD_FIELDS = tuple(spec.name for spec in field_specs(UserRecord))
+
+
+def _shown(value: Any) -> str:
+    """A field value for a person: text quoted, a status by its name, a date in ISO 8601."""
+    if isinstance(value, ValueEnum):
+        return repr(value.value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, CustomFields):
+        return repr(dict(value))
+    return repr(value)
+
+
+@attrs.frozen
+class FieldChange:
+    """One field of one record, before and after."""
+
+    field: str
+    old: Any
+    new: Any
+
+    def __str__(self) -> str:
+        return f"{self.field}: {_shown(self.old)} -> {_shown(self.new)}"
+
+
+@attrs.frozen
+class Update:
+    """A stored record and what the file makes of it."""
+
+    old: UserRecord
+    new: UserRecord
+
+    @property
+    def key(self) -> str:
+        """The record's LegacyContactKey."""
+        return self.new.legacy_contact_key
+
+    @property
+    def changes(self) -> tuple[FieldChange, ...]:
+        """Every field that differs, in the record's field order."""
+        old, new = self.old, self.new
+        return tuple(
+            FieldChange(name, getattr(old, name), getattr(new, name))
+            for name in RECORD_FIELDS
+            if getattr(old, name) != getattr(new, name)
+        )
+
+
+@attrs.frozen
+class Conflict:
+    """A row that would take over another record's identity: reported, never applied.
+
+    ``UPLOAD_IDENTITY_CONFLICT``: the row's email belongs to a stored record with
+    another key, and the file does not move that record to another email.
+    """
+
+    record: UserRecord
+    #: The stored record that owns the email.
+    owner_key: str
+    message: str
+
+    @property
+    def key(self) -> str:
+        """The row's LegacyContactKey."""
+        return self.record.legacy_contact_key
+
+
+@attrs.frozen
+class UploadCounts:
+    """How many of each: rows read, errors, and each kind of change."""
+
+    rows: int = 0
+    errors: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+    reactivated: int = 0
+    conflicts: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """The counts as a plain dict, in field order."""
+        return attrs.asdict(self)
+
+    def __str__(self) -> str:
+        return ", ".join(f"{n} {name}" for name, n in self.as_dict().items())
+
+
+@attrs.frozen(kw_only=True)
+class UploadPlan:
+    """What an upload would do, and whether it may be applied.
+
+    A refused plan (``refused``) holds only the decision. Otherwise it holds every
+    change, the conflicts and row errors, and the safeguards the plan trips; a tripped
+    safeguard holds the plan (``held``) unless the caller overrode it by name.
+    """
+
+    tenant_id: str
+    product: Product
+    mode: UploadMode
+    actor: Actor
+    as_of: dt.date
+    #: The decision that allowed (or refused) the upload.
+    decision: Decision
+    #: The store's revision the plan was made against; applying checks it.
+    revision: int | None = None
+    creates: tuple[UserRecord, ...] = ()
+    updates: tuple[Update, ...] = ()
+    #: Keys of the rows that change nothing.
+    unchanged: tuple[str, ...] = ()
+    #: Rows saying Deactivated, in file order, then (full mode) the stored records the
+    #: file leaves out, in key order.
+    deactivations: tuple[Update, ...] = ()
+    reactivations: tuple[Update, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    row_errors: tuple[RowError, ...] = ()
+    #: Keys of stored records whose row in the file has errors: left as they are, even
+    #: by a full import (known when the rows come from a spreadsheet ``Reader``).
+    unreadable: tuple[str, ...] = ()
+    #: Record fields the file has no column for: matched records keep their stored
+    #: values there (a missing Status column never reactivates or approves anyone).
+    kept_fields: tuple[str, ...] = ()
+    #: The rows read from the file, valid or not.
+    rows: int = 0
+    #: Keys of the new, enabled users to be told to set a password (no SSO in effect).
+    password_notices: tuple[str, ...] = ()
+    #: The safeguards this plan trips, overridden or not.
+    tripped: frozenset[Safeguard] = frozenset()
+    overrides: frozenset[Safeguard] = frozenset()
+    #: The safeguard findings, one per tripped safeguard.
+    findings: tuple[Finding, ...] = ()
+    file_digest: str | None = None
+
+    @property
+    def refused(self) -> bool:
+        """Whether the rules refuse this upload outright."""
+        return not self.decision.allowed
+
+    @property
+    def held_by(self) -> frozenset[Safeguard]:
+        """The tripped safeguards the caller has not overridden."""
+        return self.tripped - self.overrides
+
+    @property
+    def applicable(self) -> bool:
+        """Whether :func:`apply_plan` would commit this plan."""
+        return not self.refused and not self.held_by
+
+    @property
+    def rules(self) -> tuple[RuleId, ...]:
+        """The rule ids that refuse or hold the plan."""
+        if self.refused:
+            return tuple(f.rule for f in self.decision.refusals)
+        return tuple(f.rule for f in self.findings if f.severity is Severity.ERROR)
+
+    @property
+    def counts(self) -> UploadCounts:
+        """How many rows and changes of each kind."""
+        return UploadCounts(
+            rows=self.rows,
+            errors=sum(1 for e in self.row_errors if e.is_error),
+            created=len(self.creates),
+            updated=len(self.updates),
+            unchanged=len(self.unchanged),
+            deactivated=len(self.deactivations),
+            reactivated=len(self.reactivations),
+            conflicts=len(self.conflicts),
+        )
+
+    def changes(self) -> Iterator[tuple[str, str, Update | UserRecord]]:
+        """Every change as ``(kind, key, change)``, kind one of created, updated, ..."""
+        for record in self.creates:
+            yield "created", record.legacy_contact_key, record
+        for kind, group in (
+            ("updated", self.updates),
+            ("deactivated", self.deactivations),
+            ("reactivated", self.reactivations),
+        ):
+            for update in group:
+                yield kind, update.key, update
+
+    def summary(self) -> str:
+        """A few lines for a person: verdict, counts, what holds the plan."""
+        head = f"upload to {self.tenant_id} ({self.product}, {self.mode}) by {self.actor.id}"
+        if self.refused:
+            lines = [f"{head}: refused"]
+            lines.extend(f"  {f}" for f in self.decision.refusals)
+            return "\n".join(lines)
+        verdict = "ready to apply" if self.applicable else "held"
+        lines = [f"{head}: {verdict}", f"  {self.counts}"]
+        lines.extend(f"  {f}" for f in self.findings)
+        if self.unreadable:
+            lines.append(
+                f"  {len(self.unreadable)} stored record(s) whose rows have errors are left "
+                "as they are"
+            )
+        if self.kept_fields:
+            lines.append(
+                "  fields the file has no column for keep their stored values: "
+                + ", ".join(self.kept_fields)
+            )
+        if self.password_notices:
+            lines.append(
+                f"  {len(self.password_notices)} new user(s) will be told to set a password"
+            )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat dict per change, conflict and row error, for a DataFrame or a CSV."""
+        out: list[dict[str, Any]] = []
+        for kind, key, change in self.changes():
+            fields = "; ".join(str(c) for c in change.changes) if isinstance(change, Update) else ""
+            out.append({"kind": kind, "key": key, "line": None, "detail": fields})
+        out.extend(
+            {"kind": "conflict", "key": c.key, "line": None, "detail": c.message}
+            for c in self.conflicts
+        )
+        out.extend(
+            {"kind": f"row_{e.severity}", "key": None, "line": e.line, "detail": str(e)}
+            for e in self.row_errors
+        )
+        return out
+
+    def _repr_html_(self) -> str:
+        rows = [(k, str(v)) for k, v in self.counts.as_dict().items()]
+        rows += [(f.rule, f.message) for f in (*self.decision.refusals, *self.findings)]
+        verdict = "refused" if self.refused else ("ready" if self.applicable else "held")
+        return html_table(f"upload to {self.tenant_id}: {verdict}", ("item", "value"), rows)

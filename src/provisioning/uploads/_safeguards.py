@@ -1,0 +1,267 @@
+"""The safeguards: the checks that hold a plan until the caller overrides them by name.
+
+The policy is a table (:data:`SAFEGUARDS`), one row per safeguard: its rule id, the
+condition on the facts of a plan that trips it, and the message that says why.
+:func:`check_safeguards` evaluates the table against the :class:`Facts` of one plan.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import attrgetter
+from typing import TYPE_CHECKING
+
+import attrs
+
+from .._enum import ValueEnum
+from ..exceptions import InvalidValueError
+from ..records import RecordStatus, UserRecord
+from ..repository import UploadMode
+from ..rules import Finding, RuleBook, RuleId, Settings, Severity
+from ..spreadsheet import RowError
+
+if TYPE_CHECKING:
+    from ._results import Conflict, Update
+
+__all__ = ["SAFEGUARDS", "Facts", "Safeguard", "SafeguardRow", "check_safeguards", "overrides_of"]
+
+
+class Safeguard(ValueEnum):
+    """A check that holds a plan until the caller overrides it by name."""
+
+    #: ``SAFEGUARD_EMPTY_FILE``: a full import with no valid row.
+    EMPTY_FILE = "empty_file"
+    #: ``SAFEGUARD_TRUNCATED_FILE``: a full import far smaller than the stored records.
+    TRUNCATED_FILE = "truncated_file"
+    #: ``SAFEGUARD_MASS_DEACTIVATION``: more lockouts (deactivations, or moves out of
+    #: Enabled to Rejected or Pending) than the allowed share.
+    MASS_DEACTIVATION = "mass_deactivation"
+    #: ``SAFEGUARD_SUPER_ADMIN``: the upload would deactivate a Super Admin.
+    SUPER_ADMIN = "super_admin"
+    #: ``SAFEGUARD_ROW_ERRORS``: the file has rows that could not be read.
+    ROW_ERRORS = "row_errors"
+    #: ``UPLOAD_IDENTITY_CONFLICT``: rows whose email belongs to another stored record.
+    IDENTITY_CONFLICT = "identity_conflict"
+
+    @property
+    def rule(self) -> RuleId:
+        """The rule id of this safeguard."""
+        return _RULES[self]
+
+
+_ENABLED = RecordStatus.ENABLED
+_DEACTIVATED = RecordStatus.DEACTIVATED
+_status_of = attrgetter("status")
+
+
+@attrs.frozen(kw_only=True, slots=False)
+class Facts:
+    """What the safeguards look at in a plan; each derived fact is worked out once, if asked.
+
+    Shares are of the stored records that are not deactivated (:attr:`active`, counted
+    only when the stored total does not settle the question): records deactivated long
+    ago are no part of what a file lists, nor can an upload deactivate them again.
+    """
+
+    mode: UploadMode
+    settings: Settings
+    #: The stored records by key.
+    records: Mapping[str, UserRecord]
+    #: How many valid rows the file has.
+    valid: int
+    deactivations: Sequence[Update]
+    updates: Sequence[Update]
+    #: The keys of the Super Admin accounts.
+    protected: set[str]
+    row_errors: Sequence[RowError]
+    conflicts: Sequence[Conflict]
+
+    @property
+    def stored(self) -> int:
+        """How many records are stored."""
+        return len(self.records)
+
+    @functools.cached_property
+    def active(self) -> int:
+        """How many stored records are not deactivated."""
+        return self.stored - Counter(map(_status_of, self.records.values()))[_DEACTIVATED]
+
+    @functools.cached_property
+    def demotions(self) -> Counter[str]:
+        """Updates that take an Enabled record out of Enabled, by the status they give it."""
+        return Counter(
+            u.new.status.value
+            for u in self.updates
+            if u.old.status is _ENABLED and u.new.status is not _ENABLED
+        )
+
+    @functools.cached_property
+    def lockouts(self) -> int:
+        """Deactivations, and updates that take an Enabled record out of Enabled."""
+        return len(self.deactivations) + self.demotions.total()
+
+    @functools.cached_property
+    def admin_lockouts(self) -> list[str]:
+        """What the upload would do to Super Admin accounts: deactivate them, or demote them."""
+        admins = sorted(u.key for u in self.deactivations if u.key in self.protected)
+        demoted = sorted(
+            f"{u.key} ({u.new.status.value})"
+            for u in self.updates
+            if u.key in self.protected and u.new.status is not _ENABLED
+        )
+        parts = [f"deactivate Super Admin account(s): {', '.join(admins)}"] if admins else []
+        if demoted:
+            parts.append(f"take Super Admin account(s) out of Enabled: {', '.join(demoted)}")
+        return parts
+
+    @functools.cached_property
+    def bad_rows(self) -> int:
+        """The row problems that cost a row its record."""
+        return sum(1 for e in self.row_errors if e.is_error)
+
+
+@attrs.frozen
+class SafeguardRow:
+    """One safeguard: its rule id, when it trips, and what it says then."""
+
+    safeguard: Safeguard
+    rule: RuleId
+    condition: Callable[[Facts], bool]
+    message: Callable[[Facts], str]
+
+
+def _full_import(f: Facts) -> bool:
+    return f.mode is UploadMode.FULL and f.stored > 0
+
+
+def _truncated(f: Facts) -> bool:
+    share = f.settings.truncated_file_share
+    return _full_import(f) and 0 < f.valid < share * f.stored and f.valid < share * f.active
+
+
+def _mass_deactivation(f: Facts) -> bool:
+    most, count = f.settings.max_deactivation_share, f.lockouts
+    return count > 0 and (count > most * f.stored or count > most * f.active)
+
+
+def _mass_message(f: Facts) -> str:
+    count, most = f.lockouts, f.settings.max_deactivation_share
+    if f.demotions:
+        ways = Counter({_DEACTIVATED.value: len(f.deactivations)}) + f.demotions
+        how = ", ".join(f"{n} to {status}" for status, n in sorted(ways.items()))
+        message = (
+            f"the upload would take {count} of {f.active} active stored records out of "
+            f"Enabled ({how})"
+        )
+    else:
+        message = f"the upload would deactivate {count} of {f.active} active stored records"
+    return f"{message} (more than {most:.0%})"
+
+
+#: The safeguards, in the order their findings are reported.
+SAFEGUARDS: tuple[SafeguardRow, ...] = (
+    SafeguardRow(
+        Safeguard.EMPTY_FILE,
+        RuleId.SAFEGUARD_EMPTY_FILE,
+        lambda f: _full_import(f) and f.valid == 0 and f.active > 0,
+        lambda f: (
+            f"a full import with no valid row would deactivate all {f.active} active stored records"
+        ),
+    ),
+    SafeguardRow(
+        Safeguard.TRUNCATED_FILE,
+        RuleId.SAFEGUARD_TRUNCATED_FILE,
+        _truncated,
+        lambda f: (
+            f"the file has {f.valid} valid rows for {f.active} active stored records "
+            f"(less than {f.settings.truncated_file_share:.0%}): is it truncated?"
+        ),
+    ),
+    # Every lockout counts: a deactivation, and any update that takes an Enabled record
+    # out of Enabled (Rejected, Pending Approval...).
+    SafeguardRow(
+        Safeguard.MASS_DEACTIVATION,
+        RuleId.SAFEGUARD_MASS_DEACTIVATION,
+        _mass_deactivation,
+        _mass_message,
+    ),
+    # No upload locks a Super Admin out, by deactivation or by any other status that is
+    # not Enabled (Pending Approval, Rejected...).
+    SafeguardRow(
+        Safeguard.SUPER_ADMIN,
+        RuleId.SAFEGUARD_SUPER_ADMIN,
+        lambda f: bool(f.admin_lockouts),
+        lambda f: "the upload would " + "; and ".join(f.admin_lockouts),
+    ),
+    SafeguardRow(
+        Safeguard.ROW_ERRORS,
+        RuleId.SAFEGUARD_ROW_ERRORS,
+        lambda f: f.bad_rows > 0,
+        lambda f: (
+            f"{f.bad_rows} row problem(s) in the file; apply the valid rows only by "
+            f"overriding {Safeguard.ROW_ERRORS.value!r}"
+        ),
+    ),
+    SafeguardRow(
+        Safeguard.IDENTITY_CONFLICT,
+        RuleId.UPLOAD_IDENTITY_CONFLICT,
+        lambda f: len(f.conflicts) > 0,
+        lambda f: f"{len(f.conflicts)} row(s) conflict with stored identities and are left out",
+    ),
+)
+
+_RULES = {row.safeguard: row.rule for row in SAFEGUARDS}
+
+
+def check_safeguards(
+    book: RuleBook, facts: Facts, overrides: frozenset[Safeguard]
+) -> tuple[tuple[Finding, ...], frozenset[Safeguard]]:
+    """The safeguards the plan trips, as findings: errors, or warnings when overridden.
+
+    One finding per row of :data:`SAFEGUARDS` whose condition holds, in table order.
+    """
+    findings: list[Finding] = []
+    tripped: set[Safeguard] = set()
+    for row in SAFEGUARDS:
+        if not row.condition(facts):
+            continue
+        guard, message = row.safeguard, row.message(facts)
+        tripped.add(guard)
+        if guard in overrides:
+            findings.append(book.finding(row.rule, Severity.WARNING, f"{message} (overridden)"))
+        else:
+            findings.append(
+                book.finding(row.rule, Severity.ERROR, f"{message}; override: {guard.value}")
+            )
+    return tuple(findings), frozenset(tripped)
+
+
+def overrides_of(
+    values: Safeguard | str | Iterable[Safeguard | str],
+) -> frozenset[Safeguard]:
+    """The safeguards a caller overrides: values or names, one alone or an iterable."""
+    if isinstance(values, Safeguard | str):
+        # One name on its own: a string is iterable too, and its letters are no names.
+        values = (values,)
+    given: object = values
+    if not isinstance(given, Iterable) or isinstance(given, Mapping | bytes):
+        raise InvalidValueError(
+            f"overrides must be a safeguard, its name, or an iterable of them, got "
+            f"{type(given).__name__} {given!r}",
+            field="overrides",
+        )
+    out = set()
+    for value in values:
+        if isinstance(value, Safeguard):
+            out.add(value)
+            continue
+        try:
+            out.add(Safeguard(value))
+        except ValueError:
+            names = ", ".join(s.value for s in Safeguard)
+            raise InvalidValueError(
+                f"unknown safeguard {value!r}; known safeguards: {names}", field="overrides"
+            ) from None
+    return frozenset(out)
