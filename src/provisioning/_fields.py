@@ -21,6 +21,7 @@ from typing import Any, TypeVar, get_args
 import attrs
 
 from ._frozen import FrozenMap
+from ._metadata import FIELD_ROLE
 from ._twin import unfrozen_twin
 
 __all__ = [
@@ -63,6 +64,9 @@ class FieldSpec:
     #: Whether the class's constructor requires it (no default).
     required: bool
     enum: type[enum.Enum] | None = None
+    #: What the model's field metadata says it is: ``"identifier"`` (a key, capped in
+    #: length), ``"email"``, or ``None`` for plain data.
+    role: str | None = None
 
 
 def _kind(field: attrs.Attribute[Any]) -> tuple[FieldKind, type[enum.Enum] | None]:
@@ -102,9 +106,12 @@ def field_specs(cls: type[Any]) -> tuple[FieldSpec, ...]:
     return specs
 
 
-def _shape(field: attrs.Attribute[Any]) -> tuple[FieldKind, bool, type[enum.Enum] | None]:
+def _shape(
+    field: attrs.Attribute[Any],
+) -> tuple[FieldKind, bool, type[enum.Enum] | None, str | None]:
     kind, member_type = _kind(field)
-    return kind, field.default is attrs.NOTHING, member_type
+    role = field.metadata.get(FIELD_ROLE)
+    return kind, field.default is attrs.NOTHING, member_type, role
 
 
 def compile_function(name: str, source: str, namespace: Mapping[str, Any]) -> Callable[..., Any]:

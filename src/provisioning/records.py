@@ -21,6 +21,7 @@ import attrs
 
 from ._enum import ValueEnum
 from ._frozen import FrozenMap
+from ._metadata import FIELD_ROLE
 from ._validators import (
     EMAIL,
     ID_MAX_LENGTH,
@@ -233,6 +234,13 @@ def _optional_id(value: str | None) -> str | None:
     return _check_member_id(raw)
 
 
+# Field metadata: what generated code, stores and strategies need to know of a field
+# beyond its type. An identifier is capped at ``ID_MAX_LENGTH`` and keys a record.
+_IDENTIFIER: Mapping[str, str] = {FIELD_ROLE: "identifier"}
+#: An email address: normalised and checked by the documented email rule.
+_EMAIL_FIELD: Mapping[str, str] = {FIELD_ROLE: "email"}
+
+
 @attrs.frozen(kw_only=True)
 class UserRecord:
     """A Community user record, as the "Upload Users" template describes it.
@@ -243,10 +251,10 @@ class UserRecord:
 
     #: The user's unique id; with SSO it must be the IdP's identifier. At most
     #: ``ID_MAX_LENGTH`` (255) characters.
-    legacy_contact_key: str = attrs.field(converter=_key)
+    legacy_contact_key: str = attrs.field(converter=_key, metadata=_IDENTIFIER)
     first_name: str = attrs.field(converter=_first_name)
     last_name: str = attrs.field(converter=_last_name)
-    email: str = attrs.field(converter=_email, validator=_valid_email)
+    email: str = attrs.field(converter=_email, validator=_valid_email, metadata=_EMAIL_FIELD)
     company_name: str = attrs.field(converter=_company_name)
     prefix: str | None = _text()
     middle_name: str | None = _text()
@@ -288,9 +296,9 @@ class UserRecord:
 class Contact:
     """A Marketing contact. The key is the email unless a member id is used."""
 
-    email: str = attrs.field(converter=_email, validator=_valid_email)
+    email: str = attrs.field(converter=_email, validator=_valid_email, metadata=_EMAIL_FIELD)
     #: The key under a by-member-id template: at most ``ID_MAX_LENGTH`` characters.
-    member_id: str | None = attrs.field(default=None, converter=_optional_id)
+    member_id: str | None = attrs.field(default=None, converter=_optional_id, metadata=_IDENTIFIER)
     first_name: str | None = _text()
     last_name: str | None = _text()
     subscription: SubscriptionStatus = attrs.field(
@@ -305,4 +313,7 @@ class Contact:
         return self.email.lower()
 
 
-ID_FIELDS = {UserRecord: frozenset({"legacy_contact_key"}), Contact: frozenset({"member_id"})}
+ID_FIELDS = {
+    cls: frozenset(f.name for f in attrs.fields(cls) if f.metadata.get(FIELD_ROLE) == "identifier")
+    for cls in (UserRecord, Contact)
+}
