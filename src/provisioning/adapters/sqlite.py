@@ -30,9 +30,8 @@ from itertools import repeat
 from types import TracebackType
 from typing import Any, Final
 
-from .._twin import unfrozen_twin
 from ..exceptions import InvalidValueError, NotFoundError, RepositoryError
-from ..records import CustomFields, RecordStatus, UserRecord, email_key
+from ..records import UserRecord, email_key
 from ..repository import (
     ChangeSet,
     UploadEntry,
@@ -42,39 +41,14 @@ from ..repository import (
 from ..serialization import tenant_from_json, tenant_to_json
 from ..tenants import Tenant
 from ._faults import FaultHook
+from ._rows import row_codec
 
 __all__ = ["SCHEMA_VERSION", "SqliteRepository"]
 
-#: Every UserRecord field, in declaration order: one column each in ``records``.
-_FIELDS: Final = (
-    "legacy_contact_key",
-    "first_name",
-    "last_name",
-    "email",
-    "company_name",
-    "prefix",
-    "middle_name",
-    "suffix",
-    "informal_name",
-    "title",
-    "member_id",
-    "member_since",
-    "member_expires_on",
-    "birthday",
-    "address1",
-    "address2",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-    "phone1",
-    "phone1_type",
-    "phone2",
-    "phone2_type",
-    "is_member",
-    "status",
-    "custom",
-)
+#: Records to rows and back, written from the model's fields: one column each in
+#: ``records``, in declaration order (the migrations below create the columns).
+_CODEC: Final = row_codec(UserRecord, empty="", leading=2)
+_FIELDS: Final = _CODEC.columns
 # Migration i takes a file from schema version i to i + 1: its statements, in order.
 _MIGRATIONS: list[tuple[str, ...]] = [
     (
@@ -157,9 +131,7 @@ _SELECT: Final = f"SELECT {_COLUMNS} FROM records WHERE tenant_id = ?"  # noqa: 
 # so empty values travel as "" and NULLIF turns them into NULL. No stored text is ever
 # "": the record's converters turn an empty optional value into None.
 _BLANK: Final = ""
-_REQUIRED: Final = frozenset(
-    {"legacy_contact_key", "first_name", "last_name", "email", "company_name", "status"}
-)
+_REQUIRED: Final = _CODEC.required
 # _row() gives ?1 the tenant, ?2 the email key, then ?3... each field in _FIELDS order.
 _PARAM: Final = {
     name: f"?{n}" if name in _REQUIRED else f"NULLIF(?{n}, '')"
@@ -190,50 +162,14 @@ _CHUNK: Final = 500  # bound variables per lookup query; old SQLite allows 999
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 _loads = json.loads
-_date = dt.date.fromisoformat
-_MEMBER_IN: Final = {None: _BLANK, True: 1, False: 0}
-_MEMBER_OUT: Final = {1: True, 0: False}
-_STATUSES: Final = {s.value: s for s in RecordStatus}
-_NO_CUSTOM: Final = CustomFields()
-_new = object.__new__
 _by_key = operator.attrgetter("legacy_contact_key")
-_Record = unfrozen_twin(UserRecord)
+_encode = _CODEC.encode
+_decode = _CODEC.decode
 
 
 def _row(tenant_id: str, r: UserRecord) -> tuple[Any, ...]:
     """The parameters of ``_INSERT`` and ``_UPDATE`` for one record."""
-    since, expires, birthday, custom = r.member_since, r.member_expires_on, r.birthday, r.custom
-    return (
-        tenant_id,
-        r.email.lower(),
-        r.legacy_contact_key,
-        r.first_name,
-        r.last_name,
-        r.email,
-        r.company_name,
-        r.prefix or _BLANK,
-        r.middle_name or _BLANK,
-        r.suffix or _BLANK,
-        r.informal_name or _BLANK,
-        r.title or _BLANK,
-        r.member_id or _BLANK,
-        since.isoformat() if since else _BLANK,
-        expires.isoformat() if expires else _BLANK,
-        birthday.isoformat() if birthday else _BLANK,
-        r.address1 or _BLANK,
-        r.address2 or _BLANK,
-        r.city or _BLANK,
-        r.state or _BLANK,
-        r.postal_code or _BLANK,
-        r.country or _BLANK,
-        r.phone1 or _BLANK,
-        r.phone1_type or _BLANK,
-        r.phone2 or _BLANK,
-        r.phone2_type or _BLANK,
-        _MEMBER_IN[r.is_member],
-        r.status.value,
-        _dumps(dict(custom)) if custom else _BLANK,
-    )
+    return _encode(tenant_id, r.email.lower(), r)
 
 
 def _record(row: Sequence[Any], where: str) -> UserRecord:
@@ -247,65 +183,9 @@ def _record(row: Sequence[Any], where: str) -> UserRecord:
     try:
         return _decode(row)
     except (KeyError, ValueError, TypeError, AttributeError):
-        raise _bad_row(row, where) from None
-
-
-def _bad_row(row: Sequence[Any], where: str) -> RepositoryError:
-    """Why a stored row is not a record: the first field that cannot be read."""
-    values = dict(zip(_FIELDS, row, strict=True))
-    problem = "it cannot be read as a record"
-    if values["status"] not in _STATUSES:
-        allowed = ", ".join(_STATUSES)
-        problem = f"status {values['status']!r} is not a record status ({allowed})"
-    else:
-        for name in ("member_since", "member_expires_on", "birthday", "custom"):
-            value = values[name]
-            try:
-                if value is not None:
-                    _ = _date(value) if name != "custom" else dict(_loads(value))
-            except (ValueError, TypeError):
-                kind = "a JSON object" if name == "custom" else "an ISO date"
-                problem = f"{name} {value!r} is not {kind}"
-                break
-    key = values["legacy_contact_key"]
-    return RepositoryError(f"{where}: the stored record {key!r}: {problem}")
-
-
-def _decode(row: Sequence[Any]) -> UserRecord:
-    (key, first, last, email, company, prefix, middle, suffix, informal, title, member_id,
-     since, expires, birthday, address1, address2, city, state, postal_code, country,
-     phone1, phone1_type, phone2, phone2_type, is_member, status, custom) = row  # fmt: skip
-    r = _new(_Record)
-    r.legacy_contact_key = key
-    r.first_name = first
-    r.last_name = last
-    r.email = email
-    r.company_name = company
-    r.prefix = prefix
-    r.middle_name = middle
-    r.suffix = suffix
-    r.informal_name = informal
-    r.title = title
-    r.member_id = member_id
-    r.member_since = since and _date(since)
-    r.member_expires_on = expires and _date(expires)
-    r.birthday = birthday and _date(birthday)
-    r.address1 = address1
-    r.address2 = address2
-    r.city = city
-    r.state = state
-    r.postal_code = postal_code
-    r.country = country
-    r.phone1 = phone1
-    r.phone1_type = phone1_type
-    r.phone2 = phone2
-    r.phone2_type = phone2_type
-    r.is_member = _MEMBER_OUT.get(is_member)
-    r.status = _STATUSES[status]
-    r.custom = _NO_CUSTOM if custom is None else CustomFields(_loads(custom))
-    r.__class__ = UserRecord
-    record: UserRecord = r
-    return record
+        key = row[0] if row else None
+        problem = _CODEC.problem(row)
+        raise RepositoryError(f"{where}: the stored record {key!r}: {problem}") from None
 
 
 def _no_fault(_step: str) -> None:
