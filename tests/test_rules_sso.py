@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import partial
 
+import attrs
 import pytest
 from dateutil.relativedelta import relativedelta
 
@@ -649,7 +650,8 @@ def test_lead_time_counts_from_the_request_date_when_known(as_of: dt.date) -> No
     tenant = _requested(dt.date(2030, 7, 1), requested_on=dt.date(2030, 6, 1))
     sso = pv.sso_eligibility(tenant, as_of=as_of)
     assert sso.eligible
-    assert sso.earliest_go_live == dt.date(2030, 6, 22)
+    # Three weeks after the request, or today when that day is past: never a past day.
+    assert sso.earliest_go_live == max(dt.date(2030, 6, 22), as_of)
 
 
 def test_lead_time_from_a_late_request_is_unmet() -> None:
@@ -706,3 +708,35 @@ def test_a_lead_time_with_a_negative_part_is_refused(period: relativedelta) -> N
     """Settings refuses a lead time any part of which is negative."""
     with pytest.raises(pv.InvalidValueError, match="must not be negative"):
         pv.Settings(sso_lead_time=period)
+
+
+def test_a_go_live_before_its_request_says_so() -> None:
+    """SSO_LEAD_TIME: a go-live dated before the request is named as such."""
+    tenant = _requested(dt.date(2030, 6, 1), requested_on=dt.date(2030, 6, 10))
+    (lead,) = pv.sso_eligibility(tenant, as_of=dt.date(2030, 6, 12)).unmet
+    assert lead.detail == (
+        "go-live 2030-06-01 is before the day it was requested (2030-06-10); "
+        "the earliest possible is 2030-07-01"
+    )
+    (finding,) = pv.check(tenant).findings
+    assert finding.message == ("go-live 2030-06-01 is before the day it was requested (2030-06-10)")
+
+
+def test_a_request_date_says_the_notice_it_gave() -> None:
+    """SSO_LEAD_TIME: with the request date known, the detail counts from it."""
+    tenant = _requested(dt.date(2030, 7, 1), requested_on=dt.date(2030, 6, 1))
+    lead = pv.sso_eligibility(tenant, as_of=dt.date(2030, 6, 25)).requirements[-1]
+    assert lead.detail == "go-live 2030-07-01 is at least 3 weeks after 2030-06-01"
+
+
+def test_the_earliest_go_live_is_never_a_past_day() -> None:
+    """SSO_LEAD_TIME: with no go-live booked, a request long ago allows today, not a past day."""
+    booked = _requested(dt.date(2030, 7, 1), requested_on=dt.date(2030, 6, 1)).sso
+    assert booked is not None
+    setup = attrs.evolve(booked, go_live=None)
+    tenant = attrs.evolve(_requested(dt.date(2030, 7, 1), None), sso=setup)
+    sso = pv.sso_eligibility(tenant, as_of=dt.date(2030, 12, 20))
+    assert sso.earliest_go_live == dt.date(2030, 12, 20)
+    assert sso.unmet[-1].detail == (
+        "no go-live date requested; the earliest possible is 2030-12-20"
+    )

@@ -208,9 +208,15 @@ def _sso_setup_problems(book: RuleBook, tenant: Tenant) -> list[Finding]:
     )
     if setup.go_live is not None and setup.requested_on is not None:
         lead = book.settings.sso_lead_time
-        earliest = _add_period(setup.requested_on, lead)
-        if setup.go_live < earliest:
-            message = _short_notice(setup, describe_period(lead), earliest)
+        notice_end = _add_period(setup.requested_on, lead)
+        if setup.go_live < setup.requested_on:
+            message = (
+                f"go-live {setup.go_live.isoformat()} is before the day it was requested "
+                f"({setup.requested_on.isoformat()})"
+            )
+            found.append(book.finding(RuleId.SSO_LEAD_TIME, ERROR, message))
+        elif setup.go_live < notice_end:
+            message = _short_notice(setup, describe_period(lead), notice_end)
             found.append(book.finding(RuleId.SSO_LEAD_TIME, ERROR, message))
     return found
 
@@ -301,15 +307,19 @@ def _method_requirement(book: RuleBook, tenant: Tenant, method: Method) -> tuple
 
 
 def _lead_time_requirement(
-    book: RuleBook, tenant: Tenant, as_of: dt.date, start: dt.date, earliest: dt.date
+    book: RuleBook, tenant: Tenant, as_of: dt.date, start: dt.date, notice_end: dt.date
 ) -> Requirement:
-    """``SSO_LEAD_TIME``, counted from the request date when known, else from ``as_of``."""
+    """``SSO_LEAD_TIME``, counted from the request date when known, else from ``as_of``.
+
+    ``notice_end`` is ``start`` plus the lead time: the first day the notice allows.
+    """
     name = "lead time before go-live"
     lead = describe_period(book.settings.sso_lead_time)
     setup = tenant.sso
     if setup is None:
         return Requirement(RuleId.SSO_LEAD_TIME, name, False, "no SSO setup")
     go_live = setup.go_live
+    earliest = max(notice_end, as_of)
     if go_live is None:
         return Requirement(
             RuleId.SSO_LEAD_TIME,
@@ -317,13 +327,22 @@ def _lead_time_requirement(
             False,
             f"no go-live date requested; the earliest possible is {earliest.isoformat()}",
         )
-    if setup.requested_on is not None and go_live < earliest:
+    requested = setup.requested_on
+    if requested is not None and go_live < requested:
+        detail = (
+            f"go-live {go_live.isoformat()} is before the day it was requested "
+            f"({requested.isoformat()}); the earliest possible is {earliest.isoformat()}"
+        )
+        return Requirement(RuleId.SSO_LEAD_TIME, name, False, detail)
+    if requested is not None and go_live < notice_end:
         # Too little notice is a fact of the two dates: the go-live day passing mends nothing.
-        return Requirement(RuleId.SSO_LEAD_TIME, name, False, _short_notice(setup, lead, earliest))
+        return Requirement(
+            RuleId.SSO_LEAD_TIME, name, False, _short_notice(setup, lead, notice_end)
+        )
     if go_live <= as_of:
         return Requirement(RuleId.SSO_LEAD_TIME, name, True, f"live since {go_live.isoformat()}")
-    if go_live >= earliest:
-        notice = f"at least {lead}" if earliest > as_of else "no notice needed"
+    if go_live >= notice_end:
+        notice = f"at least {lead}" if notice_end > start else "no notice needed"
         return Requirement(
             RuleId.SSO_LEAD_TIME,
             name,
@@ -339,13 +358,13 @@ def _lead_time_requirement(
     )
 
 
-def _short_notice(setup: SsoSetup, lead: str, earliest: dt.date) -> str:
+def _short_notice(setup: SsoSetup, lead: str, notice_end: dt.date) -> str:
     assert setup.go_live is not None
     assert setup.requested_on is not None
     return (
         f"go-live {setup.go_live.isoformat()} was booked with less than {lead} notice "
         f"(requested on {setup.requested_on.isoformat()}); the earliest possible was "
-        f"{earliest.isoformat()}"
+        f"{notice_end.isoformat()}"
     )
 
 
@@ -358,7 +377,9 @@ def sso_eligibility(
     go_live = setup.go_live if setup is not None else None
     requested = setup.requested_on if setup is not None else None
     start = requested if requested is not None else day
-    earliest = _add_period(start, book.settings.sso_lead_time)
+    notice_end = _add_period(start, book.settings.sso_lead_time)
+    # The earliest go-live the lead time allows, never a day already past.
+    earliest = max(notice_end, day)
     method = tenant.products.get(product)
     if method is None:
         finding = book.finding(
@@ -380,7 +401,7 @@ def sso_eligibility(
     requirements = (
         method_requirement,
         *_setup_requirements(tenant),
-        _lead_time_requirement(book, tenant, day, start, earliest),
+        _lead_time_requirement(book, tenant, day, start, notice_end),
     )
     findings: tuple[Finding, ...] = ()
     if ruled_out:
