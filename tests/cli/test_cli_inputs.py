@@ -85,6 +85,7 @@ def _drop(field: str) -> Callable[[dict[str, Any]], object]:
         (_set("mode", "half"), "mode: expected one of full, partial, got 'half'"),
         (_set("as_of", "yesterday"), "as_of: expected a date YYYY-MM-DD, got 'yesterday'"),
         (_set("as_of", 20261125), "as_of: expected a string, got 20261125 (a number)"),
+        (_set("as_of", "20261125"), "as_of: expected a date YYYY-MM-DD, got '20261125'"),
         (_set("file_digest", "sha256:00"), "file_digest: expected 'sha256:' and 64 hex digits"),
         (_set("overrides", "row_errors"), "overrides: expected an array, got 'row_errors'"),
         (_set("overrides", ["everything"]), "overrides[0]: expected one of empty_file"),
@@ -92,7 +93,13 @@ def _drop(field: str) -> Callable[[dict[str, Any]], object]:
         (_set("counts", []), "counts: expected an object, got an array"),
         (_set("counts", {"rows": -3}), "counts.rows: expected a whole number 0 or more, got -3"),
         (_set("counts", {"rows": "3"}), "counts.rows: expected a whole number 0 or more"),
-        (_set("format", "provisioning-plan/2"), "format: expected 'provisioning-plan/1'"),
+        (
+            _set("format", "provisioning-plan/1"),
+            (
+                "format: expected 'provisioning-plan/2', got 'provisioning-plan/1'; a plan "
+                "saved by another version is never applied: run plan again"
+            ),
+        ),
         (_set("approved", True), "approved: unknown key; a plan file has format, tenant"),
         (lambda data: [data], "expected a JSON object, got an array"),
     ],
@@ -414,3 +421,17 @@ def test_store_that_is_a_device(tmp_path: Path, command: tuple[str, ...]) -> Non
     result = Cli(tmp_path)("--db", "/dev/zero", *command)
     assert result.code == 2
     assert "Error: cannot open SQLite database '/dev/zero': not a regular file" in result.err
+
+
+def test_plan_file_with_a_repeated_key_is_refused(tmp_path: Path) -> None:
+    """A repeated key would let a later value hide behind the one a person read."""
+    cli = Cli(tmp_path).with_riverbend()
+    upload, data = _saved(cli)
+    text = json.dumps(data).replace(
+        '"overrides": []', '"overrides": [], "overrides": ["row_errors"]'
+    )
+    cli.file("plan.json", text)
+    result = cli("apply", upload, *UPLOAD, "--plan", "plan.json", "--yes")
+    assert result.code == 2
+    assert "not a valid plan file: overrides: the key appears twice" in result.err
+    assert _revision(cli) == 0

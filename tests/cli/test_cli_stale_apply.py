@@ -180,3 +180,37 @@ def test_a_saved_plan_racing_another_writer_is_never_applied_stale(tmp_path: Pat
         assert _deactivated(cli.db) == []
         with SqliteRepository(cli.db) as repo:
             assert repo.count("riverbend") == (35 if codes[1] == 0 else 30)
+
+
+def test_a_saved_plan_is_applied_as_saved_or_not_at_all(tmp_path: Path) -> None:
+    """apply --plan: another date, an added override or a changed tenant is refused."""
+    cli = Cli(tmp_path).with_riverbend()
+    base = _csv(cli.folder / "thirty.csv", range(30))
+    saved = ("--plan", "plan.json", "--yes")
+    assert cli("plan", base, *UPLOAD, "--as-of", "2026-11-25", "--save", "plan.json").code == 0
+    other_day = cli("apply", base, *UPLOAD, *saved, "--as-of", "2027-06-01")
+    assert other_day.code == 2
+    assert "the plan was made as of 2026-11-25" in other_day.err
+    more = cli("apply", base, *UPLOAD, *saved, "--override", "mass_deactivation")
+    assert more.code == 2
+    assert "the plan was saved without --override mass_deactivation" in more.err
+    text = RIVERBEND.read_text(encoding="utf-8").replace('name = "', 'name = "New ', 1)
+    assert cli("tenant", "add", cli.file("changed.toml", text)).code == 0
+    changed = cli("apply", base, *UPLOAD, *saved)
+    assert changed.code == 1
+    assert "stale plan: tenant riverbend or its actors changed since the plan was saved" in (
+        changed.err
+    )
+    with SqliteRepository(cli.db) as repo:
+        assert repo.count("riverbend") == 0
+
+
+def test_a_held_plan_is_not_saved(tmp_path: Path) -> None:
+    """A plan a safeguard holds is not saved: no later override can make it the reviewed one."""
+    cli = Cli(tmp_path).with_riverbend()
+    assert cli("apply", _csv(cli.folder / "thirty.csv", range(30)), *UPLOAD, "--yes").code == 0
+    few = _csv(cli.folder / "few.csv", range(3))
+    held = cli("plan", few, *UPLOAD, "--save", "plan.json")
+    assert held.code == 1
+    assert "the upload is held, so no plan was saved to plan.json" in held.err
+    assert not (cli.folder / "plan.json").exists()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -32,6 +34,7 @@ from ..exceptions import (
 )
 from ..repository import ChangeSetError, UploadMode
 from ..rules import ACTING_ROLE, check, decide, sso_eligibility
+from ..serialization import tenant_to_json
 from ..spreadsheet import (
     COMMUNITY_UPLOAD_USERS,
     DEFAULT_MAX_FILE_SIZE,
@@ -615,6 +618,13 @@ def _not_applicable(plan: UploadPlan) -> Failure:
     return Failure(f"the upload is held by {held}; nothing was applied")
 
 
+def _tenant_digest(store: Store, tenant: Tenant) -> str:
+    """A digest of the tenant and its actors as stored: what a saved plan was decided by."""
+    actors = [(a.id, a.role.value, a.name) for a in store.actors(tenant.id)]
+    facts = json.dumps([tenant_to_json(tenant), actors], sort_keys=True)
+    return "sha256:" + hashlib.sha256(facts.encode("utf-8")).hexdigest()
+
+
 def _check_replan(saved: SavedPlan, plan: UploadPlan) -> None:
     """Refuse a re-plan that is not the saved plan: the commit is then held to its revision.
 
@@ -674,10 +684,13 @@ def plan_command(
         )
     _show_plan(state, plan, fmt)
     if save is not None:
-        if plan.revision is None:  # refused: apply could not check it, so none is saved
-            raise Failure(f"the upload is refused, so no plan was saved to {save}")
+        if not plan.applicable:
+            # What apply --plan applies is what was reviewed: a refused or held plan is no
+            # such thing, and no later override may turn it into one.
+            verdict = "refused" if plan.refused else "held"
+            raise Failure(f"the upload is {verdict}, so no plan was saved to {save}")
         with atomic_output(save) as stream:
-            stream.write(SavedPlan.of(plan).to_json())
+            stream.write(SavedPlan.of(plan, tenant_digest=_tenant_digest(store, t)).to_json())
     if not plan.applicable:
         ctx.exit(EXIT_REFUSED)
 
@@ -730,8 +743,23 @@ def apply_command(
             raise click.BadParameter(
                 f"the plan was made in {saved.mode} mode", param_hint="'--mode'"
             )
-        mode, day = saved.mode, day or saved.as_of
-        overrides = tuple(sorted({*saved.overrides, *overrides}))
+        if day is not None and day != saved.as_of:
+            raise click.BadParameter(
+                f"the plan was made as of {saved.as_of.isoformat()}", param_hint="'--as-of'"
+            )
+        added = sorted(set(overrides) - set(saved.overrides))
+        if added:
+            # What a person reviewed is what is applied: no safeguard overridden afterwards.
+            raise click.BadParameter(
+                f"the plan was saved without --override {added[0]}; plan again with it",
+                param_hint="'--override'",
+            )
+        mode, day, overrides = saved.mode, saved.as_of, saved.overrides
+        if _tenant_digest(store, t) != saved.tenant_digest:
+            raise Failure(
+                f"stale plan: tenant {t.id} or its actors changed since the plan was saved "
+                "(tenant add); run plan again"
+            )
         if upload.digest != saved.file_digest:
             raise Failure(f"stale plan: {file} changed since the plan was saved; run plan again")
         now = store.repo.revision(t.id)

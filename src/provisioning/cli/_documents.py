@@ -25,11 +25,12 @@ __all__ = ["PLAN_FORMAT", "InputError", "SavedPlan", "TenantFile", "load_tenant_
 _ACTOR_KEYS = ("id", "role", "name")
 
 #: The ``format`` value of a plan file; a file with another one is refused.
-PLAN_FORMAT = "provisioning-plan/1"
+PLAN_FORMAT = "provisioning-plan/2"
 
 
 #: How a plan file names the upload file's digest.
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def read_text(path: Path, what: str) -> str:
@@ -131,11 +132,15 @@ class SavedPlan:
     file_digest: str
     overrides: tuple[str, ...]
     counts: Mapping[str, int]
+    #: A digest of the tenant and its actors as stored when the plan was made: what the
+    #: rules and the safeguards decided by (its method, SSO setup, Super Admins).
+    tenant_digest: str
 
     @classmethod
-    def of(cls, plan: UploadPlan) -> SavedPlan:
+    def of(cls, plan: UploadPlan, *, tenant_digest: str) -> SavedPlan:
         """The facts of ``plan`` that a later apply checks."""
         return cls(
+            tenant_digest=tenant_digest,
             tenant=plan.tenant_id,
             actor=plan.actor.id,
             mode=plan.mode.value,
@@ -162,7 +167,9 @@ class SavedPlan:
         """
         text = read_text(path, "plan file")
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_no_repeated_keys)
+        except _FieldError as exc:
+            raise InputError(f"{path}: not a valid plan file: {exc}") from None
         except RecursionError:
             raise InputError(f"{path}: the plan file nests arrays or objects too deeply") from None
         except ValueError as exc:  # JSONDecodeError, or an integer of too many digits
@@ -184,7 +191,10 @@ class SavedPlan:
         if missing:
             raise _FieldError(f"{missing[0]}: required")
         if data["format"] != PLAN_FORMAT:
-            raise _FieldError(f"format: expected {PLAN_FORMAT!r}, got {data['format']!r}")
+            raise _FieldError(
+                f"format: expected {PLAN_FORMAT!r}, got {data['format']!r}; a plan saved by "
+                "another version is never applied: run plan again"
+            )
         modes = [m.value for m in UploadMode]
         safeguards = [s.value for s in Safeguard]
         overrides = data["overrides"]
@@ -200,8 +210,15 @@ class SavedPlan:
         digest = _string("file_digest", data["file_digest"])
         if not _DIGEST.fullmatch(digest):
             raise _FieldError(f"file_digest: expected 'sha256:' and 64 hex digits, got {digest!r}")
+        tenant_digest = _string("tenant_digest", data["tenant_digest"])
+        if not _DIGEST.fullmatch(tenant_digest):
+            raise _FieldError(
+                f"tenant_digest: expected 'sha256:' and 64 hex digits, got {tenant_digest!r}"
+            )
         as_of = _string("as_of", data["as_of"])
         try:
+            if not _ISO_DAY.fullmatch(as_of):
+                raise ValueError(as_of)
             day = dt.date.fromisoformat(as_of)
         except ValueError:
             raise _FieldError(f"as_of: expected a date YYYY-MM-DD, got {as_of!r}") from None
@@ -214,7 +231,18 @@ class SavedPlan:
             file_digest=digest,
             overrides=tuple(overrides),
             counts=dict(counts),
+            tenant_digest=tenant_digest,
         )
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique: a repeated key would hide what was reviewed."""
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise _FieldError(f"{key}: the key appears twice")
+        data[key] = value
+    return data
 
 
 class _FieldError(Exception):
