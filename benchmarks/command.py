@@ -243,7 +243,16 @@ def bench(rows: int, folder: Path) -> tuple[list[Row], float]:
     table_rows.append(_row("(b) plan, nothing changed", b, baseline, 6, (0, 1)))
     c = step("(c) plan", "c", ["--db", db_a, "plan", variant, *UPLOAD, "--mode", "full"])
     table_rows.append(_row("(c) plan, 10% changed, 1% missing", c, baseline, 7, (0, 1)))
-    json_args = ["--db", db_d, "apply", base, *UPLOAD, "--yes", "--format", "json"]
+    json_args: list[str | Path] = [
+        "--db",
+        db_d,
+        "apply",
+        base,
+        *UPLOAD,
+        "--yes",
+        "--format",
+        "json",
+    ]
     d = step("(d) apply json", "d", json_args)
     table_rows.append(_json_row("(d) apply --yes --format json", d, baseline, a))
     return table_rows, baseline
