@@ -34,10 +34,10 @@ from ..repository import ChangeSetError, UploadMode
 from ..rules import ACTING_ROLE, check, decide, sso_eligibility
 from ..spreadsheet import (
     COMMUNITY_UPLOAD_USERS,
-    ErrorCode,
     DEFAULT_MAX_FILE_SIZE,
     MARKETING_ENTERPRISE,
     MARKETING_PROFESSIONAL,
+    ErrorCode,
     HeaderError,
     RowError,
     Template,
@@ -92,29 +92,20 @@ class BadInput(click.ClickException):
 UPLOAD_CAP = DEFAULT_MAX_FILE_SIZE
 
 
-class _Size(click.ParamType):
-    """A number of bytes: ``200000000``, ``200MB``, ``1.5GB``, ``64MiB`` (any case)."""
-
-    name = "size"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            text = str(value)
-        elif isinstance(value, str):
-            text = value
-        else:
-            self.fail(f"{value!r} is not a size", param, ctx)
-        try:
-            return parse_size(text)
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
+def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """``--max-file-size``: bytes from ``200000000``, ``200MB``, ``1.5GB``, ``64MiB`` (any case)."""
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
 
 
 def _max_file_size_option(command: _F) -> _F:
     return click.option(
         "--max-file-size",
         "max_file_size",
-        type=_Size(),
+        metavar="SIZE",
+        callback=_size,
         default=format_size(UPLOAD_CAP),
         show_default=True,
         help="Refuse an upload file larger than this: bytes, or KB, MB, GB (decimal) or "

@@ -81,7 +81,7 @@ def parse_size(text: str) -> int:
         )
     whole, _, fraction = match["number"].partition(".")
     scale = _UNITS[unit]
-    size = int(whole) * scale + int(fraction or "0") * scale // 10 ** len(fraction)
+    size = int(whole) * scale + int(fraction or "0") * scale // int("1" + "0" * len(fraction))
     if size < 1:
         raise ValueError(f"{text!r} is {size} bytes; the limit must be at least 1 byte")
     return size
