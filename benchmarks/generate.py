@@ -177,6 +177,67 @@ def rows(count: int, seed: int = 20240403) -> Iterator[list[str]]:
         yield row
 
 
+#: The required columns and ten optional ones most files carry (see :func:`valid_rows`).
+COMMON_HEADER = [
+    "LegacyContactKey",
+    "FirstName",
+    "LastName",
+    "EmailAddress",
+    "CompanyName",
+    "Title",
+    "MemberId",
+    "MemberSince",
+    "MemberExpiresOn",
+    "Address1",
+    "City",
+    "State",
+    "PostalCode",
+    "Country",
+    "Phone1",
+]
+
+
+def _iso(rng: random.Random, start_year: int, end_year: int) -> str:
+    return (
+        f"{rng.randint(start_year, end_year):04d}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    )
+
+
+def valid_rows(count: int, seed: int = 20240403) -> Iterator[list[str]]:
+    """Yield ``count`` data rows of :data:`COMMON_HEADER`, every one valid.
+
+    The same names, companies (commas and quotes included) and places as :func:`rows`,
+    but ISO dates only (expiry dates in the future), national phone numbers only (an
+    international ``+44`` number is reported as formula-like), unique keys and emails.
+    """
+    rng = random.Random(seed)
+    for n in range(1, count + 1):
+        first = rng.choice(_FIRST)
+        last = rng.choice(_LAST)
+        local = _ascii(f"{first}.{last}").replace("'", "").replace(" ", "").lower()
+        city, state, postal, country = rng.choice(_CITIES)
+        phone = (
+            "" if rng.random() < 0.3 else f"(555) 01{rng.randint(0, 9)}-{rng.randint(0, 9999):04d}"
+        )
+        yield [
+            f"C-{n:07d}",
+            first,
+            last,
+            f"{local}{n}@{rng.choice(_DOMAINS).lower()}",
+            _company(rng),
+            rng.choice(_TITLES),
+            f"M{n:07d}" if rng.random() < 0.7 else "",
+            _iso(rng, 1995, 2023),
+            _iso(rng, 2028, 2031),
+            f"{rng.randint(1, 9999)} Main Street",
+            city,
+            state,
+            postal,
+            country,
+            phone,
+        ]
+
+
 def write(path: Path, count: int, seed: int = 20240403) -> Path:
     """Write the header and ``count`` rows to ``path`` as UTF-8 CSV; return ``path``."""
     with path.open("w", encoding="utf-8", newline="") as stream:

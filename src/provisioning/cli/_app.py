@@ -40,6 +40,7 @@ from ..spreadsheet import (
     DEFAULT_MAX_FILE_SIZE,
     MARKETING_ENTERPRISE,
     MARKETING_PROFESSIONAL,
+    ErrorCode,
     HeaderError,
     RowError,
     Template,
@@ -52,7 +53,16 @@ from ..tenants import Tenant
 from ..uploads import Safeguard, UploadPlan, apply_plan, plan_upload, tenant_as_stored
 from . import _render as render
 from ._documents import SavedPlan, load_tenant_file
-from ._inputs import InputError, Spooled, Watch, atomic_output, open_regular, spool
+from ._inputs import (
+    InputError,
+    Spooled,
+    Watch,
+    atomic_output,
+    format_size,
+    open_regular,
+    parse_size,
+    spool,
+)
 from ._store import DEFAULT_DB, Store
 
 __all__ = ["cli", "main"]
@@ -80,8 +90,49 @@ class BadInput(click.ClickException):
     exit_code = EXIT_USAGE
 
 
-#: Upload files are read up to the spreadsheet reader's own limit (50 MB).
+#: Upload files are read up to the spreadsheet reader's own limit (50 MB) by default;
+#: ``--max-file-size`` sets another.
 UPLOAD_CAP = DEFAULT_MAX_FILE_SIZE
+
+
+def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """``--max-file-size``: bytes from ``200000000``, ``200MB``, ``1.5GB``, ``64MiB`` (any case)."""
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+def _max_file_size_option(command: _F) -> _F:
+    return click.option(
+        "--max-file-size",
+        "max_file_size",
+        metavar="SIZE",
+        callback=_size,
+        default=format_size(UPLOAD_CAP),
+        show_default=True,
+        help="Refuse an upload file larger than this: bytes, or KB, MB, GB (decimal) or "
+        "KiB, MiB, GiB (binary).",
+    )(command)
+
+
+def _size_hint(*, saved_plan: bool = False) -> Callable[[int], str]:
+    """The end of the message for an upload file over ``--max-file-size``."""
+
+    def hint(size: int) -> str:
+        advice = f"pass --max-file-size {_enough(size)} (or more) to read it"
+        if saved_plan:
+            advice += "; a plan saved with --max-file-size needs the same flag here"
+        return advice
+
+    return hint
+
+
+def _enough(size: int) -> str:
+    """A round size at least ``size`` bytes, to suggest: whole MB, or bytes when small."""
+    if size < 1_000_000:
+        return str(size)
+    return f"{-(-size // 1_000_000)}MB"
 
 
 def _failure(exc: ProvisioningError) -> click.ClickException:
@@ -443,6 +494,17 @@ def _progress(path: Path, console: Console) -> Watch:
     return watch
 
 
+def _too_large(path: Path, cap: int, exc: SpreadsheetError) -> SpreadsheetError:
+    """The reader's size error, naming the command's flag instead of the Python argument."""
+    size = path.stat().st_size
+    return SpreadsheetError(
+        f"the file is larger than the limit of {cap:,} bytes (--max-file-size); it passes "
+        f"the limit on line {exc.line}: {_size_hint()(max(size, cap + 1))}",
+        code=exc.code,
+        line=exc.line,
+    )
+
+
 @contextmanager
 def _reading(path: Path, console: Console) -> Iterator[BinaryIO]:
     """The upload file, a regular file, read by the spreadsheet reader (with its limit)."""
@@ -452,9 +514,17 @@ def _reading(path: Path, console: Console) -> Iterator[BinaryIO]:
             yield watched
 
 
-def _spooled(state: _State, path: Path) -> AbstractContextManager[Spooled]:
-    """The upload file read once, within :data:`UPLOAD_CAP`, with its digest."""
-    return spool(path, "upload file", UPLOAD_CAP, watch=_progress(path, state.err))
+def _spooled(
+    state: _State, path: Path, cap: int, *, saved_plan: bool = False
+) -> AbstractContextManager[Spooled]:
+    """The upload file read once, within ``cap`` bytes (``--max-file-size``), with its digest."""
+    return spool(
+        path,
+        "upload file",
+        cap,
+        watch=_progress(path, state.err),
+        hint=_size_hint(saved_plan=saved_plan),
+    )
 
 
 @cli.command("template")
@@ -479,6 +549,7 @@ def template_command(product: str, edition: str | None, example: bool, output: P
     default=None,
     help="Write the failed rows, with error_* columns first, to this CSV file.",
 )
+@_max_file_size_option
 @click.pass_context
 def validate_command(
     ctx: click.Context,
@@ -488,6 +559,7 @@ def validate_command(
     edition: str | None,
     fmt: str,
     error_report: Path | None,
+    max_file_size: int,
 ) -> None:
     """Check an upload file against its template; exit 0 when every row is valid."""
     state = _state(ctx)
@@ -499,7 +571,7 @@ def validate_command(
     try:
         with _reading(file, state.err) as stream:
             try:
-                reader = read(stream, template)
+                reader = read(stream, template, max_file_size=max_file_size)
             except HeaderError as exc:
                 problems = list(exc.problems)
             else:
@@ -510,6 +582,8 @@ def validate_command(
                 rows = reader.summary.rows - blank
                 valid = reader.summary.ok
     except SpreadsheetError as exc:
+        if exc.code == ErrorCode.FILE_TOO_LARGE:
+            exc = _too_large(file, max_file_size, exc)
         if fmt == "json":
             data = {
                 "valid": False,
@@ -590,10 +664,11 @@ def _plan(
     overrides: tuple[str, ...],
 ) -> UploadPlan:
     admins = [a.id for a in store.actors(tenant.id) if a.role is Role.SUPER_ADMIN]
+    # The spool has held the file to --max-file-size already: the reader reads the copy.
     return plan_upload(
         tenant,
         actor,
-        read(upload.stream, COMMUNITY_UPLOAD_USERS, max_file_size=UPLOAD_CAP),
+        read(upload.stream, COMMUNITY_UPLOAD_USERS, max_file_size=None),
         store.repo,
         mode=mode,
         as_of=as_of,
@@ -659,6 +734,7 @@ def _check_replan(saved: SavedPlan, plan: UploadPlan) -> None:
     default=None,
     help="Save the plan's facts for `apply --plan`, which refuses it once stale.",
 )
+@_max_file_size_option
 @_format_option
 @click.pass_context
 def plan_command(
@@ -671,6 +747,7 @@ def plan_command(
     overrides: tuple[str, ...],
     as_of: dt.datetime | None,
     save: Path | None,
+    max_file_size: int,
     fmt: str,
 ) -> None:
     """Dry run: what a Community upload would change, and what refuses or holds it."""
@@ -678,7 +755,7 @@ def plan_command(
     store = state.open(ctx)
     t = _load_tenant(store, tenant_id)
     actor = _load_actor(store, t, actor_id)
-    with _spooled(state, file) as upload:
+    with _spooled(state, file, max_file_size) as upload:
         plan = _plan(
             state, store, upload, t, actor, mode=mode, as_of=_day(as_of), overrides=overrides
         )
@@ -710,6 +787,7 @@ def plan_command(
     help="A plan saved by `plan --save`: refuse if the file or the store changed since.",
 )
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking for confirmation.")
+@_max_file_size_option
 @_format_option
 @click.pass_context
 def apply_command(
@@ -723,6 +801,7 @@ def apply_command(
     as_of: dt.datetime | None,
     plan_file: Path | None,
     yes: bool,
+    max_file_size: int,
     fmt: str,
 ) -> None:
     """Plan a Community upload and apply it whole, or not at all."""
@@ -731,7 +810,9 @@ def apply_command(
     t = _load_tenant(store, tenant_id)
     actor = _load_actor(store, t, actor_id)
     day = _day(as_of)
-    upload = ctx.with_resource(_spooled(state, file))
+    upload = ctx.with_resource(
+        _spooled(state, file, max_file_size, saved_plan=plan_file is not None)
+    )
     if plan_file is not None:
         saved = SavedPlan.load(plan_file)
         if (saved.tenant, saved.actor) != (t.id, actor.id):

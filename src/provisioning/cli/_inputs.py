@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -27,7 +28,9 @@ __all__ = [
     "Spooled",
     "Watch",
     "atomic_output",
+    "format_size",
     "open_regular",
+    "parse_size",
     "read_capped",
     "spool",
 ]
@@ -42,6 +45,55 @@ _SPOOL_IN_MEMORY = 8 << 20
 
 class InputError(Exception):
     """A file the command was given cannot be used: unreadable, undecodable or malformed."""
+
+
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "kib": 1 << 10,
+    "mib": 1 << 20,
+    "gib": 1 << 30,
+}
+_SIZE = re.compile(r"\s*(?P<number>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>[a-z]*)\s*", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """A size in bytes from ``text``: a number with an optional ``B``, ``KB``/``MB``/``GB``
+    (decimal: 1 MB is 1,000,000 bytes) or ``KiB``/``MiB``/``GiB`` (binary), in any case.
+
+    :class:`ValueError`, with the reason, for anything else and for sizes under one byte.
+    """
+    match = _SIZE.fullmatch(text)
+    if match is None:
+        if text.strip().startswith("-"):
+            raise ValueError(f"{text!r} is negative; a size is a number of bytes above 0")
+        raise ValueError(
+            f"{text!r} is not a size: give bytes, or a number with KB, MB, GB "
+            "(decimal) or KiB, MiB, GiB (binary), such as 200MB"
+        )
+    unit = match["unit"].lower()
+    if unit not in _UNITS:
+        raise ValueError(
+            f"{text!r}: unknown unit {match['unit']!r}; use B, KB, MB, GB, KiB, MiB or GiB"
+        )
+    whole, _, fraction = match["number"].partition(".")
+    scale = _UNITS[unit]
+    size = int(whole) * scale + int(fraction or "0") * scale // int("1" + "0" * len(fraction))
+    if size < 1:
+        raise ValueError(f"{text!r} is {size} bytes; the limit must be at least 1 byte")
+    return size
+
+
+def format_size(size: int) -> str:
+    """``size`` bytes in the shortest decimal unit that states it exactly: ``50MB``."""
+    for unit in ("GB", "MB", "KB"):
+        scale = _UNITS[unit.lower()]
+        if size % scale == 0:
+            return f"{size // scale}{unit}"
+    return str(size)
 
 
 def _kind(mode: int) -> str:
@@ -83,9 +135,10 @@ def open_regular(path: Path, what: str) -> Iterator[BinaryIO]:
         yield stream
 
 
-def _too_large(path: Path, what: str, cap: int) -> InputError:
+def _too_large(path: Path, what: str, cap: int, hint: str = "") -> InputError:
     return InputError(
         f"{path}: the {what} is larger than the limit of {cap:,} bytes; it is refused unread"
+        + (f": {hint}" if hint else "")
     )
 
 
@@ -113,25 +166,36 @@ Watch = Callable[[BinaryIO, int], AbstractContextManager[BinaryIO]]
 
 
 @contextmanager
-def spool(path: Path, what: str, cap: int, *, watch: Watch | None = None) -> Iterator[Spooled]:
+def spool(
+    path: Path,
+    what: str,
+    cap: int,
+    *,
+    watch: Watch | None = None,
+    hint: Callable[[int], str] | None = None,
+) -> Iterator[Spooled]:
     """Copy the regular file ``path`` (at most ``cap`` bytes) aside, digesting it on the way.
 
     The reader then reads the copy, so the digest is of exactly the bytes it reads even
     if the file changes meanwhile; past ``cap`` bytes :class:`InputError` is raised
-    without reading on.
+    without reading on, its message ending with ``hint(size)`` (``size``: the file's
+    size as the system reports it) when given.
     """
     with (
         open_regular(path, what) as opened,
         tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as copy,
     ):
-        total = min(os.fstat(opened.fileno()).st_size, cap)
+        reported = os.fstat(opened.fileno()).st_size
+        if reported > cap:  # known too large: refused before a byte is read
+            raise _too_large(path, what, cap, hint(reported) if hint else "")
+        total = reported
         digest = hashlib.sha256()
         size = 0
         with watch(opened, total) if watch else nullcontext(opened) as source:
             while chunk := source.read(_CHUNK):
                 size += len(chunk)
                 if size > cap:
-                    raise _too_large(path, what, cap)
+                    raise _too_large(path, what, cap, hint(max(reported, size)) if hint else "")
                 digest.update(chunk)
                 copy.write(chunk)
         copy.seek(0)

@@ -183,7 +183,7 @@ class LineSource:
         unit = "bytes" if self._binary else "characters"
         return SpreadsheetError(
             f"the file is larger than the limit of {self._max:,} {unit}; it passes the "
-            f"limit on line {line}. Split it into smaller files, or raise max_file_size",
+            f"limit on line {line}: pass a larger max_file_size= to read it",
             code=ErrorCode.FILE_TOO_LARGE,
             line=line,
         )
