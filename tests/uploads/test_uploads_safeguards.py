@@ -161,13 +161,13 @@ def test_records_deactivated_long_ago_do_not_make_a_file_look_truncated() -> Non
 
 
 def test_deactivating_every_active_record_is_held_however_many_went_before() -> None:
-    """SAFEGUARD_MASS_DEACTIVATION: the share is of the records still active."""
+    """SAFEGUARD_MASS_DEACTIVATION: the share is of the Enabled records."""
     repo = store(_long_ago(active=5, deactivated=45))
     rows = [user(k, status=DEACTIVATED) for k in TEN[:5]]
     p = plan(rows, repo, mode="partial")
     held(p, S.MASS_DEACTIVATION)
     assert messages(p)["SAFEGUARD_MASS_DEACTIVATION"] == (
-        "the upload would deactivate 5 of 5 active stored records (more than 20%); "
+        "the upload would deactivate 5 of 5 Enabled stored records (more than 20%); "
         "override: mass_deactivation"
     )
     assert plan(rows[:1], repo, mode="partial").applicable  # one of five is 20%
@@ -193,7 +193,7 @@ def test_deactivating_more_than_a_fifth_is_held() -> None:
     p = plan(users(*TEN[:7]), store(users(*TEN)))
     held(p, S.MASS_DEACTIVATION)
     assert messages(p)["SAFEGUARD_MASS_DEACTIVATION"] == (
-        "the upload would deactivate 3 of 10 active stored records (more than 20%); "
+        "the upload would deactivate 3 of 10 Enabled stored records (more than 20%); "
         "override: mass_deactivation"
     )
     assert plan(users(*TEN[:7]), store(users(*TEN)), overrides="mass_deactivation").applicable
@@ -212,7 +212,7 @@ def test_a_full_import_rejecting_almost_everyone_is_held() -> None:
     p = plan(rows, store(users(*keys)))
     held(p, S.MASS_DEACTIVATION)
     assert messages(p)["SAFEGUARD_MASS_DEACTIVATION"] == (
-        "the upload would take 1000 of 1002 active stored records out of Enabled "
+        "the upload would take 1000 of 1002 Enabled stored records out of Enabled "
         "(1000 to Rejected) (more than 20%); override: mass_deactivation"
     )
     assert plan(rows, store(users(*keys)), overrides="mass_deactivation").applicable
@@ -236,7 +236,7 @@ def test_every_kind_of_lockout_adds_up_toward_the_share() -> None:
     p = plan(rows, store(users(*TEN)), mode="partial")
     held(p, S.MASS_DEACTIVATION)
     assert messages(p)["SAFEGUARD_MASS_DEACTIVATION"] == (
-        "the upload would take 3 of 10 active stored records out of Enabled "
+        "the upload would take 3 of 10 Enabled stored records out of Enabled "
         "(1 to Deactivated, 1 to Pending Verification, 1 to Rejected) (more than 20%); "
         "override: mass_deactivation"
     )
@@ -250,13 +250,40 @@ def test_records_already_out_of_enabled_are_no_new_lockout() -> None:
     assert S.MASS_DEACTIVATION not in p.tripped
 
 
+def test_pending_records_make_no_room_for_a_lockout() -> None:
+    """SAFEGUARD_MASS_DEACTIVATION: the share is of the Enabled records, not of all active.
+
+    A file that first adds hundreds of Pending records must not let the next one
+    deactivate a third of the people who actually sign in.
+    """
+    enabled = users(*TEN)
+    pending = [user(f"p{n}", status=pv.RecordStatus.PENDING_APPROVAL) for n in range(90)]
+    repo = store([*enabled, *pending])
+    rows = [*enabled[3:], *pending]  # a full import leaving out three Enabled users
+    p = plan(rows, repo)
+    held(p, S.MASS_DEACTIVATION)
+    assert messages(p)["SAFEGUARD_MASS_DEACTIVATION"] == (
+        "the upload would deactivate 3 of 10 Enabled stored records (more than 20%); "
+        "override: mass_deactivation"
+    )
+
+
+def test_deactivating_pending_records_is_no_lockout() -> None:
+    """SAFEGUARD_MASS_DEACTIVATION: Pending or Rejected records sign in nowhere to begin with."""
+    pending = [user(str(n), status=pv.RecordStatus.PENDING_APPROVAL) for n in range(10)]
+    rows = [user(str(n), status=DEACTIVATED) for n in range(5)]
+    p = plan(rows, store([*pending, *users("e1", "e2", "e3", "e4", "e5")]), mode="partial")
+    assert S.MASS_DEACTIVATION not in p.tripped
+    assert len(p.deactivations) == 5
+
+
 def test_the_deactivation_share_is_a_setting() -> None:
     """SAFEGUARD_MASS_DEACTIVATION: Settings.max_deactivation_share moves the line."""
     book = pv.DEFAULT_RULEBOOK.with_settings(max_deactivation_share=0.05)
     p = plan(users(*TEN[:9]), store(users(*TEN)), rulebook=book)
     held(p, S.MASS_DEACTIVATION)
     assert messages(p)["SAFEGUARD_MASS_DEACTIVATION"] == (
-        "the upload would deactivate 1 of 10 active stored records (more than 5%); "
+        "the upload would deactivate 1 of 10 Enabled stored records (more than 5%); "
         "override: mass_deactivation"
     )
 

@@ -109,7 +109,7 @@ class Settings:
     #: this share of the active (not deactivated) stored records.
     truncated_file_share: float = attrs.field(default=0.5, validator=_share)
     #: ``SAFEGUARD_MASS_DEACTIVATION``: hold an import locking out (deactivating, or
-    #: moving out of Enabled in any other way) more than this share of the active
+    #: moving out of Enabled in any other way) more than this share of the Enabled
     #: stored records.
     max_deactivation_share: float = attrs.field(default=0.2, validator=_share)
 

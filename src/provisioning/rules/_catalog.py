@@ -286,7 +286,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id=RuleId.SAFEGUARD_MASS_DEACTIVATION,
         group=RuleGroup.SAFEGUARDS,
-        statement="An import that would lock out more than a share of the active stored records "
+        statement="An import that would lock out more than a share of the Enabled stored records "
         "(20% by default) is held. Every move out of Enabled counts: a deactivation, a "
         "rejection, a return to pending approval or verification.",
         source="ours, after Okta's import safeguard",

@@ -60,9 +60,10 @@ _status_of = attrgetter("status")
 class Facts:
     """What the safeguards look at in a plan; each derived fact is worked out once, if asked.
 
-    Shares are of the stored records that are not deactivated (:attr:`active`, counted
-    only when the stored total does not settle the question): records deactivated long
-    ago are no part of what a file lists, nor can an upload deactivate them again.
+    The file-size shares are of the stored records that are not deactivated
+    (:attr:`active`, counted only when the stored total does not settle the question):
+    records deactivated long ago are no part of what a file lists. The lockout share is
+    of the Enabled records (:attr:`enabled`), the people who sign in.
     """
 
     mode: UploadMode
@@ -89,6 +90,16 @@ class Facts:
         return self.stored - Counter(map(_status_of, self.records.values()))[_DEACTIVATED]
 
     @functools.cached_property
+    def enabled(self) -> int:
+        """How many stored records are Enabled: the people who can sign in."""
+        return Counter(map(_status_of, self.records.values()))[_ENABLED]
+
+    @functools.cached_property
+    def disabled(self) -> int:
+        """Deactivations of Enabled records (Pending or Rejected ones sign in nowhere)."""
+        return sum(1 for u in self.deactivations if u.old.status is _ENABLED)
+
+    @functools.cached_property
     def demotions(self) -> Counter[str]:
         """Updates that take an Enabled record out of Enabled, by the status they give it."""
         return Counter(
@@ -99,8 +110,8 @@ class Facts:
 
     @functools.cached_property
     def lockouts(self) -> int:
-        """Deactivations, and updates that take an Enabled record out of Enabled."""
-        return len(self.deactivations) + self.demotions.total()
+        """Enabled records the upload takes out of Enabled: deactivated, rejected, pending."""
+        return self.disabled + self.demotions.total()
 
     @functools.cached_property
     def admin_lockouts(self) -> list[str]:
@@ -142,21 +153,23 @@ def _truncated(f: Facts) -> bool:
 
 
 def _mass_deactivation(f: Facts) -> bool:
+    # The share is of the Enabled records: Pending or Rejected ones, however many a file
+    # adds first, never make room for locking out more of the people who sign in.
     most, count = f.settings.max_deactivation_share, f.lockouts
-    return count > 0 and (count > most * f.stored or count > most * f.active)
+    return count > 0 and count > most * f.enabled
 
 
 def _mass_message(f: Facts) -> str:
     count, most = f.lockouts, f.settings.max_deactivation_share
     if f.demotions:
-        ways = Counter({_DEACTIVATED.value: len(f.deactivations)}) + f.demotions
+        ways = Counter({_DEACTIVATED.value: f.disabled}) + f.demotions
         how = ", ".join(f"{n} to {status}" for status, n in sorted(ways.items()))
         message = (
-            f"the upload would take {count} of {f.active} active stored records out of "
+            f"the upload would take {count} of {f.enabled} Enabled stored records out of "
             f"Enabled ({how})"
         )
     else:
-        message = f"the upload would deactivate {count} of {f.active} active stored records"
+        message = f"the upload would deactivate {count} of {f.enabled} Enabled stored records"
     return f"{message} (more than {most:.0%})"
 
 
