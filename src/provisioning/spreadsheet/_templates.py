@@ -222,9 +222,20 @@ class Template(Generic[R]):
                 return column
         raise KeyError(header)
 
-    def extend(self, *columns: Column, name: str | None = None) -> Template[R]:
-        """A copy with ``columns`` added at the end (custom demographics, say)."""
-        return attrs.evolve(self, columns=self.columns + columns, name=name or self.name)
+    def extend(
+        self, *columns: Column, name: str | None = None, record_type: type[R] | None = None
+    ) -> Template[R]:
+        """A copy with ``columns`` added at the end (custom demographics, say).
+
+        ``record_type`` makes the rows a subclass of the record class instead, one with
+        fields of its own that the new columns map to.
+        """
+        return attrs.evolve(
+            self,
+            columns=self.columns + columns,
+            name=name or self.name,
+            record_type=record_type or self.record_type,
+        )
 
     def to_table_schema(self) -> dict[str, Any]:
         """A Frictionless Table Schema describing this template's file.

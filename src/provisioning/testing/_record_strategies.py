@@ -144,8 +144,9 @@ def contacts(
     subscription column (opt-outs, unsubscribes and resubscribes are uploads of their
     own; see the domain reference, docs/domain.md).
     """
+    subscribed = st.just(SubscriptionStatus.SUBSCRIBED)
     overrides: dict[str, st.SearchStrategy[Any]] = {
-        "subscription": subscriptions or st.just(SubscriptionStatus.SUBSCRIBED),
+        "subscription": subscribed if subscriptions is None else subscriptions,
     }
     if member_ids is not None:
         overrides["member_id"] = record_texts(max_size=12) if member_ids else st.none()
