@@ -85,7 +85,7 @@ class Column:
     description: str = ""
     #: An example value, used by ``Template.write_blank(example=True)``.
     example: str = ""
-    #: Whose rule the column is: ``"vendor"`` or ``"ours"`` (DOMAIN.md section 5).
+    #: Whose rule the column is: ``"vendor"`` or ``"ours"`` (see docs/domain.md).
     source: str = "ours"
 
     def __attrs_post_init__(self) -> None:
@@ -265,7 +265,7 @@ _DATE = {"kind": ColumnType.DATE}
 
 #: The Community "Upload Users" template [HL 360043414832, 360058261332]. The five
 #: required headers are the vendor's; the optional columns are ours, named after the
-#: vendor's Push API member record (DOMAIN.md section 5).
+#: vendor's Push API member record (see the domain reference, docs/domain.md).
 COMMUNITY_UPLOAD_USERS: Template[UserRecord] = Template(
     name="Upload Users",
     record_type=UserRecord,
