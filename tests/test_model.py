@@ -611,7 +611,7 @@ def test_default_catalog_confirms_only_what_sources_say() -> None:
 
 
 def test_default_catalog_lists_the_documented_systems() -> None:
-    """The catalog holds the 16 systems DOMAIN.md section 4 documents."""
+    """The catalog holds the 16 systems the domain reference documents."""
     assert [s.id for s in pv.DEFAULT_CATALOG] == [
         "imis",
         "salesforce",

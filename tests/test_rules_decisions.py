@@ -1,4 +1,4 @@
-"""Decision tables: every rule id of DOMAIN.md sections 1 to 3, and our own, allowed and refused.
+"""Decision tables: each vendor rule id (docs/domain.md) and our own, allowed and refused.
 
 Each table is one rule. A case names a tenant, who acts, what they ask and on which
 product; an allowed case must carry ``rule`` among its findings (when given), a refused
@@ -998,7 +998,8 @@ def test_integration_system_unused(case: ConfigCase) -> None:
 
 # -- The tables cover the rulebook -----------------------------------------------------
 
-#: Every rule id of DOMAIN.md sections 1 to 3, in the document's order.
+#: Every rule id of the vendor's (products and methods, what each allows, SSO), in
+#: the domain reference's order.
 DOMAIN_RULES = (
     "METHODS_EXCLUSIVE",
     "STANDALONE_COMMUNITY_ONLY",
@@ -1035,7 +1036,7 @@ DECISION_OURS = tuple(
 
 @pytest.mark.parametrize("rule", DOMAIN_RULES)
 def test_every_domain_rule_is_in_the_rulebook(rule: str) -> None:
-    """Every rule id of DOMAIN.md sections 1 to 3 is a rule of the default rulebook."""
+    """Every rule id of the vendor's (docs/domain.md) is a rule of the default rulebook."""
     assert pv.DEFAULT_RULEBOOK.rule(rule).id == rule
 
 

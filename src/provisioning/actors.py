@@ -16,7 +16,7 @@ __all__ = ["Action", "Actor", "Role"]
 
 
 class Role(ValueEnum):
-    """An actor's role (DOMAIN.md section 6), plus the integration itself."""
+    """An actor's role (see the domain reference, docs/domain.md), plus the integration itself."""
 
     SUPER_ADMIN = "super_admin"
     SITE_ADMIN = "site_admin"

@@ -1,7 +1,7 @@
 """Products, provisioning methods and the integration catalog: the vendor's facts as data.
 
-The catalog (DOMAIN.md section 4) records what the public sources say about each
-integrated system. A capability that no source confirms is ``Support.UNKNOWN``,
+The catalog records what the public sources say about each integrated system (see
+the domain reference, docs/domain.md). A capability that no source confirms is ``Support.UNKNOWN``,
 never ``YES``. Hosts add or replace systems with :meth:`IntegrationCatalog.with_systems`.
 
 >>> from provisioning import DEFAULT_CATALOG, Capability, Support
@@ -71,7 +71,7 @@ class Support(ValueEnum):
 
 
 class Capability(ValueEnum):
-    """What a standard integration can sync (DOMAIN.md section 4)."""
+    """What a standard integration can sync (see the domain reference, docs/domain.md)."""
 
     CONTACT_PROFILE = "contact_profile"
     ORGANIZATIONS = "organizations"
@@ -218,7 +218,7 @@ def _system(
     )
 
 
-#: The vendor's documented standard integrations (DOMAIN.md section 4).
+#: The vendor's documented standard integrations (see the domain reference, docs/domain.md).
 DEFAULT_CATALOG = IntegrationCatalog(
     (
         _system(

@@ -71,7 +71,7 @@ def email_key(value: str) -> str:
 
 
 class RecordStatus(ValueEnum):
-    """A Community user's state (DOMAIN.md section 6)."""
+    """A Community user's state, as the domain reference (docs/domain.md) lists them."""
 
     ENABLED = "Enabled"
     #: Login blocked, content kept, reversible (``DEACTIVATE_NOT_DELETE``).
@@ -246,7 +246,8 @@ class UserRecord:
     """A Community user record, as the "Upload Users" template describes it.
 
     The five required fields are the vendor's required headers; the optional fields are
-    ours (named after the vendor's Push API member record, DOMAIN.md section 5).
+    ours, named after the vendor's Push API member record (see the domain reference,
+    docs/domain.md).
     """
 
     #: The user's unique id; with SSO it must be the IdP's identifier. At most

@@ -60,7 +60,7 @@ _SHOWN = 5
 
 
 class UploadMode(ValueEnum):
-    """How an upload treats stored records missing from its file (DOMAIN.md section 5)."""
+    """How an upload treats stored records missing from its file (see docs/domain.md)."""
 
     #: The file replaces all previously imported data: missing records are deactivated.
     FULL = "full"

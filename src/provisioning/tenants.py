@@ -122,7 +122,7 @@ def _check_date(_inst: object, attribute: attrs.Attribute[Any], value: object) -
 
 @attrs.frozen(kw_only=True)
 class SsoSetup:
-    """A tenant's single sign-on setup for Community (DOMAIN.md section 3)."""
+    """A tenant's single sign-on setup for Community (``SSO_PROTOCOLS``, ``SSO_SAML_SIGNED``)."""
 
     protocol: SsoProtocol = attrs.field(converter=_protocol)
     identity_provider: IdentityProvider = attrs.field(converter=_to_idp)

@@ -1,4 +1,4 @@
-"""The date rule of upload files (DOMAIN.md section 5: ISO always, others by declared order)."""
+"""The date rule of upload files (ours: ISO always, others by declared order)."""
 
 from __future__ import annotations
 

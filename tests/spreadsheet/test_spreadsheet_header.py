@@ -85,7 +85,7 @@ def test_an_inexact_header_is_an_error_unless_lenient() -> None:
     assert _codes(strict) == [(ErrorCode.INEXACT_HEADER, Severity.ERROR)]
     assert strict.problems[0].message == (
         "header 'company name' differs from 'CompanyName' only in case or spaces: did you "
-        "mean 'CompanyName'? Headers must match exactly (DOMAIN.md section 5); read with "
+        "mean 'CompanyName'? Headers must match exactly; read with "
         "lenient_headers=True to accept it"
     )
     lenient = _match(header, lenient=True)

@@ -54,7 +54,7 @@ def test_reads_a_record_with_every_optional_column() -> None:
 
 
 def test_columns_may_come_in_any_order_and_optional_ones_may_be_absent() -> None:
-    """The vendor requires the headers, not their order (DOMAIN.md section 5)."""
+    """The vendor requires the headers, not their order (see the domain reference)."""
     data = _file(
         "CompanyName,EmailAddress,LastName,FirstName,LegacyContactKey",
         "Analytical Engines,ada@example.com,Lovelace,Ada,1001",

@@ -234,7 +234,7 @@ def test_a_custom_column_pattern_is_enforced() -> None:
 
 
 def test_vendor_required_headers_are_exact() -> None:
-    """The Community template requires exactly the vendor's five headers (DOMAIN.md 5)."""
+    """The Community template requires exactly the vendor's five headers (the domain reference)."""
     assert COMMUNITY_UPLOAD_USERS.required_headers == (
         "LegacyContactKey",
         "FirstName",

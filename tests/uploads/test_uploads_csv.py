@@ -141,7 +141,7 @@ def test_rows_in_error_from_a_plain_iterable_spare_their_records_too() -> None:
 
 
 def test_a_repeated_key_in_a_file_is_a_row_error_and_its_record_stays() -> None:
-    """DOMAIN.md section 7: the reader reports the repeat; the first row is planned."""
+    """duplicate_key: the reader reports the repeat; the first row is planned."""
     data = csv_of(
         "1,First1,Last,user1@example.com,Acme,Dr,",
         "1,First1,Last,other@example.com,Acme,Prof,",

@@ -126,7 +126,7 @@ def test_full_import_deactivates_stored_enabled_records_missing_from_the_file() 
 
 
 def test_partial_import_never_deactivates_missing_records() -> None:
-    """DOMAIN.md section 5: a partial import adds or replaces only the rows it has."""
+    """UploadMode.PARTIAL: a partial import adds or replaces only the rows it has."""
     p = plan(users("1"), store(users("1", "2", "3")), mode="partial")
     assert p.mode is pv.UploadMode.PARTIAL
     assert p.deactivations == ()
@@ -278,7 +278,7 @@ def test_conflicts_are_the_same_whether_owners_are_indexed_or_asked(stored_count
 
 
 def test_a_repeated_key_is_reported_and_its_first_row_applies() -> None:
-    """DOMAIN.md section 7: duplicate ids in one file; the first row wins, the rest conflict."""
+    """duplicate_key: duplicate ids in one file; the first row wins, the rest conflict."""
     first, second = user("1", title="Dr"), user("1", title="Prof")
     p = plan([first, second, user("2")], store(users("1")), mode="partial")
     assert [u.new for u in p.updates] == [first]
@@ -309,13 +309,13 @@ def _sso(go_live: dt.date) -> pv.Tenant:
 
 
 def test_new_users_are_told_to_set_a_password() -> None:
-    """DOMAIN.md section 5: after an upload without SSO, new users create a password."""
+    """Without SSO (SSO_UPLOAD_CONDITIONAL): after an upload, new users create a password."""
     p = plan([user("1", title="Dr"), user("2"), user("3")], store(users("1")), mode="partial")
     assert p.password_notices == ("2", "3")
 
 
 def test_only_new_users_who_can_sign_in_are_told() -> None:
-    """DOMAIN.md section 5: a user created deactivated or pending sets no password yet."""
+    """Without SSO: a user created deactivated or pending sets no password yet."""
     rows = [user("1"), user("2", status=DEACTIVATED), user("3", status=PENDING), user("4")]
     p = plan(rows, MemoryRepository())
     assert keys(p.creates) == ["1", "2", "3", "4"]

@@ -1,7 +1,7 @@
 """Every rule the library enforces, as data: id, statement, source, and whether it is ours.
 
-The vendor's rules come from DOMAIN.md sections 1 to 3. Rules marked ``ours=True`` are
-defaults this project chose where the sources are silent; each is governed by a
+The vendor's rules are those of the domain reference (docs/domain.md). Rules marked
+``ours=True`` are defaults this project chose where the sources are silent; each is governed by a
 :class:`~provisioning.rules.Settings` value a host can override.
 """
 
@@ -16,7 +16,7 @@ __all__ = ["RULES", "Rule", "RuleGroup"]
 
 
 class RuleGroup(ValueEnum):
-    """Where a rule belongs (the sections of DOMAIN.md, plus uploads)."""
+    """Where a rule belongs (the sections of the domain reference, docs/domain.md)."""
 
     METHODS = "products and methods"
     PERMISSIONS = "what each method allows"
@@ -263,7 +263,7 @@ RULES: tuple[Rule, ...] = (
         settings=("local_login_with_sso",),
         override="Settings.local_login_with_sso",
     ),
-    # -- Upload safeguards (ours; DOMAIN.md section 7 says what they prevent) -----------
+    # -- Upload safeguards (ours; docs/domain.md says what they prevent) ---------------
     Rule(
         id=RuleId.SAFEGUARD_EMPTY_FILE,
         group=RuleGroup.SAFEGUARDS,

@@ -1,7 +1,7 @@
 """The rules engine: configuration checks and SSO eligibility (decisions: ``_decide``).
 
 Each function takes the rulebook first and reads nothing but its arguments. Every
-finding names its rule id (DOMAIN.md); a refusal is a decision with an ``ERROR`` finding.
+finding names its rule id (see docs/domain.md); a refusal is a decision with an ``ERROR`` finding.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ Read an upload file in constant memory, row errors and records in file order::
     1001
     invalid_email
 
-The rules it enforces are DOMAIN.md section 5; docs/upload-files.md is the guide.
+The rules it enforces are in the domain reference (docs/domain.md, "The upload files");
+docs/upload-files.md is the guide.
 """
 
 from ._codes import ErrorCode, Severity

@@ -13,7 +13,7 @@ class Severity(enum.Enum):
     #: The row is invalid and yields no record; fix it and upload it again.
     ERROR = "error"
     #: The row yields no record because a vendor rule skips it while the rest of the
-    #: file loads (Marketing: repeated and invalid emails, DOMAIN.md section 5).
+    #: file loads (Marketing: ``duplicate_email`` and ``invalid_email``).
     SKIPPED = "skipped"
     #: The row's record was yielded; the value deserves a look.
     WARNING = "warning"

@@ -1,6 +1,6 @@
 """Dates in upload files: ISO 8601 always; other forms only with a declared order.
 
-The rule (DOMAIN.md section 5, dates are [ours]):
+The rule (ours; see the domain reference, docs/domain.md):
 
 1. Any ISO 8601 calendar date that :meth:`datetime.date.fromisoformat` accepts
    (``2024-04-03``, ``20240403``, ``2024-W14-3``) is read as such, whatever the order.

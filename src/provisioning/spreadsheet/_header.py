@@ -136,7 +136,7 @@ def match_header(
                 message = (
                     f"header {raw!r} differs from {near.header!r} only in case or "
                     f"spaces: did you mean {near.header!r}? Headers must match "
-                    "exactly (DOMAIN.md section 5); read with lenient_headers=True "
+                    "exactly; read with lenient_headers=True "
                     "to accept it"
                 )
             problem(raw, ErrorCode.INEXACT_HEADER, message, raw, warn=lenient, index=index)

@@ -18,12 +18,12 @@ from typing import Any
 
 import attrs
 
+from .._fields import field_specs
 from .._twin import unfrozen_twin
 from .._validators import EMAIL, ID_MAX_LENGTH, id_problem
 from ..exceptions import InvalidValueError
 from ..records import (
     EMAIL_MAX_LENGTH,
-    ID_FIELDS,
     CustomFields,
     is_valid_email,
     normalize_email,
@@ -126,6 +126,18 @@ class Parsed:
     problems: tuple[tuple[int, ErrorCode, str], ...]
 
 
+_ID_FIELDS: dict[type[Any], frozenset[str]] = {}
+
+
+def _id_fields(record_type: type[Any]) -> frozenset[str]:
+    """The identifier fields of ``record_type`` (a subclass of a model class too)."""
+    ids = _ID_FIELDS.get(record_type)
+    if ids is None:
+        specs = field_specs(record_type)
+        ids = _ID_FIELDS[record_type] = frozenset(s.name for s in specs if s.role == "identifier")
+    return ids
+
+
 def parse_row(
     template: Template[Any], layout: Layout, fields: list[str], date_order: DateOrder | None
 ) -> Parsed:
@@ -133,7 +145,7 @@ def parse_row(
     values: dict[str, Any] = {}
     custom: dict[str, str] = {}
     problems: list[tuple[int, ErrorCode, str]] = []
-    ids = ID_FIELDS.get(template.record_type, frozenset())
+    ids = _id_fields(template.record_type)
     for index, (slot, raw) in enumerate(zip(layout, fields, strict=True)):
         text = raw.strip()
         if slot is None:
@@ -368,7 +380,7 @@ def compile_builder(
     lines.append("    " + "".join(f"v{i}, " for i in range(len(layout))) + "= f")
     if has_custom:
         lines.append("    custom = {}")
-    ids = ID_FIELDS.get(record_type, frozenset())
+    ids = _id_fields(record_type)
     for i, slot in enumerate(layout):
         lines += _cell_code(i, slot, ns, ids)
     cells = {s.field: (f"v{i}", _direct(s, s.field, record_type)) for i, s in enumerate(layout)

@@ -30,7 +30,7 @@ __all__ = [
     "read_all",
 ]
 
-#: 50 MB, the upload limit of comparable platforms (DOMAIN.md section 5).
+#: 50 MB, the upload limit of comparable platforms (see the domain reference, docs/domain.md).
 DEFAULT_MAX_FILE_SIZE = 50_000_000
 #: Excel's own limit on the characters of one cell.
 DEFAULT_MAX_FIELD_SIZE = 32_767
@@ -286,7 +286,7 @@ class Reader(Generic[R]):
                     yield from self._problems(found, fields, record, start)
                     continue
                 item = parsed.record
-            # Uniqueness (DOMAIN.md section 5): the key exactly, the email ignoring case.
+            # Uniqueness (duplicate_key, duplicate_email): the key exactly, the email ignoring case.
             # The index keeps 64-bit hashes, not the values, to keep memory flat.
             email_hash = hash(email_of(item).lower())
             seen_email = emails.get(email_hash)
@@ -443,12 +443,12 @@ class Reader(Generic[R]):
     def _repeats(
         self, fields: list[str], seen_key: int | None, seen_email: int | None
     ) -> list[tuple[int, ErrorCode, str]]:
-        """The uniqueness problems of a row (DOMAIN.md section 5), naming the first line."""
+        """A row's duplicate_key and duplicate_email problems, naming the first line."""
         template = self.template
         rule = (
-            "Marketing loads only the first row of each (DOMAIN.md section 5)"
+            "Marketing loads only the first row of each"
             if ErrorCode.DUPLICATE_EMAIL in template.skip_codes
-            else "each must be unique in the file (DOMAIN.md section 5)"
+            else "each must be unique in the file"
         )
         found = []
         for seen, code, at, what in (

@@ -85,7 +85,7 @@ class Column:
     description: str = ""
     #: An example value, used by ``Template.write_blank(example=True)``.
     example: str = ""
-    #: Whose rule the column is: ``"vendor"`` or ``"ours"`` (DOMAIN.md section 5).
+    #: Whose rule the column is: ``"vendor"`` or ``"ours"`` (see docs/domain.md).
     source: str = "ours"
 
     def __attrs_post_init__(self) -> None:
@@ -222,9 +222,20 @@ class Template(Generic[R]):
                 return column
         raise KeyError(header)
 
-    def extend(self, *columns: Column, name: str | None = None) -> Template[R]:
-        """A copy with ``columns`` added at the end (custom demographics, say)."""
-        return attrs.evolve(self, columns=self.columns + columns, name=name or self.name)
+    def extend(
+        self, *columns: Column, name: str | None = None, record_type: type[R] | None = None
+    ) -> Template[R]:
+        """A copy with ``columns`` added at the end (custom demographics, say).
+
+        ``record_type`` makes the rows a subclass of the record class instead, one with
+        fields of its own that the new columns map to.
+        """
+        return attrs.evolve(
+            self,
+            columns=self.columns + columns,
+            name=name or self.name,
+            record_type=record_type or self.record_type,
+        )
 
     def to_table_schema(self) -> dict[str, Any]:
         """A Frictionless Table Schema describing this template's file.
@@ -254,7 +265,7 @@ _DATE = {"kind": ColumnType.DATE}
 
 #: The Community "Upload Users" template [HL 360043414832, 360058261332]. The five
 #: required headers are the vendor's; the optional columns are ours, named after the
-#: vendor's Push API member record (DOMAIN.md section 5).
+#: vendor's Push API member record (see the domain reference, docs/domain.md).
 COMMUNITY_UPLOAD_USERS: Template[UserRecord] = Template(
     name="Upload Users",
     record_type=UserRecord,

@@ -4,16 +4,21 @@ Text values hold what upload files get wrong: quotes, commas, tabs, line breaks 
 kind, non-ASCII letters, and a leading ``=``, ``+``, ``-``, ``@`` or ``'`` (formula
 injection and its escape). Every value is one a record can hold after normalisation
 (trimmed, no NUL), so ``read(write(records)) == records`` can be asserted directly.
+
+The record strategies are built from the model's fields (``_fields.field_specs``): one
+strategy per field kind, so a field added to the model is drawn with no edit here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import string
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
+from .._fields import FieldKind, FieldSpec, field_specs
 from ..records import Contact, RecordStatus, SubscriptionStatus, UserRecord
 
 __all__ = ["contacts", "emails", "record_texts", "user_records"]
@@ -22,6 +27,7 @@ __all__ = ["contacts", "emails", "record_texts", "user_records"]
 _AWKWARD = "\"',;\t\r\n =+-@|\\\u2028\x85\u00a0"
 _LETTERS = string.ascii_letters + string.digits + "éüßçøåñÆŒЖж中文한국🙂"
 _ATEXT = string.ascii_letters + string.digits + "!#$%&'*+/=?^_`{|}~-"
+_R = TypeVar("_R")
 
 
 @st.composite
@@ -36,10 +42,6 @@ def record_texts(draw: st.DrawFn, *, max_size: int = 24) -> str:
     )
     # Trimming can leave nothing; fall back to a letter so the value stays non-empty.
     return text or draw(st.sampled_from(_LETTERS[:52]))
-
-
-def _optional_texts() -> st.SearchStrategy[str | None]:
-    return st.none() | record_texts()
 
 
 @st.composite
@@ -65,6 +67,54 @@ def _custom(keys: Sequence[str]) -> st.SearchStrategy[dict[str, str]]:
     return st.fixed_dictionaries({}, optional={k: record_texts() for k in keys})
 
 
+def _required(spec: FieldSpec) -> st.SearchStrategy[Any]:
+    """A value of a required (or, for optional kinds, set) field, by its kind and role."""
+    if spec.role == "identifier":
+        return record_texts(max_size=12)  # keys stay short, as in a real file
+    if spec.role == "email":
+        return emails()
+    return record_texts()
+
+
+def _field(spec: FieldSpec, custom_keys: Sequence[str]) -> st.SearchStrategy[Any]:
+    """The strategy of one field, from its kind (and, for text, its role)."""
+    kind = spec.kind
+    if kind is FieldKind.TEXT:
+        return _required(spec)
+    if kind is FieldKind.OPTIONAL_TEXT:
+        return st.none() | _required(spec)
+    if kind is FieldKind.DATE:
+        return _dates()
+    if kind is FieldKind.FLAG:
+        return st.none() | st.booleans()
+    if kind is FieldKind.ENUM:
+        assert spec.enum is not None  # field_specs sets it for every enum
+        return st.sampled_from(spec.enum)
+    return _custom(custom_keys)  # FieldKind.MAPPING
+
+
+def _records(
+    cls: type[_R],
+    *,
+    custom_keys: Sequence[str] = (),
+    overrides: Mapping[str, st.SearchStrategy[Any]] | None = None,
+) -> st.SearchStrategy[_R]:
+    """Instances of the record class ``cls``: one strategy per field, from its spec.
+
+    ``overrides`` replaces the strategy of the fields it names. A field added to the
+    model is drawn with no edit here.
+    """
+    given = dict(overrides or {})
+    unknown = given.keys() - {spec.name for spec in field_specs(cls)}
+    if unknown:
+        raise ValueError(f"{cls.__name__} has no field(s) {', '.join(sorted(unknown))}")
+    strategies = {
+        spec.name: given[spec.name] if spec.name in given else _field(spec, custom_keys)
+        for spec in field_specs(cls)
+    }
+    return st.builds(cls, **strategies)
+
+
 def user_records(
     *,
     custom_keys: Sequence[str] = (),
@@ -73,37 +123,12 @@ def user_records(
     """Community user records with every optional field sometimes set.
 
     ``custom_keys`` are the custom (demographic) columns a record may have values for.
+    ``statuses`` draws the status (default: any).
     """
-    return st.builds(
-        UserRecord,
-        legacy_contact_key=record_texts(max_size=12),
-        first_name=record_texts(),
-        last_name=record_texts(),
-        email=emails(),
-        company_name=record_texts(),
-        prefix=_optional_texts(),
-        middle_name=_optional_texts(),
-        suffix=_optional_texts(),
-        informal_name=_optional_texts(),
-        title=_optional_texts(),
-        member_id=_optional_texts(),
-        member_since=_dates(),
-        member_expires_on=_dates(),
-        birthday=_dates(),
-        address1=_optional_texts(),
-        address2=_optional_texts(),
-        city=_optional_texts(),
-        state=_optional_texts(),
-        postal_code=_optional_texts(),
-        country=_optional_texts(),
-        phone1=_optional_texts(),
-        phone1_type=_optional_texts(),
-        phone2=_optional_texts(),
-        phone2_type=_optional_texts(),
-        is_member=st.none() | st.booleans(),
-        status=statuses if statuses is not None else st.sampled_from(RecordStatus),
-        custom=_custom(custom_keys),
-    )
+    overrides: dict[str, st.SearchStrategy[Any]] = {}
+    if statuses is not None:
+        overrides["status"] = statuses
+    return _records(UserRecord, custom_keys=custom_keys, overrides=overrides)
 
 
 def contacts(
@@ -116,21 +141,13 @@ def contacts(
 
     ``member_ids``: ``True`` always sets one, ``False`` never, ``None`` sometimes.
     ``subscriptions`` defaults to subscribed only, as the contact files carry no
-    subscription column (opt-outs are their own uploads, DOMAIN.md section 5).
+    subscription column (opt-outs, unsubscribes and resubscribes are uploads of their
+    own; see the domain reference, docs/domain.md).
     """
-    member_id: st.SearchStrategy[str | None]
-    if member_ids is None:
-        member_id = _optional_texts()
-    elif member_ids:
-        member_id = record_texts(max_size=12)
-    else:
-        member_id = st.none()
-    return st.builds(
-        Contact,
-        email=emails(),
-        member_id=member_id,
-        first_name=_optional_texts(),
-        last_name=_optional_texts(),
-        subscription=subscriptions or st.just(SubscriptionStatus.SUBSCRIBED),
-        custom=_custom(custom_keys),
-    )
+    subscribed = st.just(SubscriptionStatus.SUBSCRIBED)
+    overrides: dict[str, st.SearchStrategy[Any]] = {
+        "subscription": subscribed if subscriptions is None else subscriptions,
+    }
+    if member_ids is not None:
+        overrides["member_id"] = record_texts(max_size=12) if member_ids else st.none()
+    return _records(Contact, custom_keys=custom_keys, overrides=overrides)
