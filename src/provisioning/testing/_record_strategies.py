@@ -149,5 +149,6 @@ def contacts(
         "subscription": subscribed if subscriptions is None else subscriptions,
     }
     if member_ids is not None:
-        overrides["member_id"] = record_texts(max_size=12) if member_ids else st.none()
+        key = next(s.name for s in field_specs(Contact) if s.role == "identifier")
+        overrides[key] = record_texts(max_size=12) if member_ids else st.none()
     return _records(Contact, custom_keys=custom_keys, overrides=overrides)
