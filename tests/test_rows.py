@@ -84,29 +84,67 @@ def test_values_travel_as_the_style_says() -> None:
     [
         ("status", "Banned", "status 'Banned' is not a record status (Enabled, Deactivated, "),
         ("birthday", "1815-13-45", "birthday '1815-13-45' is not an ISO date"),
+        ("birthday", "18151210", "birthday '18151210' is not an ISO date"),
+        ("birthday", "", "birthday '' is not an ISO date"),
         ("custom", "[1, 2]", "custom '[1, 2]' is not a JSON object"),
-        ("is_member", 7, None),
+        ("custom", '{"a": 5}', "custom '{\"a\": 5}' is not a JSON object of text values"),
+        ("is_member", 7, "is_member 7 is not a yes/no value"),
+        ("is_member", "yes", "is_member 'yes' is not a yes/no value"),
+        ("first_name", b"\xff\x00", "first_name b'\\xff\\x00' is not non-empty text"),
+        ("first_name", None, "first_name None is not non-empty text"),
+        ("title", "", "title '' is not non-empty text or nothing"),
     ],
 )
 def test_a_row_that_is_no_record_says_which_column(
-    column: str, value: object, problem: str | None
+    column: str, value: object, problem: str
 ) -> None:
-    """decode raises on a damaged row; problem() names the first bad column and why."""
+    """decode raises exactly when problem() names a column, and it names the first bad one."""
     codec = row_codec(pv.UserRecord)
     ada = pv.UserRecord(
         legacy_contact_key="1", first_name="A", last_name="L", email="a@b.co", company_name="C"
     )
     row = list(codec.encode(ada))
+    assert codec.problem(row) is None
     row[codec.columns.index(column)] = value
-    if problem is None:
-        # An unknown yes/no value reads as unknown, as the stores always have.
-        assert codec.decode(row).is_member is None
-        assert codec.problem(row) == "is_member 7 is not a yes/no value"
-        return
     with pytest.raises((KeyError, ValueError, TypeError)):
         codec.decode(row)
-    assert codec.problem(row).startswith(problem)
-    assert codec.problem(row[:-1]) == f"it has {len(row) - 1} columns, not {len(row)}"
+    found = codec.problem(row)
+    assert found is not None
+    assert found.startswith(problem)
+
+
+def test_problem_names_a_row_of_the_wrong_shape() -> None:
+    """A row of another length, or no row at all, is said so."""
+    codec = row_codec(pv.UserRecord)
+    assert codec.problem(("1", "2")) == f"it has 2 columns, not {len(codec.columns)}"
+    assert codec.problem(None) == "it is not a row of values: NoneType"
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"dates": "datetime"}, "dates"),
+        ({"flags": "yes"}, "flags"),
+        ({"mappings": "yaml"}, "mappings"),
+        ({"empty": "NULL"}, "empty"),
+        ({"empty": 5}, "empty"),
+        ({"leading": -1}, "leading"),
+        ({"leading": True}, "leading"),
+    ],
+)
+def test_options_of_no_known_style_are_refused(options: dict[str, Any], field: str) -> None:
+    """Every option is checked when the codec is made, naming the parameter."""
+    with pytest.raises(pv.InvalidValueError) as caught:
+        row_codec(pv.UserRecord, **options)
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize("record_type", [None, int, pv.Tenant])
+def test_only_record_classes_have_codecs(record_type: Any) -> None:
+    """A codec is for a record class of the model: anything else is refused by name."""
+    with pytest.raises(pv.InvalidValueError) as caught:
+        row_codec(record_type)
+    assert caught.value.field == "record_type"
 
 
 @given(st.data())

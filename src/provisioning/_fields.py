@@ -87,7 +87,7 @@ def _kind(field: attrs.Attribute[Any]) -> tuple[FieldKind, type[enum.Enum] | Non
     # this module free of a datetime import it would use for nothing else.
     if getattr(only, "__module__", "") == "datetime" and only.__name__ == "date":
         return FieldKind.DATE, None
-    raise TypeError(f"{field.name}: no field kind for {kind!r}")  # pragma: no cover
+    raise TypeError(f"{field.name}: no field kind for {kind!r}")
 
 
 _SPECS: dict[type[Any], tuple[FieldSpec, ...]] = {}

@@ -32,6 +32,7 @@ import attrs
 
 from .._fields import FieldKind, FieldSpec, compile_function, field_specs
 from .._twin import unfrozen_twin
+from ..exceptions import InvalidValueError
 from ..records import CustomFields
 
 __all__ = ["RowCodec", "row_codec"]
@@ -68,28 +69,28 @@ class RowCodec(Generic[_T]):
             s.name for s in self._specs if s.required or s.kind in (FieldKind.ENUM, FieldKind.TEXT)
         )
 
-    def problem(self, row: Sequence[Any]) -> str:
-        """Why ``row`` is not a record: the first column that cannot be read, and why."""
+    def problem(self, row: object) -> str | None:
+        """Why ``row`` is not a record (the first column that cannot be read, and why),
+        or ``None`` when it is one: exactly when :attr:`decode` would raise."""
+        if not isinstance(row, Sequence) or isinstance(row, str | bytes):
+            return f"it is not a row of values: {type(row).__name__}"
         if len(row) != len(self.columns):
             return f"it has {len(row)} columns, not {len(self.columns)}"
         for spec, value in zip(self._specs, row, strict=True):
-            read = self._readers.get(spec.name)
-            if read is None or value is None:
-                continue
             try:
-                read(value)
-            except (KeyError, ValueError, TypeError, AttributeError):
+                self._readers[spec.name](value)
+            except (KeyError, ValueError, TypeError):
                 return f"{spec.name} {value!r} is not {_EXPECTED[spec.kind](spec)}"
-        return "it cannot be read as a record"
+        return None
 
 
 _EXPECTED: dict[FieldKind, Callable[[FieldSpec], str]] = {
-    FieldKind.DATE: lambda _s: "an ISO date",
-    FieldKind.MAPPING: lambda _s: "a JSON object",
+    FieldKind.DATE: lambda _s: "an ISO date (YYYY-MM-DD)",
+    FieldKind.MAPPING: lambda _s: "a JSON object of text values",
     FieldKind.FLAG: lambda _s: "a yes/no value",
     FieldKind.ENUM: lambda s: _enum_words(s.enum),
-    FieldKind.TEXT: lambda _s: "text",
-    FieldKind.OPTIONAL_TEXT: lambda _s: "text",
+    FieldKind.TEXT: lambda _s: "non-empty text",
+    FieldKind.OPTIONAL_TEXT: lambda _s: "non-empty text or nothing",
 }
 
 
@@ -118,6 +119,12 @@ def row_codec(
     or a ``dict``. An enum is written as its value. ``encode`` takes ``leading`` extra
     values first and puts them first in the row. Reading, ``None`` is an absent value.
     """
+    _check_options(record_type, empty=empty, dates=dates, flags=flags, mappings=mappings)
+    if type(leading) is not int or not 0 <= leading <= _MOST_LEADING:
+        raise InvalidValueError(
+            f"leading must be a whole number from 0 to {_MOST_LEADING}, got {leading!r}",
+            field="leading",
+        )
     specs = field_specs(record_type)
     ns: dict[str, Any] = {
         "_new": object.__new__,
@@ -126,51 +133,45 @@ def row_codec(
         "_EMPTY": empty,
         "_dumps": _dumps,
         "_loads": json.loads,
-        "_date": dt.date.fromisoformat,
         "_FLAG_IN": {None: empty, True: 1, False: 0} if flags == "int" else {},
-        "_FLAG_OUT": {1: True, 0: False},
-        "_NO_CUSTOM": CustomFields(),
-        "_Custom": CustomFields,
+        "_NO_CUSTOM": _NO_CUSTOM,
+        "_str": str,
     }
     readers: dict[str, Callable[[Any], Any]] = {}
     out: list[str] = []
     into: list[str] = []
     for n, spec in enumerate(specs):
-        name, kind, value = spec.name, spec.kind, f"r.{spec.name}"
+        kind, value, c, read = spec.kind, f"r.{spec.name}", f"c{n}", f"_read{n}"
+        reader = _reader(spec, dates=dates, flags=flags, mappings=mappings)
+        readers[spec.name] = ns[read] = reader
+        # Each value is read by a plain expression when it is what encode writes, and by
+        # its strict reader otherwise, which returns it or raises (see problem()).
         if kind is FieldKind.TEXT:
             out.append(value)
-            into.append(f"c{n}")
+            into.append(f"{c} if ({c}.__class__ is _str and {c}) else {read}({c})")
         elif kind is FieldKind.OPTIONAL_TEXT:
             out.append(value if empty is None else f"{value} or _EMPTY")
-            into.append(f"c{n}")
+            into.append(f"{c} if {c} is None or ({c}.__class__ is _str and {c}) else {read}({c})")
         elif kind is FieldKind.DATE:
-            iso = dates == "iso"
-            if iso:
+            if dates == "iso":
                 out.append(f"(_v.isoformat() if (_v := {value}) is not None else _EMPTY)")
-                into.append(f"c{n} and _date(c{n})")
-                readers[name] = dt.date.fromisoformat
             else:
                 out.append(value if empty is None else f"({value} or _EMPTY)")
-                into.append(f"c{n}")
+            into.append(f"None if {c} is None else {read}({c})")
         elif kind is FieldKind.FLAG:
             out.append(f"_FLAG_IN[{value}]" if flags == "int" else value)
-            into.append(f"_FLAG_OUT.get(c{n})" if flags == "int" else f"c{n}")
-            if flags == "int":
-                readers[name] = _read_flag
+            into.append(f"None if {c} is None else {read}({c})")
         elif kind is FieldKind.ENUM:
             assert spec.enum is not None
-            members = {str(m.value): m for m in spec.enum}
-            ns[f"_enum{n}"] = members
+            ns[f"_enum{n}"] = {str(m.value): m for m in spec.enum}
             out.append(f"{value}.value")
-            into.append(f"_enum{n}[c{n}]")
-            readers[name] = members.__getitem__
+            into.append(f"_enum{n}[{c}]")
         elif mappings == "json":  # and from here on, FieldKind.MAPPING
             out.append(f"(_dumps(dict(_v)) if (_v := {value}) else _EMPTY)")
-            into.append(f"_NO_CUSTOM if c{n} is None else _Custom(_loads(c{n}))")
-            readers[name] = _read_json_object
+            into.append(f"_NO_CUSTOM if {c} is None else {read}({c})")
         else:
             out.append(f"(dict(_v) if (_v := {value}) else _EMPTY)")
-            into.append(f"_NO_CUSTOM if not c{n} else _Custom(c{n})")
+            into.append(f"_NO_CUSTOM if {c} is None else {read}({c})")
     params = [f"l{i}" for i in range(leading)]
     encode_src = (
         f"def encode({', '.join([*params, 'r'])}):\n"
@@ -192,15 +193,106 @@ def row_codec(
     return RowCodec(record_type, columns, encode, decode, specs=specs, readers=readers)
 
 
-_FLAGS: dict[object, bool] = {1: True, 0: False}
+_NO_CUSTOM = CustomFields()
+_MOST_LEADING = 16
+_OPTIONS: dict[str, tuple[object, ...]] = {
+    "empty": ("", None),
+    "dates": ("iso", "date"),
+    "flags": ("int", "bool"),
+    "mappings": ("json", "dict"),
+}
 
 
-def _read_flag(value: object) -> bool:
-    return _FLAGS[value]
+def _check_options(record_type: object, **options: object) -> None:
+    """Refuse a record type with no fields of ours, or an option of no known style."""
+    if not (isinstance(record_type, type) and attrs.has(record_type)):
+        raise InvalidValueError(
+            f"record_type must be a record class such as UserRecord, got {record_type!r}",
+            field="record_type",
+        )
+    try:
+        field_specs(record_type)
+    except TypeError as exc:
+        raise InvalidValueError(
+            f"record_type {record_type.__name__} has a field no store column can hold: {exc}",
+            field="record_type",
+        ) from None
+    for name, value in options.items():
+        allowed = _OPTIONS[name]
+        if value not in allowed or type(value) not in {type(a) for a in allowed}:
+            shown = ", ".join(repr(a) for a in allowed)
+            raise InvalidValueError(f"{name} must be one of {shown}, got {value!r}", field=name)
 
 
-def _read_json_object(value: str) -> dict[str, str]:
-    data = json.loads(value)
-    if not isinstance(data, dict):
-        raise TypeError("not an object")
-    return data
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_FLAG_INTS: dict[object, bool] = {1: True, 0: False}
+_FLAG_BOOLS: dict[object, bool] = {True: True, False: False}
+
+
+def _reader(spec: FieldSpec, *, dates: str, flags: str, mappings: str) -> Callable[[Any], Any]:
+    """The strict reader of one column: its value in the record, or an exception."""
+    kind = spec.kind
+    if kind is FieldKind.TEXT:
+        return _text
+    if kind is FieldKind.OPTIONAL_TEXT:
+        return _optional_text
+    if kind is FieldKind.DATE:
+        return _iso_day if dates == "iso" else _day
+    if kind is FieldKind.FLAG:
+        table = _FLAG_INTS if flags == "int" else _FLAG_BOOLS
+        return lambda value: None if value is None else _flag(table, value)
+    if kind is FieldKind.ENUM:
+        assert spec.enum is not None
+        return {str(m.value): m for m in spec.enum}.__getitem__
+    return _json_object if mappings == "json" else _mapping
+
+
+def _text(value: object) -> str:
+    if type(value) is not str or not value:
+        raise TypeError(value)
+    return value
+
+
+def _optional_text(value: object) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _iso_day(value: object) -> dt.date | None:
+    if value is None:
+        return None
+    if type(value) is not str or not _ISO_DAY.fullmatch(value):
+        raise ValueError(value)
+    return dt.date.fromisoformat(value)
+
+
+def _day(value: object) -> dt.date | None:
+    if value is None:
+        return None
+    if type(value) is not dt.date:
+        raise TypeError(value)
+    return value
+
+
+def _flag(table: dict[object, bool], value: object) -> bool:
+    if type(value) not in (int, bool):
+        raise TypeError(value)
+    return table[value]
+
+
+def _json_object(value: object) -> CustomFields:
+    if value is None:
+        return _NO_CUSTOM
+    if type(value) is not str:
+        raise TypeError(value)
+    return _mapping(json.loads(value))
+
+
+def _mapping(value: object) -> CustomFields:
+    if value is None:
+        return _NO_CUSTOM
+    if not isinstance(value, dict):
+        raise TypeError(value)
+    try:
+        return CustomFields(value) if value else _NO_CUSTOM
+    except InvalidValueError as exc:
+        raise ValueError(str(exc)) from None

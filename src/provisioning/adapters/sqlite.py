@@ -184,7 +184,7 @@ def _record(row: Sequence[Any], where: str) -> UserRecord:
         return _decode(row)
     except (KeyError, ValueError, TypeError, AttributeError):
         key = row[0] if row else None
-        problem = _CODEC.problem(row)
+        problem = _CODEC.problem(row) or "it cannot be read as a record"
         raise RepositoryError(f"{where}: the stored record {key!r}: {problem}") from None
 
 
