@@ -18,7 +18,7 @@ import pytest
 from provisioning import RecordStatus, RepositoryError, Tenant, UserRecord
 from provisioning.adapters import COMMIT_STEPS, SqliteRepository, fail_at
 from provisioning.adapters import sqlite as adapter
-from provisioning.repository import ChangeSet, ChangeSetError
+from provisioning.repository import ChangeSet, ChangeSetError, UploadEntry
 from provisioning.serialization import tenant_to_dict
 from provisioning.testing import RepositoryContract, TenantStoreContract
 from provisioning.testing._contract import _record
@@ -385,10 +385,12 @@ def test_a_damaged_schema_version_is_refused(path: Path, statement: str, problem
         ("status", "Banned", "status 'Banned' is not a record status (Enabled, Deactivated, "),
         ("birthday", "soon", "birthday 'soon' is not an ISO date"),
         ("custom", "[1", "custom '[1' is not a JSON object"),
+        ("is_member", 7, "is_member 7 is not a yes/no value"),
+        ("first_name", b"\xff\x00", "first_name b'\\xff\\x00' is not non-empty text"),
     ],
 )
 def test_a_row_that_is_no_record_names_tenant_key_and_value(
-    path: Path, column: str, value: str, problem: str
+    path: Path, column: str, value: object, problem: str
 ) -> None:
     """get, get_by_email and records raise RepositoryError naming the tenant, key and value."""
     with SqliteRepository(path) as repo:
@@ -407,6 +409,64 @@ def test_a_row_that_is_no_record_names_tenant_key_and_value(
             with pytest.raises(RepositoryError) as caught:
                 read()
             assert str(caught.value).startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("statement", "read", "problem"),
+    [
+        (
+            "UPDATE revisions SET revision = 'abc'",
+            "revision",
+            "the stored revision 'abc' is not a whole number from 0 to",
+        ),
+        (
+            "UPDATE revisions SET revision = -5",
+            "revision",
+            "the stored revision -5 is not a whole number from 0 to",
+        ),
+        (
+            "UPDATE revisions SET revision = 9223372036854775807",
+            "commit",
+            "the stored revision 9223372036854775807 is not a whole number from 0 to",
+        ),
+        ("UPDATE uploads SET at = 'nope'", "uploads", "the stored upload 1 cannot be read: "),
+        ("UPDATE uploads SET counts = '{'", "uploads", "the stored upload 1 cannot be read: "),
+        ("UPDATE uploads SET counts = '[1]'", "uploads", "the stored upload 1 cannot be read: "),
+        ("UPDATE uploads SET mode = 'weird'", "uploads", "the stored upload 1 cannot be read: "),
+        ("UPDATE tenants SET document = '{'", "tenant", "the stored tenant cannot be read: "),
+        (
+            "UPDATE tenants SET document = replace(document, '\"acme\"', '\"other\"')",
+            "tenant",
+            "the stored tenant document is of tenant 'other'",
+        ),
+    ],
+)
+def test_damaged_revisions_uploads_and_tenants_are_named(
+    path: Path, statement: str, read: str, problem: str
+) -> None:
+    """A store edited behind the adapter's back: RepositoryError naming store, tenant, what."""
+    tenant = Tenant(id="acme", name="Acme", products={"community": "spreadsheet_upload"})
+    at = dt.datetime(2026, 11, 25, 9, 30, tzinfo=dt.UTC)
+    entry = UploadEntry(
+        tenant_id="acme", actor_id="sa-1", at=at, file_digest="sha256:0", mode="full"
+    )
+        tenant_id="acme", actor_id="sa-1", at=at, file_digest="sha256:0", mode="full"
+    )
+    with SqliteRepository(path) as repo:
+        repo.save_tenant(tenant)
+        repo.commit("acme", ChangeSet(creates=[_record("1001")], upload=entry), 0)
+    with sqlite3.connect(path) as con:
+        con.execute(statement)
+    con.close()
+    reads = {
+        "revision": lambda repo: repo.revision("acme"),
+        "commit": lambda repo: repo.commit("acme", ChangeSet(), 1),
+        "uploads": lambda repo: repo.uploads("acme"),
+        "tenant": lambda repo: repo.get_tenant("acme"),
+    }
+    with SqliteRepository(path) as repo, pytest.raises(RepositoryError) as caught:
+        reads[read](repo)
+    assert str(caught.value).startswith(f"SQLite database {str(path)!r}, tenant 'acme': {problem}")
 
 
 def test_a_snapshot_reads_the_same_records_twice(path: Path) -> None:

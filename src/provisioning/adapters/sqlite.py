@@ -158,6 +158,8 @@ _MOVED: Final = "SELECT legacy_contact_key FROM records WHERE tenant_id = ? AND 
 _SET_EMAIL: Final = (
     "UPDATE records SET email_key = ? WHERE tenant_id = ? AND legacy_contact_key = ?"
 )
+#: Revisions stay below SQLite's largest integer, so a commit can always add one.
+_MOST_REVISIONS: Final = 2**62
 _CHUNK: Final = 500  # bound variables per lookup query; old SQLite allows 999
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
@@ -446,27 +448,49 @@ class SqliteRepository:
     def revision(self, tenant_id: str) -> int:
         """The tenant's current revision; 0 before its first commit."""
         rows = self._read("SELECT revision FROM revisions WHERE tenant_id = ?", (tenant_id,))
-        return int(rows[0][0]) if rows else 0
+        return self._stored_revision(tenant_id, rows)
+
+    def _stored_revision(self, tenant_id: str, rows: list[Any]) -> int:
+        """The revision a ``revisions`` row holds, checked: a whole number a commit can grow."""
+        if not rows:
+            return 0
+        value = rows[0][0]
+        if type(value) is not int or not 0 <= value < _MOST_REVISIONS:
+            raise RepositoryError(
+                f"{self._where(tenant_id)}: the stored revision {value!r} is not a whole "
+                f"number from 0 to {_MOST_REVISIONS - 1}"
+            )
+        return value
 
     def uploads(self, tenant_id: str) -> Sequence[UploadEntry]:
         """Every upload committed for the tenant, oldest first."""
         rows = self._read(
-            "SELECT actor_id, at, file_digest, mode, product, counts FROM uploads"
+            "SELECT id, actor_id, at, file_digest, mode, product, counts FROM uploads"
             " WHERE tenant_id = ? ORDER BY id",
             (tenant_id,),
         )
-        return tuple(
-            UploadEntry(
+        return tuple(self._entry(tenant_id, row) for row in rows)
+
+    def _entry(self, tenant_id: str, row: Sequence[Any]) -> UploadEntry:
+        """The upload entry a row holds; a damaged row names the store and the upload."""
+        ident, actor_id, at, digest, mode, product, counts = row
+        try:
+            when = dt.datetime.fromisoformat(at)
+            if not isinstance(counts, str):
+                raise TypeError(f"counts {counts!r} is not JSON text")
+            return UploadEntry(
                 tenant_id=tenant_id,
                 actor_id=actor_id,
-                at=dt.datetime.fromisoformat(at),
+                at=when,
                 file_digest=digest,
                 mode=mode,
                 product=product,
                 counts=_loads(counts),
             )
-            for actor_id, at, digest, mode, product, counts in rows
-        )
+        except (ValueError, TypeError) as exc:  # InvalidValueError is a ValueError
+            raise RepositoryError(
+                f"{self._where(tenant_id)}: the stored upload {ident!r} cannot be read: {exc}"
+            ) from None
 
     def commit(self, tenant_id: str, change_set: ChangeSet, expected_revision: int) -> int:
         """Apply ``change_set`` whole or not at all, in one transaction; return the new revision.
@@ -480,7 +504,7 @@ class SqliteRepository:
                 rows = con.execute(
                     "SELECT revision FROM revisions WHERE tenant_id = ?", (tenant_id,)
                 ).fetchall()
-                revision = int(rows[0][0]) if rows else 0
+                revision = self._stored_revision(tenant_id, rows)
                 check_revision(tenant_id, expected_revision, revision)
                 if upload is not None and upload.tenant_id != tenant_id:
                     raise _MisfitError
@@ -580,9 +604,25 @@ class SqliteRepository:
         rows = self._read("SELECT document FROM tenants WHERE tenant_id = ?", (tenant_id,))
         if not rows:
             raise NotFoundError(f"no tenant {tenant_id!r} is stored", kind="tenant", key=tenant_id)
-        return tenant_from_json(rows[0][0])
+        return self._tenant(tenant_id, rows[0][0])
 
     def tenants(self) -> list[Tenant]:
         """Every stored tenant, ordered by id."""
-        rows = self._read("SELECT document FROM tenants ORDER BY tenant_id", ())
-        return [tenant_from_json(document) for (document,) in rows]
+        rows = self._read("SELECT tenant_id, document FROM tenants ORDER BY tenant_id", ())
+        return [self._tenant(tenant_id, document) for tenant_id, document in rows]
+
+    def _tenant(self, tenant_id: str, document: object) -> Tenant:
+        """The tenant a row holds; a damaged document, or one of another tenant, is named."""
+        try:
+            if not isinstance(document, str):
+                raise TypeError(f"the document is {type(document).__name__}, not JSON text")
+            tenant = tenant_from_json(document)
+        except (ValueError, TypeError) as exc:  # DocumentError is a ValueError
+            raise RepositoryError(
+                f"{self._where(tenant_id)}: the stored tenant cannot be read: {exc}"
+            ) from None
+        if tenant.id != tenant_id:
+            raise RepositoryError(
+                f"{self._where(tenant_id)}: the stored tenant document is of tenant {tenant.id!r}"
+            )
+        return tenant
