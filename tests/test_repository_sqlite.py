@@ -450,8 +450,6 @@ def test_damaged_revisions_uploads_and_tenants_are_named(
     entry = UploadEntry(
         tenant_id="acme", actor_id="sa-1", at=at, file_digest="sha256:0", mode="full"
     )
-        tenant_id="acme", actor_id="sa-1", at=at, file_digest="sha256:0", mode="full"
-    )
     with SqliteRepository(path) as repo:
         repo.save_tenant(tenant)
         repo.commit("acme", ChangeSet(creates=[_record("1001")], upload=entry), 0)
