@@ -199,3 +199,38 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     os.close(controller)
     assert proc.returncode == 0
     assert b"reading big.csv" in drawn
+
+
+def test_export_to_a_terminal_escapes_control_characters(tmp_path: Path) -> None:
+    """Stored values are untrusted: on a terminal an escape sequence is shown, not run."""
+    cli = Cli(tmp_path).with_riverbend()
+    row = "LegacyContactKey,FirstName,LastName,EmailAddress,CompanyName\n"
+    row += "1,Ada,Love\x1b[2Jlace,ada@example.org,Riverbend\n"
+    upload = cli.file("one.csv", row)
+    assert cli("apply", upload, "--tenant", "riverbend", "--actor", "dana", "--yes").code == 0
+    piped = cli("export", "--tenant", "riverbend")
+    assert "Love\x1b[2Jlace" in piped.out  # to a pipe or a file the CSV is as stored
+    controller, terminal = pty.openpty()
+    assert SCRIPT is not None
+    env = {**os.environ, "PROVISIONING_DB": str(cli.db)}
+    with subprocess.Popen(
+        [SCRIPT, "export", "--tenant", "riverbend"],
+        cwd=tmp_path,
+        env=env,
+        stdout=terminal,
+        stderr=subprocess.DEVNULL,
+    ) as proc:
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal closes when the command exits
+                break
+            if not chunk:
+                break
+            shown += chunk
+    os.close(controller)
+    assert proc.returncode == 0
+    assert b"Love\\x1b[2Jlace" in shown
+    assert b"\x1b[2J" not in shown

@@ -9,9 +9,10 @@ is shown escaped rather than sent to the terminal.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import IO, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -56,6 +57,21 @@ _UNSAFE = {
 def safe(value: str) -> str:
     """``value`` with every control character escaped, safe to print on a terminal."""
     return value.translate(_UNSAFE)
+
+
+class TerminalText(io.TextIOBase):
+    """A text stream to a terminal: each line's control characters escaped, lines kept."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: str) -> int:
+        lines = data.split("\r\n")
+        self._stream.write("\n".join(safe(line) for line in lines))
+        return len(data)
 
 
 def text(value: str, style: str = "") -> Text:
