@@ -865,7 +865,8 @@ def apply_command(
                 "standard input is not a terminal, so there is no one to confirm: "
                 "review with `provisioning plan`, then apply with --yes"
             )
-        changes = sum(1 for _ in plan.changes())
+        counted = plan.counts
+        changes = counted.created + counted.updated + counted.deactivated + counted.reactivated
         if not click.confirm(
             render.safe(f"Apply {changes} change(s) to {t.id}?"), default=False, err=True
         ):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import json
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
@@ -321,13 +322,17 @@ def print_plan(console: Console, plan: UploadPlan, *, limit: int = 10) -> None:
     console.print(counts)
     if plan.findings:
         console.print(findings_table(plan.findings, title="safeguards"))
-    changes = list(plan.changes())
-    if changes:
-        table = Table(title=f"changes (first {min(limit, len(changes))} of {len(changes)})")
+    counted = plan.counts
+    total = counted.created + counted.updated + counted.deactivated + counted.reactivated
+    if total:
+        # The first few only: a plan of a million changes is summed up, not printed.
+        shown = list(itertools.islice(plan.changes(), limit))
+        more = "" if total <= limit else "; --format json lists them all"
+        table = Table(title=f"changes (first {len(shown)} of {total}{more})")
         table.add_column("kind")
         table.add_column("key", no_wrap=True)
         table.add_column("fields")
-        for kind, key, change in changes[:limit]:
+        for kind, key, change in shown:
             detail = "; ".join(str(c) for c in change.changes) if isinstance(change, Update) else ""
             table.add_row(kind, text(key), text(detail))
         console.print(table)
