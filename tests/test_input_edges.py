@@ -11,6 +11,7 @@ cap of the spreadsheet reader.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -354,7 +355,10 @@ def test_memory_repository_refuses_a_tenant_id_that_is_no_string() -> None:
 @pytest.mark.parametrize(
     ("options", "field", "says"),
     [
-        ({"timeout": "x"}, "timeout", "timeout must be a number of seconds, 0 or more, got 'x'"),
+        ({"timeout": "x"}, "timeout", "timeout must be a number of seconds, 0 or more, at most"),
+        ({"timeout": float("inf")}, "timeout", "got inf"),
+        ({"timeout": 3e6}, "timeout", "at most 2,147,483"),
+        ({"cache_mib": 10**15}, "cache_mib", "at most 2,097,152"),
         ({"timeout": -1}, "timeout", "got -1"),
         ({"timeout": float("nan")}, "timeout", "got nan"),
         ({"timeout": True}, "timeout", "got True"),
@@ -372,6 +376,106 @@ def test_sqlite_repository_checks_its_arguments(
 
 def test_sqlite_repository_refuses_a_path_that_is_no_path() -> None:
     refused(lambda: SqliteRepository(5), "path", "path must be a str or os.PathLike, got int")
+    refused(lambda: SqliteRepository("a\x00b"), "path", "NUL")
+
+
+def test_memory_repository_refuses_a_fault_hook_that_is_no_callable() -> None:
+    refused(lambda: MemoryRepository(fault="x"), "fault", "must be callable or None")
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def any_repo(request: pytest.FixtureRequest) -> Iterator[pv.repository.Repository]:
+    if request.param == "memory":
+        yield MemoryRepository()
+    else:
+        with SqliteRepository() as repo:
+            yield repo
+
+
+BAD_TENANT_IDS = [
+    ("", "must not be empty"),
+    ("   ", "must not be empty"),
+    ("t\x00", "control character"),
+    ("t\nu", "control character"),
+    ("t" * 300, "300 characters; the limit is 255"),
+    (" acme", "surrounding whitespace"),
+    (5, "must be a string"),
+    (None, "must be a string"),
+]
+
+
+@pytest.mark.parametrize(("tenant_id", "says"), BAD_TENANT_IDS)
+def test_every_repository_method_checks_the_tenant_id_as_tenant_id(
+    any_repo: Any, tenant_id: object, says: str
+) -> None:
+    calls: list[Callable[[], object]] = [
+        lambda: any_repo.get(tenant_id, "1001"),
+        lambda: any_repo.get_by_email(tenant_id, "a@example.com"),
+        lambda: any_repo.records(tenant_id),
+        lambda: any_repo.count(tenant_id),
+        lambda: any_repo.revision(tenant_id),
+        lambda: any_repo.uploads(tenant_id),
+        lambda: any_repo.commit(tenant_id, pv.repository.ChangeSet(), 0),
+        lambda: any_repo.get_tenant(tenant_id),
+    ]
+    for call in calls:
+        refused(call, "tenant_id", says)
+    assert any_repo.revision("acme") == 0
+    assert any_repo.revision("t" * 255) == 0
+
+
+def test_repositories_refuse_a_bad_argument_naming_it(any_repo: Any) -> None:
+    cs = pv.repository.ChangeSet()
+    refused(lambda: any_repo.get("acme", None), "key", "key must be a string")
+    refused(lambda: any_repo.get_by_email("acme", None), "email", "got NoneType")
+    refused(lambda: any_repo.save_tenant(None), "tenant", "tenant must be a Tenant")
+    refused(lambda: any_repo.commit("acme", None, 0), "change_set", "must be a ChangeSet")
+    for bad in (0.0, False, True, -1, "0", None):
+        refused(functools.partial(any_repo.commit, "acme", cs, bad), "expected_revision", repr(bad))
+    assert any_repo.revision("acme") == 0
+    assert any_repo.commit("acme", cs, 0) == 1
+
+
+def test_change_sets_and_upload_entries_refuse_a_bad_value_naming_it() -> None:
+    change_set = pv.repository.ChangeSet
+    refused(lambda: change_set(updates=None), "updates", "must be an iterable of UserRecord")
+    refused(lambda: change_set(creates="ab"), "creates", "got str 'ab'")
+    refused(lambda: change_set(upload="x"), "upload", "must be an UploadEntry or None")
+    entry = {
+        "tenant_id": "acme",
+        "actor_id": "sa-1",
+        "at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        "file_digest": "sha256:0",
+        "mode": "full",
+    }
+    refused(
+        lambda: pv.repository.UploadEntry(**entry, counts="abc"),
+        "counts",
+        "counts must be a mapping",
+    )
+    assert pv.repository.UploadEntry(**entry, counts={"created": 1}).counts == {"created": 1}
+
+
+def test_upload_functions_refuse_a_bad_argument_naming_it() -> None:
+    repo = MemoryRepository()
+    refused(lambda: pv.plan_upload(TENANT, ADMIN, [], None), "repository", "a Repository")
+    refused(lambda: pv.apply_plan(None, repo), "plan", "an UploadPlan")
+    refused(lambda: pv.tenant_as_stored(None, repo), "tenant", "a Tenant, got NoneType")
+    refused(lambda: pv.tenant_as_stored("solo", repo), "tenant", "got str 'solo'")
+    refused(lambda: pv.tenant_as_stored(TENANT, None), "history", "an UploadHistory")
+    plan = pv.plan_upload(TENANT, ADMIN, [record()], repo, as_of=AS_OF)
+    refused(lambda: pv.apply_plan(None, repo), "plan", "an UploadPlan")
+    refused(lambda: pv.apply_plan(plan, None), "repository", "a Repository")
+    naive = dt.datetime(2026, 1, 1)  # noqa: DTZ001
+    refused(lambda: pv.apply_plan(plan, repo, now=naive), "now", "aware")
+    for bad in ("0", -1, 0.0, True):
+        refused(
+            functools.partial(pv.apply_plan, plan, repo, expected_revision=bad),
+            "expected_revision",
+            f"got {type(bad).__name__} {bad!r}",
+        )
+    assert repo.revision(TENANT.id) == 0
+    assert pv.apply_plan(plan, repo, expected_revision=0).revision == 1
 
 
 # -- 2. ids are capped ---------------------------------------------------------------------
