@@ -27,6 +27,7 @@ __all__ = [
     "check_type",
     "enum_values",
     "enums",
+    "header_problem",
     "id_problem",
     "identifier",
     "is_bool",
@@ -91,6 +92,22 @@ def id_problem(value: str, *, controls: bool = True) -> str | None:
     if found is None:
         return None
     return f"holds the control character {found.group()!r} at position {found.start()}"
+
+
+def header_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a column header (a template's, or a custom field's name).
+
+    A header is non-empty, has no surrounding whitespace and no line break or NUL: what
+    :class:`~provisioning.spreadsheet.Column` accepts and the reader keeps as a name.
+    """
+    if not name.strip():
+        return "is empty"
+    if name != name.strip():
+        return "has surrounding whitespace"
+    for character in "\r\n\x00":
+        if character in name:
+            return f"holds the character {character!r}"
+    return None
 
 
 def check_type(value: object, kind: type[_T], field: str, what: str) -> _T:
