@@ -6,11 +6,13 @@ cap of the spreadsheet reader.
 """
 
 # Every test here passes a value of the wrong type on purpose.
-# mypy: disable-error-code="arg-type, list-item, dict-item, call-overload"
+# mypy: disable-error-code="arg-type, list-item, dict-item, call-overload, index, misc"
+# mypy: disable-error-code="comparison-overlap"
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -354,7 +356,10 @@ def test_memory_repository_refuses_a_tenant_id_that_is_no_string() -> None:
 @pytest.mark.parametrize(
     ("options", "field", "says"),
     [
-        ({"timeout": "x"}, "timeout", "timeout must be a number of seconds, 0 or more, got 'x'"),
+        ({"timeout": "x"}, "timeout", "timeout must be a number of seconds, 0 or more, at most"),
+        ({"timeout": float("inf")}, "timeout", "got inf"),
+        ({"timeout": 3e6}, "timeout", "at most 2,147,483"),
+        ({"cache_mib": 10**15}, "cache_mib", "at most 2,097,152"),
         ({"timeout": -1}, "timeout", "got -1"),
         ({"timeout": float("nan")}, "timeout", "got nan"),
         ({"timeout": True}, "timeout", "got True"),
@@ -372,6 +377,106 @@ def test_sqlite_repository_checks_its_arguments(
 
 def test_sqlite_repository_refuses_a_path_that_is_no_path() -> None:
     refused(lambda: SqliteRepository(5), "path", "path must be a str or os.PathLike, got int")
+    refused(lambda: SqliteRepository("a\x00b"), "path", "NUL")
+
+
+def test_memory_repository_refuses_a_fault_hook_that_is_no_callable() -> None:
+    refused(lambda: MemoryRepository(fault="x"), "fault", "must be callable or None")
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def any_repo(request: pytest.FixtureRequest) -> Iterator[pv.repository.Repository]:
+    if request.param == "memory":
+        yield MemoryRepository()
+    else:
+        with SqliteRepository() as repo:
+            yield repo
+
+
+BAD_TENANT_IDS = [
+    ("", "must not be empty"),
+    ("   ", "must not be empty"),
+    ("t\x00", "control character"),
+    ("t\nu", "control character"),
+    ("t" * 300, "300 characters; the limit is 255"),
+    (" acme", "surrounding whitespace"),
+    (5, "must be a string"),
+    (None, "must be a string"),
+]
+
+
+@pytest.mark.parametrize(("tenant_id", "says"), BAD_TENANT_IDS)
+def test_every_repository_method_checks_the_tenant_id_as_tenant_id(
+    any_repo: Any, tenant_id: object, says: str
+) -> None:
+    calls: list[Callable[[], object]] = [
+        lambda: any_repo.get(tenant_id, "1001"),
+        lambda: any_repo.get_by_email(tenant_id, "a@example.com"),
+        lambda: any_repo.records(tenant_id),
+        lambda: any_repo.count(tenant_id),
+        lambda: any_repo.revision(tenant_id),
+        lambda: any_repo.uploads(tenant_id),
+        lambda: any_repo.commit(tenant_id, pv.repository.ChangeSet(), 0),
+        lambda: any_repo.get_tenant(tenant_id),
+    ]
+    for call in calls:
+        refused(call, "tenant_id", says)
+    assert any_repo.revision("acme") == 0
+    assert any_repo.revision("t" * 255) == 0
+
+
+def test_repositories_refuse_a_bad_argument_naming_it(any_repo: Any) -> None:
+    cs = pv.repository.ChangeSet()
+    refused(lambda: any_repo.get("acme", None), "key", "key must be a string")
+    refused(lambda: any_repo.get_by_email("acme", None), "email", "got NoneType")
+    refused(lambda: any_repo.save_tenant(None), "tenant", "tenant must be a Tenant")
+    refused(lambda: any_repo.commit("acme", None, 0), "change_set", "must be a ChangeSet")
+    for bad in (0.0, False, True, -1, "0", None):
+        refused(functools.partial(any_repo.commit, "acme", cs, bad), "expected_revision", repr(bad))
+    assert any_repo.revision("acme") == 0
+    assert any_repo.commit("acme", cs, 0) == 1
+
+
+def test_change_sets_and_upload_entries_refuse_a_bad_value_naming_it() -> None:
+    change_set = pv.repository.ChangeSet
+    refused(lambda: change_set(updates=None), "updates", "must be an iterable of UserRecord")
+    refused(lambda: change_set(creates="ab"), "creates", "got str 'ab'")
+    refused(lambda: change_set(upload="x"), "upload", "must be an UploadEntry or None")
+    entry = {
+        "tenant_id": "acme",
+        "actor_id": "sa-1",
+        "at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        "file_digest": "sha256:0",
+        "mode": "full",
+    }
+    refused(
+        lambda: pv.repository.UploadEntry(**entry, counts="abc"),
+        "counts",
+        "counts must be a mapping",
+    )
+    assert pv.repository.UploadEntry(**entry, counts={"created": 1}).counts == {"created": 1}
+
+
+def test_upload_functions_refuse_a_bad_argument_naming_it() -> None:
+    repo = MemoryRepository()
+    refused(lambda: pv.plan_upload(TENANT, ADMIN, [], None), "repository", "a Repository")
+    refused(lambda: pv.apply_plan(None, repo), "plan", "an UploadPlan")
+    refused(lambda: pv.tenant_as_stored(None, repo), "tenant", "a Tenant, got NoneType")
+    refused(lambda: pv.tenant_as_stored("solo", repo), "tenant", "got str 'solo'")
+    refused(lambda: pv.tenant_as_stored(TENANT, None), "history", "an UploadHistory")
+    plan = pv.plan_upload(TENANT, ADMIN, [record()], repo, as_of=AS_OF)
+    refused(lambda: pv.apply_plan(None, repo), "plan", "an UploadPlan")
+    refused(lambda: pv.apply_plan(plan, None), "repository", "a Repository")
+    naive = dt.datetime(2026, 1, 1)  # noqa: DTZ001
+    refused(lambda: pv.apply_plan(plan, repo, now=naive), "now", "aware")
+    for bad in ("0", -1, 0.0, True):
+        refused(
+            functools.partial(pv.apply_plan, plan, repo, expected_revision=bad),
+            "expected_revision",
+            f"got {type(bad).__name__} {bad!r}",
+        )
+    assert repo.revision(TENANT.id) == 0
+    assert pv.apply_plan(plan, repo, expected_revision=0).revision == 1
 
 
 # -- 2. ids are capped ---------------------------------------------------------------------
@@ -528,7 +633,135 @@ def test_only_the_first_unknown_columns_get_a_suggestion() -> None:
 
 def test_a_multi_line_header_still_names_each_cell_line() -> None:
     base = ",".join(pv.COMMUNITY_UPLOAD_USERS.headers)
+    # A header with a line break cannot name a custom field: the file is refused, the
+    # problem naming the line the cell starts on.
     stream = io.StringIO(base + ',"Two\r\nLines",Other\r\n', newline="")
-    reader = pv.read(stream, pv.COMMUNITY_UPLOAD_USERS)
-    warnings = [w for w in reader if isinstance(w, pv.RowError)]
-    assert [(w.column, w.line) for w in warnings] == [("Two\r\nLines", 1), ("Other", 2)]
+    with pytest.raises(pv.spreadsheet.HeaderError) as caught:
+        pv.read(stream, pv.COMMUNITY_UPLOAD_USERS)
+    problems = caught.value.problems
+    assert [(w.column, w.line) for w in problems] == [("Two\r\nLines", 1)]
+    stream = io.StringIO(base + ',Other,"Two\r\nLines"\r\n', newline="")
+    with pytest.raises(pv.spreadsheet.HeaderError) as caught:
+        pv.read(stream, pv.COMMUNITY_UPLOAD_USERS)
+    assert [(w.column, w.line) for w in caught.value.problems] == [("Two\r\nLines", 1)]
+
+
+# -- spreadsheet arguments, custom field names, matrix keys, product keys -------------------
+
+
+def test_read_refuses_a_bad_argument_naming_it() -> None:
+    from provisioning.spreadsheet import COMMUNITY_UPLOAD_USERS, read
+
+    refused(lambda: read(_csv(), None), "template", "must be a Template")
+    refused(lambda: read("a.csv", COMMUNITY_UPLOAD_USERS), "stream", "not a path")
+    for bad in (float("nan"), -1, "10", True):
+        refused(
+            functools.partial(read, _csv(), COMMUNITY_UPLOAD_USERS, max_file_size=bad),
+            "max_file_size",
+            repr(bad),
+        )
+    refused(
+        lambda: read(_csv(), COMMUNITY_UPLOAD_USERS, max_field_size=0), "max_field_size", "got 0"
+    )
+    refused(
+        lambda: read(_csv(), COMMUNITY_UPLOAD_USERS, lenient_headers="yes"),
+        "lenient_headers",
+        "True or False",
+    )
+    refused(lambda: read(_csv(), COMMUNITY_UPLOAD_USERS, date_order="x"), "date_order", "'x'")
+
+
+def test_write_refuses_a_bad_argument_naming_it() -> None:
+    from provisioning.spreadsheet import COMMUNITY_UPLOAD_USERS, write
+
+    template = COMMUNITY_UPLOAD_USERS
+    refused(lambda: write(None, io.StringIO(), template), "records", "got NoneType")
+    refused(lambda: write([record()], io.BytesIO(), template), "stream", "a text stream")
+    refused(lambda: write([record()], None, template), "stream", "a text stream")
+    refused(lambda: write([record()], io.StringIO(), None), "template", "a Template")
+    refused(
+        lambda: write([record()], io.StringIO(), template, extra_columns=["Status"]),
+        "extra_columns",
+        "'Status' is already a column",
+    )
+    for name in ("LegacyContactKey", "Status"):
+        refused(
+            lambda name=name: write([record(custom={name: "x"})], io.StringIO(), template),
+            "custom",
+            f"custom field {name!r}, the header of one of",
+        )
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("", "is empty"),
+        ("  ", "is empty"),
+        (" Title ", "surrounding whitespace"),
+        ("a,b\nc", "holds the character '\\n'"),
+        ("a\rb", "holds the character '\\r'"),
+    ],
+)
+def test_a_custom_field_name_must_be_able_to_be_a_header(name: str, says: str) -> None:
+    refused(lambda: record(custom={name: "v"}), "custom", says)
+    refused(lambda: pv.records.CustomFields({name: "v"}), "custom", says)
+
+
+def test_the_reader_keeps_only_custom_names_a_header_can_have() -> None:
+    from provisioning.spreadsheet import COMMUNITY_UPLOAD_USERS, HeaderError, read
+
+    header = "LegacyContactKey,FirstName,LastName,EmailAddress,CompanyName"
+    text = f'{header}," Chapter ",a\tb\r\n1001,Ada,Lovelace,ada@example.com,AE,North,x\r\n'
+    items = list(read(io.StringIO(text, newline=""), COMMUNITY_UPLOAD_USERS))
+    (found,) = [i for i in items if isinstance(i, pv.UserRecord)]
+    assert dict(found.custom) == {"Chapter": "North", "a\tb": "x"}
+    assert any("kept as 'Chapter'" in str(getattr(i, "message", "")) for i in items)
+    broken = f'{header},"a,b\nc"\r\n1001,Ada,Lovelace,ada@example.com,AE,x\r\n'
+    with pytest.raises(HeaderError, match="cannot be kept in custom"):
+        read(io.StringIO(broken, newline=""), COMMUNITY_UPLOAD_USERS)
+
+
+def test_a_permission_matrix_key_is_action_method_role() -> None:
+    matrix = pv.permission_matrix()
+    assert matrix["initial_upload", "standalone", "super_admin"].verdict.value == "depends"
+    refused(lambda: matrix[("super_admin", "initial_upload")], "key", "(action, method, role)")
+    refused(lambda: matrix["initial_upload"], "key", "(action, method, role)")
+    refused(
+        lambda: matrix["super_admin", "standalone", "initial_upload"],
+        "action",
+        "(action, method, role), in that order",
+    )
+
+
+def test_a_permission_matrix_reads_as_one_table_per_method() -> None:
+    text = str(pv.permission_matrix())
+    tables = text.split("\n\n")
+    assert [t.splitlines()[0] for t in tables] == [
+        f"method {m.value}:" for m in pv.ProvisioningMethod
+    ]
+    standalone = tables[0].splitlines()
+    assert standalone[1].split() == [r.value for r in pv.Role]
+    assert standalone[2].split()[0] == "self_register"
+    assert len(standalone) == 2 + len(pv.Action)
+    row = next(line for line in standalone if line.startswith("initial_upload "))
+    assert row.split() == ["initial_upload", "depends", *["refused"] * (len(pv.Role) - 1)]
+    assert all(line == line.rstrip() for line in text.splitlines())
+    assert set(text.split()) >= {"allowed", "refused", "depends"}
+
+
+def test_tenant_products_take_a_product_value_as_a_key() -> None:
+    products = STANDALONE.products
+    assert products["community"] is products[pv.Product.COMMUNITY]
+    assert products.get("community") is pv.ProvisioningMethod.STANDALONE
+    assert products.get(pv.Product.COMMUNITY) is pv.ProvisioningMethod.STANDALONE
+    assert "community" in products
+    assert pv.Product.COMMUNITY in products
+    assert "marketing" not in products
+    assert "nope" not in products
+    assert 5 not in products
+    assert products.get("marketing") is None
+    assert products.get("nope", 7) == 7
+    assert products.get(pv.Product.MARKETING, 7) == 7
+    for missing in ("marketing", "nope", pv.Product.MARKETING):
+        with pytest.raises(KeyError):
+            products[missing]

@@ -22,9 +22,12 @@ __all__ = [
     "EMAIL",
     "ID_MAX_LENGTH",
     "check_day",
+    "check_revision_number",
+    "check_tenant_id",
     "check_type",
     "enum_values",
     "enums",
+    "header_problem",
     "id_problem",
     "identifier",
     "is_bool",
@@ -89,6 +92,22 @@ def id_problem(value: str, *, controls: bool = True) -> str | None:
     if found is None:
         return None
     return f"holds the control character {found.group()!r} at position {found.start()}"
+
+
+def header_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a column header (a template's, or a custom field's name).
+
+    A header is non-empty, has no surrounding whitespace and no line break or NUL: what
+    :class:`~provisioning.spreadsheet.Column` accepts and the reader keeps as a name.
+    """
+    if not name.strip():
+        return "is empty"
+    if name != name.strip():
+        return "has surrounding whitespace"
+    for character in "\r\n\x00":
+        if character in name:
+            return f"holds the character {character!r}"
+    return None
 
 
 def check_type(value: object, kind: type[_T], field: str, what: str) -> _T:
@@ -215,3 +234,40 @@ def check_day(value: object, field: str) -> dt.date:
             f"{field} must be a datetime.date, got {_kind(value)} {value!r}", field=field
         )
     return value
+
+
+def check_tenant_id(value: object, field: str = "tenant_id") -> str:
+    """Return ``value`` if it can be a :class:`~provisioning.Tenant`'s id, else raise.
+
+    The rules of ``Tenant.id``: a non-empty string of at most ``ID_MAX_LENGTH``
+    characters with no control character; and, since a tenant's id is stored trimmed,
+    no surrounding whitespace. Every repository method taking a tenant id checks it.
+    """
+    if (
+        type(value) is str
+        and 0 < len(value) <= ID_MAX_LENGTH
+        and _NOT_IN_ID.search(value) is None
+        and not value[0].isspace()
+        and not value[-1].isspace()
+    ):
+        return value
+    result = _string(value, field)
+    if not result.strip():
+        raise InvalidValueError(f"{field} must not be empty, got {result!r}", field=field)
+    if (problem := id_problem(result)) is not None:
+        raise InvalidValueError(f"{field} {problem}", field=field)
+    raise InvalidValueError(
+        f"{field} {result!r} has surrounding whitespace, which no tenant's id has", field=field
+    )
+
+
+def check_revision_number(value: object, field: str = "expected_revision") -> int:
+    """Return ``value`` if it is a revision: an ``int`` (not a bool), 0 or more."""
+    if type(value) is int and value >= 0:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidValueError(
+            f"{field} must be a revision, an int 0 or more, got {_kind(value)} {value!r}",
+            field=field,
+        )
+    return int(value)

@@ -25,6 +25,7 @@ from ._metadata import FIELD_ROLE
 from ._validators import (
     EMAIL,
     ID_MAX_LENGTH,
+    header_problem,
     identifier,
     is_bool,
     text,
@@ -111,6 +112,11 @@ class CustomFields(FrozenMap[str, str]):
                 )
             if (problem := text_problem(name) or text_problem(value)) is not None:
                 raise InvalidValueError(f"custom: {name!r}: {value!r} {problem}", field="custom")
+            if (problem := header_problem(name)) is not None:
+                raise InvalidValueError(
+                    f"custom: the name {name!r} {problem}, so no column can have it as its header",
+                    field="custom",
+                )
         return cls.trusted(dict(values or {}))
 
     @classmethod

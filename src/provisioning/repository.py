@@ -95,7 +95,16 @@ class _Counts(FrozenMap[str, int]):
 
 
 def _to_counts(value: Mapping[str, int]) -> _Counts:
-    return value if isinstance(value, _Counts) else _Counts(value)
+    if isinstance(value, _Counts):
+        return value
+    given: object = value
+    if not isinstance(given, Mapping):
+        raise InvalidValueError(
+            f"counts must be a mapping of count names to counts, got "
+            f"{type(value).__name__} {value!r}",
+            field="counts",
+        )
+    return _Counts(value)
 
 
 def _check_counts(
@@ -152,8 +161,35 @@ class UploadEntry:
     product: Product = attrs.field(default=Product.COMMUNITY, converter=_product)
 
 
-def _records(value: Iterable[UserRecord]) -> tuple[UserRecord, ...]:
-    return value if isinstance(value, tuple) else tuple(value)
+def _records(value: object, field: str) -> tuple[UserRecord, ...]:
+    if isinstance(value, tuple):
+        return value
+    if not isinstance(value, Iterable) or isinstance(value, str | bytes | Mapping):
+        raise InvalidValueError(
+            f"{field} must be an iterable of UserRecord values, got "
+            f"{type(value).__name__} {value!r}",
+            field=field,
+        )
+    return tuple(value)
+
+
+def _creates(value: Iterable[UserRecord]) -> tuple[UserRecord, ...]:
+    return _records(value, "creates")
+
+
+def _updates(value: Iterable[UserRecord]) -> tuple[UserRecord, ...]:
+    return _records(value, "updates")
+
+
+def _upload(
+    _inst: object, attribute: attrs.Attribute[UploadEntry | None], value: UploadEntry | None
+) -> None:
+    entry: object = value
+    if entry is not None and not isinstance(entry, UploadEntry):
+        raise InvalidValueError(
+            f"upload must be an UploadEntry or None, got {type(value).__name__} {value!r}",
+            field=attribute.name,
+        )
 
 
 def _only_records(
@@ -189,14 +225,12 @@ class ChangeSet:
     """
 
     creates: tuple[UserRecord, ...] = attrs.field(
-        default=(), converter=_records, validator=_only_records
+        default=(), converter=_creates, validator=_only_records
     )
     updates: tuple[UserRecord, ...] = attrs.field(
-        default=(), converter=_records, validator=_only_records
+        default=(), converter=_updates, validator=_only_records
     )
-    upload: UploadEntry | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(UploadEntry))
-    )
+    upload: UploadEntry | None = attrs.field(default=None, validator=_upload)
 
     def __attrs_post_init__(self) -> None:
         changes = self.creates + self.updates

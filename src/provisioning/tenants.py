@@ -193,17 +193,44 @@ class ProductMethods(FrozenMap[Product, ProvisioningMethod]):
         ordered = dict(sorted(items.items(), key=lambda kv: kv[0].value))
         self._freeze(ordered, order=lambda kv: kv[0].value)
 
+    # A product is also found by its value ("community"), as every API takes enum values
+    # as strings. Members first, with a plain dict lookup: ``get`` is on decide's hot path
+    # (members hash by identity, so a string never finds one without the translation).
+
+    def __getitem__(self, product: Product | str) -> ProvisioningMethod:
+        try:
+            return self._map[product]  # type: ignore[index]
+        except KeyError:
+            member = _PRODUCTS.get(product) if isinstance(product, str) else None
+            if member is None:
+                raise
+        return self._map[member]
+
+    def __contains__(self, product: object) -> bool:
+        if product in self._map:
+            return True
+        return isinstance(product, str) and _PRODUCTS.get(product) in self._map
+
     @overload
-    def get(self, product: Product, /) -> ProvisioningMethod | None: ...
+    def get(self, product: Product | str, /) -> ProvisioningMethod | None: ...
     @overload
-    def get(self, product: Product, default: _T, /) -> ProvisioningMethod | _T: ...
-    def get(self, product: Product, default: object = None, /) -> object:
+    def get(self, product: Product | str, default: _T, /) -> ProvisioningMethod | _T: ...
+    def get(self, product: Product | str, default: object = None, /) -> object:
         """The product's method, or ``default`` when it is not licensed."""
-        return self._map.get(product, default)
+        method = self._map.get(product)  # type: ignore[arg-type]
+        if method is not None:
+            return method
+        if isinstance(product, str) and (member := _PRODUCTS.get(product)) is not None:
+            return self._map.get(member, default)
+        return default
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{p.value!r}: {m.value!r}" for p, m in self._items)
         return f"ProductMethods({{{inner}}})"
+
+
+#: Each product by its value, for the lookups of ``ProductMethods``.
+_PRODUCTS: dict[str, Product] = {p.value: p for p in Product}
 
 
 def _to_methods(value: Mapping[Any, Any]) -> ProductMethods:

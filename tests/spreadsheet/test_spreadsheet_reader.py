@@ -182,8 +182,10 @@ def test_text_streams_and_an_excel_bom_in_them() -> None:
 
 def test_paths_and_contents_are_refused() -> None:
     """The codec takes streams: a str or bytes is refused with what to do instead."""
-    with pytest.raises(TypeError, match="open the file yourself"):
-        read("users.csv", COMMUNITY_UPLOAD_USERS)  # type: ignore[arg-type]
+    for given in ("users.csv", b"LegacyContactKey"):
+        with pytest.raises(InvalidValueError, match="open the file yourself") as caught:
+            read(given, COMMUNITY_UPLOAD_USERS)  # type: ignore[arg-type]
+        assert caught.value.field == "stream"
 
 
 def test_field_limit_above_the_csv_modules_is_refused() -> None:

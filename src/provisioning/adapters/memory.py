@@ -20,6 +20,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 
 import attrs
 
+from .._validators import check_revision_number, check_tenant_id, check_type
 from ..exceptions import InvalidValueError, NotFoundError
 from ..records import UserRecord, email_key
 from ..repository import ChangeSet, UploadEntry, check_change_set, check_revision
@@ -47,14 +48,6 @@ def _no_fault(_step: str) -> None:
     pass
 
 
-def _bad_tenant_id(tenant_id: object) -> None:
-    if not isinstance(tenant_id, str):
-        raise InvalidValueError(
-            f"tenant_id must be a string, got {type(tenant_id).__name__} {tenant_id!r}",
-            field="tenant_id",
-        )
-
-
 class MemoryRepository:
     """A :class:`~provisioning.repository.Repository` and tenant store held in memory.
 
@@ -65,6 +58,8 @@ class MemoryRepository:
     """
 
     def __init__(self, *, fault: FaultHook | None = None) -> None:
+        if fault is not None and not callable(fault):
+            raise InvalidValueError(f"fault must be callable or None, got {fault!r}", field="fault")
         self._snapshots: dict[str, _Snapshot] = {}
         self._tenants: dict[str, Tenant] = {}
         self._fault = fault or _no_fault
@@ -74,18 +69,16 @@ class MemoryRepository:
         return f"<MemoryRepository: {len(self._snapshots)} tenants with records>"
 
     def _snapshot(self, tenant_id: str) -> _Snapshot:
-        if type(tenant_id) is not str:
-            _bad_tenant_id(tenant_id)
-        return self._snapshots.get(tenant_id, _EMPTY)
+        return self._snapshots.get(check_tenant_id(tenant_id), _EMPTY)
 
     def get(self, tenant_id: str, key: str) -> UserRecord | None:
         """The record whose LegacyContactKey is ``key``, or ``None``."""
-        return self._snapshot(tenant_id).records.get(key)
+        return self._snapshot(tenant_id).records.get(check_type(key, str, "key", "a string"))
 
     def get_by_email(self, tenant_id: str, email: str) -> UserRecord | None:
         """The record holding ``email``, compared case-insensitively, or ``None``."""
         snapshot = self._snapshot(tenant_id)
-        key = snapshot.emails.get(email_key(email))
+        key = snapshot.emails.get(email_key(check_type(email, str, "email", "a string")))
         return None if key is None else snapshot.records[key]
 
     def records(self, tenant_id: str) -> Iterator[UserRecord]:
@@ -109,6 +102,9 @@ class MemoryRepository:
 
         See :meth:`provisioning.repository.RecordWriter.commit` for the errors.
         """
+        check_tenant_id(tenant_id)
+        check_type(change_set, ChangeSet, "change_set", "a ChangeSet")
+        check_revision_number(expected_revision)
         with self._lock:
             old = self._snapshot(tenant_id)
             check_revision(tenant_id, expected_revision, old.revision)
@@ -152,7 +148,7 @@ class MemoryRepository:
 
     def get_tenant(self, tenant_id: str) -> Tenant:
         """The stored tenant; :class:`~provisioning.NotFoundError` when there is none."""
-        _bad_tenant_id(tenant_id)
+        check_tenant_id(tenant_id)
         try:
             return self._tenants[tenant_id]
         except KeyError:

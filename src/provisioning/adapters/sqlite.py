@@ -30,6 +30,7 @@ from itertools import repeat
 from types import TracebackType
 from typing import Any, Final
 
+from .._validators import check_revision_number, check_tenant_id, check_type
 from ..exceptions import InvalidValueError, NotFoundError, RepositoryError
 from ..records import UserRecord, email_key
 from ..repository import (
@@ -44,6 +45,10 @@ from ._faults import FaultHook
 from ._rows import row_codec
 
 __all__ = ["SCHEMA_VERSION", "SqliteRepository"]
+
+# The most SQLite takes: its busy timeout and its cache size are C ints (ms, KiB).
+_MAX_TIMEOUT: Final = 2_147_483
+_MAX_CACHE_MIB: Final = 2_097_152
 
 #: Records to rows and back, written from the model's fields: one column each in
 #: ``records``, in declaration order (the migrations below create the columns).
@@ -285,20 +290,32 @@ class SqliteRepository:
                 field="path",
             )
         number: object = timeout
-        if isinstance(number, bool) or not isinstance(number, int | float) or not number >= 0:
+        if (
+            isinstance(number, bool)
+            or not isinstance(number, int | float)
+            or not 0 <= number <= _MAX_TIMEOUT
+        ):
             raise InvalidValueError(
-                f"timeout must be a number of seconds, 0 or more, got {timeout!r}",
+                f"timeout must be a number of seconds, 0 or more, at most {_MAX_TIMEOUT:,}"
+                f" (about 24 days), got {timeout!r}",
                 field="timeout",
             )
         whole: object = cache_mib
-        if isinstance(whole, bool) or not isinstance(whole, int) or whole < 0:
+        if (
+            isinstance(whole, bool)
+            or not isinstance(whole, int)
+            or not 0 <= whole <= _MAX_CACHE_MIB
+        ):
             raise InvalidValueError(
-                f"cache_mib must be a whole number of MiB, 0 or more, got {cache_mib!r}",
+                f"cache_mib must be a whole number of MiB, 0 or more, at most {_MAX_CACHE_MIB:,}"
+                f" (2 TiB), got {cache_mib!r}",
                 field="cache_mib",
             )
         if fault is not None and not callable(fault):
             raise InvalidValueError(f"fault must be callable or None, got {fault!r}", field="fault")
         self._path = os.fspath(path)
+        if "\x00" in self._path:
+            raise InvalidValueError(f"path holds a NUL character: {self._path!r}", field="path")
         self._fault = fault or _no_fault
         try:
             self._con = sqlite3.connect(self._path, timeout=timeout, isolation_level=None)
@@ -422,16 +439,21 @@ class SqliteRepository:
 
     def get(self, tenant_id: str, key: str) -> UserRecord | None:
         """The record whose LegacyContactKey is ``key``, or ``None``."""
+        check_tenant_id(tenant_id)
+        check_type(key, str, "key", "a string")
         rows = self._read(f"{_SELECT} AND legacy_contact_key = ?", (tenant_id, key))
         return _record(rows[0], self._where(tenant_id)) if rows else None
 
     def get_by_email(self, tenant_id: str, email: str) -> UserRecord | None:
         """The record holding ``email``, compared case-insensitively, or ``None``."""
+        check_tenant_id(tenant_id)
+        check_type(email, str, "email", "a string")
         rows = self._read(f"{_SELECT} AND email_key = ?", (tenant_id, email_key(email)))
         return _record(rows[0], self._where(tenant_id)) if rows else None
 
     def records(self, tenant_id: str) -> Iterator[UserRecord]:
         """Every record of the tenant, ordered by key, read by a cursor in batches."""
+        check_tenant_id(tenant_id)
         try:
             # By key: the key index then leads the read, in the order creates were written.
             cursor = self._con.execute(f"{_SELECT} ORDER BY legacy_contact_key", (tenant_id,))
@@ -441,12 +463,14 @@ class SqliteRepository:
 
     def count(self, tenant_id: str) -> int:
         """How many records the tenant has."""
+        check_tenant_id(tenant_id)
         return int(
             self._read("SELECT COUNT(*) FROM records WHERE tenant_id = ?", (tenant_id,))[0][0]
         )
 
     def revision(self, tenant_id: str) -> int:
         """The tenant's current revision; 0 before its first commit."""
+        check_tenant_id(tenant_id)
         rows = self._read("SELECT revision FROM revisions WHERE tenant_id = ?", (tenant_id,))
         return self._stored_revision(tenant_id, rows)
 
@@ -464,6 +488,7 @@ class SqliteRepository:
 
     def uploads(self, tenant_id: str) -> Sequence[UploadEntry]:
         """Every upload committed for the tenant, oldest first."""
+        check_tenant_id(tenant_id)
         rows = self._read(
             "SELECT id, actor_id, at, file_digest, mode, product, counts FROM uploads"
             " WHERE tenant_id = ? ORDER BY id",
@@ -497,6 +522,9 @@ class SqliteRepository:
 
         See :meth:`provisioning.repository.RecordWriter.commit` for the errors.
         """
+        check_tenant_id(tenant_id)
+        check_type(change_set, ChangeSet, "change_set", "a ChangeSet")
+        check_revision_number(expected_revision)
         upload = change_set.upload
         try:
             with self._transaction("commit to"):
@@ -592,6 +620,7 @@ class SqliteRepository:
 
     def save_tenant(self, tenant: Tenant) -> None:
         """Store ``tenant``, replacing any tenant with the same id."""
+        check_type(tenant, Tenant, "tenant", "a Tenant")
         with self._transaction("save a tenant to"):
             self._con.execute(
                 "INSERT INTO tenants VALUES (?, ?)"
@@ -601,6 +630,7 @@ class SqliteRepository:
 
     def get_tenant(self, tenant_id: str) -> Tenant:
         """The stored tenant; :class:`~provisioning.NotFoundError` when there is none."""
+        check_tenant_id(tenant_id)
         rows = self._read("SELECT document FROM tenants WHERE tenant_id = ?", (tenant_id,))
         if not rows:
             raise NotFoundError(f"no tenant {tenant_id!r} is stored", kind="tenant", key=tenant_id)

@@ -24,6 +24,7 @@ from .._validators import to_enum
 from ..actors import Action, Actor, Role
 from ..catalog import Product
 from ..catalog import ProvisioningMethod as Method
+from ..exceptions import InvalidValueError
 from ..tenants import AccountRequestPolicy, Tenant
 from ._catalog import RULES
 from ._engine import (
@@ -585,12 +586,42 @@ class PermissionMatrix:
     cells: Mapping[tuple[Action, Method, Role], Permission] = attrs.field(repr=False)
 
     def __getitem__(self, key: tuple[Action | str, Method | str, Role | str]) -> Permission:
-        action, method, role = key
-        return self.cells[
-            to_enum(Action, action, "action"),
-            to_enum(Method, method, "method"),
-            to_enum(Role, role, "role"),
-        ]
+        given: object = key
+        if not isinstance(given, tuple) or len(given) != 3:
+            raise InvalidValueError(
+                f"a permission matrix key is (action, method, role), got {key!r}", field="key"
+            )
+        action, method, role = given
+        try:
+            cell = (
+                to_enum(Action, action, "action"),
+                to_enum(Method, method, "method"),
+                to_enum(Role, role, "role"),
+            )
+        except InvalidValueError as exc:
+            raise InvalidValueError(
+                f"a permission matrix key is (action, method, role), in that order: {exc}",
+                field=exc.field,
+            ) from None
+        return self.cells[cell]
+
+    def __str__(self) -> str:
+        """One text table per method: actions down, roles across, each cell's verdict."""
+        actions = list(dict.fromkeys(a for a, _, _ in self.cells))
+        methods = list(dict.fromkeys(m for _, m, _ in self.cells))
+        roles = list(dict.fromkeys(r for _, _, r in self.cells))
+        first = max((len(a.value) for a in actions), default=0)
+        widths = [max(len(r.value), len(Verdict.ALLOWED.value)) for r in roles]
+        tables = []
+        for method in methods:
+            top = (r.value.ljust(w) for r, w in zip(roles, widths, strict=True))
+            lines = [f"method {method.value}:", "  ".join([" " * first, *top])]
+            for action in actions:
+                verdicts = (self.cells[action, method, role].verdict.value for role in roles)
+                cells = (v.ljust(w) for v, w in zip(verdicts, widths, strict=True))
+                lines.append("  ".join([action.value.ljust(first), *cells]))
+            tables.append("\n".join(line.rstrip() for line in lines))
+        return "\n\n".join(tables)
 
     def __iter__(self) -> Iterator[tuple[Action, Method, Role]]:
         return iter(self.cells)

@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from .._validators import header_problem
 from ._codes import ErrorCode, Severity
 from ._errors import HeaderError, RowError
 from ._source import count_breaks
@@ -141,7 +142,15 @@ def match_header(
                 )
             problem(raw, ErrorCode.INEXACT_HEADER, message, raw, warn=lenient, index=index)
         if slot is None:
-            slot = raw
+            # A custom field's name is a header a file can be written with: trimmed, on
+            # one line (what Column and CustomFields accept).
+            slot = raw.strip()
+            found = _custom_name_problems(raw, slot, template)
+            for code, message, warn in found:
+                problem(raw, code, message, raw, warn=warn, index=index)
+            if any(not warn for _, _, warn in found):
+                layout.append(None)
+                continue
             close: list[str] = []
             if suggestions:
                 suggestions -= 1
@@ -175,6 +184,24 @@ def match_header(
         if column.required and column.header not in seen
     )
     return HeaderMatch(tuple(layout), tuple(problems))
+
+
+def _custom_name_problems(
+    raw: str, name: str, template: Template[Any]
+) -> list[tuple[ErrorCode, str, bool]]:
+    """What is wrong with an unknown header ``raw`` as the custom field ``name`` (trimmed):
+    each problem's code, message and whether it is only a warning."""
+    found: list[tuple[ErrorCode, str, bool]] = []
+    if name != raw:
+        message = f"header {raw!r} has surrounding spaces; its values are kept as {name!r}"
+        found.append((ErrorCode.INEXACT_HEADER, message, True))
+    if (bad := header_problem(name)) is not None:
+        message = (
+            f"column {raw!r} is not in the {template.name!r} template and its header "
+            f"{bad}, so its values cannot be kept in custom; rename the column"
+        )
+        found.append((ErrorCode.UNKNOWN_COLUMN, message, False))
+    return found
 
 
 def _loose(header: str) -> str:

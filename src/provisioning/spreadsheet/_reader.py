@@ -10,6 +10,7 @@ from typing import IO, Any, Generic, TypedDict, Unpack
 
 import attrs
 
+from .._validators import check_type, to_enum
 from ..exceptions import InvalidValueError, SpreadsheetError
 from ..records import normalize_email
 from ._codes import ErrorCode, Severity
@@ -104,6 +105,33 @@ class Reader(Generic[R]):
         max_field_size: int = DEFAULT_MAX_FIELD_SIZE,
         max_columns: int = DEFAULT_MAX_COLUMNS,
     ) -> None:
+        if isinstance(stream, str | bytes) or not callable(getattr(stream, "read", None)):
+            raise InvalidValueError(
+                "read() takes a text or binary stream, not a path or the file's content; "
+                "open the file yourself (open(path, 'rb')) or wrap text in io.StringIO; got "
+                f"{type(stream).__name__}",
+                field="stream",
+            )
+        check_type(template, Template, "template", "a Template")
+        if date_order is not None:
+            date_order = to_enum(DateOrder, date_order, "date_order")
+        if lenient_headers is not True and lenient_headers is not False:
+            raise InvalidValueError(
+                f"lenient_headers must be True or False, got {lenient_headers!r}",
+                field="lenient_headers",
+            )
+        size: object = max_file_size
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+            raise InvalidValueError(
+                f"max_file_size must be a whole number, 0 or more, or None, got {max_file_size!r}",
+                field="max_file_size",
+            )
+        field_size: object = max_field_size
+        if isinstance(field_size, bool) or not isinstance(field_size, int) or field_size < 1:
+            raise InvalidValueError(
+                f"max_field_size must be a whole number, 1 or more, got {max_field_size!r}",
+                field="max_field_size",
+            )
         limit: object = max_columns
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidValueError(

@@ -9,6 +9,7 @@ from typing import IO, Any, Generic, TypeVar
 
 import attrs
 
+from .._validators import header_problem
 from ..exceptions import InvalidValueError
 from ..records import Contact, RecordStatus, UserRecord
 from ._codes import ErrorCode
@@ -49,7 +50,7 @@ def _choices(value: type[enum.Enum] | Iterable[str]) -> type[enum.Enum] | tuple[
 
 
 def _check_header(_inst: object, _attribute: attrs.Attribute[str], value: str) -> None:
-    if not value or value != value.strip() or any(c in value for c in "\r\n\x00"):
+    if header_problem(value) is not None:
         raise InvalidValueError(
             f"header must be non-empty text without surrounding spaces or line breaks, "
             f"got {value!r}",

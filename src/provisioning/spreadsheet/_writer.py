@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import enum
-from collections.abc import Callable, Iterable, Sequence
+import io
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import attrgetter
 from typing import IO, Any
 
 import attrs
 
+from .._validators import check_type
 from ..exceptions import InvalidValueError
 from ._errors import RowError
 from ._parse import _converted_default
@@ -66,6 +68,23 @@ def _unwritten_fields(template: Template[Any]) -> list[tuple[str, Any]]:
     ]
 
 
+def _check_text_stream(stream: object) -> None:
+    if isinstance(stream, io.RawIOBase | io.BufferedIOBase) or not callable(
+        getattr(stream, "write", None)
+    ):
+        raise InvalidValueError(
+            f"stream must be a text stream (open the file with newline=''), got "
+            f"{type(stream).__name__} {stream!r:.80}",
+            field="stream",
+        )
+    mode = getattr(stream, "mode", "")
+    if isinstance(mode, str) and "b" in mode:
+        raise InvalidValueError(
+            f"stream must be a text stream, not one opened in binary mode {mode!r}",
+            field="stream",
+        )
+
+
 def write(
     records: Iterable[R],
     stream: IO[str],
@@ -83,8 +102,34 @@ def write(
 
     Nothing is dropped silently: a record whose value has no column to go to (a custom
     field not in the template, a non-default field the template lacks) raises
-    :class:`~provisioning.InvalidValueError` naming the record and the field.
+    :class:`~provisioning.InvalidValueError` naming the record and the field. So does a
+    custom field, or one of ``extra_columns``, named as one of the template's headers.
     """
+    if isinstance(records, str | bytes | Mapping) or not isinstance(records, Iterable):
+        raise InvalidValueError(
+            f"records must be an iterable of records, got {type(records).__name__} {records!r:.80}",
+            field="records",
+        )
+    _check_text_stream(stream)
+    check_type(template, Template, "template", "a Template")
+    formula_safe = bool(check_type(formula_safe, bool, "formula_safe", "True or False"))
+    if isinstance(extra_columns, str) or not isinstance(extra_columns, Iterable):
+        raise InvalidValueError(
+            f"extra_columns must be a sequence of headers, got {extra_columns!r}",
+            field="extra_columns",
+        )
+    extra_columns = tuple(extra_columns)
+    for extra in extra_columns:
+        check_type(extra, str, "extra_columns", "a sequence of headers (strings)")
+    taken = set(template.headers)
+    for extra in extra_columns:
+        if extra in taken:
+            raise InvalidValueError(
+                f"extra_columns: {extra!r} is already a column of the {template.name!r} "
+                "template (or repeated); the file would have it twice",
+                field="extra_columns",
+            )
+        taken.add(extra)
     writer = csv.writer(stream, delimiter=template.delimiter, lineterminator="\r\n")
     escape = neutralise if formula_safe else str
     header = (*template.headers, *extra_columns)
@@ -92,6 +137,7 @@ def write(
     getters = [_cell_getter(c) for c in template.columns]
     getters += [_cell_getter(Column(header=h)) for h in extra_columns]
     custom_headers = {c.header for c in template.columns if c.field is None} | set(extra_columns)
+    field_headers = {c.header for c in template.columns if c.field is not None}
     unwritten = _unwritten_fields(template)
     record_type = template.record_type
     count = 0
@@ -110,6 +156,14 @@ def write(
                     field=name,
                 )
         lost = [k for k in record.custom if k not in custom_headers]
+        clashing = [k for k in lost if k in field_headers]
+        if clashing:
+            raise InvalidValueError(
+                f"record {count} has the custom field {clashing[0]!r}, the header of one of "
+                f"the {template.name!r} template's own columns; the file would have that "
+                "column twice",
+                field="custom",
+            )
         if lost:
             raise InvalidValueError(
                 f"record {count} has custom fields {lost!r} that neither the template nor "

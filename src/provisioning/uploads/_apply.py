@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import attrs
 
 from .._enum import ValueEnum
-from ..exceptions import ConflictError, RefusedError, SafeguardError
+from .._validators import check_revision_number, check_type
+from ..exceptions import ConflictError, InvalidValueError, RefusedError, SafeguardError
 from ..repository import ChangeSet, Repository, UploadEntry
 from ._results import FieldChange, Update, UploadCounts, UploadPlan
 
@@ -80,6 +81,15 @@ def apply_plan(
     (or since ``expected_revision``); in every case nothing is written. ``now`` stamps
     the upload history (default: the current time, UTC).
     """
+    plan = check_type(plan, UploadPlan, "plan", "an UploadPlan")
+    check_type(repository, Repository, "repository", "a Repository")  # type: ignore[type-abstract]
+    if expected_revision is not None:
+        expected_revision = check_revision_number(expected_revision)
+    stamp: object = now
+    if stamp is not None and (not isinstance(stamp, dt.datetime) or stamp.utcoffset() is None):
+        raise InvalidValueError(
+            f"now must be a timezone-aware datetime or None, got {now!r}", field="now"
+        )
     if plan.refused:
         raise RefusedError(
             f"the upload to {plan.tenant_id} is refused: "

@@ -82,6 +82,7 @@ def plan_upload(
     tenant = check_type(tenant, Tenant, "tenant", "a Tenant")
     actor = check_type(actor, Actor, "actor", "an Actor")
     rulebook = check_type(rulebook, RuleBook, "rulebook", "a RuleBook")
+    check_type(repository, Repository, "repository", "a Repository")  # type: ignore[type-abstract]
     mode = to_enum(UploadMode, mode, "mode")
     day = check_day(as_of, "as_of") if as_of is not None else today()
     chosen = overrides_of(overrides)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from .._validators import check_type
 from ..catalog import Product
 from ..repository import UploadHistory
 from ..tenants import Tenant
@@ -27,6 +28,8 @@ def tenant_as_stored(tenant: Tenant, history: UploadHistory) -> Tenant:
     >>> tenant_as_stored(site, MemoryRepository()).initial_upload_done
     False
     """
+    tenant = check_type(tenant, Tenant, "tenant", "a Tenant")
+    check_type(history, UploadHistory, "history", "an UploadHistory (a repository)")  # type: ignore[type-abstract]
     if tenant.initial_upload_done:
         return tenant
     community = Product.COMMUNITY
