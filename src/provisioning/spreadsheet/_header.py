@@ -72,6 +72,7 @@ def match_header(
     *,
     lenient: bool,
     max_columns: int,
+    max_field_size: int | None = None,
     line: int = 1,
 ) -> HeaderMatch:
     """Match the cells of a header row against ``template``.
@@ -81,6 +82,8 @@ def match_header(
     an unknown column (a warning, with a "did you mean" for the first few), or blank (a
     warning). A column named twice and a required column absent are errors. ``line`` is
     the physical line the header starts on; a problem names the line its cell starts on.
+    A header cell longer than ``max_field_size`` characters is a ``field_too_large``
+    error; like too many columns, it is refused before any other check.
     """
     cells = list(header)
     if len(cells) > max_columns:
@@ -93,6 +96,25 @@ def match_header(
             record=0, line=line, column=None, code=ErrorCode.TOO_MANY_COLUMNS, message=message
         )
         return HeaderMatch((), (too_many,))
+    if max_field_size is not None and (
+        large := [i for i, cell in enumerate(cells) if len(cell) > max_field_size]
+    ):
+        starts = _cell_starts(cells, line)
+        return HeaderMatch(
+            (),
+            tuple(
+                RowError(
+                    record=0,
+                    line=starts[index],
+                    column=None,
+                    code=ErrorCode.FIELD_TOO_LARGE,
+                    message=f"header cell {index + 1} has {len(cells[index]):,} characters; "
+                    f"the limit is {max_field_size:,} (max_field_size)",
+                    value=cells[index][:40] + "...",
+                )
+                for index in large
+            ),
+        )
     exact = {c.header: c for c in template.columns}
     known = list(exact)
     loose = {_loose(c.header): c for c in template.columns}
