@@ -590,6 +590,7 @@ def read(
     max_file_size: int | None = DEFAULT_MAX_FILE_SIZE,
     max_field_size: int = DEFAULT_MAX_FIELD_SIZE,
     max_columns: int = DEFAULT_MAX_COLUMNS,
+    max_record_size: int = DEFAULT_MAX_RECORD_SIZE,
 ) -> Reader[R]:
     """Read an upload file from a text or binary stream; iterate the result.
 
@@ -602,6 +603,9 @@ def read(
     ``max_file_size`` (bytes, or characters for a text stream; ``None`` for no limit) and
     ``max_field_size`` (characters) bound what is read; a header with more than
     ``max_columns`` columns raises :class:`HeaderError` (code ``too_many_columns``).
+    A line, or a quoted multi-line record, over ``max_record_size`` characters (1 MiB)
+    raises :class:`~provisioning.SpreadsheetError` with code ``record_too_large`` (in
+    the header row: a :class:`HeaderError` problem).
     """
     return Reader(
         stream,
@@ -611,6 +615,7 @@ def read(
         max_file_size=max_file_size,
         max_field_size=max_field_size,
         max_columns=max_columns,
+        max_record_size=max_record_size,
     )
 
 
@@ -649,6 +654,7 @@ class ReadOptions(TypedDict, total=False):
     max_file_size: int | None
     max_field_size: int
     max_columns: int
+    max_record_size: int
 
 
 def read_all(
