@@ -8,6 +8,7 @@ import io
 import pytest
 
 from provisioning.exceptions import InvalidValueError, SpreadsheetError
+from provisioning.records import UserRecord
 from provisioning.spreadsheet import (
     COMMUNITY_UPLOAD_USERS,
     DEFAULT_MAX_RECORD_SIZE,
@@ -71,7 +72,7 @@ def test_a_line_of_forty_million_commas_is_refused_with_its_line() -> None:
     """Not materialised as 40 million fields; the rows before it are handed out first."""
     data = _bytes(HEADER + "\n" + ADA + "\n" + "," * 40_000_000 + "\n" + BOB + "\n")
     reader = read(data, COMMUNITY_UPLOAD_USERS)
-    seen = []
+    seen: list[UserRecord | RowError] = []
     with pytest.raises(SpreadsheetError) as caught:
         seen.extend(reader)
     assert (caught.value.code, caught.value.line) == (ErrorCode.RECORD_TOO_LARGE, 3)

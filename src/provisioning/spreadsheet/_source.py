@@ -95,6 +95,22 @@ def count_breaks(text: str) -> int:
     return text.count("\r") + text.count("\n") - text.count("\r\n")
 
 
+def _split(text: str, *, final: bool) -> tuple[list[str], int, str]:
+    """The complete lines of ``text``, how many physical lines they are, and the rest."""
+    lines, count = split_items(text)
+    carry = ""
+    if lines and not final and not lines[-1].endswith("\n"):
+        # An unfinished line, or one ending in "\r" whose "\n" may come next.
+        carry = lines.pop()
+        count -= blank_run(carry) or 1
+        if len(carry) > 1 and carry[0] == "\r":
+            # A run of blank lines: only its last "\r" may be unfinished.
+            lines.append(carry[:-1])
+            count += blank_run(carry[:-1])
+            carry = "\r"
+    return lines, count, carry
+
+
 class LineSource:
     """The physical lines of one stream, read in chunks; iterate once.
 
@@ -197,17 +213,7 @@ class LineSource:
                 yield from self._complete_lines(carry + text[: text.index("\x00")])
                 raise self._nul_error()
             text = carry + text
-            lines, count = split_items(text)
-            carry = ""
-            if lines and not final and not lines[-1].endswith("\n"):
-                # An unfinished line, or one ending in "\r" whose "\n" may come next.
-                carry = lines.pop()
-                count -= blank_run(carry) or 1
-                if len(carry) > 1 and carry[0] == "\r":
-                    # A run of blank lines: only its last "\r" may be unfinished.
-                    lines.append(carry[:-1])
-                    count += blank_run(carry[:-1])
-                    carry = "\r"
+            lines, count, carry = _split(text, final=final)
             if self._max_line is not None and len(text) > self._max_line:
                 yield from self._check_lengths(lines, carry)
             self.lines_done += count
@@ -221,7 +227,7 @@ class LineSource:
         """Raise ``record_too_large`` for the first line over the line limit (or for the
         unfinished line, once it is over), after handing out the lines before it."""
         limit = self._max_line
-        assert limit is not None  # noqa: S101 - only called with a limit
+        assert limit is not None  # only called with a limit
         if (not lines or max(map(len, lines)) <= limit) and len(carry) <= limit:
             return
         for index, line in enumerate(lines):
