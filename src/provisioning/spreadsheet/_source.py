@@ -32,8 +32,8 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 # A line that is not blank, or a run of blank lines (after the break ending the line
 # before it): line breaks only.
 _ITEM = re.compile(r"[^\r\n]+(?:\r\n|\r|\n)?|[\r\n]+")
-# Two breaks in a row (a "\r\n" is one): the text holds a blank line.
-_BLANKS = ("\n\n", "\r\r", "\n\r")
+# Lines shorter than this on average: look for runs of blank lines.
+_DENSE = 32
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -64,12 +64,14 @@ def split_lines(text: str) -> list[str]:
 
 
 def split_items(text: str) -> tuple[list[str], int]:
-    """Split like :func:`split_lines`, but keep each run of blank lines as one string.
+    """Split like :func:`split_lines`, but keep runs of blank lines as one string each
+    when the lines are short on average (as blank lines make them).
 
-    Returns the items and how many physical lines they are.
+    Returns the items and how many physical lines they are. Files of ordinary rows take
+    the plain split: looking for blank lines would cost more than splitting.
     """
-    if not any(b in text for b in _BLANKS) and text[:1] not in ("\r", "\n"):
-        lines = split_lines(text)
+    lines = split_lines(text)
+    if len(lines) * _DENSE <= len(text):
         return lines, len(lines)
     items: list[str] = _ITEM.findall(text)
     return items, physical_lines(items)
