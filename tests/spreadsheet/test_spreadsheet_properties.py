@@ -28,7 +28,7 @@ from provisioning.spreadsheet import (
     write,
 )
 from provisioning.spreadsheet._parse import compile_builder, parse_row
-from provisioning.spreadsheet._source import LineSource, split_lines
+from provisioning.spreadsheet._source import LineSource, blank_run, split_lines
 from provisioning.testing._record_strategies import contacts, emails, record_texts, user_records
 
 CUSTOM = COMMUNITY_UPLOAD_USERS.extend(Column(header="Chapter"), Column(header="Region"))
@@ -141,13 +141,21 @@ def test_fast_email_check_is_the_record_rule(text: str) -> None:
 
 @given(st.text(alphabet="ab,\"\r\n\u2028\x85\x0c'", max_size=60), st.integers(1, 7))
 def test_lines_match_newline_empty_splitting(text: str, chunk: int) -> None:
-    """However the stream is chunked, lines split as open(newline='') splits them."""
+    """However the stream is chunked, lines split as open(newline='') splits them.
+
+    LineSource may hand out a run of blank lines as one string of breaks only; split
+    again, its items are the same lines, and it counts each physical line.
+    """
     expected = io.StringIO(text, newline="").readlines()
     assert split_lines(text) == expected
     for stream in (io.StringIO(text), io.BytesIO(text.encode())):
         if not text:
             continue
-        assert list(LineSource(stream, max_file_size=None, chunk=chunk)) == expected
+        source = LineSource(stream, max_file_size=None, chunk=chunk)
+        items = list(source)
+        assert [line for item in items for line in split_lines(item)] == expected
+        assert all(len(split_lines(item)) == 1 or blank_run(item) > 1 for item in items)
+        assert source.lines_done == len(expected)
 
 
 _RAW = Template(

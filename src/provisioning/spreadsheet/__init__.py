@@ -24,6 +24,7 @@ from ._errors import HeaderError, ReadSummary, RowError
 from ._reader import (
     DEFAULT_MAX_FIELD_SIZE,
     DEFAULT_MAX_FILE_SIZE,
+    DEFAULT_MAX_RECORD_SIZE,
     Reader,
     ReadReport,
     read,
@@ -47,6 +48,7 @@ __all__ = [
     "COMMUNITY_UPLOAD_USERS",
     "DEFAULT_MAX_FIELD_SIZE",
     "DEFAULT_MAX_FILE_SIZE",
+    "DEFAULT_MAX_RECORD_SIZE",
     "ERROR_REPORT_COLUMNS",
     "MARKETING_ENTERPRISE",
     "MARKETING_ENTERPRISE_BY_MEMBER_ID",

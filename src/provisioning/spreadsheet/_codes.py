@@ -38,6 +38,9 @@ class ErrorCode(enum.StrEnum):
     NUL_BYTE = "nul_byte"
     #: The file is larger than the size limit (50 MB unless configured).
     FILE_TOO_LARGE = "file_too_large"
+    #: A line or a (quoted, multi-line) record longer than the record size limit
+    #: (1 MiB of text unless configured); in the header row, a ``HeaderError`` problem.
+    RECORD_TOO_LARGE = "record_too_large"
     #: An Excel workbook (.xlsx) was given where a CSV file is expected.
     WORKBOOK = "workbook"
     #: One or more header problems; ``HeaderError.problems`` lists each one.

@@ -67,12 +67,47 @@ class HeaderMatch:
         )
 
 
+def _oversized(
+    cells: list[str], *, max_columns: int, max_field_size: int | None, line: int
+) -> tuple[RowError, ...]:
+    """Too many columns, or cells too long: refused before any per-column work."""
+    if len(cells) > max_columns:
+        # A header of 200,000 columns costs no more than its length.
+        message = (
+            f"the header has {len(cells):,} columns; the limit is {max_columns:,} (max_columns)"
+        )
+        return (
+            RowError(
+                record=0, line=line, column=None, code=ErrorCode.TOO_MANY_COLUMNS, message=message
+            ),
+        )
+    if max_field_size is None:
+        return ()
+    large = [i for i, cell in enumerate(cells) if len(cell) > max_field_size]
+    if not large:
+        return ()
+    starts = _cell_starts(cells, line)
+    return tuple(
+        RowError(
+            record=0,
+            line=starts[index],
+            column=None,
+            code=ErrorCode.FIELD_TOO_LARGE,
+            message=f"header cell {index + 1} has {len(cells[index]):,} characters; "
+            f"the limit is {max_field_size:,} (max_field_size)",
+            value=cells[index][:40] + "...",
+        )
+        for index in large
+    )
+
+
 def match_header(
     header: Sequence[str],
     template: Template[Any],
     *,
     lenient: bool,
     max_columns: int,
+    max_field_size: int | None = None,
     line: int = 1,
 ) -> HeaderMatch:
     """Match the cells of a header row against ``template``.
@@ -82,18 +117,13 @@ def match_header(
     an unknown column (a warning, with a "did you mean" for the first few), or blank (a
     warning). A column named twice and a required column absent are errors. ``line`` is
     the physical line the header starts on; a problem names the line its cell starts on.
+    A header cell longer than ``max_field_size`` characters is a ``field_too_large``
+    error; like too many columns, it is refused before any other check.
     """
     cells = list(header)
-    if len(cells) > max_columns:
-        # Refused before any per-column work: a header of 200,000 columns costs no
-        # more than its length.
-        message = (
-            f"the header has {len(cells):,} columns; the limit is {max_columns:,} (max_columns)"
-        )
-        too_many = RowError(
-            record=0, line=line, column=None, code=ErrorCode.TOO_MANY_COLUMNS, message=message
-        )
-        return HeaderMatch((), (too_many,))
+    oversized = _oversized(cells, max_columns=max_columns, max_field_size=max_field_size, line=line)
+    if oversized:
+        return HeaderMatch((), oversized)
     exact = {c.header: c for c in template.columns}
     known = list(exact)
     loose = {_loose(c.header): c for c in template.columns}

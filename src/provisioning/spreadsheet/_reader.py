@@ -15,16 +15,17 @@ from ..exceptions import InvalidValueError, SpreadsheetError
 from ..records import normalize_email
 from ._codes import ErrorCode, Severity
 from ._dates import DateOrder
-from ._errors import ReadSummary, RowError, row_error
+from ._errors import HeaderError, ReadSummary, RowError, row_error
 from ._header import Layout, match_header
 from ._parse import compile_builder, parse_row
-from ._source import LineSource, count_breaks
+from ._source import LineSource, blank_run, count_breaks, physical_lines
 from ._templates import Column, R, Template
 
 __all__ = [
     "DEFAULT_MAX_COLUMNS",
     "DEFAULT_MAX_FIELD_SIZE",
     "DEFAULT_MAX_FILE_SIZE",
+    "DEFAULT_MAX_RECORD_SIZE",
     "ReadReport",
     "Reader",
     "read",
@@ -37,6 +38,9 @@ DEFAULT_MAX_FILE_SIZE = 50_000_000
 DEFAULT_MAX_FIELD_SIZE = 32_767
 #: The most columns a header may have; the vendor's template has 27.
 DEFAULT_MAX_COLUMNS = 1_000
+#: 1 MiB: the most characters one record (one line, or the lines of a quoted multi-line
+#: record) may have. The vendor's 27 columns each full to Excel's cell limit fit.
+DEFAULT_MAX_RECORD_SIZE = 1 << 20
 
 #: What a spreadsheet runs as a formula when a cell starts with it (OWASP, CWE-1236).
 FORMULA_TRIGGERS = "=+-@\t\r"
@@ -45,16 +49,36 @@ FORMULA_TRIGGERS = "=+-@\t\r"
 _ESCAPED = re.compile(r"'+[=+\-@\t\r]")
 
 
+class _RecordTooLarge(Exception):  # noqa: N818 - internal signal, never escapes the reader
+    """Raised by :class:`_Feed` when a multi-line record passes the record size limit."""
+
+
 class _Feed:
-    """Hands the CSV parser one line we chose, then the lines after it if it asks."""
+    """Hands the CSV parser one line we chose, then the lines after it if it asks.
 
-    __slots__ = ("ended", "first", "lines", "taken")
+    The lines a record takes after its first one are kept in ``taken``; ``size`` counts
+    the record's characters, and :class:`_RecordTooLarge` stops it past ``limit``.
+    """
 
-    def __init__(self, lines: Iterator[str]) -> None:
+    __slots__ = ("ended", "first", "limit", "lines", "size", "taken")
+
+    def __init__(self, lines: Iterator[str], limit: int) -> None:
         self.lines = lines
         self.first: str | None = None
         self.taken: list[str] = []
         self.ended = False
+        self.size = 0
+        self.limit = limit
+
+    def start(self, first: str) -> None:
+        """Begin a record with the line ``first``."""
+        self.first = first
+        self.taken.clear()
+        self.size = len(first)
+
+    def taken_lines(self) -> int:
+        """How many physical lines the record took after its first one."""
+        return physical_lines(self.taken) if self.taken else 0
 
     def __iter__(self) -> _Feed:
         return self
@@ -70,6 +94,9 @@ class _Feed:
             self.ended = True
             raise
         self.taken.append(line)
+        self.size += len(line)
+        if self.size > self.limit:
+            raise _RecordTooLarge
         return line
 
 
@@ -104,6 +131,7 @@ class Reader(Generic[R]):
         max_file_size: int | None = DEFAULT_MAX_FILE_SIZE,
         max_field_size: int = DEFAULT_MAX_FIELD_SIZE,
         max_columns: int = DEFAULT_MAX_COLUMNS,
+        max_record_size: int = DEFAULT_MAX_RECORD_SIZE,
     ) -> None:
         if isinstance(stream, str | bytes) or not callable(getattr(stream, "read", None)):
             raise InvalidValueError(
@@ -132,12 +160,15 @@ class Reader(Generic[R]):
                 f"max_field_size must be a whole number, 1 or more, got {max_field_size!r}",
                 field="max_field_size",
             )
-        limit: object = max_columns
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise InvalidValueError(
-                f"max_columns must be a whole number, 1 or more, got {max_columns!r}",
-                field="max_columns",
-            )
+        limits: tuple[tuple[str, object], ...] = (
+            ("max_columns", max_columns),
+            ("max_record_size", max_record_size),
+        )
+        for name, limit in limits:
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                raise InvalidValueError(
+                    f"{name} must be a whole number, 1 or more, got {limit!r}", field=name
+                )
         if max_field_size > csv.field_size_limit():
             raise InvalidValueError(
                 f"max_field_size {max_field_size:,} is above the csv module's limit of "
@@ -149,9 +180,10 @@ class Reader(Generic[R]):
         self._lenient = lenient_headers
         self._max_field = max_field_size
         self._max_columns = max_columns
-        self._source = LineSource(stream, max_file_size=max_file_size)
+        self._max_record = max_record_size
+        self._source = LineSource(stream, max_file_size=max_file_size, max_line=max_record_size)
         self._lines = iter(self._source)
-        self._feed = _Feed(self._lines)
+        self._feed = _Feed(self._lines, max_record_size)
         self._csv = csv.reader(self._feed, delimiter=template.delimiter, strict=True)
         self._counts = dict.fromkeys(
             ("lines", "rows", "valid", "invalid", "skipped", "duplicates", "warnings", "blank"), 0
@@ -194,16 +226,24 @@ class Reader(Generic[R]):
     def _read_header(self) -> None:
         try:
             first = next(self._lines)
+            cells = self._split_header(first)
         except StopIteration:
             raise SpreadsheetError(
                 "the file is empty: there is no header row", code=ErrorCode.EMPTY_FILE, line=1
             ) from None
-        cells = self._split_header(first)
+        except SpreadsheetError as exc:
+            if exc.code != ErrorCode.RECORD_TOO_LARGE:
+                raise
+            raise self._header_too_large() from None
         match = match_header(
-            cells, self.template, lenient=self._lenient, max_columns=self._max_columns
+            cells,
+            self.template,
+            lenient=self._lenient,
+            max_columns=self._max_columns,
+            max_field_size=self._max_field,
         )
         self.header = tuple(cells)
-        self._counts["lines"] = self._line = 1 + len(self._feed.taken)
+        self._counts["lines"] = self._line = (blank_run(first) or 1) + self._feed.taken_lines()
         error = match.error(self.template)
         if error is not None:
             raise error
@@ -213,14 +253,29 @@ class Reader(Generic[R]):
     def _split_header(self, first: str) -> list[str]:
         if '"' not in first:
             return first.rstrip("\r\n").split(self.template.delimiter)
-        self._feed.first = first
-        self._feed.taken = []
+        self._feed.start(first)
         try:
             return next(self._csv)
+        except _RecordTooLarge:
+            raise self._header_too_large() from None
         except csv.Error as exc:
             raise SpreadsheetError(
                 f"the header row cannot be parsed: {exc}", code=ErrorCode.BAD_QUOTING, line=1
             ) from None
+
+    def _header_too_large(self) -> HeaderError:
+        message = (
+            f"the header row is longer than the limit of {self._max_record:,} characters "
+            "(max_record_size); a header names the columns, each in a few words"
+        )
+        problem = RowError(
+            record=0, line=1, column=None, code=ErrorCode.RECORD_TOO_LARGE, message=message
+        )
+        return HeaderError(
+            f"the header row does not fit the {self.template.name!r} template: "
+            f"{problem.code}: {message}",
+            problems=(problem,),
+        )
 
     # -- the rows ------------------------------------------------------------------------
 
@@ -240,6 +295,8 @@ class Reader(Generic[R]):
         # A cell can start with "\r" only inside a multi-line record, which always gets
         # the careful look; a tab starts a cell only where it is not the delimiter.
         triggers = "'" + FORMULA_TRIGGERS.replace("\r", "").replace(delimiter, "")
+        # A line starting with a break is blank, or a run of blank lines (LineSource).
+        starts = triggers + "\r\n"
         care = re.compile(re.escape(delimiter) + "[" + re.escape(triggers) + "]")
         search = care.search
         finditer = care.finditer
@@ -257,12 +314,15 @@ class Reader(Generic[R]):
             record += 1
             start = line + 1
             if '"' in text:
-                feed.first = text
-                feed.taken.clear()
+                feed.start(text)
                 try:
                     fields = next(parse_csv)
+                except _RecordTooLarge:
+                    counts["rows"] = record
+                    counts["lines"] = start
+                    raise self._record_too_large(start) from None
                 except csv.Error as exc:
-                    line = start + len(feed.taken)
+                    line = start + feed.taken_lines()
                     counts["rows"] = record
                     counts["lines"] = line
                     counts["invalid"] += 1
@@ -270,7 +330,7 @@ class Reader(Generic[R]):
                     if feed.ended:
                         break
                     continue
-                line = start + len(feed.taken)
+                line = start + feed.taken_lines()
                 # Without its quotes the line shows every cell start after a delimiter.
                 careful = (
                     bool(feed.taken)
@@ -282,8 +342,14 @@ class Reader(Generic[R]):
                 line = start
                 fields = text.split(delimiter)
                 fields[-1] = fields[-1].rstrip("\r\n")
-                careful = text[:1] in triggers or search(text) is not None or len(text) > max_field
+                careful = text[:1] in starts or search(text) is not None or len(text) > max_field
             if careful or len(fields) != width:
+                if text[:1] in "\r\n":  # one blank line, or a run of them
+                    blanks = blank_run(text)
+                    counts["blank"] += blanks
+                    record += blanks - 1
+                    line = start + blanks - 1
+                    continue
                 cells = None
                 if '"' not in text and len(text) <= max_field:
                     # Only the cells the pattern points at need a look.
@@ -383,13 +449,18 @@ class Reader(Generic[R]):
         """
         row = tuple(fields)
         if len(fields) != width:
-            if not any(f.strip() for f in fields):
+            # A row of empty cells is blank; one with more cells than the header is not
+            # (a line of a million commas is no blank row).
+            if len(fields) < width and not any(f.strip() for f in fields):
                 return None
             code = ErrorCode.TOO_FEW_FIELDS if len(fields) < width else ErrorCode.TOO_MANY_FIELDS
             extra = self.template.delimiter.join(fields[width:])
-            message = f"the row has {len(fields)} fields but the header has {width}" + (
-                "; a value holding the delimiter must be quoted" if extra else ""
-            )
+            hint = ""
+            if any(f.strip() for f in fields[width:]):
+                hint = "; a value holding the delimiter must be quoted"
+            elif extra:
+                hint = "; the cells past the header's are empty: delete those columns"
+            message = f"the row has {len(fields):,} fields but the header has {width:,}{hint}"
             error = RowError(
                 record=record,
                 line=start,
@@ -492,6 +563,15 @@ class Reader(Generic[R]):
                 found.append((at, code, message))
         return found
 
+    def _record_too_large(self, start: int) -> SpreadsheetError:
+        return SpreadsheetError(
+            f"the record starting on line {start} is longer than the limit of "
+            f"{self._max_record:,} characters (max_record_size); usually a quote that "
+            "is never closed",
+            code=ErrorCode.RECORD_TOO_LARGE,
+            line=start,
+        )
+
     def _quote_error(self, exc: csv.Error, record: int, start: int, text: str) -> RowError:
         feed = self._feed
         message = str(exc)
@@ -510,12 +590,12 @@ class Reader(Generic[R]):
                 column=None,
                 code=ErrorCode.UNCLOSED_QUOTE,
                 message=f"a quoted value that starts on line {start} is never closed; the "
-                f"{len(feed.taken)} line(s) after it were read into it and are not "
+                f"{feed.taken_lines()} line(s) after it were read into it and are not "
                 "rows. Close the quote, or double the quotes inside the value",
                 value=text,
                 row=(text,),
             )
-        where = start + len(feed.taken)
+        where = start + feed.taken_lines()
         raw = text + "".join(feed.taken)
         return RowError(
             record=record,
@@ -538,6 +618,7 @@ def read(
     max_file_size: int | None = DEFAULT_MAX_FILE_SIZE,
     max_field_size: int = DEFAULT_MAX_FIELD_SIZE,
     max_columns: int = DEFAULT_MAX_COLUMNS,
+    max_record_size: int = DEFAULT_MAX_RECORD_SIZE,
 ) -> Reader[R]:
     """Read an upload file from a text or binary stream; iterate the result.
 
@@ -550,6 +631,9 @@ def read(
     ``max_file_size`` (bytes, or characters for a text stream; ``None`` for no limit) and
     ``max_field_size`` (characters) bound what is read; a header with more than
     ``max_columns`` columns raises :class:`HeaderError` (code ``too_many_columns``).
+    A line, or a quoted multi-line record, over ``max_record_size`` characters (1 MiB)
+    raises :class:`~provisioning.SpreadsheetError` with code ``record_too_large`` (in
+    the header row: a :class:`HeaderError` problem).
     """
     return Reader(
         stream,
@@ -559,6 +643,7 @@ def read(
         max_file_size=max_file_size,
         max_field_size=max_field_size,
         max_columns=max_columns,
+        max_record_size=max_record_size,
     )
 
 
@@ -597,6 +682,7 @@ class ReadOptions(TypedDict, total=False):
     max_file_size: int | None
     max_field_size: int
     max_columns: int
+    max_record_size: int
 
 
 def read_all(

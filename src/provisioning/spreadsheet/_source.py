@@ -4,7 +4,12 @@ Lines are split only at ``\\r\\n``, ``\\r`` and ``\\n`` (as ``newline=""`` does)
 their endings, so the CSV parser sees exactly what the file holds and line numbers are
 physical lines. Binary streams are decoded here: UTF-8 with or without a BOM, UTF-16
 with a BOM; UTF-32 is recognised and refused. Undecodable bytes, NUL characters and
-files over the size limit raise :class:`~provisioning.SpreadsheetError` naming the line.
+files over the size limit raise :class:`~provisioning.SpreadsheetError` naming the line,
+as does a line longer than the line limit (``max_line``), before it is held whole.
+
+A run of blank lines (nothing but line breaks) is handed out as one string holding
+them all, so a file of millions of empty lines costs no Python work per line; the
+reader counts the breaks in it (see :func:`blank_run`).
 """
 
 from __future__ import annotations
@@ -24,7 +29,11 @@ CHUNK = 1 << 20
 # Characters str.splitlines() breaks at that CSV does not.
 _OTHER_BREAKS = "\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
-_BREAK = re.compile(r"\r\n|\r|\n")
+# A line that is not blank, or a run of blank lines (after the break ending the line
+# before it): line breaks only.
+_ITEM = re.compile(r"[^\r\n]+(?:\r\n|\r|\n)?|[\r\n]+")
+# Lines shorter than this on average: look for runs of blank lines.
+_DENSE = 32
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -54,19 +63,74 @@ def split_lines(text: str) -> list[str]:
     return text.splitlines(keepends=True)
 
 
+def split_items(text: str) -> tuple[list[str], int]:
+    """Split like :func:`split_lines`, but keep runs of blank lines as one string each
+    when the lines are short on average (as blank lines make them).
+
+    Returns the items and how many physical lines they are. Files of ordinary rows take
+    the plain split: looking for blank lines would cost more than splitting.
+    """
+    lines = split_lines(text)
+    if len(lines) * _DENSE <= len(text):
+        return lines, len(lines)
+    items: list[str] = _ITEM.findall(text)
+    return items, physical_lines(items)
+
+
+def physical_lines(items: list[str]) -> int:
+    """How many physical lines ``items`` (as :func:`split_items` gives them) are."""
+    return sum(blank_run(item) or 1 for item in items)
+
+
+def blank_run(text: str) -> int:
+    """How many blank lines ``text`` is when it is a run of them (a string of line breaks
+    only, as :class:`LineSource` hands them out), else 0. A lone blank line is 1."""
+    if text[:1] not in ("\r", "\n"):
+        return 0
+    if len(text) == 1 or text == "\r\n":
+        return 1
+    return count_breaks(text)
+
+
 def count_breaks(text: str) -> int:
     """How many line breaks ``text`` holds (``\\r\\n`` counts once)."""
-    return len(_BREAK.findall(text))
+    return text.count("\r") + text.count("\n") - text.count("\r\n")
+
+
+def _split(text: str, *, final: bool) -> tuple[list[str], int, str]:
+    """The complete lines of ``text``, how many physical lines they are, and the rest."""
+    lines, count = split_items(text)
+    carry = ""
+    if lines and not final and not lines[-1].endswith("\n"):
+        # An unfinished line, or one ending in "\r" whose "\n" may come next.
+        carry = lines.pop()
+        count -= blank_run(carry) or 1
+        if len(carry) > 1 and carry[0] == "\r":
+            # A run of blank lines: only its last "\r" may be unfinished.
+            lines.append(carry[:-1])
+            count += blank_run(carry[:-1])
+            carry = "\r"
+    return lines, count, carry
 
 
 class LineSource:
     """The physical lines of one stream, read in chunks; iterate once.
 
     ``encoding`` is known after the first chunk; ``lines_done`` counts the lines handed
-    out so far, which is what the error messages of the stream itself count from.
+    out so far, which is what the error messages of the stream itself count from. A
+    line (its ending included) longer than ``max_line`` characters raises
+    ``record_too_large`` as soon as that is known: at most ``max_line`` plus one chunk
+    is ever held.
     """
 
-    def __init__(self, stream: IO[Any], *, max_file_size: int | None, chunk: int = CHUNK) -> None:
+    def __init__(
+        self,
+        stream: IO[Any],
+        *,
+        max_file_size: int | None,
+        max_line: int | None = None,
+        chunk: int = CHUNK,
+    ) -> None:
         if isinstance(stream, str | bytes):
             raise TypeError(
                 "read() takes a text or binary stream, not a path or the file's content; "
@@ -74,6 +138,7 @@ class LineSource:
             )
         self._stream = stream
         self._max = max_file_size
+        self._max_line = max_line
         self._chunk = chunk
         self.encoding = "utf-8"
         self.lines_done = 0
@@ -150,17 +215,45 @@ class LineSource:
                 yield from self._complete_lines(carry + text[: text.index("\x00")])
                 raise self._nul_error()
             text = carry + text
-            lines = split_lines(text)
-            carry = ""
-            if lines and not final and not lines[-1].endswith("\n"):
-                # An unfinished line, or one ending in "\r" whose "\n" may come next.
-                carry = lines.pop()
-            self.lines_done += len(lines)
+            lines, count, carry = _split(text, final=final)
+            if self._max_line is not None and len(text) > self._max_line:
+                yield from self._check_lengths(lines, carry)
+            self.lines_done += count
             if lines:
                 yield lines
             if final:
                 return
             data = self._stream.read(self._chunk)
+
+    def _check_lengths(self, lines: list[str], carry: str) -> Iterator[list[str]]:
+        """Raise ``record_too_large`` for the first line over the line limit (or for the
+        unfinished line, once it is over), after handing out the lines before it."""
+        limit = self._max_line
+        assert limit is not None  # only called with a limit
+        if (not lines or max(map(len, lines)) <= limit) and len(carry) <= limit:
+            return
+        for index, line in enumerate(lines):
+            if len(line) > limit and line[0] not in "\r\n":
+                before = lines[:index]
+                self.lines_done += physical_lines(before)
+                if before:
+                    yield before
+                raise self._line_error()
+        if len(carry) > limit:
+            self.lines_done += physical_lines(lines)
+            if lines:
+                yield lines
+            raise self._line_error()
+
+    def _line_error(self) -> SpreadsheetError:
+        line = self.lines_done + 1
+        return SpreadsheetError(
+            f"line {line} is longer than the limit of {self._max_line:,} characters "
+            "(max_record_size): the file is not a spreadsheet's CSV export, or a row in "
+            "it is far too large",
+            code=ErrorCode.RECORD_TOO_LARGE,
+            line=line,
+        )
 
     def _complete_lines(self, text: str) -> Iterator[list[str]]:
         """Hand out the complete lines of ``text``: those before a failing line."""
