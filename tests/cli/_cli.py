@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import pty
 import shutil
 import subprocess
 import sys
@@ -11,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+
+import provisioning as pv
+from provisioning.spreadsheet import COMMUNITY_UPLOAD_USERS, write
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SAMPLE = EXAMPLES / "data" / "community-upload.csv"
@@ -74,8 +79,56 @@ class Cli:
             path.write_text(content, encoding="utf-8")
         return path
 
+    def members(self, name: str, count: int, *, company: str = "Riverbend") -> Path:
+        """An upload file of ``count`` valid members (keys 900, 901, ...) in the folder."""
+        records = [
+            pv.UserRecord(
+                legacy_contact_key=str(900 + n),
+                first_name=f"First{n}",
+                last_name="Last",
+                email=f"user{n}@example.org",
+                company_name=company,
+            )
+            for n in range(count)
+        ]
+        stream = io.StringIO(newline="")
+        write(records, stream, COMMUNITY_UPLOAD_USERS)
+        return self.file(name, stream.getvalue())
+
+    def revision(self, tenant: str = "riverbend") -> int:
+        """The tenant's revision, as ``tenant show`` reports it."""
+        shown: int = self("tenant", "show", tenant, "--format", "json").json()["revision"]
+        return shown
+
     def with_riverbend(self) -> Cli:
         """Store the Riverbend example tenant and its actors."""
         result = self("tenant", "add", RIVERBEND)
         assert result.code == 0, result.err
         return self
+
+
+def on_terminal(
+    args: list[str], *, cwd: Path, env: dict[str, str] | None = None, stream: str = "stdout"
+) -> tuple[int, bytes]:
+    """Run ``args`` with ``stream`` (stdout or stderr) on a pseudo-terminal: exit code, bytes.
+
+    The other stream goes nowhere, and standard input is closed.
+    """
+    controller, terminal = pty.openpty()
+    out = terminal if stream == "stdout" else subprocess.DEVNULL
+    err = terminal if stream == "stderr" else subprocess.DEVNULL
+    with subprocess.Popen(
+        args, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err
+    ) as proc:
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal closes when the command exits
+                break
+            if not chunk:
+                break
+            shown += chunk
+    os.close(controller)
+    return proc.returncode, shown

@@ -5,11 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import os
-import pty
-import subprocess
 from pathlib import Path
 
-from _cli import MARKETING, SAMPLE, SCRIPT, Cli
+from _cli import MARKETING, SAMPLE, SCRIPT, Cli, on_terminal
 
 import provisioning as pv
 from provisioning.spreadsheet import COMMUNITY_UPLOAD_USERS, MARKETING_PROFESSIONAL, write
@@ -181,23 +179,9 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     piped = Cli(tmp_path)("validate", big)
     assert piped.code == 0
     assert piped.err == ""
-    controller, terminal = pty.openpty()
     assert SCRIPT is not None
-    with subprocess.Popen(
-        [SCRIPT, "validate", str(big)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=terminal
-    ) as proc:
-        os.close(terminal)
-        drawn = b""
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:  # the terminal closes when the command exits
-                break
-            if not chunk:
-                break
-            drawn += chunk
-    os.close(controller)
-    assert proc.returncode == 0
+    code, drawn = on_terminal([SCRIPT, "validate", str(big)], cwd=tmp_path, stream="stderr")
+    assert code == 0
     assert b"reading big.csv" in drawn
 
 
@@ -210,27 +194,9 @@ def test_export_to_a_terminal_escapes_control_characters(tmp_path: Path) -> None
     assert cli("apply", upload, "--tenant", "riverbend", "--actor", "dana", "--yes").code == 0
     piped = cli("export", "--tenant", "riverbend")
     assert "Love\x1b[2Jlace" in piped.out  # to a pipe or a file the CSV is as stored
-    controller, terminal = pty.openpty()
     assert SCRIPT is not None
     env = {**os.environ, "PROVISIONING_DB": str(cli.db)}
-    with subprocess.Popen(
-        [SCRIPT, "export", "--tenant", "riverbend"],
-        cwd=tmp_path,
-        env=env,
-        stdout=terminal,
-        stderr=subprocess.DEVNULL,
-    ) as proc:
-        os.close(terminal)
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:  # the terminal closes when the command exits
-                break
-            if not chunk:
-                break
-            shown += chunk
-    os.close(controller)
-    assert proc.returncode == 0
+    code, shown = on_terminal([SCRIPT, "export", "--tenant", "riverbend"], cwd=tmp_path, env=env)
+    assert code == 0
     assert b"Love\\x1b[2Jlace" in shown
     assert b"\x1b[2J" not in shown

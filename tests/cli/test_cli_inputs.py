@@ -6,7 +6,6 @@ the problem; the ``Cli`` helper fails any run that prints a traceback.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import sqlite3
@@ -17,39 +16,15 @@ from typing import Any
 import pytest
 from _cli import RIVERBEND, SAMPLE, Cli
 
-import provisioning as pv
-from provisioning.spreadsheet import COMMUNITY_UPLOAD_USERS, write
-
 UPLOAD = ("--tenant", "riverbend", "--actor", "dana")
 LIMIT = "1,048,576 bytes"
-
-
-def _upload(cli: Cli, name: str = "ten.csv", count: int = 10) -> Path:
-    records = [
-        pv.UserRecord(
-            legacy_contact_key=str(900 + n),
-            first_name=f"First{n}",
-            last_name="Last",
-            email=f"user{n}@example.org",
-            company_name="Riverbend",
-        )
-        for n in range(count)
-    ]
-    stream = io.StringIO(newline="")
-    write(records, stream, COMMUNITY_UPLOAD_USERS)
-    return cli.file(name, stream.getvalue())
-
-
-def _revision(cli: Cli) -> int:
-    revision: int = cli("tenant", "show", "riverbend", "--format", "json").json()["revision"]
-    return revision
 
 
 # -- A: saved plan files -------------------------------------------------------------------
 
 
 def _saved(cli: Cli) -> tuple[Path, dict[str, Any]]:
-    upload = _upload(cli)
+    upload = cli.members("ten.csv", 10)
     assert cli("plan", upload, *UPLOAD, "--save", "plan.json").code == 0
     data: dict[str, Any] = json.loads((cli.folder / "plan.json").read_text(encoding="utf-8"))
     return upload, data
@@ -114,7 +89,7 @@ def test_malformed_plan_file_is_refused(
     result = cli("apply", upload, *UPLOAD, "--plan", "plan.json", "--yes")
     assert result.code == 2
     assert f"Error: plan.json: not a valid plan file: {message}" in result.err
-    assert _revision(cli) == 0
+    assert cli.revision() == 0
 
 
 @pytest.mark.parametrize(
@@ -132,14 +107,14 @@ def test_plan_file_numbers_that_python_cannot_take(tmp_path: Path, text: str, me
     result = cli("apply", upload, *UPLOAD, "--plan", "plan.json", "--yes")
     assert result.code == 2
     assert f"Error: plan.json: {message}" in result.err.replace("not a valid plan file: ", "")
-    assert _revision(cli) == 0
+    assert cli.revision() == 0
 
 
 def test_deeply_nested_plan_file(tmp_path: Path) -> None:
     """A plan file nested a hundred thousand deep is refused, not a RecursionError."""
     cli = Cli(tmp_path).with_riverbend()
     cli.file("plan.json", "[" * 100_000 + "]" * 100_000)
-    result = cli("apply", _upload(cli), *UPLOAD, "--plan", "plan.json", "--yes")
+    result = cli("apply", cli.members("ten.csv", 10), *UPLOAD, "--plan", "plan.json", "--yes")
     assert result.code == 2
     assert "Error: plan.json: the plan file nests arrays or objects too deeply" in result.err
 
@@ -148,7 +123,14 @@ def test_refused_plan_is_not_saved(tmp_path: Path) -> None:
     """A refused plan has no revision to check: `plan --save` says so and writes nothing."""
     cli = Cli(tmp_path).with_riverbend()
     result = cli(
-        "plan", _upload(cli), "--tenant", "riverbend", "--actor", "lee", "--save", "p.json"
+        "plan",
+        cli.members("ten.csv", 10),
+        "--tenant",
+        "riverbend",
+        "--actor",
+        "lee",
+        "--save",
+        "p.json",
     )
     assert result.code == 1
     assert "Error: the upload is refused, so no plan was saved to p.json" in result.err
@@ -179,7 +161,7 @@ def test_devices_are_refused_at_once(tmp_path: Path, args: tuple[str, ...]) -> N
 def test_plan_file_that_is_a_device(tmp_path: Path) -> None:
     """`apply --plan /dev/zero` is refused unread."""
     cli = Cli(tmp_path).with_riverbend()
-    result = cli("apply", _upload(cli), *UPLOAD, "--plan", "/dev/zero", "--yes")
+    result = cli("apply", cli.members("ten.csv", 10), *UPLOAD, "--plan", "/dev/zero", "--yes")
     assert result.code == 2
     expected = "Error: /dev/zero: the plan file is a character device; only regular files are read"
     assert expected in result.err
@@ -230,7 +212,7 @@ def test_plan_file_over_the_cap(tmp_path: Path) -> None:
 def test_upload_over_the_cap(tmp_path: Path, command: str) -> None:
     """An upload over the reader's 50 MB limit is refused before it is digested whole."""
     cli = Cli(tmp_path).with_riverbend()
-    huge = _upload(cli, "huge.csv")
+    huge = cli.members("huge.csv", 10)
     with huge.open("r+b") as stream:
         stream.truncate(50_000_001)  # sparse: the tail reads as NUL bytes
     extra = ("--yes",) if command == "apply" else ()
@@ -239,7 +221,7 @@ def test_upload_over_the_cap(tmp_path: Path, command: str) -> None:
     assert "Error: huge.csv: the upload file is larger than the limit of 50,000,000 bytes" in (
         result.err
     )
-    assert _revision(cli) == 0
+    assert cli.revision() == 0
 
 
 # -- C: damaged documents and stores -------------------------------------------------------
@@ -290,7 +272,7 @@ def test_store_with_a_bad_schema_version(tmp_path: Path, statement: str, message
 def test_stored_record_with_an_unknown_status(tmp_path: Path, args: tuple[str, ...]) -> None:
     """A record whose status is not one (Banned) names the tenant, key and value: exit 2."""
     cli = Cli(tmp_path).with_riverbend()
-    assert cli("apply", _upload(cli), *UPLOAD, "--yes").code == 0
+    assert cli("apply", cli.members("ten.csv", 10), *UPLOAD, "--yes").code == 0
     _sql(cli, "UPDATE records SET status = 'Banned' WHERE legacy_contact_key = '903'")
     result = cli(*args)
     assert result.code == 2
@@ -298,13 +280,13 @@ def test_stored_record_with_an_unknown_status(tmp_path: Path, args: tuple[str, .
         f"Error: SQLite database '{cli.db}', tenant 'riverbend': the stored record '903': "
         "status 'Banned' is not a record status (Enabled, Deactivated, "
     ) in result.err
-    assert _revision(cli) == 1
+    assert cli.revision() == 1
 
 
 def test_stored_record_with_a_bad_date(tmp_path: Path) -> None:
     """A stored date that is not ISO 8601 is named too."""
     cli = Cli(tmp_path).with_riverbend()
-    assert cli("apply", _upload(cli), *UPLOAD, "--yes").code == 0
+    assert cli("apply", cli.members("ten.csv", 10), *UPLOAD, "--yes").code == 0
     _sql(cli, "UPDATE records SET birthday = 'soon' WHERE legacy_contact_key = '901'")
     result = cli("export", "--tenant", "riverbend")
     assert result.code == 2
@@ -330,7 +312,7 @@ def test_stored_actor_with_an_unknown_role(tmp_path: Path) -> None:
 def test_validate_counts_records_not_blank_lines(tmp_path: Path) -> None:
     """Three records and two trailing blank lines are 3 rows, with 2 blank lines."""
     cli = Cli(tmp_path)
-    text = _upload(cli, count=3).read_text(encoding="utf-8") + "\r\n\r\n"
+    text = cli.members("ten.csv", 3).read_text(encoding="utf-8") + "\r\n\r\n"
     padded = cli.file("padded.csv", text)
     data = cli("validate", padded, "--format", "json").json()
     assert (data["valid"], data["rows"], data["blank_lines"]) == (True, 3, 2)
@@ -341,7 +323,7 @@ def test_validate_counts_records_not_blank_lines(tmp_path: Path) -> None:
 def test_utf32_is_named(tmp_path: Path, encoding: str) -> None:
     """A UTF-32 file is called UTF-32, with or without its byte-order mark."""
     cli = Cli(tmp_path)
-    text = _upload(cli, count=2).read_text(encoding="utf-8")
+    text = cli.members("ten.csv", 2).read_text(encoding="utf-8")
     wide = cli.file("wide.csv", text.encode(encoding))
     result = cli("validate", wide.name)
     assert result.code == 2
@@ -434,4 +416,4 @@ def test_plan_file_with_a_repeated_key_is_refused(tmp_path: Path) -> None:
     result = cli("apply", upload, *UPLOAD, "--plan", "plan.json", "--yes")
     assert result.code == 2
     assert "not a valid plan file: overrides: the key appears twice" in result.err
-    assert _revision(cli) == 0
+    assert cli.revision() == 0

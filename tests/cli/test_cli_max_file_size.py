@@ -15,33 +15,9 @@ from _cli import Cli
 
 import provisioning as pv
 from provisioning.cli._inputs import format_size, parse_size
-from provisioning.spreadsheet import COMMUNITY_UPLOAD_USERS, write
+from provisioning.spreadsheet import COMMUNITY_UPLOAD_USERS
 
 UPLOAD = ("--tenant", "riverbend", "--actor", "dana")
-
-
-def _upload(cli: Cli, count: int = 40) -> Path:
-    """An upload file of ``count`` valid rows: a few KB."""
-    records = [
-        pv.UserRecord(
-            legacy_contact_key=str(900 + n),
-            first_name=f"First{n}",
-            last_name="Last",
-            email=f"user{n}@example.org",
-            company_name="Riverbend",
-        )
-        for n in range(count)
-    ]
-    stream = io.StringIO(newline="")
-    write(records, stream, COMMUNITY_UPLOAD_USERS)
-    path = cli.file("users.csv", stream.getvalue())
-    assert path.stat().st_size > 2000
-    return path
-
-
-def _revision(cli: Cli) -> int:
-    revision: int = cli("tenant", "show", "riverbend", "--format", "json").json()["revision"]
-    return revision
 
 
 @pytest.mark.parametrize(
@@ -97,7 +73,7 @@ def test_format_size() -> None:
 @pytest.mark.parametrize("command", ["validate", "plan", "apply"])
 def test_bad_values_are_usage_errors(tmp_path: Path, command: str, value: str) -> None:
     cli = Cli(tmp_path).with_riverbend()
-    upload = _upload(cli)
+    upload = cli.members("users.csv", 40)
     extra = () if command == "validate" else UPLOAD
     result = cli(command, upload.name, *extra, f"--max-file-size={value}")
     assert result.code == 2
@@ -108,7 +84,7 @@ def test_bad_values_are_usage_errors(tmp_path: Path, command: str, value: str) -
 @pytest.mark.parametrize("command", ["plan", "apply"])
 def test_upload_over_a_small_limit(tmp_path: Path, command: str) -> None:
     cli = Cli(tmp_path).with_riverbend()
-    upload = _upload(cli)
+    upload = cli.members("users.csv", 40)
     size = upload.stat().st_size
     extra = ("--yes",) if command == "apply" else ()
     result = cli(command, upload.name, *UPLOAD, *extra, "--max-file-size", "1KB")
@@ -116,7 +92,7 @@ def test_upload_over_a_small_limit(tmp_path: Path, command: str) -> None:
     assert "the upload file is larger than the limit of 1,000 bytes" in result.err
     assert f"pass --max-file-size {size} (or more)" in result.err
     assert "split" not in result.err.lower()
-    assert _revision(cli) == 0
+    assert cli.revision() == 0
     # The size it suggests is enough.
     result = cli(command, upload.name, *UPLOAD, *extra, "--max-file-size", str(size))
     assert result.code == 0, result.err
@@ -124,7 +100,7 @@ def test_upload_over_a_small_limit(tmp_path: Path, command: str) -> None:
 
 def test_binary_units_on_the_command(tmp_path: Path) -> None:
     cli = Cli(tmp_path).with_riverbend()
-    upload = _upload(cli)
+    upload = cli.members("users.csv", 40)
     result = cli("plan", upload.name, *UPLOAD, "--max-file-size", "2KiB")
     assert result.code == 2
     assert "larger than the limit of 2,048 bytes" in result.err
@@ -134,7 +110,7 @@ def test_binary_units_on_the_command(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_validate_over_a_small_limit(tmp_path: Path, fmt: str) -> None:
     cli = Cli(tmp_path)
-    upload = _upload(cli)
+    upload = cli.members("users.csv", 40)
     size = upload.stat().st_size
     result = cli("validate", upload.name, "--max-file-size", "1kb", "--format", fmt)
     assert result.code == 2
@@ -159,7 +135,7 @@ def test_the_default_stays_50_mb(tmp_path: Path) -> None:
 def test_over_the_default_names_the_flag(tmp_path: Path) -> None:
     """Over the 50 MB default: refused unread, with the flag and a size that would do."""
     cli = Cli(tmp_path).with_riverbend()
-    upload = _upload(cli)
+    upload = cli.members("users.csv", 40)
     with upload.open("r+b") as stream:
         stream.truncate(50_000_001)  # sparse: refused by its size before it is read
     result = cli("plan", upload.name, *UPLOAD)
@@ -171,7 +147,7 @@ def test_over_the_default_names_the_flag(tmp_path: Path) -> None:
 def test_saved_plan_needs_the_same_flag(tmp_path: Path) -> None:
     """A plan saved with a larger limit: apply --plan without it says which flag to pass."""
     cli = Cli(tmp_path).with_riverbend()
-    upload = _upload(cli)
+    upload = cli.members("users.csv", 40)
     size = upload.stat().st_size
     saved = cli("plan", upload.name, *UPLOAD, "--max-file-size", "1MB", "--save", "plan.json")
     assert saved.code == 0, saved.err
@@ -181,12 +157,12 @@ def test_saved_plan_needs_the_same_flag(tmp_path: Path) -> None:
     assert result.code == 2
     assert f"pass --max-file-size {size} (or more)" in result.err
     assert "a plan saved with --max-file-size needs the same flag here" in result.err
-    assert _revision(cli) == 0
+    assert cli.revision() == 0
     result = cli(
         "apply", upload.name, *UPLOAD, "--plan", "plan.json", "--yes", "--max-file-size", "1MB"
     )
     assert result.code == 0, result.err
-    assert _revision(cli) == 1
+    assert cli.revision() == 1
 
 
 def test_library_message_names_the_argument() -> None:

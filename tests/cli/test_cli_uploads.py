@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import pty
 import subprocess
@@ -10,31 +9,7 @@ from pathlib import Path
 
 from _cli import SAMPLE, SCRIPT, Cli
 
-import provisioning as pv
-from provisioning.spreadsheet import COMMUNITY_UPLOAD_USERS, write
-
 UPLOAD = ("--tenant", "riverbend", "--actor", "dana")
-
-
-def _clean_file(cli: Cli, name: str, count: int, *, company: str = "Riverbend") -> Path:
-    records = [
-        pv.UserRecord(
-            legacy_contact_key=str(900 + n),
-            first_name=f"First{n}",
-            last_name="Last",
-            email=f"user{n}@example.org",
-            company_name=company,
-        )
-        for n in range(count)
-    ]
-    stream = io.StringIO(newline="")
-    write(records, stream, COMMUNITY_UPLOAD_USERS)
-    return cli.file(name, stream.getvalue())
-
-
-def _revision(cli: Cli) -> int:
-    revision: int = cli("tenant", "show", "riverbend", "--format", "json").json()["revision"]
-    return revision
 
 
 def test_plan_is_held_by_row_errors(tmp_path: Path) -> None:
@@ -80,7 +55,7 @@ def test_refused_actor(tmp_path: Path) -> None:
     applied = cli("apply", SAMPLE, "--tenant", "riverbend", "--actor", "lee", "--yes")
     assert applied.code == 1
     assert "UPLOAD_SUPER_ADMIN_ONLY" in applied.err
-    assert _revision(cli) == 0
+    assert cli.revision() == 0
 
 
 def test_unknown_actor_is_a_usage_error(tmp_path: Path) -> None:
@@ -95,44 +70,44 @@ def test_unknown_actor_is_a_usage_error(tmp_path: Path) -> None:
 def test_tripped_safeguard_writes_nothing(tmp_path: Path) -> None:
     """A full import of a header-only file trips SAFEGUARD_EMPTY_FILE: exit 1, store unchanged."""
     cli = Cli(tmp_path).with_riverbend()
-    assert cli("apply", _clean_file(cli, "ten.csv", 10), *UPLOAD, "--yes").code == 0
-    empty = _clean_file(cli, "empty.csv", 0)
+    assert cli("apply", cli.members("ten.csv", 10), *UPLOAD, "--yes").code == 0
+    empty = cli.members("empty.csv", 0)
     result = cli("apply", empty, *UPLOAD, "--yes")
     assert result.code == 1
     assert "SAFEGUARD_EMPTY_FILE" in result.err
     assert "--override empty_file" in result.err
-    assert _revision(cli) == 1
+    assert cli.revision() == 1
 
 
 def test_stale_plan_after_another_apply(tmp_path: Path) -> None:
     """A plan saved at revision 1 is refused once another apply moved the store to 2."""
     cli = Cli(tmp_path).with_riverbend()
-    assert cli("apply", _clean_file(cli, "ten.csv", 10), *UPLOAD, "--yes").code == 0
-    reviewed = _clean_file(cli, "renamed.csv", 10, company="Riverbend General")
+    assert cli("apply", cli.members("ten.csv", 10), *UPLOAD, "--yes").code == 0
+    reviewed = cli.members("renamed.csv", 10, company="Riverbend General")
     assert cli("plan", reviewed, *UPLOAD, "--save", "plan.json").code == 0
-    other = cli("apply", _clean_file(cli, "more.csv", 11), *UPLOAD, "--yes")
+    other = cli("apply", cli.members("more.csv", 11), *UPLOAD, "--yes")
     assert other.code == 0
     stale = cli("apply", reviewed, *UPLOAD, "--plan", "plan.json", "--yes")
     assert stale.code == 1
     assert "stale plan" in stale.err
     assert "from revision 1 to 2" in stale.err
-    assert _revision(cli) == 2
+    assert cli.revision() == 2
 
 
 def test_saved_plan_applies_and_checks_the_file(tmp_path: Path) -> None:
     """A fresh saved plan applies; a changed file or another actor is refused."""
     cli = Cli(tmp_path).with_riverbend()
-    upload = _clean_file(cli, "ten.csv", 10)
+    upload = cli.members("ten.csv", 10)
     assert cli("plan", upload, *UPLOAD, "--save", "plan.json").code == 0
     other_actor = cli(
         "apply", upload, "--tenant", "riverbend", "--actor", "lee", "--plan", "plan.json", "--yes"
     )
     assert other_actor.code == 2
-    _clean_file(cli, "ten.csv", 12)
+    cli.members("ten.csv", 12)
     changed = cli("apply", upload, *UPLOAD, "--plan", "plan.json", "--yes")
     assert changed.code == 1
     assert "changed since the plan was saved" in changed.err
-    _clean_file(cli, "ten.csv", 10)
+    cli.members("ten.csv", 10)
     assert cli("apply", upload, *UPLOAD, "--plan", "plan.json", "--yes").code == 0
     assert cli("apply", upload, *UPLOAD, "--plan", cli.file("junk.json", "{}"), "--yes").code == 2
 
@@ -140,16 +115,16 @@ def test_saved_plan_applies_and_checks_the_file(tmp_path: Path) -> None:
 def test_apply_needs_yes_without_a_terminal(tmp_path: Path) -> None:
     """Without a terminal to confirm on, apply refuses to run unless --yes is given."""
     cli = Cli(tmp_path).with_riverbend()
-    result = cli("apply", _clean_file(cli, "ten.csv", 10), *UPLOAD)
+    result = cli("apply", cli.members("ten.csv", 10), *UPLOAD)
     assert result.code == 2
     assert "--yes" in result.err
-    assert _revision(cli) == 0
+    assert cli.revision() == 0
 
 
 def test_apply_asks_on_a_terminal(tmp_path: Path) -> None:
     """On a terminal apply asks first; answering no applies nothing (exit 1)."""
     cli = Cli(tmp_path).with_riverbend()
-    upload = _clean_file(cli, "ten.csv", 10)
+    upload = cli.members("ten.csv", 10)
     controller, terminal = pty.openpty()
     assert SCRIPT is not None
     with subprocess.Popen(
@@ -167,7 +142,7 @@ def test_apply_asks_on_a_terminal(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert b"Apply 10 change(s) to riverbend?" in err
     assert b"nothing was applied" in err
-    assert _revision(cli) == 0
+    assert cli.revision() == 0
 
 
 def test_plan_of_a_file_with_a_bad_header(tmp_path: Path) -> None:

@@ -111,6 +111,21 @@ def test_standalone_refuses_a_second_upload_once_the_first_is_in_the_history() -
     assert refused.decision.refusals[0].message == ("standalone allows only the one initial upload")
 
 
+def _after_a_marketing_upload() -> MemoryRepository:
+    """A store whose history holds one Marketing upload, and no Community one."""
+    repo = MemoryRepository()
+    marketing = UploadEntry(
+        tenant_id=TENANT.id,
+        actor_id="sa-1",
+        at=NOW,
+        file_digest="sha256:contacts",
+        mode="full",
+        product="marketing",
+    )
+    repo.commit(TENANT.id, ChangeSet(upload=marketing), repo.revision(TENANT.id))
+    return repo
+
+
 def test_decide_and_the_planner_agree_once_the_initial_upload_is_applied() -> None:
     """STANDALONE_ONE_TIME_UPLOAD: the tenant as stored answers decide as the planner does."""
     repo = MemoryRepository()
@@ -126,16 +141,7 @@ def test_decide_and_the_planner_agree_once_the_initial_upload_is_applied() -> No
 
 def test_the_tenant_as_stored_counts_only_community_uploads() -> None:
     """STANDALONE_ONE_TIME_UPLOAD: a Marketing upload in the history settles nothing."""
-    repo = MemoryRepository()
-    marketing = UploadEntry(
-        tenant_id=TENANT.id,
-        actor_id="sa-1",
-        at=NOW,
-        file_digest="sha256:contacts",
-        mode="full",
-        product="marketing",
-    )
-    repo.commit(TENANT.id, ChangeSet(upload=marketing), repo.revision(TENANT.id))
+    repo = _after_a_marketing_upload()
     assert pv.tenant_as_stored(STANDALONE, repo) is STANDALONE
 
 
@@ -212,16 +218,7 @@ def test_a_first_upload_committed_while_planning_makes_the_plan_stale() -> None:
 
 def test_a_marketing_upload_is_not_the_community_initial_upload() -> None:
     """STANDALONE_ONE_TIME_UPLOAD: only the product's own uploads count in the history."""
-    repo = MemoryRepository()
-    marketing = UploadEntry(
-        tenant_id=TENANT.id,
-        actor_id="sa-1",
-        at=NOW,
-        file_digest="sha256:contacts",
-        mode="full",
-        product="marketing",
-    )
-    repo.commit(TENANT.id, ChangeSet(upload=marketing), repo.revision(TENANT.id))
+    repo = _after_a_marketing_upload()
     first = plan(users("1"), repo, tenant=STANDALONE)
     assert first.applicable
     assert first.decision.action is pv.Action.INITIAL_UPLOAD
