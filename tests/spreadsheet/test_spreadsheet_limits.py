@@ -155,3 +155,35 @@ def test_an_unclosed_quote_over_blank_lines_names_its_lines() -> None:
     (error,) = read_all(_bytes(text), COMMUNITY_UPLOAD_USERS).errors
     assert (error.code, error.line) == (ErrorCode.UNCLOSED_QUOTE, 2)
     assert "5 line(s)" in error.message
+
+
+def test_a_file_of_more_bad_rows_than_the_cap_is_refused_there() -> None:
+    """Millions of bad rows once cost gigabytes of RowErrors: past the cap, the file stops."""
+    bad = "\n".join(f"{n},Ada,Lovelace,not-an-email,AE" for n in range(5))
+    reader = read(_bytes(f"{HEADER}\n{ADA}\n{bad}\n"), COMMUNITY_UPLOAD_USERS, max_problem_rows=3)
+    seen: list[object] = []
+    with pytest.raises(SpreadsheetError) as caught:
+        seen.extend(reader)
+    assert caught.value.code is ErrorCode.TOO_MANY_PROBLEMS
+    assert caught.value.line == 6  # the fourth bad row
+    assert str(caught.value).startswith("more than 3 rows have errors (the last on line 6)")
+    errors = [item for item in seen if isinstance(item, RowError)]
+    assert [e.line for e in errors] == [3, 4, 5]
+    assert len([item for item in seen if isinstance(item, UserRecord)]) == 1
+
+
+def test_repeated_rows_count_once_each_toward_the_cap() -> None:
+    """A row that repeats a key and an email is one bad row, not two."""
+    rows = "\n".join([ADA] * 4)
+    with pytest.raises(SpreadsheetError) as caught:
+        read_all(_bytes(f"{HEADER}\n{rows}\n"), COMMUNITY_UPLOAD_USERS, max_problem_rows=2)
+    assert caught.value.code is ErrorCode.TOO_MANY_PROBLEMS
+    assert caught.value.line == 5
+    report = read_all(_bytes(f"{HEADER}\n{rows}\n"), COMMUNITY_UPLOAD_USERS, max_problem_rows=3)
+    assert report.summary.invalid == 3
+
+
+@pytest.mark.parametrize("value", [0, -1, True, 2.5])
+def test_a_bad_problem_cap_is_refused(value: object) -> None:
+    with pytest.raises(InvalidValueError, match="max_problem_rows"):
+        read(_bytes(HEADER + "\n"), COMMUNITY_UPLOAD_USERS, max_problem_rows=value)  # type: ignore[arg-type]

@@ -24,6 +24,7 @@ from ._errors import HeaderError, ReadSummary, RowError
 from ._reader import (
     DEFAULT_MAX_FIELD_SIZE,
     DEFAULT_MAX_FILE_SIZE,
+    DEFAULT_MAX_PROBLEM_ROWS,
     DEFAULT_MAX_RECORD_SIZE,
     Reader,
     ReadReport,
@@ -48,6 +49,7 @@ __all__ = [
     "COMMUNITY_UPLOAD_USERS",
     "DEFAULT_MAX_FIELD_SIZE",
     "DEFAULT_MAX_FILE_SIZE",
+    "DEFAULT_MAX_PROBLEM_ROWS",
     "DEFAULT_MAX_RECORD_SIZE",
     "ERROR_REPORT_COLUMNS",
     "MARKETING_ENTERPRISE",

@@ -41,6 +41,9 @@ class ErrorCode(enum.StrEnum):
     #: A line or a (quoted, multi-line) record longer than the record size limit
     #: (1 MiB of text unless configured); in the header row, a ``HeaderError`` problem.
     RECORD_TOO_LARGE = "record_too_large"
+    #: More rows with errors (or vendor skips) than the reader reports (100,000 unless
+    #: configured): the file is refused there, so its problems fit in memory.
+    TOO_MANY_PROBLEMS = "too_many_problems"
     #: An Excel workbook (.xlsx) was given where a CSV file is expected.
     WORKBOOK = "workbook"
     #: One or more header problems; ``HeaderError.problems`` lists each one.

@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_MAX_COLUMNS",
     "DEFAULT_MAX_FIELD_SIZE",
     "DEFAULT_MAX_FILE_SIZE",
+    "DEFAULT_MAX_PROBLEM_ROWS",
     "DEFAULT_MAX_RECORD_SIZE",
     "ReadReport",
     "Reader",
@@ -41,6 +42,10 @@ DEFAULT_MAX_COLUMNS = 1_000
 #: 1 MiB: the most characters one record (one line, or the lines of a quoted multi-line
 #: record) may have. The vendor's 27 columns each full to Excel's cell limit fit.
 DEFAULT_MAX_RECORD_SIZE = 1 << 20
+#: Rows with errors a read reports before it refuses the file (``too_many_problems``):
+#: each one is kept by whoever collects them, so a file of millions of bad rows is
+#: refused here, in bounded memory.
+DEFAULT_MAX_PROBLEM_ROWS = 100_000
 
 #: What a spreadsheet runs as a formula when a cell starts with it (OWASP, CWE-1236).
 FORMULA_TRIGGERS = "=+-@\t\r"
@@ -132,6 +137,7 @@ class Reader(Generic[R]):
         max_field_size: int = DEFAULT_MAX_FIELD_SIZE,
         max_columns: int = DEFAULT_MAX_COLUMNS,
         max_record_size: int = DEFAULT_MAX_RECORD_SIZE,
+        max_problem_rows: int = DEFAULT_MAX_PROBLEM_ROWS,
     ) -> None:
         if isinstance(stream, str | bytes) or not callable(getattr(stream, "read", None)):
             raise InvalidValueError(
@@ -163,6 +169,7 @@ class Reader(Generic[R]):
         limits: tuple[tuple[str, object], ...] = (
             ("max_columns", max_columns),
             ("max_record_size", max_record_size),
+            ("max_problem_rows", max_problem_rows),
         )
         for name, limit in limits:
             if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
@@ -181,6 +188,7 @@ class Reader(Generic[R]):
         self._max_field = max_field_size
         self._max_columns = max_columns
         self._max_record = max_record_size
+        self._max_problem_rows = max_problem_rows
         self._source = LineSource(stream, max_file_size=max_file_size, max_line=max_record_size)
         self._lines = iter(self._source)
         self._feed = _Feed(self._lines, max_record_size)
@@ -325,7 +333,7 @@ class Reader(Generic[R]):
                     line = start + feed.taken_lines()
                     counts["rows"] = record
                     counts["lines"] = line
-                    counts["invalid"] += 1
+                    self._failed("invalid", start)
                     yield self._quote_error(exc, record, start, text)
                     if feed.ended:
                         break
@@ -366,7 +374,7 @@ class Reader(Generic[R]):
                         counts["warnings"] += 1
                     yield note
                 if failed:
-                    counts["invalid"] += 1
+                    self._failed("invalid", start)
                     continue
             item = build(fields)
             if item is None:
@@ -533,11 +541,23 @@ class Reader(Generic[R]):
         ]
         if any(e.code in (ErrorCode.DUPLICATE_KEY, ErrorCode.DUPLICATE_EMAIL) for e in errors):
             self._counts["duplicates"] += 1
-        if any(e.severity is Severity.ERROR for e in errors):
-            self._counts["invalid"] += 1
-        else:
-            self._counts["skipped"] += 1
+        self._failed(
+            "invalid" if any(e.severity is Severity.ERROR for e in errors) else "skipped", start
+        )
         return errors
+
+    def _failed(self, outcome: str, line: int) -> None:
+        """Count a row that yields no record; past the cap, refuse the file."""
+        counts = self._counts
+        counts[outcome] += 1
+        if counts["invalid"] + counts["skipped"] > self._max_problem_rows:
+            raise SpreadsheetError(
+                f"more than {self._max_problem_rows:,} rows have errors (the last on line "
+                f"{line}); the file is refused there, unread past that line (the limit is "
+                "max_problem_rows)",
+                code=ErrorCode.TOO_MANY_PROBLEMS,
+                line=line,
+            )
 
     def _repeats(
         self, fields: list[str], seen_key: int | None, seen_email: int | None
@@ -619,6 +639,7 @@ def read(
     max_field_size: int = DEFAULT_MAX_FIELD_SIZE,
     max_columns: int = DEFAULT_MAX_COLUMNS,
     max_record_size: int = DEFAULT_MAX_RECORD_SIZE,
+    max_problem_rows: int = DEFAULT_MAX_PROBLEM_ROWS,
 ) -> Reader[R]:
     """Read an upload file from a text or binary stream; iterate the result.
 
@@ -633,7 +654,9 @@ def read(
     ``max_columns`` columns raises :class:`HeaderError` (code ``too_many_columns``).
     A line, or a quoted multi-line record, over ``max_record_size`` characters (1 MiB)
     raises :class:`~provisioning.SpreadsheetError` with code ``record_too_large`` (in
-    the header row: a :class:`HeaderError` problem).
+    the header row: a :class:`HeaderError` problem). More than ``max_problem_rows`` rows
+    without a record (100,000) raise :class:`~provisioning.SpreadsheetError` with code
+    ``too_many_problems``, so the problems of a file always fit in memory.
     """
     return Reader(
         stream,
@@ -644,6 +667,7 @@ def read(
         max_field_size=max_field_size,
         max_columns=max_columns,
         max_record_size=max_record_size,
+        max_problem_rows=max_problem_rows,
     )
 
 
@@ -683,6 +707,7 @@ class ReadOptions(TypedDict, total=False):
     max_field_size: int
     max_columns: int
     max_record_size: int
+    max_problem_rows: int
 
 
 def read_all(
