@@ -47,7 +47,8 @@ expect_refused plan "$upload" --tenant riverbend --actor dana --as-of "$as_of"
 expect_refused plan "$upload" --tenant riverbend --actor lee --as-of "$as_of"
 step plan "$upload" --tenant riverbend --actor dana --as-of "$as_of" \
     --override row_errors --save plan.json
-step apply "$upload" --tenant riverbend --actor dana --plan plan.json --yes
+step apply "$upload" --tenant riverbend --actor dana --plan plan.json --override row_errors \
+    --yes
 step tenant show riverbend
 step sso --tenant riverbend --as-of 2027-01-11
 step export --tenant riverbend -o export.csv

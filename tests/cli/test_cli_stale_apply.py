@@ -201,6 +201,7 @@ def test_a_saved_plan_is_applied_as_saved_or_not_at_all(tmp_path: Path) -> None:
     assert "stale plan: tenant riverbend or its actors changed since the plan was saved" in (
         changed.err
     )
+    assert cli.revision() == 1  # the change moved the revision on: a racing commit fails
     with SqliteRepository(cli.db) as repo:
         assert repo.count("riverbend") == 0
 
@@ -214,3 +215,29 @@ def test_a_held_plan_is_not_saved(tmp_path: Path) -> None:
     assert held.code == 1
     assert "the upload is held, so no plan was saved to plan.json" in held.err
     assert not (cli.folder / "plan.json").exists()
+
+
+def test_overrides_saved_with_a_plan_must_be_named_again(tmp_path: Path) -> None:
+    """A plan file is no authority to override a safeguard: apply names each one again."""
+    cli = Cli(tmp_path).with_riverbend()
+    base = _csv(cli.folder / "thirty.csv", range(30))
+    bad = cli.file("bad.csv", base.read_text(encoding="utf-8") + "999,,,nope,\n")
+    assert cli("plan", bad, *UPLOAD, "--override", "row_errors", "--save", "plan.json").code == 0
+    bare = cli("apply", bad, *UPLOAD, "--plan", "plan.json", "--yes")
+    assert bare.code == 2
+    assert "the plan was saved with --override row_errors; pass it here too" in bare.err
+    named = ("--plan", "plan.json", "--override", "row_errors", "--yes")
+    assert cli("apply", bad, *UPLOAD, *named).code == 0
+    with SqliteRepository(cli.db) as repo:
+        assert repo.count("riverbend") == 30
+
+
+def test_a_tenant_change_moves_the_revision_on(tmp_path: Path) -> None:
+    """tenant add of a changed tenant moves its revision on; the same tenant again does not."""
+    cli = Cli(tmp_path).with_riverbend()
+    assert cli.revision() == 0
+    assert cli("tenant", "add", RIVERBEND).code == 0
+    assert cli.revision() == 0
+    text = RIVERBEND.read_text(encoding="utf-8").replace('name = "', 'name = "New ', 1)
+    assert cli("tenant", "add", cli.file("changed.toml", text)).code == 0
+    assert cli.revision() == 1

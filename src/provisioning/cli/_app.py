@@ -772,6 +772,65 @@ def plan_command(
         ctx.exit(EXIT_REFUSED)
 
 
+def _check_saved(
+    saved: SavedPlan,
+    store: Store,
+    t: Tenant,
+    actor: Actor,
+    upload: Spooled,
+    *,
+    file: Path,
+    mode: str | None,
+    day: dt.date | None,
+    overrides: tuple[str, ...],
+) -> tuple[str, dt.date, tuple[str, ...]]:
+    """A saved plan's mode, date and overrides, once it is checked against the command.
+
+    Usage errors for another tenant, actor, mode, date or set of overrides; "stale plan"
+    when the tenant, the file or the store moved since the plan was saved.
+    """
+    if (saved.tenant, saved.actor) != (t.id, actor.id):
+        raise click.BadParameter(
+            f"the plan is for tenant {saved.tenant!r} and actor {saved.actor!r}",
+            param_hint="'--plan'",
+        )
+    if mode is not None and mode != saved.mode:
+        raise click.BadParameter(f"the plan was made in {saved.mode} mode", param_hint="'--mode'")
+    if day is not None and day != saved.as_of:
+        raise click.BadParameter(
+            f"the plan was made as of {saved.as_of.isoformat()}", param_hint="'--as-of'"
+        )
+    added = sorted(set(overrides) - set(saved.overrides))
+    if added:
+        # What a person reviewed is what is applied: no safeguard overridden afterwards.
+        raise click.BadParameter(
+            f"the plan was saved without --override {added[0]}; plan again with it",
+            param_hint="'--override'",
+        )
+    missing = sorted(set(saved.overrides) - set(overrides))
+    if missing:
+        # A plan file is no authority: whoever applies names each override again.
+        raise click.BadParameter(
+            f"the plan was saved with --override {missing[0]}; pass it here too to "
+            "apply the plan as it was reviewed",
+            param_hint="'--override'",
+        )
+    if _tenant_digest(store, t) != saved.tenant_digest:
+        raise Failure(
+            f"stale plan: tenant {t.id} or its actors changed since the plan was saved "
+            "(tenant add); run plan again"
+        )
+    if upload.digest != saved.file_digest:
+        raise Failure(f"stale plan: {file} changed since the plan was saved; run plan again")
+    now = store.repo.revision(t.id)
+    if now != saved.revision:
+        raise Failure(
+            f"stale plan: the store of {t.id} moved from revision {saved.revision} to {now} "
+            "since the plan was saved (another upload was applied); run plan again"
+        )
+    return saved.mode, saved.as_of, saved.overrides
+
+
 @cli.command("apply")
 @click.argument("file", type=_INPUT)
 @_tenant_option
@@ -813,46 +872,16 @@ def apply_command(
     upload = ctx.with_resource(
         _spooled(state, file, max_file_size, saved_plan=plan_file is not None)
     )
+    saved: SavedPlan | None = None
     if plan_file is not None:
         saved = SavedPlan.load(plan_file)
-        if (saved.tenant, saved.actor) != (t.id, actor.id):
-            raise click.BadParameter(
-                f"the plan is for tenant {saved.tenant!r} and actor {saved.actor!r}",
-                param_hint="'--plan'",
-            )
-        if mode is not None and mode != saved.mode:
-            raise click.BadParameter(
-                f"the plan was made in {saved.mode} mode", param_hint="'--mode'"
-            )
-        if day is not None and day != saved.as_of:
-            raise click.BadParameter(
-                f"the plan was made as of {saved.as_of.isoformat()}", param_hint="'--as-of'"
-            )
-        added = sorted(set(overrides) - set(saved.overrides))
-        if added:
-            # What a person reviewed is what is applied: no safeguard overridden afterwards.
-            raise click.BadParameter(
-                f"the plan was saved without --override {added[0]}; plan again with it",
-                param_hint="'--override'",
-            )
-        mode, day, overrides = saved.mode, saved.as_of, saved.overrides
-        if _tenant_digest(store, t) != saved.tenant_digest:
-            raise Failure(
-                f"stale plan: tenant {t.id} or its actors changed since the plan was saved "
-                "(tenant add); run plan again"
-            )
-        if upload.digest != saved.file_digest:
-            raise Failure(f"stale plan: {file} changed since the plan was saved; run plan again")
-        now = store.repo.revision(t.id)
-        if now != saved.revision:
-            raise Failure(
-                f"stale plan: the store of {t.id} moved from revision {saved.revision} to {now} "
-                "since the plan was saved (another upload was applied); run plan again"
-            )
+        mode, day, overrides = _check_saved(
+            saved, store, t, actor, upload, file=file, mode=mode, day=day, overrides=overrides
+        )
     plan = _plan(
         state, store, upload, t, actor, mode=mode or "full", as_of=day, overrides=overrides
     )
-    if plan_file is not None:
+    if saved is not None:
         _check_replan(saved, plan)
     if not plan.applicable:
         _show_plan(state, plan, fmt)
@@ -874,7 +903,7 @@ def apply_command(
     spinner = escape(render.safe(f"applying to {t.id}"))
     waiting = state.err.status(spinner) if state.err.is_terminal else nullcontext()
     with waiting:
-        approved = None if plan_file is None else saved.revision
+        approved = None if saved is None else saved.revision
         receipt = apply_plan(plan, store.repo, expected_revision=approved)
     if fmt == "json":
         _emit_json(state, render.plan_data(plan, receipt))

@@ -13,13 +13,18 @@ from types import TracebackType
 
 from ..actors import Actor
 from ..adapters import SqliteRepository
-from ..exceptions import InvalidValueError, RepositoryError
+from ..exceptions import ConflictError, InvalidValueError, NotFoundError, RepositoryError
+from ..repository import ChangeSet
+from ..serialization import tenant_to_json
 from ..tenants import Tenant
 
 __all__ = ["DEFAULT_DB", "Store"]
 
 #: The store's file name when neither ``--db`` nor ``PROVISIONING_DB`` names one.
 DEFAULT_DB = "provisioning.db"
+
+#: Attempts at moving a changed tenant's revision on while other writers commit.
+_TRIES = 5
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cli_actors (
@@ -68,7 +73,14 @@ class Store:
         self.repo.close()
 
     def save(self, tenant: Tenant, actors: tuple[Actor, ...]) -> None:
-        """Store ``tenant``, then replace its actors in one transaction of their own."""
+        """Store ``tenant``, then replace its actors in one transaction of their own.
+
+        A change to a stored tenant or its actors first moves the tenant's revision on,
+        so a plan saved before it is stale, and an upload committing meanwhile is ordered
+        before it (its commit, held to the old revision, lands first or not at all).
+        """
+        if self._changes(tenant, actors):
+            self._advance(tenant.id)
         self.repo.save_tenant(tenant)
         rows = [(tenant.id, a.id, a.role.value, a.name) for a in actors]
         try:
@@ -83,6 +95,28 @@ class Store:
                 f"tenant {tenant.id!r} was saved, but its actors were not ({exc}); the old "
                 "actors stay until `tenant add` succeeds again"
             ) from exc
+
+    def _changes(self, tenant: Tenant, actors: tuple[Actor, ...]) -> bool:
+        """Whether ``tenant`` is stored already, and differs from it or its actors do."""
+        try:
+            stored = self.repo.get_tenant(tenant.id)
+        except NotFoundError:
+            return False
+        before = [(a.id, a.role, a.name) for a in self.actors(tenant.id)]
+        after = sorted((a.id, a.role, a.name) for a in actors)
+        return tenant_to_json(stored) != tenant_to_json(tenant) or before != after
+
+    def _advance(self, tenant_id: str) -> None:
+        """Move the tenant's revision on by one, with an empty commit."""
+        for _ in range(_TRIES):
+            try:
+                self.repo.commit(tenant_id, ChangeSet(), self.repo.revision(tenant_id))
+            except ConflictError:
+                continue  # another writer committed in between: read the revision again
+            return
+        raise RepositoryError(
+            f"tenant {tenant_id!r} was not changed: its store is busy with other commits; try again"
+        )
 
     def actors(self, tenant_id: str) -> list[Actor]:
         """The tenant's actors, ordered by id."""
