@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import pty
 from pathlib import Path
 
 from _cli import MARKETING, SAMPLE, SCRIPT, Cli, on_terminal
@@ -198,5 +199,24 @@ def test_export_to_a_terminal_escapes_control_characters(tmp_path: Path) -> None
     env = {**os.environ, "PROVISIONING_DB": str(cli.db)}
     code, shown = on_terminal([SCRIPT, "export", "--tenant", "riverbend"], cwd=tmp_path, env=env)
     assert code == 0
+    assert b"Love\\x1b[2Jlace" in shown
+    assert b"\x1b[2J" not in shown
+
+
+def test_an_output_path_that_is_a_terminal_escapes_control_characters(tmp_path: Path) -> None:
+    """-o /dev/tty (any terminal named as a path) gets the same escaping as standard output."""
+    cli = Cli(tmp_path).with_riverbend()
+    row = "LegacyContactKey,FirstName,LastName,EmailAddress,CompanyName\n"
+    row += "1,Ada,Love\x1b[2Jlace,ada@example.org,Riverbend\n"
+    upload = cli.file("one.csv", row)
+    assert cli("apply", upload, "--tenant", "riverbend", "--actor", "dana", "--yes").code == 0
+    controller, terminal = pty.openpty()
+    try:
+        result = cli("export", "--tenant", "riverbend", "-o", os.ttyname(terminal))
+        assert result.code == 0, result.err
+        shown = os.read(controller, 65536)
+    finally:
+        os.close(terminal)
+        os.close(controller)
     assert b"Love\\x1b[2Jlace" in shown
     assert b"\x1b[2J" not in shown

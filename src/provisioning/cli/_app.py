@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import IO, Any, BinaryIO, TypeVar, cast
+from typing import Any, BinaryIO, TypeVar
 
 import attrs
 import click
@@ -927,12 +927,7 @@ def export_command(ctx: click.Context, *, tenant_id: str, output: Path | None) -
         t = _load_tenant(store, tenant_id)
         extra = sorted({k for r in store.repo.records(t.id) for k in r.custom if k not in known})
         with atomic_output(output) as stream:
-            target: IO[str] = stream
-            if output is None and sys.stdout.isatty():
-                # Stored values are untrusted text: on a terminal no escape sequence in a
-                # cell may reach it (to a file or a pipe, the CSV goes out as it is).
-                target = cast(IO[str], render.TerminalText(stream))
-            count = write(store.repo.records(t.id), target, template, extra_columns=extra)
+            count = write(store.repo.records(t.id), stream, template, extra_columns=extra)
     if output is not None:
         state.err.print(render.text(f"exported {count} records of {t.id} to {output}"))
 

@@ -18,9 +18,11 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import IO, BinaryIO, cast
 
 import attrs
+
+from ._render import TerminalText
 
 __all__ = [
     "DOCUMENT_CAP",
@@ -211,6 +213,17 @@ def _mode_for(target: Path) -> int:
         return 0o666 & ~umask
 
 
+def _on_screen(stream: IO[str]) -> IO[str]:
+    """``stream``, or on a terminal a view that escapes control characters, line by line.
+
+    Stored values and file cells are untrusted text: no escape sequence among them may
+    reach a terminal (to a file or a pipe, the text goes out as it is).
+    """
+    if stream.isatty():
+        return cast(IO[str], TerminalText(stream))
+    return stream
+
+
 @contextmanager
 def atomic_output(path: Path | None) -> Iterator[IO[str]]:
     """A text stream for ``path`` (standard output when ``None``), replaced whole or not at all.
@@ -221,7 +234,7 @@ def atomic_output(path: Path | None) -> Iterator[IO[str]]:
     file (``/dev/stdout``, a FIFO) cannot be replaced and is written directly.
     """
     if path is None:
-        yield sys.stdout
+        yield _on_screen(sys.stdout)
         return
     target = Path(os.path.realpath(path))  # through a symbolic link, as open() would
     try:
@@ -230,7 +243,7 @@ def atomic_output(path: Path | None) -> Iterator[IO[str]]:
         existing = None
     if existing is not None and not stat.S_ISREG(existing):
         with target.open("w", encoding="utf-8", newline="") as direct:
-            yield direct
+            yield _on_screen(direct)
         return
     mode = _mode_for(target)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
