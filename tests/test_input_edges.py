@@ -24,8 +24,15 @@ from hypothesis import strategies as st
 
 import provisioning as pv
 from provisioning.adapters import MemoryRepository, SqliteRepository
+from provisioning.repository import check_change_set
 from provisioning.rules import SsoOption
-from provisioning.spreadsheet import ErrorCode
+from provisioning.spreadsheet import (
+    COMMUNITY_UPLOAD_USERS,
+    ErrorCode,
+    neutralise,
+    write_blank,
+    write_error_report,
+)
 
 AS_OF = dt.date(2026, 11, 25)
 TENANT = pv.Tenant(id="acme", name="Acme", products={"community": "spreadsheet_upload"})
@@ -768,3 +775,38 @@ def test_tenant_products_take_a_product_value_as_a_key() -> None:
     for missing in ("marketing", "nope", pv.Product.MARKETING):
         with pytest.raises(KeyError):
             products[missing]
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda: write_blank(None, io.StringIO()), "template"),
+        (lambda: write_blank(COMMUNITY_UPLOAD_USERS, None), "stream"),
+        (
+            lambda: write_error_report(None, io.StringIO(), COMMUNITY_UPLOAD_USERS),
+            "problems",
+        ),
+        (lambda: write_error_report([], io.StringIO(), None), "template"),
+        (
+            lambda: write_error_report([], io.StringIO(), COMMUNITY_UPLOAD_USERS, header=1),
+            "header",
+        ),
+        (lambda: neutralise(1), "value"),
+        (
+            lambda: check_change_set(
+                "acme",
+                None,
+                stored_keys=lambda k: k,
+                email_owners=lambda e: {},
+            ),
+            "change_set",
+        ),
+    ],
+)
+def test_the_writers_and_change_set_check_name_a_bad_argument(
+    call: Callable[[], object], field: str
+) -> None:
+    """write_blank, write_error_report, neutralise and check_change_set check their arguments."""
+    with pytest.raises(pv.InvalidValueError) as caught:
+        call()
+    assert caught.value.field == field

@@ -162,3 +162,41 @@ def test_the_required_columns_are_the_ones_always_set(data: st.DataObject) -> No
         "status",
     }
     assert all(values[name] not in (None, "") for name in codec.required)
+
+
+def test_a_codec_reads_its_own_rows_whatever_the_empty_value() -> None:
+    """With empty="", encode writes "" for an absent value, and decode reads it back."""
+    codec = row_codec(pv.UserRecord, empty="")
+    ada = pv.UserRecord(
+        legacy_contact_key="1", first_name="A", last_name="L", email="a@b.co", company_name="C"
+    )
+    row = codec.encode(ada)
+    assert "" in row
+    assert codec.problem(row) is None
+    assert codec.decode(row) == ada
+
+
+def test_deeply_nested_custom_json_is_named_not_a_recursion_error() -> None:
+    """A custom column of nested JSON is a bad column, for decode and for problem() alike."""
+    codec = row_codec(pv.UserRecord)
+    ada = pv.UserRecord(
+        legacy_contact_key="1", first_name="A", last_name="L", email="a@b.co", company_name="C"
+    )
+    row = list(codec.encode(ada))
+    row[codec.columns.index("custom")] = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(ValueError, match="nested too deeply"):
+        codec.decode(row)
+    found = codec.problem(row)
+    assert found is not None
+    assert found.startswith("custom '[[[")
+    assert found.endswith("is not a JSON object of text values")
+
+
+def test_problem_takes_any_iterable_row_as_decode_does() -> None:
+    """decode unpacks any iterable; problem() judges the same rows."""
+    codec = row_codec(pv.UserRecord)
+    ada = pv.UserRecord(
+        legacy_contact_key="1", first_name="A", last_name="L", email="a@b.co", company_name="C"
+    )
+    assert codec.problem(iter(codec.encode(ada))) is None
+    assert codec.decode(iter(codec.encode(ada))) == ada

@@ -35,7 +35,7 @@ import attrs
 
 from ._enum import ValueEnum
 from ._frozen import FrozenMap
-from ._validators import nonempty, strip, to_enum
+from ._validators import check_type, nonempty, strip, to_enum
 from .catalog import Product
 from .exceptions import ConflictError, InvalidValueError, RepositoryError
 from .records import UserRecord
@@ -285,6 +285,13 @@ def check_change_set(
     ``email_keys`` to the key of the record holding it. The checks are on the state after
     the commit, so two updates may swap their emails.
     """
+    check_type(change_set, ChangeSet, "change_set", "a ChangeSet")
+    for name, lookup in (("stored_keys", stored_keys), ("email_owners", email_owners)):
+        if not callable(lookup):
+            raise InvalidValueError(
+                f"{name} must be a function of a sequence of strings, got {lookup!r:.80}",
+                field=name,
+            )
     problems: list[str] = []
     upload = change_set.upload
     if upload is not None and upload.tenant_id != tenant_id:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, Literal, TypeVar
 
 import attrs
@@ -58,7 +58,7 @@ class RowCodec(Generic[_T]):
     #: The column names, the record's field names in declaration order.
     columns: tuple[str, ...]
     encode: Callable[..., tuple[Any, ...]] = attrs.field(repr=False)
-    decode: Callable[[Sequence[Any]], _T] = attrs.field(repr=False)
+    decode: Callable[[Iterable[Any]], _T] = attrs.field(repr=False)
     _specs: tuple[FieldSpec, ...] = attrs.field(repr=False, alias="specs")
     _readers: dict[str, Callable[[Any], Any]] = attrs.field(repr=False, alias="readers")
 
@@ -72,15 +72,16 @@ class RowCodec(Generic[_T]):
     def problem(self, row: object) -> str | None:
         """Why ``row`` is not a record (the first column that cannot be read, and why),
         or ``None`` when it is one: exactly when :attr:`decode` would raise."""
-        if not isinstance(row, Sequence) or isinstance(row, str | bytes):
+        if not isinstance(row, Iterable) or isinstance(row, str | bytes | Mapping):
             return f"it is not a row of values: {type(row).__name__}"
+        row = tuple(row)
         if len(row) != len(self.columns):
             return f"it has {len(row)} columns, not {len(self.columns)}"
         for spec, value in zip(self._specs, row, strict=True):
             try:
                 self._readers[spec.name](value)
-            except (KeyError, ValueError, TypeError):
-                return f"{spec.name} {value!r} is not {_EXPECTED[spec.kind](spec)}"
+            except (KeyError, ValueError, TypeError, RecursionError):
+                return f"{spec.name} {value!r:.200} is not {_EXPECTED[spec.kind](spec)}"
         return None
 
 
@@ -143,6 +144,8 @@ def row_codec(
     for n, spec in enumerate(specs):
         kind, value, c, read = spec.kind, f"r.{spec.name}", f"c{n}", f"_read{n}"
         reader = _reader(spec, dates=dates, flags=flags, mappings=mappings)
+        if empty == "" and spec.kind is not FieldKind.TEXT and spec.kind is not FieldKind.ENUM:
+            reader = _blank_is_none(reader)  # what encode writes for an absent value
         readers[spec.name] = ns[read] = reader
         # Each value is read by a plain expression when it is what encode writes, and by
         # its strict reader otherwise, which returns it or raises (see problem()).
@@ -247,6 +250,10 @@ def _reader(spec: FieldSpec, *, dates: str, flags: str, mappings: str) -> Callab
     return _json_object if mappings == "json" else _mapping
 
 
+def _blank_is_none(reader: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: reader(None if value == "" else value)
+
+
 def _text(value: object) -> str:
     if type(value) is not str or not value:
         raise TypeError(value)
@@ -284,7 +291,11 @@ def _json_object(value: object) -> CustomFields:
         return _NO_CUSTOM
     if type(value) is not str:
         raise TypeError(value)
-    return _mapping(json.loads(value))
+    try:
+        data = json.loads(value)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    return _mapping(data)
 
 
 def _mapping(value: object) -> CustomFields:

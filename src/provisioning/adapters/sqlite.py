@@ -189,7 +189,7 @@ def _record(row: Sequence[Any], where: str) -> UserRecord:
     """
     try:
         return _decode(row)
-    except (KeyError, ValueError, TypeError, AttributeError):
+    except (KeyError, ValueError, TypeError, AttributeError, RecursionError):
         key = row[0] if row else None
         problem = _CODEC.problem(row) or "it cannot be read as a record"
         raise RepositoryError(f"{where}: the stored record {key!r}: {problem}") from None
@@ -500,9 +500,12 @@ class SqliteRepository:
         """The upload entry a row holds; a damaged row names the store and the upload."""
         ident, actor_id, at, digest, mode, product, counts = row
         try:
+            for name, value in (("actor_id", actor_id), ("file_digest", digest), ("at", at)):
+                if type(value) is not str:
+                    raise TypeError(f"{name} {value!r:.80} is not text")
+            if type(ident) is not int or type(counts) is not str:
+                raise TypeError(f"id {ident!r} or counts {counts!r:.80} is not what was written")
             when = dt.datetime.fromisoformat(at)
-            if not isinstance(counts, str):
-                raise TypeError(f"counts {counts!r} is not JSON text")
             return UploadEntry(
                 tenant_id=tenant_id,
                 actor_id=actor_id,
@@ -512,7 +515,7 @@ class SqliteRepository:
                 product=product,
                 counts=_loads(counts),
             )
-        except (ValueError, TypeError) as exc:  # InvalidValueError is a ValueError
+        except (ValueError, TypeError, RecursionError) as exc:  # InvalidValueError too
             raise RepositoryError(
                 f"{self._where(tenant_id)}: the stored upload {ident!r} cannot be read: {exc}"
             ) from None
@@ -647,7 +650,7 @@ class SqliteRepository:
             if not isinstance(document, str):
                 raise TypeError(f"the document is {type(document).__name__}, not JSON text")
             tenant = tenant_from_json(document)
-        except (ValueError, TypeError) as exc:  # DocumentError is a ValueError
+        except (ValueError, TypeError, RecursionError) as exc:  # DocumentError too
             raise RepositoryError(
                 f"{self._where(tenant_id)}: the stored tenant cannot be read: {exc}"
             ) from None

@@ -32,6 +32,8 @@ def neutralise(value: str) -> str:
     with apostrophes before one of those, gets one more apostrophe; the reader removes
     exactly one, so ``read(write(x)) == x``.
     """
+    if type(value) is not str:
+        check_type(value, str, "value", "a string")
     if value and (value[0] in FORMULA_TRIGGERS or (value[0] == "'" and _ESCAPED.match(value))):
         return "'" + value
     return value
@@ -176,6 +178,8 @@ def write(
 
 def write_blank(template: Template[Any], stream: IO[str], *, example: bool = False) -> None:
     """Write ``template``'s header row, and with ``example=True`` one example row."""
+    check_type(template, Template, "template", "a Template")
+    _check_text_stream(stream)
     writer = csv.writer(stream, delimiter=template.delimiter, lineterminator="\r\n")
     writer.writerow(template.headers)
     if example:
@@ -202,8 +206,21 @@ def write_error_report(
     out unless ``include_warnings``. Fix the rows, delete the four ``error_*`` columns
     and upload the file again.
     """
+    if isinstance(problems, str | bytes) or not isinstance(problems, Iterable):
+        raise InvalidValueError(
+            f"problems must be an iterable of RowError values, got {type(problems).__name__}",
+            field="problems",
+        )
+    _check_text_stream(stream)
+    check_type(template, Template, "template", "a Template")
     if header is None:
         header = problems.header if isinstance(problems, Reader) else template.headers
+    if isinstance(header, str) or not isinstance(header, Sequence):
+        raise InvalidValueError(
+            f"header must be a sequence of header cells, got {type(header).__name__}",
+            field="header",
+        )
+    header = [check_type(cell, str, "header", "header cells (strings)") for cell in header]
     escape = neutralise if formula_safe else str
     writer = csv.writer(stream, delimiter=template.delimiter, lineterminator="\r\n")
     writer.writerow([*ERROR_REPORT_COLUMNS, *(escape(h) for h in header)])
