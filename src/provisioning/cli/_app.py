@@ -680,7 +680,7 @@ def _plan(
 
 def _show_plan(state: _State, plan: UploadPlan, fmt: str) -> None:
     if fmt == "json":
-        _emit_json(state, render.plan_data(plan))
+        render.write_plan_json(sys.stdout.write, plan)
     else:
         render.print_plan(state.out, plan)
 
@@ -906,7 +906,7 @@ def apply_command(
         approved = None if saved is None else saved.revision
         receipt = apply_plan(plan, store.repo, expected_revision=approved)
     if fmt == "json":
-        _emit_json(state, render.plan_data(plan, receipt))
+        render.write_plan_json(sys.stdout.write, plan, receipt)
     else:
         state.out.print(render.text(str(receipt), style="bold green"))
 

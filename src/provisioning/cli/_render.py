@@ -12,7 +12,7 @@ import datetime as dt
 import io
 import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any
 
 from rich.console import Console
@@ -39,6 +39,7 @@ __all__ = [
     "safe",
     "sso_data",
     "text",
+    "write_plan_json",
 ]
 
 # C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides
@@ -90,15 +91,15 @@ _SEVERITY_STYLE = {
 }
 
 
+def _json_default(value: object) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
 def dump(data: object) -> str:
     """``data`` as indented JSON; dates as ISO 8601 text."""
-
-    def default(value: object) -> Any:
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-    return json.dumps(data, indent=2, default=default, ensure_ascii=False)
+    return json.dumps(data, indent=2, default=_json_default, ensure_ascii=False)
 
 
 def styled(value: str, key: str | None = None) -> Text:
@@ -275,8 +276,45 @@ def _plain(value: object) -> object:
     return str(value)
 
 
-def plan_data(plan: UploadPlan, receipt: Receipt | None = None) -> dict[str, object]:
-    """``plan`` and ``apply``: the verdict, counts, findings and every change."""
+#: Changes written to the JSON document per write: a plan's changes are streamed, never
+#: turned into one list of dicts first.
+_CHANGES_PER_WRITE = 1000
+
+
+def write_plan_json(
+    write: Callable[[str], object], plan: UploadPlan, receipt: Receipt | None = None
+) -> None:
+    """:func:`plan_data` as one JSON document, its changes written as they are read.
+
+    The document is the one :func:`dump` of :func:`plan_data` gives, ``changes`` last;
+    memory holds a thousand changes at a time, not a million.
+    """
+    data = plan_data(plan, receipt, changes=False)
+    head = dump(data)
+    assert head.endswith("\n}")
+    write(head[:-2] + ',\n  "changes": [')
+    encode = json.JSONEncoder(ensure_ascii=False, default=_json_default).encode
+    text = json.JSONEncoder(ensure_ascii=False).encode
+
+    def line(kind: str, key: str, change: object) -> str:
+        if isinstance(change, Update):
+            return encode(_change(kind, key, change))
+        # A created record: one string, not a dict to encode (most changes of a big file).
+        return f'{{"kind": {text(kind)}, "key": {text(key)}, "fields": {{}}}}'
+
+    items = itertools.starmap(line, plan.changes())
+    first = True
+    while batch := list(itertools.islice(items, _CHANGES_PER_WRITE)):
+        lines = ",\n    ".join(batch)
+        write(("\n    " if first else ",\n    ") + lines)
+        first = False
+    write("\n  ]\n}\n" if not first else "]\n}\n")
+
+
+def plan_data(
+    plan: UploadPlan, receipt: Receipt | None = None, *, changes: bool = True
+) -> dict[str, object]:
+    """``plan`` and ``apply``: the verdict, counts, findings and (unless not) every change."""
     data: dict[str, object] = {
         "tenant": plan.tenant_id,
         "product": plan.product.value,
@@ -293,7 +331,6 @@ def plan_data(plan: UploadPlan, receipt: Receipt | None = None) -> dict[str, obj
         "counts": plan.counts.as_dict(),
         "refusals": [finding_data(f) for f in plan.decision.refusals],
         "findings": [finding_data(f) for f in plan.findings],
-        "changes": [_change(kind, key, change) for kind, key, change in plan.changes()],
         "conflicts": [
             {"key": c.key, "owner": c.owner_key, "message": c.message} for c in plan.conflicts
         ],
@@ -303,6 +340,8 @@ def plan_data(plan: UploadPlan, receipt: Receipt | None = None) -> dict[str, obj
     }
     if receipt is not None:
         data["applied"] = {"revision": receipt.revision, "at": receipt.at.isoformat()}
+    if changes:
+        data["changes"] = [_change(kind, key, change) for kind, key, change in plan.changes()]
     return data
 
 
