@@ -356,6 +356,14 @@ _DELETE = _Say(
     "deleting personal data is not a deactivation: it cannot be undone, and a sync does not "
     "bring the data back",
 )
+#: INTEGRATION_SOURCE_OF_TRUTH: no upload of either kind under a standard integration.
+_NO_UPLOADS = (
+    _Say(
+        R.INTEGRATION_SOURCE_OF_TRUTH,
+        ERROR,
+        "uploads are not for integrated sites; records come from {system}",
+    ),
+)
 _MIGRATION = _Say(
     R.METHOD_CHANGE_IS_MIGRATION,
     WARNING,
@@ -384,18 +392,12 @@ CELLS: Mapping[Action, Mapping[Method, _Cell]] = {
     Action.INITIAL_UPLOAD: {
         STANDALONE: _When(Verdict.DEPENDS, (R.STANDALONE_ONE_TIME_UPLOAD,), _first_upload),
         UPLOAD: _spreadsheet(initial=True),
-        INTEGRATION: (
-            _Say(R.INTEGRATION_SOURCE_OF_TRUTH, ERROR,
-                 "uploads are not for integrated sites; records come from {system}"),
-        ),
+        INTEGRATION: _NO_UPLOADS,
     },
     Action.SUBSEQUENT_UPLOAD: {
         STANDALONE: _When(Verdict.REFUSED, (R.STANDALONE_ONE_TIME_UPLOAD,), _second_upload),
         UPLOAD: _spreadsheet(initial=False),
-        INTEGRATION: (
-            _Say(R.INTEGRATION_SOURCE_OF_TRUTH, ERROR,
-                 "uploads are not for integrated sites; records come from {system}"),
-        ),
+        INTEGRATION: _NO_UPLOADS,
     },
     Action.INTEGRATION_SYNC: {
         STANDALONE: (
