@@ -12,7 +12,7 @@ import datetime as dt
 import enum
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -271,3 +271,33 @@ def check_revision_number(value: object, field: str = "expected_revision") -> in
             field=field,
         )
     return int(value)
+
+
+def check_strings(value: object, field: str) -> list[str]:
+    """A collection of strings (keys or emails) as a list; one string alone is refused."""
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise InvalidValueError(
+            f"{field} must be a collection of strings, got {type(value).__name__} {value!r:.80}",
+            field=field,
+        )
+    items = list(value)
+    for item in items:
+        if type(item) is not str:
+            check_type(item, str, field, "strings")
+    return items
+
+
+#: The most records one page may ask for.
+MOST_PER_PAGE: Final = 100_000
+
+
+def check_page(after: object, limit: object) -> tuple[str | None, int]:
+    """``after`` (a key or ``None``) and ``limit`` (1 to :data:`MOST_PER_PAGE`), checked."""
+    if after is not None:
+        check_type(after, str, "after", "a key (a string) or None")
+    if type(limit) is not int or not 1 <= limit <= MOST_PER_PAGE:
+        raise InvalidValueError(
+            f"limit must be a whole number from 1 to {MOST_PER_PAGE:,}, got {limit!r:.80}",
+            field="limit",
+        )
+    return after, limit

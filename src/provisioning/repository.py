@@ -38,15 +38,18 @@ from ._frozen import FrozenMap
 from ._validators import check_type, nonempty, strip, to_enum
 from .catalog import Product
 from .exceptions import ConflictError, InvalidValueError, RepositoryError
-from .records import UserRecord
+from .records import RecordStatus, UserRecord
 from .tenants import Tenant
 
 __all__ = [
+    "BatchReader",
     "ChangeSet",
     "ChangeSetError",
+    "ChangeStream",
     "RecordReader",
     "RecordWriter",
     "Repository",
+    "StreamWriter",
     "TenantStore",
     "UploadEntry",
     "UploadHistory",
@@ -254,6 +257,59 @@ class ChangeSet:
         return f"<ChangeSet: {len(self.creates)} creates, {len(self.updates)} updates{upload}>"
 
 
+def _batches(value: object) -> Iterable[Sequence[UserRecord]]:
+    if not isinstance(value, Iterable) or isinstance(value, str | bytes | Mapping):
+        raise InvalidValueError(
+            "updates and creates must be iterables of batches (sequences) of UserRecord "
+            f"values, got {type(value).__name__}",
+            field="stream",
+        )
+    return value
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class ChangeStream:
+    """A change set too large to hold at once: its updates and creates as batches.
+
+    :meth:`StreamWriter.commit_stream` commits it exactly as it would commit the
+    :class:`ChangeSet` of all its records: whole or not at all, under one revision check.
+    It reads every batch of ``updates`` before the first batch of ``creates``, each once,
+    so a batch may be made as it is asked for (from a file, say) and dropped after. The
+    producer names each key, and each email, once in the whole stream; a store finds a
+    repeat as it writes (a :class:`ChangeSetError`, nothing written), not beforehand.
+    """
+
+    updates: Iterable[Sequence[UserRecord]] = attrs.field(default=(), converter=_batches)
+    creates: Iterable[Sequence[UserRecord]] = attrs.field(default=(), converter=_batches)
+    upload: UploadEntry | None = attrs.field(default=None, validator=_upload)
+
+    def __repr__(self) -> str:
+        upload = "" if self.upload is None else f" upload={self.upload.file_digest!r}"
+        return f"<ChangeStream{upload}>"
+
+    def batches(self) -> Iterator[tuple[str, Sequence[UserRecord]]]:
+        """``("update", batch)`` for each batch of updates, then ``("create", batch)``...
+
+        Each batch is checked to hold only records (:class:`~provisioning.InvalidValueError`
+        naming the batch otherwise) before it is handed on.
+        """
+        for verb, batches in (("update", self.updates), ("create", self.creates)):
+            for number, batch in enumerate(batches):
+                if isinstance(batch, str | bytes) or not isinstance(batch, Sequence):
+                    raise InvalidValueError(
+                        f"{verb} batch {number} must be a sequence of UserRecord values, got "
+                        f"{type(batch).__name__}",
+                        field="stream",
+                    )
+                for item in batch:
+                    if not isinstance(item, UserRecord):
+                        raise InvalidValueError(
+                            f"{verb} batch {number} must hold UserRecord values, got {item!r:.80}",
+                            field="stream",
+                        )
+                yield verb, batch
+
+
 def check_revision(tenant_id: str, expected: int, actual: int) -> None:
     """Raise :class:`~provisioning.ConflictError` unless the tenant is still at ``expected``.
 
@@ -386,6 +442,50 @@ class RecordWriter(Protocol):
 @runtime_checkable
 class Repository(RecordReader, UploadHistory, RecordWriter, Protocol):
     """Everything planning and applying an upload needs from a store."""
+
+
+@runtime_checkable
+class BatchReader(Protocol):
+    """Reads one tenant's records by sets of keys and in key order: what planning a
+    million-row upload needs to keep its memory bounded by the work, not by the tenant.
+
+    Optional: a repository without it is read whole into memory instead (see
+    docs/implement-a-repository.md). Both reference adapters have it.
+    """
+
+    def get_many(self, tenant_id: str, keys: Collection[str]) -> Mapping[str, UserRecord]:
+        """The stored records among ``keys``, by key; keys not stored are left out."""
+        ...
+
+    def email_owners(self, tenant_id: str, emails: Collection[str]) -> Mapping[str, str]:
+        """For each of ``emails`` (lower-cased) that a stored record holds: that record's key."""
+        ...
+
+    def statuses(self, tenant_id: str) -> Iterator[tuple[str, RecordStatus]]:
+        """Every record's key and status, in key order (by code point), streamed."""
+        ...
+
+    def page(
+        self, tenant_id: str, *, after: str | None = None, limit: int = 1000
+    ) -> Sequence[UserRecord]:
+        """Up to ``limit`` records in key order, those whose key comes after ``after``.
+
+        Pass the last key of one page as ``after`` to read the next; an empty page is
+        the end.
+        """
+        ...
+
+
+@runtime_checkable
+class StreamWriter(Protocol):
+    """Commits a :class:`ChangeStream`: a change set too large to hold, fed in batches."""
+
+    def commit_stream(self, tenant_id: str, stream: ChangeStream, expected_revision: int) -> int:
+        """Apply ``stream`` whole, or not at all, and return the new revision.
+
+        The same errors as :meth:`RecordWriter.commit`, found as the batches are written.
+        """
+        ...
 
 
 @runtime_checkable

@@ -15,15 +15,29 @@ the snapshot it started on.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 
 import attrs
 
-from .._validators import check_revision_number, check_tenant_id, check_type
+from .._validators import (
+    check_page,
+    check_revision_number,
+    check_strings,
+    check_tenant_id,
+    check_type,
+)
 from ..exceptions import InvalidValueError, NotFoundError
-from ..records import UserRecord, email_key
-from ..repository import ChangeSet, UploadEntry, check_change_set, check_revision
+from ..records import RecordStatus, UserRecord, email_key
+from ..repository import (
+    ChangeSet,
+    ChangeSetError,
+    ChangeStream,
+    UploadEntry,
+    check_change_set,
+    check_revision,
+)
 from ..tenants import Tenant
 from ._faults import FaultHook
 
@@ -39,6 +53,13 @@ class _Snapshot:
     #: Lower-cased email -> key of the record holding it.
     emails: Mapping[str, str] = attrs.field(factory=dict)
     uploads: tuple[UploadEntry, ...] = ()
+    #: The keys in key order, worked out when first asked for (a snapshot never changes).
+    _sorted: list[str] = attrs.field(factory=list, eq=False, repr=False)
+
+    def sorted_keys(self) -> list[str]:
+        if len(self._sorted) != len(self.records):
+            self._sorted[:] = sorted(self.records)
+        return self._sorted
 
 
 _EMPTY = _Snapshot()
@@ -89,6 +110,32 @@ class MemoryRepository:
         """How many records the tenant has."""
         return len(self._snapshot(tenant_id).records)
 
+    def get_many(self, tenant_id: str, keys: Collection[str]) -> Mapping[str, UserRecord]:
+        """The stored records among ``keys``, by key."""
+        records = self._snapshot(tenant_id).records
+        return {k: records[k] for k in check_strings(keys, "keys") if k in records}
+
+    def email_owners(self, tenant_id: str, emails: Collection[str]) -> Mapping[str, str]:
+        """For each of ``emails`` (lower-cased) that a stored record holds: its key."""
+        owners = self._snapshot(tenant_id).emails
+        return {e: owners[e] for e in check_strings(emails, "emails") if e in owners}
+
+    def statuses(self, tenant_id: str) -> Iterator[tuple[str, RecordStatus]]:
+        """Every record's key and status, in key order."""
+        snapshot = self._snapshot(tenant_id)
+        records = snapshot.records
+        return ((key, records[key].status) for key in snapshot.sorted_keys())
+
+    def page(
+        self, tenant_id: str, *, after: str | None = None, limit: int = 1000
+    ) -> Sequence[UserRecord]:
+        """Up to ``limit`` records in key order, those whose key comes after ``after``."""
+        after, limit = check_page(after, limit)
+        snapshot = self._snapshot(tenant_id)
+        keys = snapshot.sorted_keys()
+        start = 0 if after is None else bisect.bisect_right(keys, after)
+        return tuple(snapshot.records[k] for k in keys[start : start + limit])
+
     def revision(self, tenant_id: str) -> int:
         """The tenant's current revision; 0 before its first commit."""
         return self._snapshot(tenant_id).revision
@@ -136,6 +183,30 @@ class MemoryRepository:
             self._fault("revision")
             self._snapshots[tenant_id] = new
             return new.revision
+
+    def commit_stream(self, tenant_id: str, stream: ChangeStream, expected_revision: int) -> int:
+        """Commit ``stream`` as the :class:`ChangeSet` of all its records (held in memory,
+        as every record here is)."""
+        check_tenant_id(tenant_id)
+        check_type(stream, ChangeStream, "stream", "a ChangeStream")
+        check_revision_number(expected_revision)
+        # The revision first, as commit() checks it first (commit checks it again).
+        check_revision(tenant_id, expected_revision, self.revision(tenant_id))
+        groups: dict[str, list[UserRecord]] = {"update": [], "create": []}
+        for verb, batch in stream.batches():
+            groups[verb].extend(batch)
+        try:
+            change_set = ChangeSet(
+                creates=groups["create"], updates=groups["update"], upload=stream.upload
+            )
+        except InvalidValueError as exc:
+            raise ChangeSetError(
+                f"the change stream does not fit the records of tenant {tenant_id!r}, nothing "
+                f"was written: {exc}",
+                tenant_id=tenant_id,
+                problems=(str(exc),),
+            ) from None
+        return self.commit(tenant_id, change_set, expected_revision)
 
     def save_tenant(self, tenant: Tenant) -> None:
         """Store ``tenant``, replacing any tenant with the same id."""

@@ -25,16 +25,24 @@ import json
 import operator
 import os
 import sqlite3
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from itertools import repeat
 from types import TracebackType
 from typing import Any, Final
 
-from .._validators import check_revision_number, check_tenant_id, check_type
+from .._validators import (
+    check_page,
+    check_revision_number,
+    check_strings,
+    check_tenant_id,
+    check_type,
+)
 from ..exceptions import InvalidValueError, NotFoundError, RepositoryError
-from ..records import UserRecord, email_key
+from ..records import RecordStatus, UserRecord, email_key
 from ..repository import (
     ChangeSet,
+    ChangeSetError,
+    ChangeStream,
     UploadEntry,
     check_change_set,
     check_revision,
@@ -149,7 +157,8 @@ _INSERT: Final = (
 # Updates run in three steps, so that two records may swap emails in one commit: the
 # records whose email moves give their email key up (_FREE_EMAIL, NULL is never taken);
 # every field but the email key is set (_UPDATE, which then leaves the email index
-# alone); once the creates are in, the moved keys are set (_MOVED, _SET_EMAIL).
+# alone); once the creates are in, the moved keys are set from the emails the records
+# now hold (_MOVED, _SET_EMAIL), so a stream of batches needs no memory of them.
 _FREE_EMAIL: Final = (
     "UPDATE records SET email_key = NULL"
     " WHERE tenant_id = ? AND legacy_contact_key = ? AND email_key <> ?"
@@ -159,7 +168,9 @@ _UPDATE: Final = (
     + ", ".join(f"{name} = {param}" for name, param in _PARAM.items() if name != _FIELDS[0])
     + " WHERE tenant_id = ?1 AND legacy_contact_key = ?3"
 )
-_MOVED: Final = "SELECT legacy_contact_key FROM records WHERE tenant_id = ? AND email_key IS NULL"
+_MOVED: Final = (
+    "SELECT legacy_contact_key, email FROM records WHERE tenant_id = ? AND email_key IS NULL"
+)
 _SET_EMAIL: Final = (
     "UPDATE records SET email_key = ? WHERE tenant_id = ? AND legacy_contact_key = ?"
 )
@@ -167,6 +178,7 @@ _SET_EMAIL: Final = (
 _MOST_REVISIONS: Final = 2**62
 _CHUNK: Final = 500  # bound variables per lookup query; old SQLite allows 999
 
+_STATUSES: Final = {s.value: s for s in RecordStatus}
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 _loads = json.loads
 _by_key = operator.attrgetter("legacy_contact_key")
@@ -461,6 +473,72 @@ class SqliteRepository:
             raise RepositoryError(f"cannot read SQLite database {self._path!r}: {exc}") from exc
         return _stream(cursor, f"SQLite database {self._path!r}", self._where(tenant_id))
 
+    def get_many(self, tenant_id: str, keys: Collection[str]) -> Mapping[str, UserRecord]:
+        """The stored records among ``keys``, by key, looked up a few hundred at a time."""
+        check_tenant_id(tenant_id)
+        where = self._where(tenant_id)
+        rows = self._lookup(_COLUMNS, "legacy_contact_key", tenant_id, keys)
+        found = (_record(row, where) for row in rows)
+        return {r.legacy_contact_key: r for r in found}
+
+    def email_owners(self, tenant_id: str, emails: Collection[str]) -> Mapping[str, str]:
+        """For each of ``emails`` (lower-cased) that a stored record holds: its key."""
+        check_tenant_id(tenant_id)
+        return dict(self._lookup("email_key, legacy_contact_key", "email_key", tenant_id, emails))
+
+    def statuses(self, tenant_id: str) -> Iterator[tuple[str, RecordStatus]]:
+        """Every record's key and status, in key order, read by a cursor in batches."""
+        check_tenant_id(tenant_id)
+        try:
+            cursor = self._con.execute(
+                "SELECT legacy_contact_key, status FROM records WHERE tenant_id = ?"
+                " ORDER BY legacy_contact_key",
+                (tenant_id,),
+            )
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot read SQLite database {self._path!r}: {exc}") from exc
+        return self._statuses(cursor, tenant_id)
+
+    def _statuses(
+        self, cursor: sqlite3.Cursor, tenant_id: str
+    ) -> Iterator[tuple[str, RecordStatus]]:
+        status_of = _STATUSES.get
+        try:
+            while True:
+                try:
+                    rows = cursor.fetchmany(5000)
+                except sqlite3.Error as exc:
+                    raise RepositoryError(f"cannot read {self._where(tenant_id)}: {exc}") from exc
+                if not rows:
+                    return
+                for key, value in rows:
+                    status = status_of(value)
+                    if status is None or type(key) is not str:
+                        raise RepositoryError(
+                            f"{self._where(tenant_id)}: the stored record {key!r:.80} has no "
+                            f"record status but {value!r:.80}"
+                        )
+                    yield key, status
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                cursor.close()
+
+    def page(
+        self, tenant_id: str, *, after: str | None = None, limit: int = 1000
+    ) -> Sequence[UserRecord]:
+        """Up to ``limit`` records in key order, those whose key comes after ``after``."""
+        check_tenant_id(tenant_id)
+        after, limit = check_page(after, limit)
+        where = self._where(tenant_id)
+        if after is None:
+            rows = self._read(f"{_SELECT} ORDER BY legacy_contact_key LIMIT ?", (tenant_id, limit))
+        else:
+            rows = self._read(
+                f"{_SELECT} AND legacy_contact_key > ? ORDER BY legacy_contact_key LIMIT ?",
+                (tenant_id, after, limit),
+            )
+        return tuple(_record(row, where) for row in rows)
+
     def count(self, tenant_id: str) -> int:
         """How many records the tenant has."""
         check_tenant_id(tenant_id)
@@ -528,35 +606,9 @@ class SqliteRepository:
         check_tenant_id(tenant_id)
         check_type(change_set, ChangeSet, "change_set", "a ChangeSet")
         check_revision_number(expected_revision)
-        upload = change_set.upload
+        batches = [("update", change_set.updates), ("create", change_set.creates)]
         try:
-            with self._transaction("commit to"):
-                con = self._con
-                rows = con.execute(
-                    "SELECT revision FROM revisions WHERE tenant_id = ?", (tenant_id,)
-                ).fetchall()
-                revision = self._stored_revision(tenant_id, rows)
-                check_revision(tenant_id, expected_revision, revision)
-                if upload is not None and upload.tenant_id != tenant_id:
-                    raise _MisfitError
-                self._fault("checked")
-                if not self._write(tenant_id, change_set):
-                    raise _MisfitError
-                self._fault("records")
-                revision += 1
-                if upload is not None:
-                    con.execute(
-                        "INSERT INTO uploads (tenant_id, revision, actor_id, at, file_digest,"
-                        " mode, product, counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        _upload_row(tenant_id, revision, upload),
-                    )
-                self._fault("history")
-                con.execute(
-                    "INSERT INTO revisions VALUES (?, ?)"
-                    " ON CONFLICT (tenant_id) DO UPDATE SET revision = excluded.revision",
-                    (tenant_id, revision),
-                )
-                self._fault("revision")
+            return self._commit(tenant_id, batches, change_set.upload, expected_revision)
         except _MisfitError:
             # Rolled back. Find out why, with the lookups a pre-check would have cost.
             self._diagnose(tenant_id, change_set)
@@ -564,61 +616,149 @@ class SqliteRepository:
                 f"SQLite refused the change set for tenant {tenant_id!r} for a reason not"
                 " found again; nothing was written"
             ) from None
+
+    def commit_stream(self, tenant_id: str, stream: ChangeStream, expected_revision: int) -> int:
+        """Apply ``stream`` whole or not at all, in one transaction fed batch by batch.
+
+        Memory holds one batch at a time. See
+        :meth:`provisioning.repository.StreamWriter.commit_stream` for the errors.
+        """
+        check_tenant_id(tenant_id)
+        check_type(stream, ChangeStream, "stream", "a ChangeStream")
+        check_revision_number(expected_revision)
+        try:
+            return self._commit(tenant_id, stream.batches(), stream.upload, expected_revision)
+        except _MisfitError as misfit:
+            verb, batch = misfit.args if misfit.args else ("", ())
+            if verb == "upload":
+                upload = stream.upload
+                assert upload is not None
+                raise ChangeSetError(
+                    f"the change stream does not fit tenant {tenant_id!r}, nothing was written:"
+                    f" its upload entry is for tenant {upload.tenant_id!r}",
+                    tenant_id=tenant_id,
+                    problems=(f"upload entry: it is for tenant {upload.tenant_id!r}",),
+                ) from None
+            if batch:
+                # Rolled back: the batch that failed, alone against the stored records.
+                try:
+                    one = ChangeSet(**{f"{verb}s": tuple(batch)})
+                except InvalidValueError as exc:
+                    raise ChangeSetError(
+                        f"the change stream does not fit the records of tenant {tenant_id!r},"
+                        f" nothing was written: {verb} batch: {exc}",
+                        tenant_id=tenant_id,
+                        problems=(str(exc),),
+                    ) from None
+                self._diagnose(tenant_id, one)
+            raise ChangeSetError(
+                f"the change stream does not fit the records of tenant {tenant_id!r}, nothing "
+                "was written: a key or an email is named twice in it, an update's key is not "
+                "stored, or a record would take an email another record keeps",
+                tenant_id=tenant_id,
+                problems=("a key or an email is repeated or taken",),
+            ) from None
+
+    def _commit(
+        self,
+        tenant_id: str,
+        batches: Iterable[tuple[str, Sequence[UserRecord]]],
+        upload: UploadEntry | None,
+        expected_revision: int,
+    ) -> int:
+        """One transaction: check the revision, write the batches, then the history and
+        the revision. :class:`_MisfitError` (rolled back) when the records do not fit,
+        carrying the verb and batch that failed, if one did."""
+        with self._transaction("commit to"):
+            con = self._con
+            rows = con.execute(
+                "SELECT revision FROM revisions WHERE tenant_id = ?", (tenant_id,)
+            ).fetchall()
+            revision = self._stored_revision(tenant_id, rows)
+            check_revision(tenant_id, expected_revision, revision)
+            if upload is not None and upload.tenant_id != tenant_id:
+                raise _MisfitError("upload", ())
+            self._fault("checked")
+            for verb, batch in batches:
+                if not self._write(tenant_id, verb, batch):
+                    raise _MisfitError(verb, batch)
+            if not self._settle_emails(tenant_id):
+                raise _MisfitError
+            self._fault("records")
+            revision += 1
+            if upload is not None:
+                con.execute(
+                    "INSERT INTO uploads (tenant_id, revision, actor_id, at, file_digest,"
+                    " mode, product, counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    _upload_row(tenant_id, revision, upload),
+                )
+            self._fault("history")
+            con.execute(
+                "INSERT INTO revisions VALUES (?, ?)"
+                " ON CONFLICT (tenant_id) DO UPDATE SET revision = excluded.revision",
+                (tenant_id, revision),
+            )
+            self._fault("revision")
         return revision
 
-    def _write(self, tenant_id: str, change_set: ChangeSet) -> bool:
-        """Write the records; ``False`` when they do not fit (the caller rolls back)."""
+    def _write(self, tenant_id: str, verb: str, batch: Sequence[UserRecord]) -> bool:
+        """Write one batch of updates or creates; ``False`` when it does not fit (the caller
+        rolls back)."""
+        if not batch:
+            return True
         con = self._con
         # Records are written in key order: the B-trees are then visited page after page
-        # rather than at random, which more than pays for the sort in large change sets
+        # rather than at random, which more than pays for the sort in large batches
         # (and a new tenant's rows lie in the order a read by key visits them).
-        updates = sorted(change_set.updates, key=_by_key)
+        records = sorted(batch, key=_by_key)
         try:
-            if updates:
+            if verb == "update":
                 con.executemany(
                     _FREE_EMAIL,
-                    ((tenant_id, r.legacy_contact_key, r.email_key) for r in updates),
+                    ((tenant_id, r.legacy_contact_key, r.email_key) for r in records),
                 )
-                cursor = con.executemany(_UPDATE, (_row(tenant_id, r) for r in updates))
-                if cursor.rowcount != len(updates):
-                    return False  # an update names a key that is not stored
-            if change_set.creates:
-                creates = sorted(change_set.creates, key=_by_key)
-                con.executemany(_INSERT, (_row(tenant_id, r) for r in creates))
-            if updates:
-                moved = {key for (key,) in con.execute(_MOVED, (tenant_id,))}
-                if moved:
-                    con.executemany(
-                        _SET_EMAIL,
-                        (
-                            (r.email_key, tenant_id, r.legacy_contact_key)
-                            for r in updates
-                            if r.legacy_contact_key in moved
-                        ),
-                    )
+                cursor = con.executemany(_UPDATE, (_row(tenant_id, r) for r in records))
+                return cursor.rowcount == len(records)  # else an update's key is not stored
+            con.executemany(_INSERT, (_row(tenant_id, r) for r in records))
         except sqlite3.IntegrityError:
             return False  # a key or an email is already taken
+        return True
+
+    def _settle_emails(self, tenant_id: str) -> bool:
+        """Give each record whose email moved its new email key, once every record is in;
+        ``False`` when one is taken (the caller rolls back)."""
+        con = self._con
+        moved = con.execute(_MOVED, (tenant_id,)).fetchall()
+        try:
+            con.executemany(
+                _SET_EMAIL, ((email_key(email), tenant_id, key) for key, email in moved)
+            )
+        except sqlite3.IntegrityError:
+            return False
         return True
 
     def _diagnose(self, tenant_id: str, change_set: ChangeSet) -> None:
         """Raise the :class:`ChangeSetError` naming why ``change_set`` does not fit."""
 
         def stored_keys(keys: Sequence[str]) -> Collection[str]:
-            return {row[0] for row in self._lookup("legacy_contact_key", "", tenant_id, keys)}
+            found = self._lookup("legacy_contact_key", "legacy_contact_key", tenant_id, keys)
+            return {row[0] for row in found}
 
         def email_owners(emails: Sequence[str]) -> Mapping[str, str]:
-            return dict(self._lookup("email_key", ", legacy_contact_key", tenant_id, emails))
+            return dict(self.email_owners(tenant_id, emails))
 
         check_change_set(tenant_id, change_set, stored_keys=stored_keys, email_owners=email_owners)
 
     def _lookup(
-        self, column: str, extra: str, tenant_id: str, values: Sequence[str]
+        self, columns: str, column: str, tenant_id: str, values: Collection[str]
     ) -> Iterator[Any]:
+        """``SELECT columns`` of the tenant's rows whose ``column`` is one of ``values``."""
+        values = list(dict.fromkeys(check_strings(values, f"{column}s")))
         for start in range(0, len(values), _CHUNK):
             chunk = values[start : start + _CHUNK]
             marks = ", ".join("?" * len(chunk))
             where = f"WHERE tenant_id = ? AND {column} IN ({marks})"
-            sql = f"SELECT {column}{extra} FROM records {where}"  # noqa: S608
+            sql = f"SELECT {columns} FROM records {where}"  # noqa: S608
             yield from self._read(sql, (tenant_id, *chunk))
 
     def save_tenant(self, tenant: Tenant) -> None:
