@@ -294,7 +294,7 @@ MOST_PER_PAGE: Final = 100_000
 def check_page(after: object, limit: object) -> tuple[str | None, int]:
     """``after`` (a key or ``None``) and ``limit`` (1 to :data:`MOST_PER_PAGE`), checked."""
     if after is not None:
-        check_type(after, str, "after", "a key (a string) or None")
+        after = check_type(after, str, "after", "a key (a string) or None")
     if type(limit) is not int or not 1 <= limit <= MOST_PER_PAGE:
         raise InvalidValueError(
             f"limit must be a whole number from 1 to {MOST_PER_PAGE:,}, got {limit!r:.80}",

@@ -295,7 +295,8 @@ class ChangeStream:
         """
         for verb, batches in (("update", self.updates), ("create", self.creates)):
             for number, batch in enumerate(batches):
-                if isinstance(batch, str | bytes) or not isinstance(batch, Sequence):
+                given: object = batch
+                if isinstance(given, str | bytes) or not isinstance(given, Sequence):
                     raise InvalidValueError(
                         f"{verb} batch {number} must be a sequence of UserRecord values, got "
                         f"{type(batch).__name__}",

@@ -642,7 +642,7 @@ class SqliteRepository:
             if batch:
                 # Rolled back: the batch that failed, alone against the stored records.
                 try:
-                    one = ChangeSet(**{f"{verb}s": tuple(batch)})
+                    one = ChangeSet(updates=batch) if verb == "update" else ChangeSet(creates=batch)
                 except InvalidValueError as exc:
                     raise ChangeSetError(
                         f"the change stream does not fit the records of tenant {tenant_id!r},"

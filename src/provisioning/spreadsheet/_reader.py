@@ -203,6 +203,10 @@ class Reader(Generic[R]):
         #: Each file column as the template column it is, an unknown header, or None.
         self.layout: Layout = ()
         self._key_at = self._email_at = 0
+        #: The duplicate index: 64-bit hashes of the keys and emails of the valid rows
+        #: read so far, each to the line its row starts on.
+        self._keys: dict[int, int] = {}
+        self._emails: dict[int, int] = {}
         self._read_header()
         self._iterator: Iterator[R | RowError] = self._rows()
 
@@ -223,6 +227,19 @@ class Reader(Generic[R]):
     def extra_columns(self) -> tuple[str, ...]:
         """Headers the template does not know; their values are kept in ``custom``."""
         return tuple(s for s in self.layout if isinstance(s, str))
+
+    def key_line(self, key: str) -> int | None:
+        """The line where the valid row read so far with this LegacyContactKey starts.
+
+        ``None`` when no valid row has it (yet). The reader already keeps this index to
+        find repeated keys, so asking costs no memory: a planner uses it to know which
+        stored records a file leaves out. It holds 64-bit hashes, not the keys: two keys
+        share a hash with odds of about one in 10^19 a pair. Always ``None`` for a
+        template whose key is the email.
+        """
+        if self.template.key == self.template.email:
+            return None
+        return self._keys.get(hash(key.strip()))
 
     @property
     def summary(self) -> ReadSummary:
@@ -313,8 +330,7 @@ class Reader(Generic[R]):
         parse_csv = self._csv
         inspect = self._inspect
         key_of, email_of = self._unique_getters()
-        keys: dict[int, int] = {}
-        emails: dict[int, int] = {}
+        keys, emails = self._keys, self._emails
         line = self._line
         record = 0
         valid = 0

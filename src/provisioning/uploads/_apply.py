@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterator
 
 import attrs
@@ -10,7 +11,8 @@ import attrs
 from .._enum import ValueEnum
 from .._validators import check_revision_number, check_type
 from ..exceptions import ConflictError, InvalidValueError, RefusedError, SafeguardError
-from ..repository import ChangeSet, Repository, UploadEntry
+from ..records import UserRecord
+from ..repository import ChangeSet, ChangeStream, Repository, StreamWriter, UploadEntry
 from ._results import FieldChange, Update, UploadCounts, UploadPlan
 
 __all__ = ["EventKind", "Receipt", "RecordEvent", "apply_plan"]
@@ -123,9 +125,25 @@ def apply_plan(
         product=plan.product,
         counts=counts.as_dict(),
     )
-    updates = [
+    updated = (
         u.new for group in (plan.updates, plan.deactivations, plan.reactivations) for u in group
-    ]
-    change_set = ChangeSet(creates=plan.creates, updates=tuple(updates), upload=entry)
-    revision = repository.commit(plan.tenant_id, change_set, expected_revision=plan.revision)
+    )
+    if isinstance(repository, StreamWriter):
+        # Fed a batch at a time: a plan of a million changes is never one tuple.
+        stream = ChangeStream(
+            updates=_batches(updated), creates=_batches(iter(plan.creates)), upload=entry
+        )
+        revision = repository.commit_stream(plan.tenant_id, stream, plan.revision)
+    else:
+        change_set = ChangeSet(creates=plan.creates, updates=tuple(updated), upload=entry)
+        revision = repository.commit(plan.tenant_id, change_set, expected_revision=plan.revision)
     return Receipt(plan.tenant_id, revision, at, counts, entry, plan)
+
+
+#: Records handed to a streaming commit at a time.
+_PER_BATCH = 10_000
+
+
+def _batches(records: Iterator[UserRecord]) -> Iterator[list[UserRecord]]:
+    while batch := list(itertools.islice(records, _PER_BATCH)):
+        yield batch

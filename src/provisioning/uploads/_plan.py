@@ -8,8 +8,11 @@ plan holds are in ``_results``, the checks that hold a plan back in ``_safeguard
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any, Final
 
 import attrs
 
@@ -24,9 +27,14 @@ from ..repository import Repository, UploadMode
 from ..rules import DEFAULT_RULEBOOK, RuleBook
 from ..spreadsheet import Column, Reader, RowError
 from ..tenants import Tenant
+from ._lookups import Lookups, lookups
 from ._results import RECORD_FIELDS, Conflict, Update, UploadPlan
 from ._safeguards import Facts, Safeguard, check_safeguards, overrides_of
+from ._spill import Spill, record_spill, string_spill, update_spill
 from ._stored import tenant_as_stored
+
+#: How many changes of each kind a plan keeps in memory; the rest go to a temporary file.
+HOLD: Final = 50_000
 
 __all__ = ["plan_upload"]
 
@@ -59,6 +67,7 @@ def plan_upload(
     overrides: Safeguard | str | Iterable[Safeguard | str] = (),
     protected_keys: Collection[str] | str = (),
     file_digest: str | None = None,
+    hold: int = HOLD,
 ) -> UploadPlan:
     """Plan a Community upload against what ``repository`` stores for ``tenant``.
 
@@ -78,6 +87,12 @@ def plan_upload(
     is allowed; an item of ``rows`` that is neither a ``UserRecord`` nor a ``RowError``
     raises :class:`~provisioning.InvalidValueError` naming its position when it is
     reached. ``mode`` is an :class:`UploadMode` or its value; ``as_of`` a date.
+
+    Memory is bounded by the work, not by the tenant: stored records are looked up a
+    batch of rows at a time when the repository is a
+    :class:`~provisioning.repository.BatchReader` (read whole otherwise), and each
+    list of changes keeps its first ``hold`` items in memory and the rest in a temporary
+    file (the plan then holds a read-only sequence in place of a tuple).
     """
     tenant = check_type(tenant, Tenant, "tenant", "a Tenant")
     actor = check_type(actor, Actor, "actor", "an Actor")
@@ -89,6 +104,16 @@ def plan_upload(
     protected = _protected(protected_keys)
     if file_digest is not None:
         check_type(file_digest, str, "file_digest", "a string or None")
+    if type(hold) is not int or hold < 0:
+        raise InvalidValueError(
+            f"hold must be a whole number, 0 or more, got {hold!r}", field="hold"
+        )
+    if isinstance(rows, Reader) and rows.summary.rows:
+        # Rows read before would be neither planned nor deactivated: the plan would lie.
+        raise InvalidValueError(
+            "rows: the reader has been read from already; plan with a new reader",
+            field="rows",
+        )
     if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
         raise InvalidValueError(
             "rows must be an iterable of UserRecord and RowError values (what read() "
@@ -117,46 +142,18 @@ def plan_upload(
             file_digest=file_digest,
         )
 
-    stored: dict[str, UserRecord] = {r.legacy_contact_key: r for r in repository.records(tenant.id)}
-    kept = _absent_fields(rows)
-    outcome = _compare(rows, stored, kept)
-    row_errors = tuple(outcome.errors)
-    conflicts = _resolve_conflicts(outcome, stored, repository, tenant.id)
-
-    deactivations = outcome.deactivations
-    missing = outcome.missing
-    unreadable = {key: None for key in outcome.errored if key in missing}
-    if mode is UploadMode.FULL:
-        # In key order: stores list records in no promised order, and the same file on
-        # the same records must give the same plan whatever the store.
-        deactivated, enabled = RecordStatus.DEACTIVATED, RecordStatus.ENABLED
-        left_out = (missing[key] for key in sorted(missing) if key not in unreadable)
-        deactivations.extend(
-            Update(old, _with_status(old, deactivated)) for old in left_out if old.status is enabled
-        )
-
     if actor.role is Role.SUPER_ADMIN:
         protected.add(actor.id)
-    facts = Facts(
-        mode=mode,
-        settings=rulebook.settings,
-        records=stored,
-        valid=outcome.valid,
-        deactivations=deactivations,
-        updates=outcome.updates,
-        protected=protected,
-        row_errors=row_errors,
-        conflicts=conflicts,
-    )
+    planner = _Planner(lookups(repository, tenant.id), rows, protected, hold)
+    planner.read(rows)
+    conflicts = planner.resolve_conflicts()
+    planner.finish(mode)
+    facts = planner.facts(mode, rulebook, len(conflicts))
     findings, tripped = check_safeguards(rulebook, facts, chosen)
     sso = rulebook.sso_eligibility(effective, product=product, as_of=day)
     # Only a new user who can sign in is told: not one created deactivated or pending.
-    enabled = RecordStatus.ENABLED
-    notices = (
-        ()
-        if sso.in_effect
-        else tuple(r.legacy_contact_key for r in outcome.creates if r.status is enabled)
-    )
+    notices: Sequence[str] = () if sso.in_effect else planner.notices.seal()
+    row_errors = tuple(planner.errors)
     return UploadPlan(
         tenant_id=tenant.id,
         product=product,
@@ -165,16 +162,16 @@ def plan_upload(
         as_of=day,
         decision=decision,
         revision=revision,
-        creates=tuple(outcome.creates),
-        updates=tuple(outcome.updates),
-        unchanged=tuple(outcome.unchanged),
-        deactivations=tuple(deactivations),
-        reactivations=tuple(outcome.reactivations),
+        creates=planner.creates.seal(),
+        updates=planner.updates.seal(),
+        unchanged=planner.unchanged.seal(),
+        deactivations=planner.deactivations.seal(),
+        reactivations=planner.reactivations.seal(),
         conflicts=conflicts,
         row_errors=row_errors,
-        unreadable=tuple(unreadable),
-        kept_fields=tuple(f for f in RECORD_FIELDS if f in kept),
-        rows=outcome.valid + len({e.record for e in row_errors if e.is_error and e.record}),
+        unreadable=planner.unreadable,
+        kept_fields=tuple(f for f in RECORD_FIELDS if f in planner.kept),
+        rows=planner.valid + len({e.record for e in row_errors if e.is_error and e.record}),
         password_notices=notices,
         tripped=tripped,
         overrides=chosen,
@@ -183,22 +180,9 @@ def plan_upload(
     )
 
 
-@attrs.define
-class _Outcome:
-    #: The stored records whose key no valid row of the file has.
-    missing: dict[str, UserRecord]
-    creates: list[UserRecord] = attrs.Factory(list)
-    updates: list[Update] = attrs.Factory(list)
-    unchanged: list[str] = attrs.Factory(list)
-    deactivations: list[Update] = attrs.Factory(list)
-    reactivations: list[Update] = attrs.Factory(list)
-    duplicates: list[Conflict] = attrs.Factory(list)
-    errors: list[RowError] = attrs.Factory(list)
-    #: The keys in rows with errors, in file order (a dict as an ordered set).
-    errored: dict[str, None] = attrs.Factory(dict)
-    #: How many valid rows the file has (rows later found in conflict included).
-    valid: int = 0
-
+#: Valid rows looked up in the store at once (and stored records left out of a full
+#: import, deactivated at once): one query a batch, one batch of records in memory.
+ROWS_PER_BATCH = 2000
 
 #: ``attrs.evolve(record, status=status)`` with no converter or validator run again: a
 #: full import makes one for every stored record it deactivates (generated from the
@@ -207,6 +191,10 @@ _with_status: Callable[[UserRecord, RecordStatus], UserRecord] = make_replace(Us
 #: ``a == b`` for two records, a fifth faster: most rows of a file are unchanged
 #: (generated from the fields; the tests hold it to ``==``).
 _same: Callable[[UserRecord, UserRecord], bool] = make_equal(UserRecord)
+
+_ENABLED, _DEACTIVATED = RecordStatus.ENABLED, RecordStatus.DEACTIVATED
+#: The lists a claim of an email can be in, in the order conflicts are looked for.
+_GROUPS = ("creates", "updates", "deactivations", "reactivations")
 
 
 def _absent_fields(rows: object) -> frozenset[str]:
@@ -224,137 +212,287 @@ def _absent_fields(rows: object) -> frozenset[str]:
 _PIECES = re.compile(r"[,;\t\r\n\"]")
 
 
-def _compare(
-    rows: Iterable[UserRecord | RowError], stored: Mapping[str, UserRecord], kept: frozenset[str]
-) -> _Outcome:
-    """Sort each file record into create, update, unchanged, deactivation, reactivation.
+@attrs.define
+class _Claim:
+    """A row that gives a record an email it did not hold: checked once the file is read."""
 
-    ``kept`` are the fields the file has no column for: a matched record keeps its
-    stored values there. Every piece of a row with errors is noted as a possible key,
-    so that a full import does not deactivate the record the row was meant to update.
+    group: str
+    key: str
+    #: The email, lower-cased.
+    email: str
+    #: The stored record holding the email, when it is another record.
+    holder: str | None
+    record: UserRecord
+    change: UserRecord | Update
+
+
+class _Planner:
+    """One pass over a file: each batch of rows against the stored records of its keys.
+
+    Memory holds one batch of stored records, the row problems, and the changes up to
+    ``hold`` of each kind (the rest go to temporary files, see ``_spill``). Which stored
+    records the file has is asked of the spreadsheet reader's duplicate index (a plain
+    iterable of records gets a set of its keys). A row that gives a record an email a
+    stored record holds is settled only once the whole file is read, since the holder
+    may move to another email further down; such rows are kept aside, few as they are.
     """
-    # Each row takes its stored record out of ``missing``: one dict operation a row,
-    # and what is left at the end is what the file does not have.
-    out = _Outcome(dict(stored))
-    take = out.missing.pop
-    carry = make_carry(UserRecord, kept) if kept else None
-    new_keys: set[str] = set()
-    creates, updates, unchanged = out.creates, out.updates, out.unchanged
-    deactivated, enabled = RecordStatus.DEACTIVATED, RecordStatus.ENABLED
-    record_type = UserRecord
-    for position, item in enumerate(rows):
-        if type(item) is not record_type and not isinstance(item, UserRecord):
+
+    def __init__(self, store: Lookups, rows: object, protected: set[str], hold: int) -> None:
+        self.store = store
+        self.protected = protected
+        self.reader = (
+            rows if isinstance(rows, Reader) and rows.template.key != rows.template.email else None
+        )
+        #: The keys of the valid rows, for input that is no spreadsheet reader.
+        self.seen: set[str] | None = None if self.reader is not None else set()
+        self.kept = _absent_fields(rows)
+        self.carry = make_carry(UserRecord, self.kept) if self.kept else None
+        self.creates = record_spill(hold)
+        self.updates = update_spill(hold)
+        self.deactivations = update_spill(hold)
+        self.reactivations = update_spill(hold)
+        self.unchanged = string_spill(hold)
+        self.notices = string_spill(hold)
+        self.groups: dict[str, Spill[Any]] = {
+            "creates": self.creates,
+            "updates": self.updates,
+            "deactivations": self.deactivations,
+            "reactivations": self.reactivations,
+        }
+        self.errors: list[RowError] = []
+        #: The pieces of rows with errors that may be keys, in file order (an ordered set).
+        self.errored: dict[str, None] = {}
+        self.duplicates: list[Conflict] = []
+        self.claims: dict[str, list[_Claim]] = {group: [] for group in _GROUPS}
+        #: Every key the file moves to another email, and the email (lower-cased).
+        self.moved: dict[str, str] = {}
+        self.valid = 0
+        # What the safeguards count, kept as the changes are made.
+        self.disabled = 0
+        self.demotions: Counter[str] = Counter()
+        self.admins_deactivated: set[str] = set()
+        self.admins_demoted: set[tuple[str, str]] = set()
+        self.stored = self.deactivated = self.enabled = 0
+        self.unreadable: tuple[str, ...] = ()
+
+    # -- the file ----------------------------------------------------------------------
+
+    def read(self, rows: Iterable[UserRecord | RowError]) -> None:
+        """Sort each row of the file into a change, a conflict, or a row problem."""
+        batch: list[UserRecord] = []
+        record_type = UserRecord
+        for position, item in enumerate(rows):
+            if type(item) is record_type or isinstance(item, UserRecord):
+                batch.append(item)
+                if len(batch) >= ROWS_PER_BATCH:
+                    self._batch(batch)
+                    batch = []
+                continue
             if not isinstance(item, RowError):
                 raise InvalidValueError(
                     f"rows: item {position} is a {type(item).__name__} ({item!r:.80}); "
                     "each must be a UserRecord or a RowError",
                     field="rows",
                 )
-            out.errors.append(item)
+            self.errors.append(item)
             if item.is_error:
                 # A false match only spares a record: never worse than deactivating it.
+                errored = self.errored
                 for cell in item.row:
                     for piece in _PIECES.split(cell):
                         if piece := piece.strip():
-                            out.errored[piece] = None
-            continue
-        key = item.legacy_contact_key
-        old = take(key, None)
-        record = carry(item, old) if carry is not None and old is not None else item
-        if old is None:
-            if key in stored or key in new_keys:
-                out.duplicates.append(
-                    Conflict(
-                        record, key, f"LegacyContactKey {key!r} appears more than once in the file"
-                    )
-                )
+                            errored[piece] = None
+        self._batch(batch)
+
+    def _batch(self, records: list[UserRecord]) -> None:
+        if not records:
+            return
+        self.valid += len(records)
+        stored = self.store.get_many([r.legacy_contact_key for r in records])
+        seen, carry = self.seen, self.carry
+        creates, unchanged, notices = self.creates, self.unchanged, self.notices
+        claims: list[tuple[str, UserRecord, UserRecord | Update]] = []
+        for item in records:
+            key = item.legacy_contact_key
+            if seen is not None:
+                if key in seen:
+                    message = f"LegacyContactKey {key!r} appears more than once in the file"
+                    self.duplicates.append(Conflict(item, key, message))
+                    continue
+                seen.add(key)
+            old = stored.get(key)
+            if old is None:
+                creates.append(item)
+                if item.status is _ENABLED:
+                    notices.append(key)
+                claims.append(("creates", item, item))
+                continue
+            record = carry(item, old) if carry is not None else item
+            if _same(old, record):
+                unchanged.append(key)
+                continue
+            update = Update(old, record)
+            if old.status is _DEACTIVATED and record.status is _ENABLED:
+                group = "reactivations"
+            elif record.status is _DEACTIVATED and old.status is not _DEACTIVATED:
+                group = "deactivations"
             else:
-                new_keys.add(key)
-                creates.append(record)
-        elif _same(old, record):
-            unchanged.append(key)
-        elif old.status is deactivated and record.status is enabled:
-            out.reactivations.append(Update(old, record))
-        elif record.status is deactivated and old.status is not deactivated:
-            out.deactivations.append(Update(old, record))
-        else:
-            updates.append(Update(old, record))
-    out.valid = (
-        len(creates)
-        + len(updates)
-        + len(unchanged)
-        + len(out.deactivations)
-        + len(out.reactivations)
-        + len(out.duplicates)
-    )
-    return out
+                group = "updates"
+            self.groups[group].append(update)
+            self._tally(group, update, 1)
+            email = record.email.lower()
+            if email != old.email.lower():
+                self.moved[key] = email
+                claims.append((group, record, update))
+        if claims:
+            self._claim(claims)
 
-
-def _owner_lookup(
-    claims: int, stored: Mapping[str, UserRecord], repository: Repository, tenant_id: str
-) -> Callable[[str], str | None]:
-    """Who owns an email: asked of the store for a few claims, from an index for many."""
-    if claims * 8 < len(stored):
-
-        def ask(email: str) -> str | None:
-            record = repository.get_by_email(tenant_id, email)
-            return None if record is None else record.legacy_contact_key
-
-        return ask
-    return {r.email.lower(): r.legacy_contact_key for r in stored.values()}.get
-
-
-def _resolve_conflicts(
-    outcome: _Outcome, stored: Mapping[str, UserRecord], repository: Repository, tenant_id: str
-) -> tuple[Conflict, ...]:
-    """Drop rows that would take another record's email; report them as conflicts.
-
-    An email is free when no stored record has it, or when its stored owner is in the
-    file with another email (the file moves it). A row dropped here may in turn keep
-    its own old email taken, so the check repeats until nothing changes.
-    """
-    conflicts = list(outcome.duplicates)
-    owner: Callable[[str], str | None] | None = None
-    while True:
-        # The email each key ends with after the upload, for the keys the file moves.
-        moved: dict[str, str] = {}
-        # The records that claim an email: every new one, and those the file moves.
-        claims = list(outcome.creates)
-        for group in (outcome.updates, outcome.deactivations, outcome.reactivations):
-            for update in group:
-                new_email = update.new.email.lower()
-                if new_email != update.old.email.lower():
-                    moved[update.key] = new_email
-                    claims.append(update.new)
-        if not claims:
-            return tuple(conflicts)
-        if owner is None:
-            owner = _owner_lookup(len(claims), stored, repository, tenant_id)
-        taken: dict[str, str] = {}
-        bad: dict[str, Conflict] = {}
-        for record in claims:
+    def _claim(self, claims: list[tuple[str, UserRecord, UserRecord | Update]]) -> None:
+        """Note the claims to check at the end: every one, or (the reader having refused
+        repeated emails already) those of an email another stored record holds."""
+        owners = self.store.email_owners([record.email.lower() for _, record, _ in claims])
+        every = self.reader is None
+        for group, record, change in claims:
             email, key = record.email.lower(), record.legacy_contact_key
-            holder = owner(email)
-            if holder is not None and holder != key and moved.get(holder, email) == email:
-                bad[key] = Conflict(
-                    record,
-                    holder,
-                    f"email {record.email!r} belongs to the stored record {holder!r}; "
-                    "the row is not applied (no merge, no takeover)",
-                )
-            elif email in taken:
-                bad[key] = Conflict(
-                    record,
-                    taken[email],
-                    f"email {record.email!r} is also claimed by {taken[email]!r} in this file",
-                )
-            else:
-                taken[email] = key
-        if not bad:
-            return tuple(conflicts)
-        conflicts.extend(bad.values())
-        outcome.creates = [r for r in outcome.creates if r.legacy_contact_key not in bad]
-        for name in ("updates", "deactivations", "reactivations"):
-            kept = [u for u in getattr(outcome, name) if u.key not in bad]
-            setattr(outcome, name, kept)
+            holder = owners.get(email)
+            if holder == key:
+                holder = None
+            if every or holder is not None:
+                self.claims[group].append(_Claim(group, key, email, holder, record, change))
+
+    def _tally(self, group: str, update: Update, sign: int) -> None:
+        """Count ``update`` in (``sign`` 1) or out (-1) of what the safeguards look at."""
+        old, new, key = update.old, update.new, update.key
+        admin = key in self.protected
+        if group == "deactivations":
+            if old.status is _ENABLED:
+                self.disabled += sign
+            if admin:
+                _mark(self.admins_deactivated, key, sign)
+        elif group == "updates" and new.status is not _ENABLED:
+            if old.status is _ENABLED:
+                self.demotions[new.status.value] += sign
+            if admin:
+                _mark(self.admins_demoted, (key, new.status.value), sign)
+
+    # -- once the file is read ---------------------------------------------------------
+
+    def resolve_conflicts(self) -> tuple[Conflict, ...]:
+        """Drop rows that would take another record's email; report them as conflicts.
+
+        An email is free when no stored record has it, or when its stored owner is in the
+        file with another email (the file moves it). A row dropped here may in turn keep
+        its own old email taken, so the check repeats until nothing changes.
+        """
+        conflicts = list(self.duplicates)
+        dropped: dict[str, _Claim] = {}
+        moved = self.moved
+        while True:
+            taken: dict[str, str] = {}
+            bad: dict[str, tuple[_Claim, Conflict]] = {}
+            for claim in itertools.chain.from_iterable(self.claims[g] for g in _GROUPS):
+                key, email, holder = claim.key, claim.email, claim.holder
+                if key in dropped:
+                    continue
+                if holder is not None and moved.get(holder, email) == email:
+                    message = (
+                        f"email {claim.record.email!r} belongs to the stored record {holder!r}; "
+                        "the row is not applied (no merge, no takeover)"
+                    )
+                    bad[key] = claim, Conflict(claim.record, holder, message)
+                elif email in taken:
+                    message = (
+                        f"email {claim.record.email!r} is also claimed by {taken[email]!r} in "
+                        "this file"
+                    )
+                    bad[key] = claim, Conflict(claim.record, taken[email], message)
+                else:
+                    taken[email] = key
+            if not bad:
+                break
+            for key, (claim, conflict) in bad.items():
+                conflicts.append(conflict)
+                dropped[key] = claim
+                moved.pop(key, None)
         # A conflicting row still counts as seen: a full import must not deactivate it.
+        for group in _GROUPS:
+            out = [c for c in dropped.values() if c.group == group]
+            if out:
+                self.groups[group].discard({c.key for c in out}, len(out))
+        for claim in dropped.values():
+            if isinstance(claim.change, Update):
+                self._tally(claim.group, claim.change, -1)
+        told = [
+            c.key for c in dropped.values() if c.group == "creates" and c.record.status is _ENABLED
+        ]
+        if told:
+            self.notices.discard(set(told), len(told))
+        return tuple(conflicts)
+
+    def finish(self, mode: UploadMode) -> None:
+        """Go through the stored records in key order: count them, and find those the
+        file leaves out (a full import deactivates the Enabled ones) or cannot read."""
+        reader, seen, errored = self.reader, self.seen, self.errored
+        has = (lambda key: reader.key_line(key) is not None) if reader is not None else None
+        full = mode is UploadMode.FULL
+        unreadable: set[str] = set()
+        left_out: list[str] = []
+        stored = deactivated = enabled = 0
+        for key, status in self.store.statuses():
+            stored += 1
+            if status is _ENABLED:
+                enabled += 1
+            elif status is _DEACTIVATED:
+                deactivated += 1
+            if has(key) if has is not None else key in seen:  # type: ignore[operator]
+                continue
+            if key in errored:
+                unreadable.add(key)
+            elif full and status is _ENABLED:
+                left_out.append(key)
+                if len(left_out) >= ROWS_PER_BATCH:
+                    self._deactivate(left_out)
+                    left_out = []
+        self._deactivate(left_out)
+        self.stored, self.deactivated, self.enabled = stored, deactivated, enabled
+        self.unreadable = tuple(k for k in errored if k in unreadable)
+
+    def _deactivate(self, keys: list[str]) -> None:
+        """Deactivate the stored records of ``keys``, which the full import leaves out."""
+        if not keys:
+            return
+        found = self.store.get_many(keys)
+        for key in keys:
+            old = found.get(key)
+            if old is not None and old.status is _ENABLED:
+                update = Update(old, _with_status(old, _DEACTIVATED))
+                self.deactivations.append(update)
+                self._tally("deactivations", update, 1)
+
+    def facts(self, mode: UploadMode, rulebook: RuleBook, conflicts: int) -> Facts:
+        """What the safeguards look at."""
+        admins = sorted(self.admins_deactivated)
+        demoted = sorted(f"{key} ({status})" for key, status in self.admins_demoted)
+        lockouts = [f"deactivate Super Admin account(s): {', '.join(admins)}"] if admins else []
+        if demoted:
+            lockouts.append(f"take Super Admin account(s) out of Enabled: {', '.join(demoted)}")
+        return Facts(
+            mode=mode,
+            settings=rulebook.settings,
+            stored=self.stored,
+            active=self.stored - self.deactivated,
+            enabled=self.enabled,
+            valid=self.valid,
+            disabled=self.disabled,
+            demotions=+self.demotions,
+            admin_lockouts=lockouts,
+            bad_rows=sum(1 for e in self.errors if e.is_error),
+            conflicts=conflicts,
+        )
+
+
+def _mark(marks: set[Any], value: object, sign: int) -> None:
+    if sign > 0:
+        marks.add(value)
+    else:
+        marks.discard(value)

@@ -7,7 +7,7 @@ notebook (``_repr_html_``) and flattens to plain dicts (:meth:`UploadPlan.to_rec
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -122,6 +122,10 @@ class UploadPlan:
     A refused plan (``refused``) holds only the decision. Otherwise it holds every
     change, the conflicts and row errors, and the safeguards the plan trips; a tripped
     safeguard holds the plan (``held``) unless the caller overrode it by name.
+
+    The lists of changes are tuples, or, past what :func:`plan_upload` holds in memory,
+    read-only sequences kept in a temporary file: read them through (``for``, ``len``),
+    rather than jumping about in them.
     """
 
     tenant_id: str
@@ -133,14 +137,14 @@ class UploadPlan:
     decision: Decision
     #: The store's revision the plan was made against; applying checks it.
     revision: int | None = None
-    creates: tuple[UserRecord, ...] = ()
-    updates: tuple[Update, ...] = ()
+    creates: Sequence[UserRecord] = ()
+    updates: Sequence[Update] = ()
     #: Keys of the rows that change nothing.
-    unchanged: tuple[str, ...] = ()
+    unchanged: Sequence[str] = ()
     #: Rows saying Deactivated, in file order, then (full mode) the stored records the
     #: file leaves out, in key order.
-    deactivations: tuple[Update, ...] = ()
-    reactivations: tuple[Update, ...] = ()
+    deactivations: Sequence[Update] = ()
+    reactivations: Sequence[Update] = ()
     conflicts: tuple[Conflict, ...] = ()
     row_errors: tuple[RowError, ...] = ()
     #: Keys of stored records whose row in the file has errors: left as they are, even
@@ -152,7 +156,7 @@ class UploadPlan:
     #: The rows read from the file, valid or not.
     rows: int = 0
     #: Keys of the new, enabled users to be told to set a password (no SSO in effect).
-    password_notices: tuple[str, ...] = ()
+    password_notices: Sequence[str] = ()
     #: The safeguards this plan trips, overridden or not.
     tripped: frozenset[Safeguard] = frozenset()
     overrides: frozenset[Safeguard] = frozenset()

@@ -7,9 +7,8 @@ condition on the facts of a plan that trips it, and the message that says why.
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
@@ -17,13 +16,12 @@ import attrs
 
 from .._enum import ValueEnum
 from ..exceptions import InvalidValueError
-from ..records import RecordStatus, UserRecord
+from ..records import RecordStatus
 from ..repository import UploadMode
 from ..rules import Finding, RuleBook, RuleId, Settings, Severity
-from ..spreadsheet import RowError
 
 if TYPE_CHECKING:
-    from ._results import Conflict, Update
+    pass
 
 __all__ = ["SAFEGUARDS", "Facts", "Safeguard", "SafeguardRow", "check_safeguards", "overrides_of"]
 
@@ -56,81 +54,38 @@ _DEACTIVATED = RecordStatus.DEACTIVATED
 _status_of = attrgetter("status")
 
 
-@attrs.frozen(kw_only=True, slots=False)
+@attrs.frozen(kw_only=True)
 class Facts:
-    """What the safeguards look at in a plan; each derived fact is worked out once, if asked.
+    """What the safeguards look at in a plan: counts, kept as the plan is made.
 
     The file-size shares are of the stored records that are not deactivated
-    (:attr:`active`, counted only when the stored total does not settle the question):
-    records deactivated long ago are no part of what a file lists. The lockout share is
-    of the Enabled records (:attr:`enabled`), the people who sign in.
+    (:attr:`active`): records deactivated long ago are no part of what a file lists.
+    The lockout share is of the Enabled records (:attr:`enabled`), the people who sign in.
     """
 
     mode: UploadMode
     settings: Settings
-    #: The stored records by key.
-    records: Mapping[str, UserRecord]
+    #: How many records are stored; how many are not deactivated; how many are Enabled.
+    stored: int
+    active: int
+    enabled: int
     #: How many valid rows the file has.
     valid: int
-    deactivations: Sequence[Update]
-    updates: Sequence[Update]
-    #: The keys of the Super Admin accounts.
-    protected: set[str]
-    row_errors: Sequence[RowError]
-    conflicts: Sequence[Conflict]
+    #: Deactivations of Enabled records (Pending or Rejected ones sign in nowhere).
+    disabled: int
+    #: Updates that take an Enabled record out of Enabled, by the status they give it.
+    demotions: Counter[str]
+    #: What the upload would do to Super Admin accounts: deactivate them, or demote them.
+    admin_lockouts: list[str]
+    #: The row problems that cost a row its record.
+    bad_rows: int
+    #: The rows left out for taking another record's identity.
+    conflicts: int
 
     @property
-    def stored(self) -> int:
-        """How many records are stored."""
-        return len(self.records)
-
-    @functools.cached_property
-    def active(self) -> int:
-        """How many stored records are not deactivated."""
-        return self.stored - Counter(map(_status_of, self.records.values()))[_DEACTIVATED]
-
-    @functools.cached_property
-    def enabled(self) -> int:
-        """How many stored records are Enabled: the people who can sign in."""
-        return Counter(map(_status_of, self.records.values()))[_ENABLED]
-
-    @functools.cached_property
-    def disabled(self) -> int:
-        """Deactivations of Enabled records (Pending or Rejected ones sign in nowhere)."""
-        return sum(1 for u in self.deactivations if u.old.status is _ENABLED)
-
-    @functools.cached_property
-    def demotions(self) -> Counter[str]:
-        """Updates that take an Enabled record out of Enabled, by the status they give it."""
-        return Counter(
-            u.new.status.value
-            for u in self.updates
-            if u.old.status is _ENABLED and u.new.status is not _ENABLED
-        )
-
-    @functools.cached_property
     def lockouts(self) -> int:
         """Enabled records the upload takes out of Enabled: deactivated, rejected, pending."""
         return self.disabled + self.demotions.total()
-
-    @functools.cached_property
-    def admin_lockouts(self) -> list[str]:
-        """What the upload would do to Super Admin accounts: deactivate them, or demote them."""
-        admins = sorted(u.key for u in self.deactivations if u.key in self.protected)
-        demoted = sorted(
-            f"{u.key} ({u.new.status.value})"
-            for u in self.updates
-            if u.key in self.protected and u.new.status is not _ENABLED
-        )
-        parts = [f"deactivate Super Admin account(s): {', '.join(admins)}"] if admins else []
-        if demoted:
-            parts.append(f"take Super Admin account(s) out of Enabled: {', '.join(demoted)}")
-        return parts
-
-    @functools.cached_property
-    def bad_rows(self) -> int:
-        """The row problems that cost a row its record."""
-        return sum(1 for e in self.row_errors if e.is_error)
 
 
 @attrs.frozen
@@ -220,8 +175,8 @@ SAFEGUARDS: tuple[SafeguardRow, ...] = (
     SafeguardRow(
         Safeguard.IDENTITY_CONFLICT,
         RuleId.UPLOAD_IDENTITY_CONFLICT,
-        lambda f: len(f.conflicts) > 0,
-        lambda f: f"{len(f.conflicts)} row(s) conflict with stored identities and are left out",
+        lambda f: f.conflicts > 0,
+        lambda f: f"{f.conflicts} row(s) conflict with stored identities and are left out",
     ),
 )
 

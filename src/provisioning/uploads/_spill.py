@@ -1,0 +1,188 @@
+"""A plan's lists of changes: held in memory while short, written to a temporary file after.
+
+A plan of a million changes does not hold a million records. :class:`Spill` keeps the
+first ``hold`` items of a list in memory and writes the rest, in batches, to an
+anonymous temporary file (deleted when the list goes), as rows of plain values that
+:mod:`marshal` writes and reads fast. Reading it back decodes one batch at a time, so
+any number of readers may go through it at once, each with its own place.
+
+A list that never grew past ``hold`` becomes a plain tuple (:meth:`Spill.seal`), so a
+small plan is exactly what it always was.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import tempfile
+from collections.abc import Callable, Collection, Iterator, Sequence
+from typing import IO, Any, Generic, TypeVar, overload
+
+from ..adapters import row_codec
+from ..records import UserRecord
+from ._results import Update
+
+__all__ = ["BATCH", "Spill", "record_spill", "string_spill", "update_spill"]
+
+_T = TypeVar("_T")
+
+#: Items per batch written to (and read back from) the file.
+BATCH = 4096
+
+_CODEC = row_codec(UserRecord, empty=None, dates="iso", flags="bool", mappings="dict")
+_encode_record = _CODEC.encode
+_decode_record = _CODEC.decode
+
+
+def _encode_update(update: Update) -> tuple[Any, Any]:
+    return _encode_record(update.old), _encode_record(update.new)
+
+
+def _decode_update(row: tuple[Any, Any]) -> Update:
+    return Update(_decode_record(row[0]), _decode_record(row[1]))
+
+
+def _same(value: _T) -> _T:
+    return value
+
+
+class Spill(Sequence[_T], Generic[_T]):
+    """A list appended to in order, its tail kept in a temporary file past ``hold`` items.
+
+    ``key`` names an item (a record's key): :meth:`discard` leaves items out by key
+    afterwards, which is how a plan drops the few rows found in conflict only once the
+    whole file is read.
+    """
+
+    def __init__(
+        self,
+        encode: Callable[[_T], Any],
+        decode: Callable[[Any], _T],
+        key: Callable[[_T], str],
+        hold: int,
+    ) -> None:
+        self._encode, self._decode, self._key, self._hold = encode, decode, key, hold
+        self._head: list[_T] = []
+        self._buffer: list[Any] = []
+        self._file: IO[bytes] | None = None
+        #: (offset, size) of each batch written.
+        self._batches: list[tuple[int, int]] = []
+        self._end = 0
+        self._count = 0
+        self._gone: set[str] = set()
+        self._sealed = False
+
+    def append(self, item: _T) -> None:
+        """Add ``item`` at the end."""
+        self._count += 1
+        if self._file is None and len(self._head) < self._hold:
+            self._head.append(item)
+            return
+        self._buffer.append(self._encode(item))
+        if len(self._buffer) >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix="provisioning-plan-")  # noqa: SIM115
+        data = marshal.dumps(self._buffer)
+        self._file.write(data)
+        self._batches.append((self._end, len(data)))
+        self._end += len(data)
+        self._buffer = []
+
+    def discard(self, keys: Collection[str], found: int) -> None:
+        """Leave out the ``found`` items whose key is one of ``keys`` (the caller counted
+        them as it appended them)."""
+        self._gone.update(keys)
+        self._count -= found
+
+    def seal(self) -> Sequence[_T]:
+        """The list, finished: a tuple when it stayed in memory, else this spill, read-only."""
+        self._flush()
+        if self._file is not None:
+            self._file.flush()
+        self._sealed = True
+        if self._file is None:
+            gone, key = self._gone, self._key
+            return tuple(i for i in self._head if key(i) not in gone) if gone else tuple(self._head)
+        return self
+
+    @property
+    def spilled(self) -> bool:
+        """Whether part of the list is in a file."""
+        return self._file is not None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[_T]:
+        gone, key = self._gone, self._key
+        items = self._all()
+        return (i for i in items if key(i) not in gone) if gone else items
+
+    def _all(self) -> Iterator[_T]:
+        yield from self._head
+        if self._file is None:
+            return
+        assert self._sealed, "a spill is read only once sealed"
+        decode, fd = self._decode, self._file.fileno()
+        for offset, size in self._batches:
+            # Our own anonymous file, written above: no one else can have put bytes in it.
+            yield from map(decode, marshal.loads(os.pread(fd, size, offset)))  # noqa: S302
+
+    @overload
+    def __getitem__(self, index: int) -> _T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[_T]: ...
+
+    def __getitem__(self, index: int | slice) -> _T | Sequence[_T]:
+        # Read from the start: a spilled list is for going through, not for jumping in.
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError("spilled list index out of range")
+        for position, item in enumerate(self):
+            if position == index:
+                return item
+        raise IndexError("spilled list index out of range")  # pragma: no cover - counted
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        if len(other) != len(self):
+            return False
+        return all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} items, {len(self) - len(self._head)} of them in a temporary file>"
+
+
+def record_spill(hold: int) -> Spill[UserRecord]:
+    """A spill of records, by their LegacyContactKey."""
+    return Spill(_encode_record, _decode_record, _record_key, hold)
+
+
+def update_spill(hold: int) -> Spill[Update]:
+    """A spill of updates (a stored record and what the file makes of it)."""
+    return Spill(_encode_update, _decode_update, _update_key, hold)
+
+
+def string_spill(hold: int) -> Spill[str]:
+    """A spill of keys."""
+    return Spill(_same, _same, _same, hold)
+
+
+def _record_key(record: UserRecord) -> str:
+    return record.legacy_contact_key
+
+
+def _update_key(update: Update) -> str:
+    return update.new.legacy_contact_key
