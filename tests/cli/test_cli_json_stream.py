@@ -38,7 +38,10 @@ def test_the_streamed_document_is_the_dumped_one(count: int) -> None:
     streamed = json.loads("".join(written))
     assert streamed == json.loads(render.dump(render.plan_data(plan)))
     assert len(streamed["changes"]) == count
-    assert len(written) <= 3 + count // 1000  # a write per thousand changes, not per change
+    assert streamed["format"] == "provisioning-plan-output/1"
+    assert len(streamed["password_notices"]) == count
+    # A write per thousand items of each streamed list, not one per item.
+    assert len(written) <= 6 + 2 * -(-count // 1000)
 
 
 def test_updates_and_deactivations_stream_as_they_dump() -> None:

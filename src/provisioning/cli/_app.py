@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar, cast
 
 import attrs
 import click
@@ -478,7 +478,7 @@ def _template(product: str, edition: str | None) -> Template[Any]:
     return MARKETING_PROFESSIONAL if edition == "professional" else MARKETING_ENTERPRISE
 
 
-def _progress(path: Path, console: Console) -> Watch:
+def _progress(path: Path, console: Console, doing: str = "reading") -> Watch:
     """A progress bar on stderr over a file being read, when long and on a terminal."""
 
     def watch(stream: BinaryIO, size: int) -> AbstractContextManager[BinaryIO]:
@@ -487,12 +487,30 @@ def _progress(path: Path, console: Console) -> Watch:
         return rich.progress.wrap_file(
             stream,
             size,
-            description=escape(render.safe(f"reading {path.name}")),
+            description=escape(render.safe(f"{doing} {path.name}")),
             console=console,
             transient=True,
         )
 
     return watch
+
+
+@contextmanager
+def _committing(console: Console, tenant_id: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr over the records handed to the store, on a terminal."""
+    if not console.is_terminal:
+        yield lambda _done: None
+        return
+    with rich.progress.Progress(
+        rich.progress.TextColumn("{task.description}"),
+        rich.progress.BarColumn(),
+        rich.progress.MofNCompleteColumn(),
+        rich.progress.TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(escape(render.safe(f"applying to {tenant_id}")), total=total)
+        yield lambda done: bar.update(task, completed=done)
 
 
 def _too_large(path: Path, cap: int, exc: SpreadsheetError) -> SpreadsheetError:
@@ -666,17 +684,20 @@ def _plan(
 ) -> UploadPlan:
     admins = [a.id for a in store.actors(tenant.id) if a.role is Role.SUPER_ADMIN]
     # The spool has held the file to --max-file-size already: the reader reads the copy.
-    return plan_upload(
-        tenant,
-        actor,
-        read(upload.stream, COMMUNITY_UPLOAD_USERS, max_file_size=None),
-        store.repo,
-        mode=mode,
-        as_of=as_of,
-        overrides=overrides,
-        protected_keys=admins,
-        file_digest=upload.digest,
-    )
+    watch = _progress(upload.path, state.err, "planning")
+    with watch(cast(BinaryIO, upload.stream), upload.size) as stream, store.repo.snapshot():
+        # One read snapshot: the plan's lookups all see the revision it was made at.
+        return plan_upload(
+            tenant,
+            actor,
+            read(stream, COMMUNITY_UPLOAD_USERS, max_file_size=None),
+            store.repo,
+            mode=mode,
+            as_of=as_of,
+            overrides=overrides,
+            protected_keys=admins,
+            file_digest=upload.digest,
+        )
 
 
 def _show_plan(state: _State, plan: UploadPlan, fmt: str) -> None:
@@ -901,11 +922,11 @@ def apply_command(
             render.safe(f"Apply {changes} change(s) to {t.id}?"), default=False, err=True
         ):
             raise Failure("nothing was applied")
-    spinner = escape(render.safe(f"applying to {t.id}"))
-    waiting = state.err.status(spinner) if state.err.is_terminal else nullcontext()
-    with waiting:
+    counted = plan.counts
+    total = counted.created + counted.updated + counted.deactivated + counted.reactivated
+    with _committing(state.err, t.id, total) as progress:
         approved = None if saved is None else saved.revision
-        receipt = apply_plan(plan, store.repo, expected_revision=approved)
+        receipt = apply_plan(plan, store.repo, expected_revision=approved, progress=progress)
     if fmt == "json":
         render.write_plan_json(sys.stdout.write, plan, receipt)
     else:

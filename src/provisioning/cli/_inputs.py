@@ -161,6 +161,8 @@ class Spooled:
     #: ``sha256:`` and the hex digest of exactly the bytes in ``stream``.
     digest: str
     size: int
+    #: The file it is a copy of.
+    path: Path
 
 
 #: Wraps the opened file, given its size: a progress bar, say.
@@ -201,7 +203,7 @@ def spool(
                 digest.update(chunk)
                 copy.write(chunk)
         copy.seek(0)
-        yield Spooled(copy, "sha256:" + digest.hexdigest(), size)
+        yield Spooled(copy, "sha256:" + digest.hexdigest(), size, path)
 
 
 def _mode_for(target: Path) -> int:

@@ -12,7 +12,7 @@ import datetime as dt
 import io
 import itertools
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from rich.console import Console
@@ -276,23 +276,28 @@ def _plain(value: object) -> object:
     return str(value)
 
 
-#: Changes written to the JSON document per write: a plan's changes are streamed, never
-#: turned into one list of dicts first.
+#: Items of a streamed list written to the JSON document per write: a plan's changes are
+#: streamed, never turned into one list of dicts first.
 _CHANGES_PER_WRITE = 1000
+
+#: The version of the plan and apply JSON document: it grows a new number when a key
+#: changes meaning or goes, never when one is added.
+PLAN_OUTPUT_FORMAT = "provisioning-plan-output/1"
 
 
 def write_plan_json(
     write: Callable[[str], object], plan: UploadPlan, receipt: Receipt | None = None
 ) -> None:
-    """:func:`plan_data` as one JSON document, its changes written as they are read.
+    """:func:`plan_data` as one JSON document, its long lists written as they are read.
 
-    The document is the one :func:`dump` of :func:`plan_data` gives, ``changes`` last;
-    memory holds a thousand changes at a time, not a million.
+    The document is the one :func:`dump` of :func:`plan_data` gives, ``password_notices``
+    and ``changes`` last; memory holds a thousand items at a time, not a million.
     """
     data = plan_data(plan, receipt, changes=False)
+    del data["password_notices"]
     head = dump(data)
     assert head.endswith("\n}")
-    write(head[:-2] + ',\n  "changes": [')
+    write(head[:-2])
     encode = json.JSONEncoder(ensure_ascii=False, default=_json_default).encode
     text = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -302,13 +307,19 @@ def write_plan_json(
         # A created record: one string, not a dict to encode (most changes of a big file).
         return f'{{"kind": {text(kind)}, "key": {text(key)}, "fields": {{}}}}'
 
-    items = itertools.starmap(line, plan.changes())
+    _write_list(write, "password_notices", map(text, plan.password_notices))
+    _write_list(write, "changes", itertools.starmap(line, plan.changes()))
+    write("\n}\n")
+
+
+def _write_list(write: Callable[[str], object], name: str, items: Iterator[str]) -> None:
+    """``,\n  "name": [...]`` with the (encoded) items, a thousand a write."""
+    write(f',\n  "{name}": [')
     first = True
     while batch := list(itertools.islice(items, _CHANGES_PER_WRITE)):
-        lines = ",\n    ".join(batch)
-        write(("\n    " if first else ",\n    ") + lines)
+        write(("\n    " if first else ",\n    ") + ",\n    ".join(batch))
         first = False
-    write("\n  ]\n}\n" if not first else "]\n}\n")
+    write("\n  ]" if not first else "]")
 
 
 def plan_data(
@@ -316,6 +327,7 @@ def plan_data(
 ) -> dict[str, object]:
     """``plan`` and ``apply``: the verdict, counts, findings and (unless not) every change."""
     data: dict[str, object] = {
+        "format": PLAN_OUTPUT_FORMAT,
         "tenant": plan.tenant_id,
         "product": plan.product.value,
         "actor": plan.actor.id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import attrs
 
@@ -69,6 +69,7 @@ def apply_plan(
     *,
     now: dt.datetime | None = None,
     expected_revision: int | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> Receipt:
     """Commit ``plan`` to ``repository`` whole, or not at all.
 
@@ -81,7 +82,10 @@ def apply_plan(
     :class:`~provisioning.SafeguardError` for a plan a safeguard holds, and
     :class:`~provisioning.ConflictError` when the store moved since the plan was made
     (or since ``expected_revision``); in every case nothing is written. ``now`` stamps
-    the upload history (default: the current time, UTC).
+    the upload history (default: the current time, UTC). ``progress``, when given, is
+    called with how many changed records were handed to the store so far, after each
+    batch of a streaming commit (a progress bar, say); the commit lands only after the
+    last one.
     """
     plan = check_type(plan, UploadPlan, "plan", "an UploadPlan")
     check_type(repository, Repository, "repository", "a Repository")  # type: ignore[type-abstract]
@@ -128,10 +132,15 @@ def apply_plan(
     updated = (
         u.new for group in (plan.updates, plan.deactivations, plan.reactivations) for u in group
     )
+    if progress is not None and not callable(progress):
+        raise InvalidValueError(f"progress must be callable or None, got {progress!r:.80}")
     if isinstance(repository, StreamWriter):
         # Fed a batch at a time: a plan of a million changes is never one tuple.
+        done = [0]
         stream = ChangeStream(
-            updates=_batches(updated), creates=_batches(iter(plan.creates)), upload=entry
+            updates=_batches(updated, done, progress),
+            creates=_batches(iter(plan.creates), done, progress),
+            upload=entry,
         )
         revision = repository.commit_stream(plan.tenant_id, stream, plan.revision)
     else:
@@ -144,6 +153,14 @@ def apply_plan(
 _PER_BATCH = 10_000
 
 
-def _batches(records: Iterator[UserRecord]) -> Iterator[list[UserRecord]]:
+def _batches(
+    records: Iterator[UserRecord], done: list[int], progress: Callable[[int], object] | None
+) -> Iterator[list[UserRecord]]:
+    """``records`` a batch at a time, telling ``progress`` the count handed on (in ``done``)."""
     while batch := list(itertools.islice(records, _PER_BATCH)):
+        if progress is not None:
+            progress(done[0])
         yield batch
+        done[0] += len(batch)
+    if progress is not None:
+        progress(done[0])

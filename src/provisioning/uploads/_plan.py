@@ -34,7 +34,7 @@ from ._spill import Spill, record_spill, string_spill, update_spill
 from ._stored import tenant_as_stored
 
 #: How many changes of each kind a plan keeps in memory; the rest go to a temporary file.
-HOLD: Final = 50_000
+HOLD: Final = 10_000
 
 __all__ = ["plan_upload"]
 
