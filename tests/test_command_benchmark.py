@@ -1,4 +1,4 @@
-"""benchmarks/command.py runs end to end on a tiny file and prints its four steps."""
+"""benchmarks/command.py runs end to end on a tiny file and prints its six steps."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ def test_command_benchmark_runs(tmp_path: Path) -> None:
         "(b) plan, nothing changed",
         "(c) plan, 10% changed, 1% missing",
         "(d) apply --yes --format json",
+        "(e) apply --yes, all columns",
+        "(f) plan, all columns, unchanged",
     ):
         (line,) = [line for line in out.splitlines() if line.startswith(step)]
         assert line.rstrip().endswith(("PASS", "MISS")), line

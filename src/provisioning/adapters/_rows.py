@@ -23,6 +23,7 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -265,8 +266,13 @@ def _optional_text(value: object) -> str | None:
 
 
 def _iso_day(value: object) -> dt.date | None:
-    if value is None:
-        return None
+    return None if value is None else _parse_day(value)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parse_day(value: object) -> dt.date:
+    # Cached: a tenant's members share few dates (a renewal day, a joining season), and a
+    # million rows hold two or three each. Errors are not cached; they are raised again.
     if type(value) is not str or not _ISO_DAY.fullmatch(value):
         raise ValueError(value)
     return dt.date.fromisoformat(value)
