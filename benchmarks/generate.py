@@ -89,15 +89,19 @@ def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
-def _date(rng: random.Random, start_year: int, end_year: int) -> str:
-    """A date in one of the styles people upload: mostly ISO, some day-first, some empty."""
+def _date(rng: random.Random, start_year: int, end_year: int, *, day_first: bool = True) -> str:
+    """A date in one of the styles people upload: mostly ISO, some day-first, some empty.
+
+    Without ``day_first`` the day-first share is written ISO too (the command reads ISO
+    dates only, unless told the file's date order).
+    """
     style = rng.random()
     if style < 0.15:
         return ""
     year = rng.randint(start_year, end_year)
     month = rng.randint(1, 12)
     day = rng.randint(1, 28)
-    if style < 0.85:
+    if style < 0.85 or not day_first:
         return f"{year:04d}-{month:02d}-{day:02d}"
     return f"{day:02d}/{month:02d}/{year:04d}"
 
@@ -120,7 +124,7 @@ def _phone(rng: random.Random) -> str:
     return f"(555) 01{rng.randint(0, 9)}-{rng.randint(0, 9999):04d}"
 
 
-def rows(count: int, seed: int = 20240403) -> Iterator[list[str]]:
+def rows(count: int, seed: int = 20240403, *, day_first: bool = True) -> Iterator[list[str]]:
     """Yield ``count`` data rows (no header) of the Community template."""
     rng = random.Random(seed)
     for n in range(1, count + 1):
@@ -147,9 +151,9 @@ def rows(count: int, seed: int = 20240403) -> Iterator[list[str]]:
             rng.choice(["", "", first[:3]]),
             rng.choice(_TITLES),
             f"M{n:06d}" if rng.random() < 0.7 else "",
-            _date(rng, 1995, 2023),
-            _date(rng, 2024, 2027),
-            _date(rng, 1940, 2005),
+            _date(rng, 1995, 2023, day_first=day_first),
+            _date(rng, 2024, 2027, day_first=day_first),
+            _date(rng, 1940, 2005, day_first=day_first),
             f"{rng.randint(1, 9999)} Main Street",
             address2,
             city,
@@ -238,12 +242,12 @@ def valid_rows(count: int, seed: int = 20240403) -> Iterator[list[str]]:
         ]
 
 
-def write(path: Path, count: int, seed: int = 20240403) -> Path:
+def write(path: Path, count: int, seed: int = 20240403, *, day_first: bool = True) -> Path:
     """Write the header and ``count`` rows to ``path`` as UTF-8 CSV; return ``path``."""
     with path.open("w", encoding="utf-8", newline="") as stream:
         writer = csv.writer(stream)
         writer.writerow(HEADER)
-        writer.writerows(rows(count, seed))
+        writer.writerows(rows(count, seed, day_first=day_first))
     return path
 
 
