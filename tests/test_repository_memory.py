@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 
 from provisioning import InvalidValueError, RecordStatus, RepositoryError
-from provisioning.adapters import COMMIT_STEPS, MemoryRepository, fail_at
+from provisioning.adapters import COMMIT_STEPS, FaultHook, MemoryRepository, fail_at
 from provisioning.repository import ChangeSet, UploadEntry
-from provisioning.testing import RepositoryContract, TenantStoreContract
+from provisioning.testing import BatchRepositoryContract, RepositoryContract, TenantStoreContract
 from provisioning.testing._contract import _record
 
 
@@ -23,6 +24,18 @@ class TestMemoryRepository(RepositoryContract, TenantStoreContract):
     @pytest.fixture
     def tenant_store(self) -> MemoryRepository:
         return MemoryRepository()
+
+
+class TestMemoryBatchRepository(BatchRepositoryContract):
+    """MemoryRepository passes the batch contract, fault tests included."""
+
+    @pytest.fixture
+    def repository(self) -> MemoryRepository:
+        return MemoryRepository()
+
+    @pytest.fixture
+    def faulty_repository(self) -> Callable[[FaultHook], MemoryRepository]:
+        return lambda fault: MemoryRepository(fault=fault)
 
 
 @pytest.mark.parametrize("step", COMMIT_STEPS)

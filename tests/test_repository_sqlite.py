@@ -9,18 +9,18 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import attrs
 import pytest
 
 from provisioning import RecordStatus, RepositoryError, Tenant, UserRecord
-from provisioning.adapters import COMMIT_STEPS, SqliteRepository, fail_at
+from provisioning.adapters import COMMIT_STEPS, FaultHook, SqliteRepository, fail_at
 from provisioning.adapters import sqlite as adapter
 from provisioning.repository import ChangeSet, ChangeSetError, UploadEntry
 from provisioning.serialization import tenant_to_dict
-from provisioning.testing import RepositoryContract, TenantStoreContract
+from provisioning.testing import BatchRepositoryContract, RepositoryContract, TenantStoreContract
 from provisioning.testing._contract import _record
 
 
@@ -42,6 +42,29 @@ class TestSqliteRepository(RepositoryContract, TenantStoreContract):
     @pytest.fixture
     def tenant_store(self, any_repository: SqliteRepository) -> SqliteRepository:
         return any_repository
+
+
+class TestSqliteBatchRepository(BatchRepositoryContract):
+    """SqliteRepository passes the batch contract, in memory and in a file, faults included."""
+
+    @pytest.fixture
+    def repository(self, any_repository: SqliteRepository) -> SqliteRepository:
+        return any_repository
+
+    @pytest.fixture(params=["memory", "file"])
+    def faulty_repository(
+        self, request: pytest.FixtureRequest, tmp_path: Path
+    ) -> Iterator[Callable[[FaultHook], SqliteRepository]]:
+        opened: list[SqliteRepository] = []
+
+        def make(fault: FaultHook) -> SqliteRepository:
+            path = ":memory:" if request.param == "memory" else tmp_path / f"{len(opened)}.db"
+            opened.append(SqliteRepository(path, fault=fault))
+            return opened[-1]
+
+        yield make
+        for repo in opened:
+            repo.close()
 
 
 @pytest.fixture

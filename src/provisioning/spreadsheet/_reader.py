@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import inspect
 import re
 from collections.abc import Iterator
 from operator import attrgetter
@@ -227,6 +228,11 @@ class Reader(Generic[R]):
     def extra_columns(self) -> tuple[str, ...]:
         """Headers the template does not know; their values are kept in ``custom``."""
         return tuple(s for s in self.layout if isinstance(s, str))
+
+    @property
+    def started(self) -> bool:
+        """Whether anything was read from the reader yet (a warning, an error or a record)."""
+        return inspect.getgeneratorstate(self._iterator) != inspect.GEN_CREATED  # type: ignore[arg-type]
 
     def key_line(self, key: str) -> int | None:
         """The line where the valid row read so far with this LegacyContactKey starts.

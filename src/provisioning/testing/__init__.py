@@ -8,8 +8,10 @@ extra); they are imported on first use, so importing this module never requires 
 - Strategies: :func:`tenants`, :func:`actors`, :func:`actions`, :func:`dates`,
   :func:`sso_setups`, :func:`user_records`, :func:`contacts`, :func:`emails`,
   :func:`record_texts`.
-- Contracts: :class:`RepositoryContract`, :class:`TenantStoreContract`; subclass one in
-  your test suite and provide a ``repository`` fixture (see "Implement a repository").
+- Contracts: :class:`RepositoryContract`, :class:`TenantStoreContract`, and
+  :class:`BatchRepositoryContract` for a store with the optional batch reads and
+  streamed commits; subclass one in your test suite and provide a ``repository``
+  fixture (see "Implement a repository").
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from typing import TYPE_CHECKING, Any
 from ._policy import assert_allowed, assert_refused
 
 if TYPE_CHECKING:
-    from ._contract import RepositoryContract, TenantStoreContract
+    from ._contract import BatchRepositoryContract, RepositoryContract, TenantStoreContract
     from ._policy_strategies import actions, actors, dates, sso_setups, tenants
     from ._record_strategies import contacts, emails, record_texts, user_records
 
 __all__ = [
+    "BatchRepositoryContract",
     "RepositoryContract",
     "TenantStoreContract",
     "actions",
@@ -41,6 +44,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "BatchRepositoryContract": "._contract",
     "RepositoryContract": "._contract",
     "TenantStoreContract": "._contract",
     "actions": "._policy_strategies",

@@ -15,31 +15,42 @@ it, and give it a fixture that returns a new, empty store for each test::
             repo.close()
 
 Every test then runs against that store. Both reference adapters pass both suites.
+
+A store that also offers the optional batch reads and streamed commits
+(:class:`~provisioning.repository.BatchReader`, :class:`~provisioning.repository.StreamWriter`)
+subclasses :class:`BatchRepositoryContract` too, with the same ``repository`` fixture; a
+``faulty_repository`` fixture, when the store can be made to fail on purpose, adds the
+tests of a commit failing half-way. Both reference adapters pass it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 import pytest
 
 from .._fields import FieldKind, FieldSpec, field_specs
+from ..adapters import COMMIT_STEPS, FaultHook, fail_at
 from ..catalog import Product
-from ..exceptions import ConflictError, NotFoundError
+from ..exceptions import ConflictError, InvalidValueError, NotFoundError, RepositoryError
 from ..records import RecordStatus, UserRecord
 from ..repository import (
+    BatchReader,
     ChangeSet,
     ChangeSetError,
+    ChangeStream,
     Repository,
+    StreamWriter,
     TenantStore,
     UploadEntry,
     UploadMode,
 )
 from ..tenants import SsoSetup, Tenant
 
-__all__ = ["RepositoryContract", "TenantStoreContract"]
+__all__ = ["BatchRepositoryContract", "RepositoryContract", "TenantStoreContract"]
 
 ACME = "acme"
 GLOBEX = "globex"
@@ -475,6 +486,471 @@ class RepositoryContract:
         assert _names(caught.value.problems, GLOBEX)
         assert _state(repository, ACME) == (0, 0, [], ())
         assert list(repository.uploads(GLOBEX)) == []
+
+
+@runtime_checkable
+class BatchRepository(Repository, BatchReader, StreamWriter, Protocol):
+    """A repository with the optional batch reads and streamed commits."""
+
+
+def _stream(
+    updates: Sequence[Sequence[UserRecord]] = (),
+    creates: Sequence[Sequence[UserRecord]] = (),
+    upload: UploadEntry | None = None,
+) -> ChangeStream:
+    return ChangeStream(updates=updates, creates=creates, upload=upload)
+
+
+def _commit_stream(repository: BatchRepository, tenant_id: str, stream: ChangeStream) -> int:
+    """Commit a stream at the tenant's current revision."""
+    return repository.commit_stream(tenant_id, stream, repository.revision(tenant_id))
+
+
+def _by_key(records: Sequence[UserRecord]) -> dict[str, UserRecord]:
+    return {r.legacy_contact_key: r for r in records}
+
+
+def _walk(repository: BatchRepository, tenant_id: str, limit: int) -> list[UserRecord]:
+    """Every record by pages of ``limit``, each page after the last key of the one before.
+
+    Each page must hold keys past ``after`` only, so a store that repeats itself fails
+    here instead of walking for ever.
+    """
+    walked: list[UserRecord] = []
+    after: str | None = None
+    while page := repository.page(tenant_id, after=after, limit=limit):
+        assert len(page) <= limit
+        keys = [r.legacy_contact_key for r in page]
+        assert after is None or min(keys) > after, f"a page after {after!r} holds {keys}"
+        walked.extend(page)
+        after = page[-1].legacy_contact_key
+    return walked
+
+
+class _Switch:
+    """A fault hook failing at ``step`` once armed, so that the store can be filled first."""
+
+    def __init__(self, step: str) -> None:
+        self.fail = fail_at(step)
+        self.armed = False
+        self.reached: list[str] = []
+
+    def __call__(self, step: str) -> None:
+        if self.armed:
+            self.reached.append(step)
+            self.fail(step)
+
+
+#: Keys whose code-point order differs from the order they are created in, from the
+#: order of their lower-case forms, from numeric order, and from the order of their
+#: UTF-16 code units (the astral character sorts last by code point).
+_UNORDERED_KEYS = ("b", "a", "B", "é", "Z", "10", "9", "ä", "\U0001d518", "\uff5a", "a b", "_")
+
+
+class BatchRepositoryContract:
+    """What every :class:`~provisioning.repository.BatchReader` and
+    :class:`~provisioning.repository.StreamWriter` repository does, as pytest tests.
+
+    Provide a ``repository`` fixture that returns a new, empty repository. Provide a
+    ``faulty_repository`` fixture too when the store can be made to fail on purpose: a
+    function that takes a fault hook and returns a new, empty repository calling it with
+    each step of :data:`~provisioning.adapters.COMMIT_STEPS` during a commit (whatever
+    it raises aborts the commit); without it the tests of a commit failing half-way are
+    skipped.
+    """
+
+    @pytest.fixture
+    def repository(self) -> BatchRepository:
+        """Override: a new, empty repository for each test."""
+        pytest.fail("a BatchRepositoryContract subclass must define a `repository` fixture")
+
+    @pytest.fixture
+    def faulty_repository(self) -> Callable[[FaultHook], BatchRepository]:
+        """Override, when the store can fail on purpose: a new, empty repository calling
+        the given hook at each commit step."""
+        pytest.skip("the repository takes no fault hook (no `faulty_repository` fixture)")
+
+    def test_implements_the_batch_protocols(self, repository: BatchRepository) -> None:
+        """The repository has every method of BatchReader and StreamWriter."""
+        assert isinstance(repository, BatchReader)
+        assert isinstance(repository, StreamWriter)
+
+    def test_a_new_tenant_has_nothing_to_read(self, repository: BatchRepository) -> None:
+        """A tenant never committed to has no records in any batch read."""
+        assert dict(repository.get_many(ACME, ["1001"])) == {}
+        assert dict(repository.email_owners(ACME, ["user.1001@example.com"])) == {}
+        assert list(repository.statuses(ACME)) == []
+        assert list(repository.page(ACME)) == []
+
+    # get_many
+
+    def test_get_many_returns_the_stored_records_of_the_keys(
+        self, repository: BatchRepository
+    ) -> None:
+        """Only stored keys of the tenant come back, each once; the others are left out."""
+        acme = [_record("1001"), _full_record("1002"), _record("1003")]
+        _commit(repository, ACME, ChangeSet(creates=acme))
+        globex = [_record("1001", **{_SOME_TEXT: "Oslo"}), _record("2001")]
+        _commit(repository, GLOBEX, ChangeSet(creates=globex))
+        asked = ["1002", "2001", "9999", "1001", "1002", " 1001"]
+        for keys in (asked, tuple(asked), set(asked), frozenset(asked)):
+            found = repository.get_many(ACME, keys)
+            assert isinstance(found, Mapping)
+            assert dict(found) == {"1001": acme[0], "1002": acme[1]}
+        assert dict(repository.get_many(GLOBEX, asked)) == _by_key(globex)
+        assert dict(repository.get_many(ACME, [])) == {}
+
+    def test_get_many_returns_every_field(self, repository: BatchRepository) -> None:
+        """A record read by get_many is the record get reads, field by field."""
+        record = _full_record()
+        _commit(repository, ACME, ChangeSet(creates=[record]))
+        read = repository.get_many(ACME, ["1001"])["1001"]
+        assert attrs.asdict(read, recurse=False) == attrs.asdict(record, recurse=False)
+        assert read == repository.get(ACME, "1001")
+
+    def test_get_many_finds_keys_beyond_one_lookup_batch(self, repository: BatchRepository) -> None:
+        """Thousands of keys asked at once: every stored one is found."""
+        records = [_record(f"k{n:04}") for n in range(2500)]
+        _commit(repository, ACME, ChangeSet(creates=records))
+        asked = [f"k{n:04}" for n in range(0, 5000, 2)]
+        found = repository.get_many(ACME, asked)
+        assert dict(found) == _by_key(records[::2])
+
+    @pytest.mark.parametrize("asked", ["1001", b"1001", 1001, None, {"1001": 1}])
+    def test_batch_reads_refuse_what_is_no_collection_of_strings(
+        self, repository: BatchRepository, asked: Any
+    ) -> None:
+        """One string alone (its characters are no keys) and a mapping are refused."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("1")]))
+        with pytest.raises(InvalidValueError):
+            repository.get_many(ACME, asked)
+        with pytest.raises(InvalidValueError):
+            repository.email_owners(ACME, asked)
+
+    def test_batch_reads_refuse_a_key_that_is_no_string(self, repository: BatchRepository) -> None:
+        """Every key or email asked for is a string."""
+        with pytest.raises(InvalidValueError):
+            repository.get_many(ACME, ["1001", 1002])  # type: ignore[list-item]
+        with pytest.raises(InvalidValueError):
+            repository.email_owners(ACME, [None])  # type: ignore[list-item]
+
+    # email_owners
+
+    def test_email_owners_maps_lower_cased_emails_to_keys(
+        self, repository: BatchRepository
+    ) -> None:
+        """Each stored email asked for, lower-cased, maps to its record's key."""
+        creates = [
+            _record("1001", "Ada.Lovelace@Example.com"),
+            _record("1002", "grace@example.com"),
+        ]
+        _commit(repository, ACME, ChangeSet(creates=creates))
+        _commit(repository, GLOBEX, ChangeSet(creates=[_record("2001", "alan@example.com")]))
+        asked = [
+            "ada.lovelace@example.com",
+            "alan@example.com",
+            "nobody@example.com",
+            "grace@example.com",
+            "ada.lovelace@example.com",
+        ]
+        assert dict(repository.email_owners(ACME, asked)) == {
+            "ada.lovelace@example.com": "1001",
+            "grace@example.com": "1002",
+        }
+        assert dict(repository.email_owners(GLOBEX, asked)) == {"alan@example.com": "2001"}
+
+    def test_email_owners_follow_an_email_change(self, repository: BatchRepository) -> None:
+        """After two records swap emails, each email names its new holder."""
+        creates = [_record("1001", "ada@example.com"), _record("1002", "grace@example.com")]
+        _commit(repository, ACME, ChangeSet(creates=creates))
+        swapped = [_record("1001", "grace@example.com"), _record("1002", "ada@example.com")]
+        _commit(repository, ACME, ChangeSet(updates=swapped))
+        asked = {"ada@example.com", "grace@example.com"}
+        owners = {"ada@example.com": "1002", "grace@example.com": "1001"}
+        assert dict(repository.email_owners(ACME, asked)) == owners
+
+    # statuses
+
+    def test_statuses_stream_every_key_in_code_point_order(
+        self, repository: BatchRepository
+    ) -> None:
+        """Key order is code-point order, whatever the order of creation; each status right."""
+        statuses = list(RecordStatus)
+        records = [
+            _record(key, f"user{n}@example.com", status=statuses[n % len(statuses)])
+            for n, key in enumerate(_UNORDERED_KEYS)
+        ]
+        _commit(repository, ACME, ChangeSet(creates=records[:5]))
+        _commit(repository, ACME, ChangeSet(creates=records[5:]))
+        _commit(repository, GLOBEX, ChangeSet(creates=[_record("c"), _record("0")]))
+        streamed = repository.statuses(ACME)
+        assert iter(streamed) is streamed
+        expected = sorted((r.legacy_contact_key, r.status) for r in records)
+        assert list(streamed) == expected
+        for _, status in repository.statuses(ACME):
+            assert type(status) is RecordStatus
+
+    def test_statuses_follow_an_update(self, repository: BatchRepository) -> None:
+        """A record deactivated by a commit reads back Deactivated."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("1"), _record("2")]))
+        off = _record("2", status=RecordStatus.DEACTIVATED)
+        _commit(repository, ACME, ChangeSet(updates=[off]))
+        assert list(repository.statuses(ACME)) == [
+            ("1", RecordStatus.ENABLED),
+            ("2", RecordStatus.DEACTIVATED),
+        ]
+
+    # page
+
+    @pytest.mark.parametrize("limit", [1, 7, 1000, 100_000])
+    def test_pages_walk_every_record_in_key_order_once(
+        self, repository: BatchRepository, limit: int
+    ) -> None:
+        """Page after page, each after the last key of the one before: every record once."""
+        records = [_record(f"k{n:03}") for n in reversed(range(120))]
+        records += [_record(k, f"user{n}@example.com") for n, k in enumerate(_UNORDERED_KEYS)]
+        _commit(repository, ACME, ChangeSet(creates=records))
+        _commit(repository, GLOBEX, ChangeSet(creates=[_record("k050", "other@example.com")]))
+        walked = _walk(repository, ACME, limit)
+        keys = [r.legacy_contact_key for r in walked]
+        assert keys == sorted(r.legacy_contact_key for r in records)
+        assert walked == sorted(records, key=lambda r: r.legacy_contact_key)
+
+    def test_a_page_starts_after_any_key_stored_or_not(self, repository: BatchRepository) -> None:
+        """``after`` need not be a stored key; the last key gives an empty page."""
+        _commit(repository, ACME, ChangeSet(creates=[_record(k) for k in ("b", "d", "f")]))
+        page = repository.page(ACME, after="c", limit=10)
+        assert isinstance(page, Sequence)
+        assert [r.legacy_contact_key for r in page] == ["d", "f"]
+        assert [r.legacy_contact_key for r in repository.page(ACME, after="", limit=2)] == [
+            "b",
+            "d",
+        ]
+        assert list(repository.page(ACME, after="f")) == []
+        assert [r.legacy_contact_key for r in repository.page(ACME)] == ["b", "d", "f"]
+
+    @pytest.mark.parametrize("limit", [0, -1, True, False, 100_001, 1.5, "10", None])
+    def test_a_page_limit_out_of_range_is_refused(
+        self, repository: BatchRepository, limit: Any
+    ) -> None:
+        """A limit is a whole number from 1 to 100,000 (not a bool)."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("1")]))
+        with pytest.raises(InvalidValueError):
+            repository.page(ACME, limit=limit)
+
+    def test_a_page_after_no_string_is_refused(self, repository: BatchRepository) -> None:
+        """``after`` is a key or None."""
+        with pytest.raises(InvalidValueError):
+            repository.page(ACME, after=5)  # type: ignore[arg-type]
+
+    # commit_stream
+
+    def test_a_stream_commits_as_the_change_set_of_its_records(
+        self, repository: BatchRepository
+    ) -> None:
+        """A stream in batches stores what one commit of all its records stores."""
+        stored = [_record(f"s{n:02}") for n in range(20)]
+        for tenant in (ACME, GLOBEX):
+            _commit(repository, tenant, ChangeSet(creates=stored))
+        updates = [
+            # s00 and s01 swap emails across two batches; s05 gives its email to a create.
+            [_record("s00", "user.s01@example.com"), _record("s02", **{_SOME_TEXT: "Oslo"})],
+            [_record("s01", "user.s00@example.com"), _record("s03", status=RecordStatus.REJECTED)],
+            [],
+            [_record("s05", "moved@example.com", status=RecordStatus.DEACTIVATED)],
+        ]
+        creates = [
+            [_record(f"n{n:02}") for n in range(4)],
+            [_record("n04", "USER.s05@example.com"), _full_record("n05")],
+        ]
+        revision = _commit_stream(repository, ACME, _stream(updates, creates, _entry(ACME)))
+        flat = ChangeSet(
+            updates=[r for batch in updates for r in batch],
+            creates=[r for batch in creates for r in batch],
+            upload=_entry(GLOBEX),
+        )
+        assert revision == _commit(repository, GLOBEX, flat) == 2
+        acme, globex = _state(repository, ACME), _state(repository, GLOBEX)
+        assert acme[:3] == globex[:3]
+        assert acme[3] == tuple(attrs.evolve(e, tenant_id=ACME) for e in globex[3])
+        assert repository.get_by_email(ACME, "user.s05@example.com") == creates[1][0]
+        assert repository.get_by_email(ACME, "user.s00@example.com") == updates[1][0]
+        assert dict(repository.email_owners(ACME, ["moved@example.com"])) == {
+            "moved@example.com": "s05"
+        }
+
+    def test_two_update_batches_may_swap_emails(self, repository: BatchRepository) -> None:
+        """Uniqueness holds after the whole stream: records in two batches may swap emails."""
+        creates = [_record("1001", "ada@example.com"), _record("1002", "grace@example.com")]
+        _commit(repository, ACME, ChangeSet(creates=creates))
+        first, second = _record("1001", "grace@example.com"), _record("1002", "ada@example.com")
+        assert _commit_stream(repository, ACME, _stream(updates=[[first], [second]])) == 2
+        assert repository.get_by_email(ACME, "grace@example.com") == first
+        assert repository.get_by_email(ACME, "ada@example.com") == second
+
+    def test_a_create_may_take_an_email_an_update_gives_up(
+        self, repository: BatchRepository
+    ) -> None:
+        """An email freed by an update in one batch is free for a create in another."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001", "shared@example.com")]))
+        moved, new = _record("1001", "ada@example.com"), _record("1002", "Shared@example.com")
+        stream = _stream(updates=[[], [moved]], creates=[[_record("1003")], [new]])
+        assert _commit_stream(repository, ACME, stream) == 2
+        assert repository.get_by_email(ACME, "shared@example.com") == new
+        assert repository.get_by_email(ACME, "ada@example.com") == moved
+
+    def test_each_stream_commit_raises_the_revision_by_one(
+        self, repository: BatchRepository
+    ) -> None:
+        """A stream commit returns the new revision, one more than before, even when empty."""
+        assert repository.commit_stream(ACME, _stream(creates=[[_record("1")]]), 0) == 1
+        assert repository.commit_stream(ACME, _stream(), 1) == 2
+        assert repository.commit_stream(ACME, _stream(updates=[[_record("1")]]), 2) == 3
+        assert repository.commit(ACME, ChangeSet(), 3) == 4
+        assert repository.revision(ACME) == 4
+        assert repository.revision(GLOBEX) == 0
+
+    def test_batches_are_read_once_updates_first(self, repository: BatchRepository) -> None:
+        """Batches made as they are asked for: every update batch before any create batch."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("1"), _record("2")]))
+        asked: list[str] = []
+
+        def batches(name: str, records: list[UserRecord]) -> Iterator[list[UserRecord]]:
+            for n, record in enumerate(records):
+                asked.append(f"{name}{n}")
+                yield [record]
+
+        stream = ChangeStream(
+            updates=batches("u", [_record("1", title="Dr"), _record("2", title="Dr")]),
+            creates=batches("c", [_record("3"), _record("4")]),
+        )
+        assert _commit_stream(repository, ACME, stream) == 2
+        assert asked == ["u0", "u1", "c0", "c1"]
+        assert repository.count(ACME) == 4
+
+    def test_a_stale_revision_conflicts_and_writes_nothing(
+        self, repository: BatchRepository
+    ) -> None:
+        """A stream planned against an old revision raises ConflictError; nothing changes."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001")]))
+        _commit(repository, ACME, ChangeSet(creates=[_record("1002")]))
+        before = _state(repository, ACME)
+        stream = _stream([[_record("1001", title="Dr")]], [[_record("1003")]], _entry(ACME))
+        for stale in (1, 3):
+            with pytest.raises(ConflictError) as caught:
+                repository.commit_stream(ACME, stream, stale)
+            assert (caught.value.tenant_id, caught.value.expected, caught.value.actual) == (
+                ACME,
+                stale,
+                2,
+            )
+            assert _state(repository, ACME) == before
+
+    @pytest.mark.parametrize(
+        "stream",
+        [
+            # A key repeated across two create batches.
+            _stream(creates=[[_record("n1")], [_record("n2"), _record("n1", "x@example.com")]]),
+            # A key created and updated in one stream (the update's key is not stored).
+            _stream(updates=[[_record("n1")]], creates=[[_record("n1", "x@example.com")]]),
+            # An email repeated across two create batches, in another case.
+            _stream(creates=[[_record("n1", "x@example.com")], [_record("n2", "X@example.com")]]),
+            # A create taking the email of a stored record that keeps it.
+            _stream(creates=[[_record("n1")], [_record("n2", "USER.s1@example.com")]]),
+            # An update taking the email of a stored record that keeps it.
+            _stream(updates=[[_record("s2", "user.s1@example.com")]]),
+            # A create with a stored key, after good batches.
+            _stream(
+                updates=[[_record("s1", title="Dr")]], creates=[[_record("n1")], [_record("s2")]]
+            ),
+            # An update of a key no record has, after a good batch.
+            _stream(updates=[[_record("s1", title="Dr")], [_record("n9")]]),
+        ],
+        ids=[
+            "repeated-key",
+            "create-then-update",
+            "repeated-email",
+            "create-takes-email",
+            "update-takes-email",
+            "create-stored-key",
+            "update-missing-key",
+        ],
+    )
+    def test_a_stream_that_does_not_fit_writes_nothing(
+        self, repository: BatchRepository, stream: ChangeStream
+    ) -> None:
+        """ChangeSetError for the tenant, and the store exactly as it was."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("s1"), _record("s2")]))
+        before = _state(repository, ACME)
+        stream = attrs.evolve(stream, upload=_entry(ACME))
+        with pytest.raises(ChangeSetError) as caught:
+            _commit_stream(repository, ACME, stream)
+        assert caught.value.tenant_id == ACME
+        assert _state(repository, ACME) == before
+
+    def test_an_update_of_a_missing_key_is_refused(self, repository: BatchRepository) -> None:
+        """An update must name a stored record: the error names the key; nothing is written."""
+        with pytest.raises(ChangeSetError) as caught:
+            _commit_stream(repository, ACME, _stream(updates=[[_record("1001")]]))
+        assert _names(caught.value.problems, "1001")
+        assert _state(repository, ACME) == (0, 0, [], ())
+
+    def test_an_upload_entry_for_another_tenant_is_refused(
+        self, repository: BatchRepository
+    ) -> None:
+        """A stream cannot write history into another tenant: ChangeSetError naming it."""
+        with pytest.raises(ChangeSetError) as caught:
+            _commit_stream(
+                repository, ACME, _stream(creates=[[_record("1")]], upload=_entry(GLOBEX))
+            )
+        assert _names(caught.value.problems, GLOBEX)
+        assert _state(repository, ACME) == (0, 0, [], ())
+        assert list(repository.uploads(GLOBEX)) == []
+
+    @pytest.mark.parametrize("where", ["update", "create"])
+    def test_a_batch_holding_no_record_is_refused(
+        self, repository: BatchRepository, where: str
+    ) -> None:
+        """InvalidValueError for a batch holding something else, even after good batches."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("s1")]))
+        before = _state(repository, ACME)
+        bad: list[Any] = [_record("n2"), "not a record"]
+        good = [[_record("n1")]]
+        if where == "update":
+            stream = ChangeStream(updates=[[_record("s1", title="Dr")], bad], creates=good)
+        else:
+            stream = ChangeStream(updates=[[_record("s1", title="Dr")]], creates=[*good, bad])
+        with pytest.raises(InvalidValueError):
+            _commit_stream(repository, ACME, stream)
+        assert _state(repository, ACME) == before
+
+    @pytest.mark.parametrize("step", COMMIT_STEPS)
+    def test_a_fault_at_any_step_leaves_nothing(
+        self, faulty_repository: Callable[[FaultHook], BatchRepository], step: str
+    ) -> None:
+        """A stream commit failing at each step changes nothing; the same stream lands after."""
+        switch = _Switch(step)
+        repository = faulty_repository(switch)
+        _commit(repository, ACME, ChangeSet(creates=[_record(f"s{n}") for n in range(4)]))
+        before = _state(repository, ACME)
+        updates = [
+            [_record("s0", "moved@example.com")],
+            [_record("s1", status=RecordStatus.DEACTIVATED)],
+        ]
+        creates = [[_record("n0", "user.s0@example.com")], [_record("n1")]]
+        switch.armed = True
+        with pytest.raises(RepositoryError) as caught:
+            repository.commit_stream(ACME, _stream(updates, creates, _entry(ACME)), 1)
+        assert str(caught.value) == f"injected fault at commit step {step!r}"
+        assert switch.reached == list(COMMIT_STEPS[: COMMIT_STEPS.index(step) + 1])
+        assert _state(repository, ACME) == before
+        assert dict(repository.email_owners(ACME, ["moved@example.com"])) == {}
+        assert list(repository.statuses(ACME)) == [
+            (f"s{n}", RecordStatus.ENABLED) for n in range(4)
+        ]
+        switch.armed = False
+        assert repository.commit_stream(ACME, _stream(updates, creates, _entry(ACME)), 1) == 2
+        assert repository.count(ACME) == 6
 
 
 def _tenant(tenant_id: str = ACME, **fields: Any) -> Tenant:

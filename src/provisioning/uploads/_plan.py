@@ -108,7 +108,7 @@ def plan_upload(
         raise InvalidValueError(
             f"hold must be a whole number, 0 or more, got {hold!r}", field="hold"
         )
-    if isinstance(rows, Reader) and rows.summary.rows:
+    if isinstance(rows, Reader) and rows.started:
         # Rows read before would be neither planned nor deactivated: the plan would lie.
         raise InvalidValueError(
             "rows: the reader has been read from already; plan with a new reader",

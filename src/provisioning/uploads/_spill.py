@@ -15,6 +15,7 @@ from __future__ import annotations
 import marshal
 import os
 import tempfile
+import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import IO, Any, Generic, TypeVar, overload
 
@@ -87,6 +88,8 @@ class Spill(Sequence[_T], Generic[_T]):
             return
         if self._file is None:
             self._file = tempfile.TemporaryFile(prefix="provisioning-plan-")  # noqa: SIM115
+            # Closed (and so deleted) when the list goes, with no warning on the way.
+            weakref.finalize(self, self._file.close)
         data = marshal.dumps(self._buffer)
         self._file.write(data)
         self._batches.append((self._end, len(data)))
