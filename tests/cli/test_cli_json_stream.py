@@ -41,7 +41,7 @@ def test_the_streamed_document_is_the_dumped_one(count: int) -> None:
     assert streamed["format"] == "provisioning-plan-output/1"
     assert len(streamed["password_notices"]) == count
     # A write per thousand items of each streamed list, not one per item.
-    assert len(written) <= 6 + 2 * -(-count // 1000)
+    assert len(written) <= 10 + 2 * -(-count // 1000)
 
 
 def test_updates_and_deactivations_stream_as_they_dump() -> None:

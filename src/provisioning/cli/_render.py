@@ -290,11 +290,13 @@ def write_plan_json(
 ) -> None:
     """:func:`plan_data` as one JSON document, its long lists written as they are read.
 
-    The document is the one :func:`dump` of :func:`plan_data` gives, ``password_notices``
-    and ``changes`` last; memory holds a thousand items at a time, not a million.
+    The document is the one :func:`dump` of :func:`plan_data` gives, with its lists that
+    grow with the file (``errors``, ``warnings``, ``password_notices``, ``changes``) last;
+    memory holds a thousand items at a time, not a million.
     """
     data = plan_data(plan, receipt, changes=False)
-    del data["password_notices"]
+    for name in ("errors", "warnings", "password_notices"):
+        del data[name]
     head = dump(data)
     assert head.endswith("\n}")
     write(head[:-2])
@@ -307,6 +309,9 @@ def write_plan_json(
         # A created record: one string, not a dict to encode (most changes of a big file).
         return f'{{"kind": {text(kind)}, "key": {text(key)}, "fields": {{}}}}'
 
+    problems = plan.row_errors
+    _write_list(write, "errors", (encode(problem_data(e)) for e in problems if e.is_error))
+    _write_list(write, "warnings", (encode(problem_data(e)) for e in problems if not e.is_error))
     _write_list(write, "password_notices", map(text, plan.password_notices))
     _write_list(write, "changes", itertools.starmap(line, plan.changes()))
     write("\n}\n")

@@ -30,7 +30,7 @@ from ..tenants import Tenant
 from ._lookups import Lookups, lookups
 from ._results import RECORD_FIELDS, Conflict, Update, UploadPlan
 from ._safeguards import Facts, Safeguard, check_safeguards, overrides_of
-from ._spill import Spill, record_spill, string_spill, update_spill
+from ._spill import Spill, error_spill, record_spill, string_spill, update_spill
 from ._stored import tenant_as_stored
 
 #: How many changes of each kind a plan keeps in memory; the rest go to a temporary file.
@@ -153,7 +153,6 @@ def plan_upload(
     sso = rulebook.sso_eligibility(effective, product=product, as_of=day)
     # Only a new user who can sign in is told: not one created deactivated or pending.
     notices: Sequence[str] = () if sso.in_effect else planner.notices.seal()
-    row_errors = tuple(planner.errors)
     return UploadPlan(
         tenant_id=tenant.id,
         product=product,
@@ -168,10 +167,10 @@ def plan_upload(
         deactivations=planner.deactivations.seal(),
         reactivations=planner.reactivations.seal(),
         conflicts=conflicts,
-        row_errors=row_errors,
+        row_errors=planner.errors.seal(),
         unreadable=planner.unreadable,
         kept_fields=tuple(f for f in RECORD_FIELDS if f in planner.kept),
-        rows=planner.valid + len({e.record for e in row_errors if e.is_error and e.record}),
+        rows=planner.valid + len(planner.bad_records),
         password_notices=notices,
         tripped=tripped,
         overrides=chosen,
@@ -259,7 +258,11 @@ class _Planner:
             "deactivations": self.deactivations,
             "reactivations": self.reactivations,
         }
-        self.errors: list[RowError] = []
+        #: Row problems, warnings included (one a row can be one for every row).
+        self.errors = error_spill(hold)
+        self.bad_rows = 0
+        #: The data rows that have errors (each counts once among the rows read).
+        self.bad_records: set[int] = set()
         #: The pieces of rows with errors that may be keys, in file order (an ordered set).
         self.errored: dict[str, None] = {}
         self.duplicates: list[Conflict] = []
@@ -296,6 +299,9 @@ class _Planner:
                 )
             self.errors.append(item)
             if item.is_error:
+                self.bad_rows += 1
+                if item.record:
+                    self.bad_records.add(item.record)
                 # A false match only spares a record: never worse than deactivating it.
                 errored = self.errored
                 for cell in item.row:
@@ -486,7 +492,7 @@ class _Planner:
             disabled=self.disabled,
             demotions=+self.demotions,
             admin_lockouts=lockouts,
-            bad_rows=sum(1 for e in self.errors if e.is_error),
+            bad_rows=self.bad_rows,
             conflicts=conflicts,
         )
 

@@ -146,7 +146,7 @@ class UploadPlan:
     deactivations: Sequence[Update] = ()
     reactivations: Sequence[Update] = ()
     conflicts: tuple[Conflict, ...] = ()
-    row_errors: tuple[RowError, ...] = ()
+    row_errors: Sequence[RowError] = ()
     #: Keys of stored records whose row in the file has errors: left as they are, even
     #: by a full import (known when the rows come from a spreadsheet ``Reader``).
     unreadable: tuple[str, ...] = ()

@@ -21,9 +21,10 @@ from typing import IO, Any, Generic, TypeVar, overload
 
 from ..adapters import row_codec
 from ..records import UserRecord
+from ..spreadsheet import ErrorCode, RowError, Severity
 from ._results import Update
 
-__all__ = ["BATCH", "Spill", "record_spill", "string_spill", "update_spill"]
+__all__ = ["BATCH", "Spill", "error_spill", "record_spill", "string_spill", "update_spill"]
 
 _T = TypeVar("_T")
 
@@ -166,6 +167,33 @@ class Spill(Sequence[_T], Generic[_T]):
 
     def __repr__(self) -> str:
         return f"<{len(self)} items, {len(self) - len(self._head)} of them in a temporary file>"
+
+
+def _encode_error(e: RowError) -> tuple[Any, ...]:
+    return (e.record, e.line, e.column, e.code.value, e.message, e.value, e.severity.value, e.row)
+
+
+def _decode_error(row: tuple[Any, ...]) -> RowError:
+    record, line, column, code, message, value, severity, cells = row
+    return RowError(
+        record=record,
+        line=line,
+        column=column,
+        code=ErrorCode(code),
+        message=message,
+        value=value,
+        severity=Severity(severity),
+        row=cells,
+    )
+
+
+def _no_key(_item: object) -> str:
+    return ""
+
+
+def error_spill(hold: int) -> Spill[RowError]:
+    """A spill of row problems (never left out afterwards)."""
+    return Spill(_encode_error, _decode_error, _no_key, hold)
 
 
 def record_spill(hold: int) -> Spill[UserRecord]:
