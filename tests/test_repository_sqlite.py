@@ -86,9 +86,11 @@ def test_one_column_per_record_field() -> None:
 def test_a_new_file_gets_the_current_schema(path: Path) -> None:
     """Opening a missing file creates it at SCHEMA_VERSION, recorded in schema_version."""
     with SqliteRepository(path) as repo:
-        assert repo.schema_version == adapter.SCHEMA_VERSION == 1
+        assert repo.schema_version == adapter.SCHEMA_VERSION == 2
     with sqlite3.connect(path) as con:
-        assert con.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        assert con.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+    assert "changes" in _columns(path, "events")
+    assert not path.with_name(path.name + ".schema-1.bak").exists()  # nothing to back up
     assert _columns(path, "records")[:3] == ["tenant_id", "email_key", "legacy_contact_key"]
 
 
@@ -102,16 +104,48 @@ def test_reopening_keeps_the_data(path: Path) -> None:
 
 
 def test_an_older_file_is_migrated_once(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A file at version 1 is taken to version 2 by the new migration, data kept, once."""
+    """A file one version behind is taken forward by the new migration, data kept, once."""
     with SqliteRepository(path) as repo:
         repo.commit("acme", ChangeSet(creates=[_record("1001")]), 0)
     step = ("ALTER TABLE records ADD COLUMN note TEXT",)  # fails if run twice
     monkeypatch.setattr(adapter, "_MIGRATIONS", [*adapter._MIGRATIONS, step])
     for _ in range(2):
         with SqliteRepository(path) as repo:
-            assert repo.schema_version == 2
+            assert repo.schema_version == adapter.SCHEMA_VERSION + 1
             assert repo.get("acme", "1001") == _record("1001")
     assert "note" in _columns(path, "records")
+
+
+def test_a_store_from_before_the_audit_trail_is_backed_up_then_migrated(path: Path) -> None:
+    """Version 1 (no audit trail): a backup copy first; its uploads are marked unaudited."""
+    with sqlite3.connect(path) as con:  # a file as version 1 wrote it
+        for statement in adapter._MIGRATIONS[0]:
+            con.execute(statement)
+        con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        con.execute("INSERT INTO schema_version VALUES (1)")
+        con.execute("INSERT INTO revisions VALUES ('acme', 1)")
+        con.execute(
+            "INSERT INTO records (tenant_id, email_key, legacy_contact_key, first_name,"
+            " last_name, email, company_name, status) VALUES ('acme', 'user1001@example.com',"
+            " '1001', 'First1001', 'Last', 'user1001@example.com', 'Acme', 'Enabled')"
+        )
+        con.execute(
+            "INSERT INTO uploads (tenant_id, revision, actor_id, at, file_digest, mode,"
+            " product, counts) VALUES ('acme', 1, 'sa-1', '2026-01-01T00:00:00+00:00',"
+            " 'sha256:0', 'full', 'community', '{}')"
+        )
+    con.close()
+    with SqliteRepository(path) as repo:
+        assert repo.schema_version == 2
+        (stored,) = repo.uploads("acme")
+        assert (stored.id, stored.audited) == (1, False)
+        assert list(repo.events("acme")) == []
+        kept = repo.get("acme", "1001")
+        assert kept is not None and kept.email == "user1001@example.com"
+    backup = path.with_name(path.name + ".schema-1.bak")
+    with sqlite3.connect(backup) as copy:
+        assert copy.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        assert copy.execute("SELECT legacy_contact_key FROM records").fetchall() == [("1001",)]
 
 
 def test_a_newer_file_is_refused(path: Path) -> None:
@@ -123,7 +157,7 @@ def test_a_newer_file_is_refused(path: Path) -> None:
         SqliteRepository(path)
     assert str(caught.value) == (
         f"SQLite database {str(path)!r} has schema version 7; this version of provisioning "
-        "reads versions up to 1"
+        f"reads versions up to {adapter.SCHEMA_VERSION}"
     )
 
 

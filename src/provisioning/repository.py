@@ -36,12 +36,14 @@ import attrs
 from ._enum import ValueEnum
 from ._frozen import FrozenMap
 from ._validators import check_type, nonempty, strip, to_enum
+from .audit import AuditEvent, AuditKind
 from .catalog import Product
 from .exceptions import ConflictError, InvalidValueError, RepositoryError
 from .records import RecordStatus, UserRecord
 from .tenants import Tenant
 
 __all__ = [
+    "AuditLog",
     "BatchReader",
     "ChangeSet",
     "ChangeSetError",
@@ -55,7 +57,9 @@ __all__ = [
     "UploadHistory",
     "UploadMode",
     "check_change_set",
+    "check_refusal",
     "check_revision",
+    "event_filter",
 ]
 
 #: How many problems an error message lists before it says "and N more".
@@ -162,6 +166,12 @@ class UploadEntry:
         factory=dict, converter=_to_counts, validator=_check_counts
     )
     product: Product = attrs.field(default=Product.COMMUNITY, converter=_product)
+    #: The upload's id: the tenant's revision its commit made (a store sets it; ``None``
+    #: before the upload is committed).
+    id: int | None = attrs.field(default=None)
+    #: Whether the store kept the upload's audit events (uploads applied before the
+    #: audit trail existed have none, and cannot be reverted).
+    audited: bool = attrs.field(default=True)
 
 
 def _records(value: object, field: str) -> tuple[UserRecord, ...]:
@@ -182,6 +192,13 @@ def _creates(value: Iterable[UserRecord]) -> tuple[UserRecord, ...]:
 
 def _updates(value: Iterable[UserRecord]) -> tuple[UserRecord, ...]:
     return _records(value, "updates")
+
+
+def _events(value: Iterable[AuditEvent]) -> tuple[AuditEvent, ...]:
+    items = tuple(value)
+    for item in items:
+        check_type(item, AuditEvent, "events", "AuditEvent values")
+    return items
 
 
 def _upload(
@@ -234,6 +251,9 @@ class ChangeSet:
         default=(), converter=_updates, validator=_only_records
     )
     upload: UploadEntry | None = attrs.field(default=None, validator=_upload)
+    #: The audit events of the changes, written in the same transaction (by a store that
+    #: keeps an :class:`AuditLog`; others ignore them).
+    events: tuple[AuditEvent, ...] = attrs.field(default=(), converter=_events)
 
     def __attrs_post_init__(self) -> None:
         changes = self.creates + self.updates
@@ -282,6 +302,8 @@ class ChangeStream:
     updates: Iterable[Sequence[UserRecord]] = attrs.field(default=(), converter=_batches)
     creates: Iterable[Sequence[UserRecord]] = attrs.field(default=(), converter=_batches)
     upload: UploadEntry | None = attrs.field(default=None, validator=_upload)
+    #: The audit events, as batches too, read after the last batch of creates.
+    events: Iterable[Sequence[AuditEvent]] = attrs.field(default=(), converter=_batches)
 
     def __repr__(self) -> str:
         upload = "" if self.upload is None else f" upload={self.upload.file_digest!r}"
@@ -310,6 +332,24 @@ class ChangeStream:
                         )
                 yield verb, batch
 
+    def event_batches(self) -> Iterator[Sequence[AuditEvent]]:
+        """The batches of audit events, each checked to hold only events."""
+        for number, batch in enumerate(self.events):
+            given: object = batch
+            if isinstance(given, str | bytes) or not isinstance(given, Sequence):
+                raise InvalidValueError(
+                    f"event batch {number} must be a sequence of AuditEvent values, got "
+                    f"{type(given).__name__}",
+                    field="stream",
+                )
+            for item in batch:
+                if not isinstance(item, AuditEvent):
+                    raise InvalidValueError(
+                        f"event batch {number} must hold AuditEvent values, got {item!r:.80}",
+                        field="stream",
+                    )
+            yield batch
+
 
 def check_revision(tenant_id: str, expected: int, actual: int) -> None:
     """Raise :class:`~provisioning.ConflictError` unless the tenant is still at ``expected``.
@@ -325,6 +365,55 @@ def check_revision(tenant_id: str, expected: int, actual: int) -> None:
             expected=expected,
             actual=actual,
         )
+
+
+def check_refusal(tenant_id: str, event: AuditEvent) -> None:
+    """Raise :class:`~provisioning.InvalidValueError` unless ``event`` is a refused attempt
+    on ``tenant_id``: for implementations of :meth:`AuditLog.record_refusal`."""
+    check_type(event, AuditEvent, "event", "an AuditEvent")
+    if event.kind is not AuditKind.REFUSED:
+        raise InvalidValueError(
+            f"only refused attempts are recorded outside a commit, not {event.kind.value!r}",
+            field="event",
+        )
+    if event.tenant_id != tenant_id:
+        raise InvalidValueError(
+            f"the event is for tenant {event.tenant_id!r}, not {tenant_id!r}", field="event"
+        )
+
+
+def event_filter(
+    *,
+    key: str | None = None,
+    upload_id: int | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> Callable[[AuditEvent], bool]:
+    """The test :meth:`AuditLog.events` applies, its arguments checked: for implementations
+    that filter in Python (a SQL store puts the same conditions in its query)."""
+    if key is not None:
+        check_type(key, str, "key", "a string or None")
+    given: object = upload_id
+    if given is not None and (type(given) is not int or given < 0):
+        raise InvalidValueError(f"upload_id must be an int 0 or more, got {upload_id!r}")
+    for name, when in (("since", since), ("until", until)):
+        moment: object = when
+        if moment is not None and (
+            not isinstance(moment, dt.datetime) or moment.utcoffset() is None
+        ):
+            raise InvalidValueError(
+                f"{name} must be a timezone-aware datetime or None, got {when!r}", field=name
+            )
+
+    def wanted(event: AuditEvent) -> bool:
+        return (
+            (key is None or event.key == key)
+            and (upload_id is None or event.upload_id == upload_id)
+            and (since is None or event.at >= since)
+            and (until is None or event.at < until)
+        )
+
+    return wanted
 
 
 def check_change_set(
@@ -353,6 +442,11 @@ def check_change_set(
     upload = change_set.upload
     if upload is not None and upload.tenant_id != tenant_id:
         problems.append(f"upload entry: it is for tenant {upload.tenant_id!r}")
+    problems.extend(
+        f"audit event for {e.key!r}: it is for tenant {e.tenant_id!r}"
+        for e in change_set.events
+        if e.tenant_id != tenant_id
+    )
     changes = change_set.creates + change_set.updates
     stored = set(stored_keys([r.legacy_contact_key for r in changes]))
     owners = email_owners([r.email_key for r in changes])
@@ -474,6 +568,33 @@ class BatchReader(Protocol):
         Pass the last key of one page as ``after`` to read the next; an empty page is
         the end.
         """
+        ...
+
+
+@runtime_checkable
+class AuditLog(Protocol):
+    """Keeps one tenant's audit trail: the events of every commit, and refused attempts.
+
+    A store with it writes a commit's :attr:`ChangeSet.events` (or a stream's) in the
+    commit's transaction, setting each event's ``revision`` to the revision the commit
+    made and, when the commit records an upload, its ``upload_id`` to that revision too.
+    """
+
+    def events(
+        self,
+        tenant_id: str,
+        *,
+        key: str | None = None,
+        upload_id: int | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> Iterator[AuditEvent]:
+        """The tenant's events, oldest first, streamed: those of one record (``key``), of
+        one upload, or of a time range (``since`` included, ``until`` excluded)."""
+        ...
+
+    def record_refusal(self, tenant_id: str, event: AuditEvent) -> None:
+        """Append a refused attempt (kind ``refused``) without moving the tenant's revision."""
         ...
 
 

@@ -8,8 +8,8 @@ commit at a chosen step of :data:`COMMIT_STEPS`, for testing what happens then.
 SQL store; it is written from the model's fields, as the SQLite adapter's is.
 """
 
+from .._rows import RowCodec, row_codec
 from ._faults import COMMIT_STEPS, FaultHook, fail_at
-from ._rows import RowCodec, row_codec
 from .memory import MemoryRepository
 from .sqlite import SqliteRepository
 

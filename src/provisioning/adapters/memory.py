@@ -16,6 +16,7 @@ the snapshot it started on.
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 
@@ -28,6 +29,7 @@ from .._validators import (
     check_tenant_id,
     check_type,
 )
+from ..audit import AuditEvent
 from ..exceptions import InvalidValueError, NotFoundError
 from ..records import RecordStatus, UserRecord, email_key
 from ..repository import (
@@ -36,7 +38,9 @@ from ..repository import (
     ChangeStream,
     UploadEntry,
     check_change_set,
+    check_refusal,
     check_revision,
+    event_filter,
 )
 from ..tenants import Tenant
 from ._faults import FaultHook
@@ -53,6 +57,7 @@ class _Snapshot:
     #: Lower-cased email -> key of the record holding it.
     emails: Mapping[str, str] = attrs.field(factory=dict)
     uploads: tuple[UploadEntry, ...] = ()
+    events: tuple[AuditEvent, ...] = ()
     #: The keys in key order, worked out when first asked for (a snapshot never changes).
     _sorted: list[str] = attrs.field(factory=list, eq=False, repr=False)
 
@@ -175,11 +180,16 @@ class MemoryRepository:
                 records[record.legacy_contact_key] = record
                 emails[record.email_key] = record.legacy_contact_key
             self._fault("records")
-            uploads = old.uploads
+            revision = old.revision + 1
+            uploads, upload_id = old.uploads, None
             if change_set.upload is not None:
-                uploads += (change_set.upload,)
+                upload_id = revision
+                uploads += (attrs.evolve(change_set.upload, id=revision, audited=True),)
+            events = old.events + tuple(
+                attrs.evolve(e, revision=revision, upload_id=upload_id) for e in change_set.events
+            )
             self._fault("history")
-            new = _Snapshot(old.revision + 1, records, emails, uploads)
+            new = _Snapshot(revision, records, emails, uploads, events)
             self._fault("revision")
             self._snapshots[tenant_id] = new
             return new.revision
@@ -195,9 +205,13 @@ class MemoryRepository:
         groups: dict[str, list[UserRecord]] = {"update": [], "create": []}
         for verb, batch in stream.batches():
             groups[verb].extend(batch)
+        events = [e for batch in stream.event_batches() for e in batch]
         try:
             change_set = ChangeSet(
-                creates=groups["create"], updates=groups["update"], upload=stream.upload
+                creates=groups["create"],
+                updates=groups["update"],
+                upload=stream.upload,
+                events=events,
             )
         except InvalidValueError as exc:
             raise ChangeSetError(
@@ -207,6 +221,28 @@ class MemoryRepository:
                 problems=(str(exc),),
             ) from None
         return self.commit(tenant_id, change_set, expected_revision)
+
+    def events(
+        self,
+        tenant_id: str,
+        *,
+        key: str | None = None,
+        upload_id: int | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> Iterator[AuditEvent]:
+        """The tenant's events, oldest first: of one record, one upload, or a time range."""
+        wanted = event_filter(key=key, upload_id=upload_id, since=since, until=until)
+        return (e for e in self._snapshot(tenant_id).events if wanted(e))
+
+    def record_refusal(self, tenant_id: str, event: AuditEvent) -> None:
+        """Append a refused attempt without moving the tenant's revision."""
+        check_tenant_id(tenant_id)
+        check_refusal(tenant_id, event)
+        with self._lock:
+            old = self._snapshot(tenant_id)
+            stamped = attrs.evolve(event, revision=old.revision, upload_id=None)
+            self._snapshots[tenant_id] = attrs.evolve(old, events=(*old.events, stamped))
 
     def save_tenant(self, tenant: Tenant) -> None:
         """Store ``tenant``, replacing any tenant with the same id."""

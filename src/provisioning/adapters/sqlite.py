@@ -14,7 +14,7 @@ instance per thread or process. ``":memory:"`` gives a private, throw-away datab
 >>> with SqliteRepository(":memory:") as repo:
 ...     repo.save_tenant(pv.Tenant(id="acme", name="Acme", products={"community": "standalone"}))
 ...     print(repo.get_tenant("acme").name, repo.schema_version, repo.revision("acme"))
-Acme 1 0
+Acme 2 0
 """
 
 from __future__ import annotations
@@ -27,9 +27,11 @@ import os
 import sqlite3
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from itertools import repeat
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
+from .._rows import row_codec
 from .._validators import (
     check_page,
     check_revision_number,
@@ -37,6 +39,7 @@ from .._validators import (
     check_tenant_id,
     check_type,
 )
+from ..audit import AuditEvent, FieldChange
 from ..exceptions import InvalidValueError, NotFoundError, RepositoryError
 from ..records import RecordStatus, UserRecord, email_key
 from ..repository import (
@@ -45,12 +48,13 @@ from ..repository import (
     ChangeStream,
     UploadEntry,
     check_change_set,
+    check_refusal,
     check_revision,
+    event_filter,
 )
 from ..serialization import tenant_from_json, tenant_to_json
 from ..tenants import Tenant
 from ._faults import FaultHook
-from ._rows import row_codec
 
 __all__ = ["SCHEMA_VERSION", "SqliteRepository"]
 
@@ -131,6 +135,28 @@ _MIGRATIONS: list[tuple[str, ...]] = [
             document TEXT NOT NULL  -- the tenant as provisioning.serialization's JSON
         ) WITHOUT ROWID
         """,
+    ),
+    # 2: the audit trail. Uploads applied before it have no events (audited = 0).
+    (
+        """
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            tenant_id TEXT NOT NULL,
+            revision INTEGER NOT NULL,  -- the revision the event's commit made
+            upload_id INTEGER,  -- the upload's id (its commit's revision), if any
+            at TEXT NOT NULL,  -- ISO 8601 in UTC
+            key TEXT,
+            actor_id TEXT NOT NULL,
+            role TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            changes TEXT,  -- a JSON object {field: [old, new]}, NULL when none
+            rules TEXT NOT NULL  -- rule ids, space-separated
+        )
+        """,
+        "CREATE INDEX events_key ON events (tenant_id, key, id)",
+        "CREATE INDEX events_upload ON events (tenant_id, upload_id, id)",
+        "ALTER TABLE uploads ADD COLUMN audited INTEGER NOT NULL DEFAULT 0",
     ),
 ]
 
@@ -262,6 +288,33 @@ class _Transaction:
             raise RepositoryError(f"cannot {self._what}: {exc}; nothing was written") from exc
 
 
+_INSERT_EVENT: Final = (
+    "INSERT INTO events (tenant_id, revision, upload_id, at, key, actor_id, role, channel,"
+    " kind, changes, rules) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_EVENT_COLUMNS: Final = (
+    "revision, upload_id, at, key, actor_id, role, channel, kind, changes, rules"
+)
+_UTC = dt.UTC
+
+
+def _event_row(event: AuditEvent, revision: int, upload_id: int | None) -> tuple[Any, ...]:
+    changes = event.changes
+    return (
+        event.tenant_id,
+        revision,
+        upload_id,
+        event.at.astimezone(_UTC).isoformat(),
+        event.key,
+        event.actor_id,
+        event.role.value,
+        event.channel.value,
+        event.kind.value,
+        _dumps({c.field: [c.old, c.new] for c in changes}) if changes else None,
+        " ".join(event.rules),
+    )
+
+
 def _upload_row(tenant_id: str, revision: int, entry: UploadEntry) -> tuple[Any, ...]:
     return (
         tenant_id,
@@ -378,8 +431,11 @@ class SqliteRepository:
 
     def _migrate(self) -> None:
         latest = len(_MIGRATIONS)
-        if self._stored_version() == latest:
+        found = self._stored_version()
+        if found == latest:
             return  # the usual case, decided without waiting for the write lock
+        if found is not None and found < latest and self._path != ":memory:":
+            self._back_up(found)
         with self._transaction("migrate the schema of"):
             con = self._con
             version = self._stored_version()
@@ -394,6 +450,19 @@ class SqliteRepository:
             con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             con.execute("DELETE FROM schema_version")
             con.execute("INSERT INTO schema_version VALUES (?)", (latest,))
+
+    def _back_up(self, version: int) -> None:
+        """Copy the file aside before migrating it: ``<path>.schema-<version>.bak``."""
+        target = Path(f"{self._path}.schema-{version}.bak")
+        if target.exists():
+            return  # an earlier attempt made it; the file is still at that version
+        partial = target.with_name(target.name + ".partial")
+        copy = sqlite3.connect(partial)
+        try:
+            self._con.backup(copy)
+        finally:
+            copy.close()
+        partial.replace(target)
 
     def _transaction(self, what: str) -> _Transaction:
         return _Transaction(self._con, f"{what} SQLite database {self._path!r}")
@@ -568,15 +637,15 @@ class SqliteRepository:
         """Every upload committed for the tenant, oldest first."""
         check_tenant_id(tenant_id)
         rows = self._read(
-            "SELECT id, actor_id, at, file_digest, mode, product, counts FROM uploads"
-            " WHERE tenant_id = ? ORDER BY id",
+            "SELECT revision, actor_id, at, file_digest, mode, product, counts, audited"
+            " FROM uploads WHERE tenant_id = ? ORDER BY id",
             (tenant_id,),
         )
         return tuple(self._entry(tenant_id, row) for row in rows)
 
     def _entry(self, tenant_id: str, row: Sequence[Any]) -> UploadEntry:
         """The upload entry a row holds; a damaged row names the store and the upload."""
-        ident, actor_id, at, digest, mode, product, counts = row
+        ident, actor_id, at, digest, mode, product, counts, audited = row
         try:
             for name, value in (("actor_id", actor_id), ("file_digest", digest), ("at", at)):
                 if type(value) is not str:
@@ -592,11 +661,94 @@ class SqliteRepository:
                 mode=mode,
                 product=product,
                 counts=_loads(counts),
+                id=ident,
+                audited=audited == 1,
             )
         except (ValueError, TypeError, RecursionError) as exc:  # InvalidValueError too
             raise RepositoryError(
                 f"{self._where(tenant_id)}: the stored upload {ident!r} cannot be read: {exc}"
             ) from None
+
+    def events(
+        self,
+        tenant_id: str,
+        *,
+        key: str | None = None,
+        upload_id: int | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> Iterator[AuditEvent]:
+        """The tenant's events, oldest first, read by a cursor in batches."""
+        check_tenant_id(tenant_id)
+        event_filter(key=key, upload_id=upload_id, since=since, until=until)  # checks them
+        where: list[str] = ["tenant_id = ?"]
+        params: list[str | int] = [tenant_id]
+        for column, value in (("key", key), ("upload_id", upload_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        for op, moment in ((">=", since), ("<", until)):
+            if moment is not None:
+                where.append(f"at {op} ?")
+                params.append(moment.astimezone(_UTC).isoformat())
+        sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY id"  # noqa: S608
+        try:
+            cursor = self._con.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot read SQLite database {self._path!r}: {exc}") from exc
+        return self._events(cursor, tenant_id)
+
+    def _events(self, cursor: sqlite3.Cursor, tenant_id: str) -> Iterator[AuditEvent]:
+        try:
+            while True:
+                try:
+                    rows = cursor.fetchmany(1000)
+                except sqlite3.Error as exc:
+                    raise RepositoryError(f"cannot read {self._where(tenant_id)}: {exc}") from exc
+                if not rows:
+                    return
+                for row in rows:
+                    yield self._event(tenant_id, row)
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                cursor.close()
+
+    def _event(self, tenant_id: str, row: Sequence[Any]) -> AuditEvent:
+        """The event a row holds; a damaged row names the store and the event."""
+        revision, upload_id, at, key, actor, role, channel, kind, changes, rules = row
+        try:
+            fields = _loads(changes) if changes is not None else {}
+            if not isinstance(fields, dict) or type(rules) is not str or type(at) is not str:
+                raise TypeError("its changes, rules or time are not what was written")
+            return AuditEvent(
+                at=dt.datetime.fromisoformat(at),
+                tenant_id=tenant_id,
+                key=key,
+                actor_id=actor,
+                role=role,
+                channel=channel,
+                kind=kind,
+                changes=tuple(FieldChange(f, old, new) for f, (old, new) in fields.items()),
+                rules=tuple(rules.split()),
+                upload_id=upload_id,
+                revision=revision,
+            )
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise RepositoryError(
+                f"{self._where(tenant_id)}: a stored audit event of revision {revision!r} "
+                f"cannot be read: {exc}"
+            ) from None
+
+    def record_refusal(self, tenant_id: str, event: AuditEvent) -> None:
+        """Append a refused attempt, at the tenant's current revision, which it does not move."""
+        check_tenant_id(tenant_id)
+        check_refusal(tenant_id, event)
+        with self._transaction("record a refusal in"):
+            rows = self._con.execute(
+                "SELECT revision FROM revisions WHERE tenant_id = ?", (tenant_id,)
+            ).fetchall()
+            revision = self._stored_revision(tenant_id, rows)
+            self._con.execute(_INSERT_EVENT, _event_row(event, revision, None))
 
     def commit(self, tenant_id: str, change_set: ChangeSet, expected_revision: int) -> int:
         """Apply ``change_set`` whole or not at all, in one transaction; return the new revision.
@@ -607,8 +759,9 @@ class SqliteRepository:
         check_type(change_set, ChangeSet, "change_set", "a ChangeSet")
         check_revision_number(expected_revision)
         batches = [("update", change_set.updates), ("create", change_set.creates)]
+        events = [change_set.events]
         try:
-            return self._commit(tenant_id, batches, change_set.upload, expected_revision)
+            return self._commit(tenant_id, batches, change_set.upload, expected_revision, events)
         except _MisfitError:
             # Rolled back. Find out why, with the lookups a pre-check would have cost.
             self._diagnose(tenant_id, change_set)
@@ -627,9 +780,22 @@ class SqliteRepository:
         check_type(stream, ChangeStream, "stream", "a ChangeStream")
         check_revision_number(expected_revision)
         try:
-            return self._commit(tenant_id, stream.batches(), stream.upload, expected_revision)
+            return self._commit(
+                tenant_id,
+                stream.batches(),
+                stream.upload,
+                expected_revision,
+                stream.event_batches(),
+            )
         except _MisfitError as misfit:
             verb, batch = misfit.args if misfit.args else ("", ())
+            if verb == "events":
+                raise ChangeSetError(
+                    f"the change stream does not fit tenant {tenant_id!r}, nothing was written:"
+                    " an audit event is for another tenant",
+                    tenant_id=tenant_id,
+                    problems=("an audit event is for another tenant",),
+                ) from None
             if verb == "upload":
                 upload = stream.upload
                 assert upload is not None
@@ -665,6 +831,7 @@ class SqliteRepository:
         batches: Iterable[tuple[str, Sequence[UserRecord]]],
         upload: UploadEntry | None,
         expected_revision: int,
+        events: Iterable[Sequence[AuditEvent]] = (),
     ) -> int:
         """One transaction: check the revision, write the batches, then the history and
         the revision. :class:`_MisfitError` (rolled back) when the records do not fit,
@@ -684,12 +851,20 @@ class SqliteRepository:
                     raise _MisfitError(verb, batch)
             if not self._settle_emails(tenant_id):
                 raise _MisfitError
-            self._fault("records")
             revision += 1
+            upload_id = revision if upload is not None else None
+            for happened in events:
+                if not happened:
+                    continue
+                if any(e.tenant_id != tenant_id for e in happened):
+                    raise _MisfitError("events", ())
+                written = (_event_row(e, revision, upload_id) for e in happened)
+                con.executemany(_INSERT_EVENT, written)
+            self._fault("records")
             if upload is not None:
                 con.execute(
                     "INSERT INTO uploads (tenant_id, revision, actor_id, at, file_digest,"
-                    " mode, product, counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    " mode, product, counts, audited) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
                     _upload_row(tenant_id, revision, upload),
                 )
             self._fault("history")

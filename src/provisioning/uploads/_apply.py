@@ -5,14 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Callable, Iterator
+from typing import Any, Final, TypeVar
 
 import attrs
 
 from .._enum import ValueEnum
+from .._twin import unfrozen_twin
 from .._validators import check_revision_number, check_type
+from ..audit import AuditEvent, AuditKind, changes_between
 from ..exceptions import ConflictError, InvalidValueError, RefusedError, SafeguardError
-from ..records import UserRecord
-from ..repository import ChangeSet, ChangeStream, Repository, StreamWriter, UploadEntry
+from ..repository import (
+    AuditLog,
+    ChangeSet,
+    ChangeStream,
+    Repository,
+    StreamWriter,
+    UploadEntry,
+)
 from ._results import FieldChange, Update, UploadCounts, UploadPlan
 
 __all__ = ["EventKind", "Receipt", "RecordEvent", "apply_plan"]
@@ -134,18 +143,27 @@ def apply_plan(
     )
     if progress is not None and not callable(progress):
         raise InvalidValueError(f"progress must be callable or None, got {progress!r:.80}")
+    audited = isinstance(repository, AuditLog)
     if isinstance(repository, StreamWriter):
         # Fed a batch at a time: a plan of a million changes is never one tuple.
         done = [0]
+        events = _events(plan, at) if audited else iter(())
         stream = ChangeStream(
             updates=_batches(updated, done, progress),
             creates=_batches(iter(plan.creates), done, progress),
             upload=entry,
+            events=_batches(events, [0], None),
         )
         revision = repository.commit_stream(plan.tenant_id, stream, plan.revision)
     else:
-        change_set = ChangeSet(creates=plan.creates, updates=tuple(updated), upload=entry)
+        change_set = ChangeSet(
+            creates=plan.creates,
+            updates=tuple(updated),
+            upload=entry,
+            events=tuple(_events(plan, at)) if audited else (),
+        )
         revision = repository.commit(plan.tenant_id, change_set, expected_revision=plan.revision)
+    entry = attrs.evolve(entry, id=revision, audited=audited)
     return Receipt(plan.tenant_id, revision, at, counts, entry, plan)
 
 
@@ -153,9 +171,52 @@ def apply_plan(
 _PER_BATCH = 10_000
 
 
+_T = TypeVar("_T")
+
+#: What each kind of change is in the audit trail.
+_KINDS: Final = {
+    "created": AuditKind.CREATED,
+    "updated": AuditKind.UPDATED,
+    "deactivated": AuditKind.DEACTIVATED,
+    "reactivated": AuditKind.REACTIVATED,
+}
+
+
+def _events(plan: UploadPlan, at: dt.datetime) -> Iterator[AuditEvent]:
+    """One audit event per change of ``plan``, built a change at a time.
+
+    A created record's event names no fields (the record as created is the first state
+    of its history); an update's names each field that changed, old and new.
+    """
+    rules = tuple(plan.decision.rules)
+    tenant, actor, role, channel = plan.tenant_id, plan.actor.id, plan.actor.role, plan.channel
+    # Built as the reader builds rows: every value here is already checked (the plan's
+    # tenant and actor, the store's records), and a million events must not cost more
+    # than the commit that writes them (tests hold it to AuditEvent's constructor).
+    twin = unfrozen_twin(AuditEvent)
+    new = object.__new__
+    for kind, key, change in plan.changes():
+        event: Any = new(twin)
+        event.at = at
+        event.tenant_id = tenant
+        event.key = key
+        event.actor_id = actor
+        event.role = role
+        event.channel = channel
+        event.kind = _KINDS[kind]
+        event.changes = (
+            changes_between(change.old, change.new) if isinstance(change, Update) else ()
+        )
+        event.rules = rules
+        event.upload_id = None
+        event.revision = None
+        event.__class__ = AuditEvent
+        yield event
+
+
 def _batches(
-    records: Iterator[UserRecord], done: list[int], progress: Callable[[int], object] | None
-) -> Iterator[list[UserRecord]]:
+    records: Iterator[_T], done: list[int], progress: Callable[[int], object] | None
+) -> Iterator[list[_T]]:
     """``records`` a batch at a time, telling ``progress`` the count handed on (in ``done``)."""
     while batch := list(itertools.islice(records, _PER_BATCH)):
         if progress is not None:

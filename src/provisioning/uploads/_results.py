@@ -12,12 +12,12 @@ from typing import Any
 
 import attrs
 
-from .._enum import ValueEnum
 from .._fields import field_specs
 from .._html import html_table
 from ..actors import Actor
+from ..audit import Channel, FieldChange
 from ..catalog import Product
-from ..records import CustomFields, UserRecord
+from ..records import UserRecord
 from ..repository import UploadMode
 from ..rules import Decision, Finding, RuleId, Severity
 from ..spreadsheet import RowError
@@ -27,29 +27,6 @@ __all__ = ["RECORD_FIELDS", "Conflict", "FieldChange", "Update", "UploadCounts",
 
 #: The record's fields, in their order.
 RECORD_FIELDS = tuple(spec.name for spec in field_specs(UserRecord))
-
-
-def _shown(value: Any) -> str:
-    """A field value for a person: text quoted, a status by its name, a date in ISO 8601."""
-    if isinstance(value, ValueEnum):
-        return repr(value.value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, CustomFields):
-        return repr(dict(value))
-    return repr(value)
-
-
-@attrs.frozen
-class FieldChange:
-    """One field of one record, before and after."""
-
-    field: str
-    old: Any
-    new: Any
-
-    def __str__(self) -> str:
-        return f"{self.field}: {_shown(self.old)} -> {_shown(self.new)}"
 
 
 @attrs.frozen
@@ -163,6 +140,8 @@ class UploadPlan:
     #: The safeguard findings, one per tripped safeguard.
     findings: tuple[Finding, ...] = ()
     file_digest: str | None = None
+    #: How the changes came in: an upload, or the revert of one.
+    channel: Channel = Channel.UPLOAD
 
     @property
     def refused(self) -> bool:

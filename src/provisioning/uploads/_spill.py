@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import IO, Any, Generic, TypeVar, overload
 
-from ..adapters import row_codec
+from .._rows import row_codec
 from ..records import UserRecord
 from ..spreadsheet import ErrorCode, RowError, Severity
 from ._results import Update

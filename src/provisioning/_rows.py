@@ -31,10 +31,10 @@ from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 
-from .._fields import FieldKind, FieldSpec, compile_function, field_specs
-from .._twin import unfrozen_twin
-from ..exceptions import InvalidValueError
-from ..records import CustomFields
+from ._fields import FieldKind, FieldSpec, compile_function, field_specs
+from ._twin import unfrozen_twin
+from .exceptions import InvalidValueError
+from .records import CustomFields
 
 __all__ = ["RowCodec", "row_codec"]
 

@@ -1,0 +1,273 @@
+"""The audit trail: one event per changed record, and one per refused attempt.
+
+A store that keeps an audit trail (:class:`provisioning.repository.AuditLog`) writes
+the events of a commit in the same transaction as its records, so the trail never
+misses a change and never holds one that did not happen. Each event says when, which
+record, who (actor and role), through which channel, what happened (``kind``), the
+fields that changed (old and new values, as plain JSON values), the upload it belongs
+to (the revision its commit made, which is also the upload's id) and the rule ids that
+decided it. A refused attempt is an event too (kind ``refused``, with the refusing
+rules): it is appended without moving the tenant's revision.
+
+>>> import datetime as dt
+>>> import provisioning as pv
+>>> old = pv.UserRecord(legacy_contact_key="1001", first_name="Ada", last_name="Lovelace",
+...                     email="ada@example.com", company_name="Analytical Engines")
+>>> new = pv.UserRecord(legacy_contact_key="1001", first_name="Ada", last_name="King",
+...                     email="ada@example.com", company_name="Analytical Engines")
+>>> [(c.field, c.old, c.new) for c in changes_between(old, new)]
+[('last_name', 'Lovelace', 'King')]
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Final
+
+import attrs
+
+from ._enum import ValueEnum
+from ._fields import field_specs
+from ._rows import row_codec
+from ._validators import check_type, nonempty, strip, to_enum
+from .actors import Role
+from .exceptions import InvalidValueError
+from .records import CustomFields, UserRecord
+from .spreadsheet import neutralise
+
+__all__ = [
+    "AuditEvent",
+    "AuditKind",
+    "Channel",
+    "FieldChange",
+    "changes_between",
+    "events_to_csv",
+    "events_to_jsonl",
+    "record_values",
+    "with_values",
+]
+
+
+class Channel(ValueEnum):
+    """How a change came in."""
+
+    UPLOAD = "upload"
+    REGISTRATION = "registration"
+    ADMIN = "admin"
+    SELF = "self"
+    INTEGRATION = "integration"
+    SCIM = "scim"
+    REVERT = "revert"
+
+
+class AuditKind(ValueEnum):
+    """What happened to a record (or was refused)."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    DEACTIVATED = "deactivated"
+    REACTIVATED = "reactivated"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    VERIFIED = "verified"
+    REDACTED = "redacted"
+    REFUSED = "refused"
+
+
+@attrs.frozen
+class FieldChange:
+    """One field of one record, before and after."""
+
+    field: str
+    old: Any
+    new: Any
+
+    def __str__(self) -> str:
+        return f"{self.field}: {_shown(self.old)} -> {_shown(self.new)}"
+
+
+def _shown(value: Any) -> str:
+    """A field value for a person: text quoted, a status by its name, a date in ISO 8601."""
+    if isinstance(value, ValueEnum):
+        return repr(value.value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, CustomFields):
+        return repr(dict(value))
+    return repr(value)
+
+
+# -- a record as plain values ---------------------------------------------------------------
+
+_SPECS: Final = field_specs(UserRecord)
+_NAMES: Final = tuple(spec.name for spec in _SPECS)
+
+
+_CODEC: Final = row_codec(UserRecord, empty=None, dates="iso", flags="bool", mappings="dict")
+
+
+def record_values(record: UserRecord) -> dict[str, Any]:
+    """``record`` as plain JSON values by field name: dates ISO text, enums their value."""
+    return dict(zip(_NAMES, _CODEC.encode(record), strict=True))
+
+
+def changes_between(old: UserRecord, new: UserRecord) -> tuple[FieldChange, ...]:
+    """The fields that differ, in field order, with plain JSON values (what an event keeps)."""
+    before, after = _CODEC.encode(old), _CODEC.encode(new)
+    return tuple(
+        FieldChange(name, a, b) for name, a, b in zip(_NAMES, before, after, strict=True) if a != b
+    )
+
+
+def with_values(record: UserRecord, values: dict[str, Any]) -> UserRecord:
+    """``record`` with some fields set from plain values (what :func:`record_values` gives).
+
+    The result is checked as a new record is: a value an event kept that no record may
+    hold raises :class:`~provisioning.InvalidValueError`.
+    """
+    unknown = sorted(set(values) - set(_NAMES))
+    if unknown:
+        raise InvalidValueError(f"no record field is named {unknown[0]!r}", field=unknown[0])
+    plain = record_values(record) | values
+    decoded = _CODEC.decode(tuple(plain[name] for name in _NAMES))
+    return UserRecord(**{name: getattr(decoded, name) for name in _NAMES})
+
+
+# -- events -----------------------------------------------------------------------------------
+
+
+def _aware(_inst: object, attribute: attrs.Attribute[dt.datetime], value: object) -> None:
+    if not isinstance(value, dt.datetime) or value.utcoffset() is None:
+        raise InvalidValueError(
+            f"{attribute.name} must be a timezone-aware datetime, got {value!r}",
+            field=attribute.name,
+        )
+
+
+def _changes(value: Iterable[FieldChange]) -> tuple[FieldChange, ...]:
+    items = tuple(value)
+    for item in items:
+        check_type(item, FieldChange, "changes", "FieldChange values")
+    return items
+
+
+def _rules(value: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = (value,)
+    return tuple(check_type(rule, str, "rules", "rule ids (strings)") for rule in value)
+
+
+def _optional_key(value: str | None) -> str | None:
+    return None if value is None else strip(check_type(value, str, "key", "a string or None"))
+
+
+def _revision(value: int | None) -> int | None:
+    if value is not None and (type(value) is not int or value < 0):
+        raise InvalidValueError(f"a revision must be an int 0 or more, got {value!r}")
+    return value
+
+
+def _role(value: Role | str) -> Role:
+    return to_enum(Role, value, "role")
+
+
+def _channel(value: Channel | str) -> Channel:
+    return to_enum(Channel, value, "channel")
+
+
+def _kind(value: AuditKind | str) -> AuditKind:
+    return to_enum(AuditKind, value, "kind")
+
+
+@attrs.frozen(kw_only=True)
+class AuditEvent:
+    """One change to one record, or one refused attempt, as the audit trail keeps it.
+
+    ``revision`` is the tenant's revision the event's commit made (for a refusal: the
+    revision it was refused at), and ``upload_id`` the upload's id when the change was
+    part of one; a store fills both in as it writes the event.
+    """
+
+    at: dt.datetime = attrs.field(validator=_aware)
+    tenant_id: str = attrs.field(converter=strip, validator=nonempty)
+    #: The record's LegacyContactKey; ``None`` for a refusal that names no record.
+    key: str | None = attrs.field(converter=_optional_key)
+    actor_id: str = attrs.field(converter=strip, validator=nonempty)
+    role: Role = attrs.field(converter=_role)
+    channel: Channel = attrs.field(converter=_channel)
+    kind: AuditKind = attrs.field(converter=_kind)
+    changes: tuple[FieldChange, ...] = attrs.field(default=(), converter=_changes)
+    #: The rule ids of the decision (for a refusal: the refusing rules).
+    rules: tuple[str, ...] = attrs.field(default=(), converter=_rules)
+    upload_id: int | None = attrs.field(default=None, converter=_revision)
+    revision: int | None = attrs.field(default=None, converter=_revision)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as plain JSON values (what ``events_to_jsonl`` writes a line of)."""
+        return {
+            "at": self.at.isoformat(),
+            "tenant": self.tenant_id,
+            "key": self.key,
+            "actor": self.actor_id,
+            "role": self.role.value,
+            "channel": self.channel.value,
+            "kind": self.kind.value,
+            "changes": {c.field: {"old": c.old, "new": c.new} for c in self.changes},
+            "upload_id": self.upload_id,
+            "revision": self.revision,
+            "rules": list(self.rules),
+        }
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=False).encode
+
+#: The columns of :func:`events_to_csv`.
+CSV_COLUMNS: Final = (
+    "at",
+    "tenant",
+    "key",
+    "actor",
+    "role",
+    "channel",
+    "kind",
+    "changes",
+    "upload_id",
+    "revision",
+    "rules",
+)
+
+
+def events_to_jsonl(events: Iterable[AuditEvent]) -> Iterator[str]:
+    """One JSON object a line (newline included) per event, streamed."""
+    for event in events:
+        yield _dumps(event.to_dict()) + "\n"
+
+
+def events_to_csv(events: Iterable[AuditEvent], stream: io.TextIOBase | Any) -> int:
+    """Write ``events`` as CSV to ``stream`` (formula-safe: a cell a spreadsheet would run
+    as a formula is escaped); return how many rows were written."""
+    writer = csv.writer(stream)
+    writer.writerow(CSV_COLUMNS)
+    written = 0
+    for event in events:
+        data = event.to_dict()
+        cells: Sequence[Any] = [
+            data["at"],
+            data["tenant"],
+            data["key"] or "",
+            data["actor"],
+            data["role"],
+            data["channel"],
+            data["kind"],
+            _dumps(data["changes"]) if data["changes"] else "",
+            "" if data["upload_id"] is None else data["upload_id"],
+            "" if data["revision"] is None else data["revision"],
+            " ".join(data["rules"]),
+        ]
+        writer.writerow([neutralise(c) if isinstance(c, str) else c for c in cells])
+        written += 1
+    return written
