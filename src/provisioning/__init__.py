@@ -8,6 +8,7 @@
 
 from ._version import __version__
 from .actors import Action, Actor, Role
+from .audit import AuditEvent, AuditKind, Channel
 from .catalog import (
     DEFAULT_CATALOG,
     Capability,
@@ -99,6 +100,7 @@ from .uploads import (
     UploadMode,
     UploadPlan,
     apply_plan,
+    plan_revert,
     plan_upload,
     tenant_as_stored,
 )
@@ -115,7 +117,10 @@ __all__ = [
     "AccountRequests",
     "Action",
     "Actor",
+    "AuditEvent",
+    "AuditKind",
     "Capability",
+    "Channel",
     "CheckResult",
     "Column",
     "ColumnType",
@@ -185,6 +190,7 @@ __all__ = [
     "decide",
     "permission_matrix",
     "plan_migration",
+    "plan_revert",
     "plan_upload",
     "read",
     "read_all",

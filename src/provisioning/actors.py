@@ -48,6 +48,7 @@ class Action(ValueEnum):
     DEACTIVATE_USER = "deactivate_user"
     DELETE_PERSONAL_DATA = "delete_personal_data"
     CHANGE_METHOD = "change_method"
+    REVERT_UPLOAD = "revert_upload"
 
 
 def _role(value: Role | str) -> Role:

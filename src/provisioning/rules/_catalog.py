@@ -321,4 +321,17 @@ RULES: tuple[Rule, ...] = (
         ours=True,
         override="plan_upload(..., overrides={'identity_conflict'}) applies the other rows",
     ),
+    Rule(
+        id=RuleId.REVERT_UPLOAD,
+        group=RuleGroup.SAFEGUARDS,
+        statement="Only a Super Admin reverts an applied upload, and only where uploads are "
+        "the method (a standalone site's initial upload included; never under a standard "
+        "integration). The records it changed go back to their values before it, the "
+        "records it created are deactivated, never deleted, and a record changed again "
+        "since is left as it is and reported; the revert is planned, held by the same "
+        "safeguards and applied whole, as an upload is.",
+        source="ours, after the undo of the import tools this library competes with",
+        ours=True,
+        override="plan_revert(..., overrides=...) for the safeguards it trips",
+    ),
 )

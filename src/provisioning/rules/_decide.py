@@ -105,6 +105,12 @@ def _not_uploader(book: RuleBook, role: Role) -> Finding:
     )
 
 
+def _not_reverter(book: RuleBook, role: Role) -> Finding:
+    return book.finding(
+        R.REVERT_UPLOAD, ERROR, f"only a Super Admin reverts an upload, not a {role.value}"
+    )
+
+
 def _not_integration(book: RuleBook, _role: Role) -> Finding:
     return book.finding(R.ROLE_PERMISSIONS, ERROR, "only the integration syncs records")
 
@@ -136,6 +142,7 @@ _DEACTIVATORS = _Gate(
     INTEGRATION,
 )
 _METHOD_OWNER = _Gate("Super Admin", R.ROLE_PERMISSIONS, _SUPER_ADMIN, _not_method_owner)
+_REVERTERS = _Gate("Super Admin", R.REVERT_UPLOAD, _SUPER_ADMIN, _not_reverter)
 
 #: Who may take each action.
 GATES: Mapping[Action, _Gate] = {
@@ -151,6 +158,7 @@ GATES: Mapping[Action, _Gate] = {
     Action.DEACTIVATE_USER: _DEACTIVATORS,
     Action.DELETE_PERSONAL_DATA: _USER_ADMINS,
     Action.CHANGE_METHOD: _METHOD_OWNER,
+    Action.REVERT_UPLOAD: _REVERTERS,
 }
 
 #: Actions about signing in: they apply only to products SSO and login apply to.
@@ -435,6 +443,20 @@ CELLS: Mapping[Action, Mapping[Method, _Cell]] = {
     },
     Action.DELETE_PERSONAL_DATA: dict.fromkeys(Method, (_DELETE,)),
     Action.CHANGE_METHOD: dict.fromkeys(Method, (_MIGRATION,)),
+    Action.REVERT_UPLOAD: {
+        STANDALONE: (
+            _Say(R.REVERT_UPLOAD, INFO,
+                 "the initial upload's changes go back; its new records are deactivated"),
+        ),
+        UPLOAD: (
+            _Say(R.REVERT_UPLOAD, INFO,
+                 "the upload's changes go back; its new records are deactivated"),
+        ),
+        INTEGRATION: (
+            _Say(R.INTEGRATION_SOURCE_OF_TRUTH, ERROR,
+                 "records come from {system}: there is no upload to revert"),
+        ),
+    },
 }  # fmt: skip
 
 

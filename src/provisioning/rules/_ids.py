@@ -50,6 +50,7 @@ class RuleId(enum.StrEnum):
     SAFEGUARD_SUPER_ADMIN = "SAFEGUARD_SUPER_ADMIN"
     SAFEGUARD_ROW_ERRORS = "SAFEGUARD_ROW_ERRORS"
     UPLOAD_IDENTITY_CONFLICT = "UPLOAD_IDENTITY_CONFLICT"
+    REVERT_UPLOAD = "REVERT_UPLOAD"
 
     def __repr__(self) -> str:
         return repr(self._value_)

@@ -21,6 +21,7 @@ from ..repository import UploadMode
 from ._apply import EventKind, Receipt, RecordEvent, apply_plan
 from ._plan import plan_upload
 from ._results import Conflict, FieldChange, Update, UploadCounts, UploadPlan
+from ._revert import plan_revert
 from ._safeguards import Safeguard
 from ._stored import tenant_as_stored
 
@@ -36,6 +37,7 @@ __all__ = [
     "UploadMode",
     "UploadPlan",
     "apply_plan",
+    "plan_revert",
     "plan_upload",
     "tenant_as_stored",
 ]

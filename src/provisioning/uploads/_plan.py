@@ -20,11 +20,12 @@ from .._clock import today
 from .._fields import make_carry, make_equal, make_replace
 from .._validators import check_day, check_type, to_enum
 from ..actors import Action, Actor, Role
+from ..audit import Channel
 from ..catalog import Product
 from ..exceptions import InvalidValueError
 from ..records import RecordStatus, UserRecord
 from ..repository import Repository, UploadMode
-from ..rules import DEFAULT_RULEBOOK, RuleBook
+from ..rules import DEFAULT_RULEBOOK, Decision, RuleBook
 from ..spreadsheet import Column, Reader, RowError
 from ..tenants import Tenant
 from ._lookups import Lookups, lookups
@@ -36,10 +37,10 @@ from ._stored import tenant_as_stored
 #: How many changes of each kind a plan keeps in memory; the rest go to a temporary file.
 HOLD: Final = 10_000
 
-__all__ = ["plan_upload"]
+__all__ = ["HOLD", "check_protected", "plan_rows", "plan_upload"]
 
 
-def _protected(values: object) -> set[str]:
+def check_protected(values: object) -> set[str]:
     if isinstance(values, str):
         # One key on its own: its characters are no keys.
         values = (values,)
@@ -101,7 +102,7 @@ def plan_upload(
     mode = to_enum(UploadMode, mode, "mode")
     day = check_day(as_of, "as_of") if as_of is not None else today()
     chosen = overrides_of(overrides)
-    protected = _protected(protected_keys)
+    protected = check_protected(protected_keys)
     if file_digest is not None:
         check_type(file_digest, str, "file_digest", "a string or None")
     if type(hold) is not int or hold < 0:
@@ -142,6 +143,49 @@ def plan_upload(
             file_digest=file_digest,
         )
 
+    return plan_rows(
+        tenant=tenant,
+        actor=actor,
+        decision=decision,
+        effective=effective,
+        rows=rows,
+        repository=repository,
+        mode=mode,
+        rulebook=rulebook,
+        day=day,
+        chosen=chosen,
+        protected=protected,
+        file_digest=file_digest,
+        hold=hold,
+        revision=revision,
+    )
+
+
+def plan_rows(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    decision: Decision,
+    effective: Tenant,
+    rows: Iterable[UserRecord | RowError],
+    repository: Repository,
+    mode: UploadMode,
+    rulebook: RuleBook,
+    day: dt.date,
+    chosen: frozenset[Safeguard],
+    protected: set[str],
+    file_digest: str | None,
+    hold: int,
+    revision: int,
+    channel: Channel = Channel.UPLOAD,
+    left_alone: Sequence[Conflict] = (),
+) -> UploadPlan:
+    """The plan of ``rows`` once the decision allowed it (arguments already checked).
+
+    ``left_alone`` are rows the caller reports and leaves out for its own reasons (a
+    revert: the records changed again since); it is read once ``rows`` is read through.
+    """
+    product = Product.COMMUNITY
     if actor.role is Role.SUPER_ADMIN:
         protected.add(actor.id)
     planner = _Planner(lookups(repository, tenant.id), rows, protected, hold)
@@ -166,7 +210,7 @@ def plan_upload(
         unchanged=planner.unchanged.seal(),
         deactivations=planner.deactivations.seal(),
         reactivations=planner.reactivations.seal(),
-        conflicts=conflicts,
+        conflicts=(*conflicts, *left_alone),
         row_errors=planner.errors.seal(),
         unreadable=planner.unreadable,
         kept_fields=tuple(f for f in RECORD_FIELDS if f in planner.kept),
@@ -176,6 +220,7 @@ def plan_upload(
         overrides=chosen,
         findings=findings,
         file_digest=file_digest,
+        channel=channel,
     )
 
 

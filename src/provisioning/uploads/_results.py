@@ -193,7 +193,8 @@ class UploadPlan:
 
     def summary(self) -> str:
         """A few lines for a person: verdict, counts, what holds the plan."""
-        head = f"upload to {self.tenant_id} ({self.product}, {self.mode}) by {self.actor.id}"
+        what = self.file_digest if self.channel is Channel.REVERT else "upload"
+        head = f"{what} to {self.tenant_id} ({self.product}, {self.mode}) by {self.actor.id}"
         if self.refused:
             lines = [f"{head}: refused"]
             lines.extend(f"  {f}" for f in self.decision.refusals)

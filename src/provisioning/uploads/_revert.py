@@ -1,0 +1,202 @@
+"""Undo an applied upload: plan the records back to what they were, as an ordinary plan.
+
+The audit trail holds, for each record an upload changed, the fields it changed (old and
+new) and, for each record it created, that it did. Reverting sets the changed fields
+back to their old values and deactivates the created records (never deleting them:
+``DEACTIVATE_NOT_DELETE``). A record changed again since the upload is left as it is
+and reported. The result is an :class:`UploadPlan` made by the same planner as an
+upload's, in partial mode: the same safeguards hold it, the same stale-plan check
+guards its commit, and :func:`apply_plan` applies it whole, its events in the channel
+``revert``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Collection, Iterable, Iterator, Mapping
+
+from .._clock import today
+from .._validators import check_day, check_type
+from ..actors import Action, Actor
+from ..audit import AuditEvent, AuditKind, Channel, with_values
+from ..catalog import Product
+from ..exceptions import InvalidValueError, NotFoundError, RefusedError
+from ..records import RecordStatus, UserRecord
+from ..repository import AuditLog, Repository, UploadMode
+from ..rules import DEFAULT_RULEBOOK, RuleBook, RuleId
+from ..tenants import Tenant
+from ._lookups import lookups
+from ._plan import HOLD, check_protected, plan_rows
+from ._results import Conflict, UploadPlan
+from ._safeguards import Safeguard, overrides_of
+from ._stored import tenant_as_stored
+
+__all__ = ["plan_revert"]
+
+#: Events read, and their records looked up, at a time.
+_PER_BATCH = 2000
+
+
+def plan_revert(
+    tenant: Tenant,
+    actor: Actor,
+    upload_id: int,
+    repository: Repository,
+    *,
+    rulebook: RuleBook = DEFAULT_RULEBOOK,
+    as_of: dt.date | None = None,
+    overrides: Safeguard | str | Iterable[Safeguard | str] = (),
+    protected_keys: Collection[str] | str = (),
+    hold: int = HOLD,
+) -> UploadPlan:
+    """Plan the revert of the upload ``upload_id`` (its id in the tenant's history).
+
+    ``REVERT_UPLOAD``: only a Super Admin reverts, and not under a standard integration
+    (a refused plan holds the decision, as an upload's does). The repository must keep
+    an audit trail (:class:`~provisioning.repository.AuditLog`). Raises
+    :class:`~provisioning.NotFoundError` when the tenant has no such upload, and
+    :class:`~provisioning.RefusedError` naming ``REVERT_UPLOAD`` for an upload applied
+    before the store kept an audit trail (there is no record of what it changed) or for
+    a Marketing upload. The plan's ``conflicts`` list the records changed again since,
+    left as they are.
+    """
+    tenant = check_type(tenant, Tenant, "tenant", "a Tenant")
+    actor = check_type(actor, Actor, "actor", "an Actor")
+    rulebook = check_type(rulebook, RuleBook, "rulebook", "a RuleBook")
+    check_type(repository, Repository, "repository", "a Repository")  # type: ignore[type-abstract]
+    given: object = upload_id
+    if type(given) is not int or upload_id < 1:
+        raise InvalidValueError(
+            f"upload_id must be an upload's id, a whole number from 1, got {upload_id!r}",
+            field="upload_id",
+        )
+    if not isinstance(repository, AuditLog):
+        raise InvalidValueError(
+            "the repository keeps no audit trail (AuditLog), so no upload can be reverted",
+            field="repository",
+        )
+    if type(hold) is not int or hold < 0:
+        raise InvalidValueError(f"hold must be a whole number, 0 or more, got {hold!r}")
+    day = check_day(as_of, "as_of") if as_of is not None else today()
+    chosen = overrides_of(overrides)
+    protected = check_protected(protected_keys)
+    # The revision first, as for an upload: a commit after it makes the plan stale.
+    revision = repository.revision(tenant.id)
+    entry = next((e for e in repository.uploads(tenant.id) if e.id == upload_id), None)
+    if entry is None:
+        raise NotFoundError(
+            f"tenant {tenant.id!r} has no upload {upload_id}; `uploads` lists them",
+            kind="upload",
+            key=str(upload_id),
+        )
+    if not entry.audited:
+        raise RefusedError(
+            f"{RuleId.REVERT_UPLOAD}: upload {upload_id} was applied before this store kept "
+            "an audit trail, so what it changed is not known: it cannot be reverted",
+            rules=(RuleId.REVERT_UPLOAD,),
+        )
+    if entry.product is not Product.COMMUNITY:
+        raise RefusedError(
+            f"{RuleId.REVERT_UPLOAD}: upload {upload_id} is a {entry.product.value} upload; "
+            "only Community uploads are reverted",
+            rules=(RuleId.REVERT_UPLOAD,),
+        )
+    effective = tenant_as_stored(tenant, repository)
+    product = Product.COMMUNITY
+    decision = rulebook.decide(effective, actor, Action.REVERT_UPLOAD, product=product, as_of=day)
+    digest = f"revert:{upload_id}"
+    if not decision.allowed:
+        return UploadPlan(
+            tenant_id=tenant.id,
+            product=product,
+            mode=UploadMode.PARTIAL,
+            actor=actor,
+            as_of=day,
+            decision=decision,
+            file_digest=digest,
+            channel=Channel.REVERT,
+        )
+    # Records a later commit changed are left alone: the revert never undoes their change.
+    changed_since = {
+        e.key
+        for e in repository.events(tenant.id, since=entry.at)
+        if e.revision is not None
+        and e.revision > upload_id
+        and e.kind is not AuditKind.REFUSED
+        and e.key is not None
+    }
+    left_alone: list[Conflict] = []
+    rows = _targets(repository, tenant.id, upload_id, changed_since, left_alone)
+    return plan_rows(
+        tenant=tenant,
+        actor=actor,
+        decision=decision,
+        effective=effective,
+        rows=rows,
+        repository=repository,
+        mode=UploadMode.PARTIAL,
+        rulebook=rulebook,
+        day=day,
+        chosen=chosen,
+        protected=protected,
+        file_digest=digest,
+        hold=hold,
+        revision=revision,
+        channel=Channel.REVERT,
+        left_alone=left_alone,
+    )
+
+
+def _targets(
+    repository: AuditLog,
+    tenant_id: str,
+    upload_id: int,
+    changed_since: set[str],
+    left_alone: list[Conflict],
+) -> Iterator[UserRecord]:
+    """Each record the upload touched, as the revert makes it; the rest into ``left_alone``."""
+    assert isinstance(repository, Repository)
+    store = lookups(repository, tenant_id)
+    events = repository.events(tenant_id, upload_id=upload_id)
+    while batch := list(itertools.islice(events, _PER_BATCH)):
+        current = store.get_many([e.key for e in batch if e.key is not None])
+        for event in batch:
+            target = _target(event, current, changed_since, upload_id, left_alone)
+            if target is not None:
+                yield target
+
+
+def _target(
+    event: AuditEvent,
+    current: Mapping[str, UserRecord],
+    changed_since: set[str],
+    upload_id: int,
+    left_alone: list[Conflict],
+) -> UserRecord | None:
+    key = event.key
+    record = current.get(key) if key is not None else None
+    if key is None or record is None:
+        return None  # records are never deleted: an event of the upload always has one
+    if key in changed_since:
+        left_alone.append(
+            Conflict(
+                record,
+                key,
+                f"{key!r} changed again after upload {upload_id}; the revert leaves it as it is",
+            )
+        )
+        return None
+    if event.kind is AuditKind.CREATED:
+        return with_values(record, {"status": RecordStatus.DEACTIVATED.value})
+    try:
+        return with_values(record, {c.field: c.old for c in event.changes})
+    except InvalidValueError as exc:
+        left_alone.append(
+            Conflict(
+                record,
+                key,
+                f"{key!r}: its value before upload {upload_id} is no longer valid: {exc}",
+            )
+        )
+        return None
