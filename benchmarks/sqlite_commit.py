@@ -81,7 +81,7 @@ def make_records(count: int, seed: int = 7) -> list[UserRecord]:
 def floor(records: list[UserRecord], path: Path) -> tuple[float, float]:
     """Wall and CPU seconds for bare sqlite3 to insert the pre-encoded rows, same schema."""
     SqliteRepository(path).close()  # the adapter's schema, indexes included
-    rows = [_row(TENANT, r) for r in records]
+    rows = [_row(TENANT, 1, r) for r in records]
     con = sqlite3.connect(path, isolation_level=None)
     try:
         con.execute(f"PRAGMA cache_size = -{512 * 1024}")

@@ -64,7 +64,7 @@ _MAX_CACHE_MIB: Final = 2_097_152
 
 #: Records to rows and back, written from the model's fields: one column each in
 #: ``records``, in declaration order (the migrations below create the columns).
-_CODEC: Final = row_codec(UserRecord, empty="", leading=2)
+_CODEC: Final = row_codec(UserRecord, empty="", leading=3)
 _FIELDS: Final = _CODEC.columns
 # Migration i takes a file from schema version i to i + 1: its statements, in order.
 _MIGRATIONS: list[tuple[str, ...]] = [
@@ -157,6 +157,8 @@ _MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX events_key ON events (tenant_id, key, id)",
         "CREATE INDEX events_upload ON events (tenant_id, upload_id, id)",
         "ALTER TABLE uploads ADD COLUMN audited INTEGER NOT NULL DEFAULT 0",
+        # The revision of each record's last change (0: before version 2 kept it).
+        "ALTER TABLE records ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
     ),
 ]
 
@@ -171,14 +173,15 @@ _SELECT: Final = f"SELECT {_COLUMNS} FROM records WHERE tenant_id = ?"  # noqa: 
 # "": the record's converters turn an empty optional value into None.
 _BLANK: Final = ""
 _REQUIRED: Final = _CODEC.required
-# _row() gives ?1 the tenant, ?2 the email key, then ?3... each field in _FIELDS order.
+# _row() gives ?1 the tenant, ?2 the email key, ?3 the record's version (the revision
+# the commit makes), then ?4... each field in _FIELDS order.
 _PARAM: Final = {
     name: f"?{n}" if name in _REQUIRED else f"NULLIF(?{n}, '')"
-    for n, name in enumerate(_FIELDS, start=3)
+    for n, name in enumerate(_FIELDS, start=4)
 }
 _INSERT: Final = (
-    f"INSERT INTO records (tenant_id, email_key, {_COLUMNS}) "  # noqa: S608
-    f"VALUES (?1, ?2, {', '.join(_PARAM.values())})"
+    f"INSERT INTO records (tenant_id, email_key, version, {_COLUMNS}) "  # noqa: S608
+    f"VALUES (?1, ?2, ?3, {', '.join(_PARAM.values())})"
 )
 # Updates run in three steps, so that two records may swap emails in one commit: the
 # records whose email moves give their email key up (_FREE_EMAIL, NULL is never taken);
@@ -189,10 +192,13 @@ _FREE_EMAIL: Final = (
     "UPDATE records SET email_key = NULL"
     " WHERE tenant_id = ? AND legacy_contact_key = ? AND email_key <> ?"
 )
+# An update sets the record's version to the commit's revision and touches only a record
+# not at it yet: a stream naming one key twice updates it once, and the commit, finding
+# fewer rows updated than records sent, writes nothing.
 _UPDATE: Final = (
     "UPDATE records SET "  # noqa: S608
     + ", ".join(f"{name} = {param}" for name, param in _PARAM.items() if name != _FIELDS[0])
-    + " WHERE tenant_id = ?1 AND legacy_contact_key = ?3"
+    + ", version = ?3 WHERE tenant_id = ?1 AND legacy_contact_key = ?4 AND version <> ?3"
 )
 _MOVED: Final = (
     "SELECT legacy_contact_key, email FROM records WHERE tenant_id = ? AND email_key IS NULL"
@@ -212,9 +218,9 @@ _encode = _CODEC.encode
 _decode = _CODEC.decode
 
 
-def _row(tenant_id: str, r: UserRecord) -> tuple[Any, ...]:
+def _row(tenant_id: str, version: int, r: UserRecord) -> tuple[Any, ...]:
     """The parameters of ``_INSERT`` and ``_UPDATE`` for one record."""
-    return _encode(tenant_id, r.email.lower(), r)
+    return _encode(tenant_id, r.email.lower(), version, r)
 
 
 def _record(row: Sequence[Any], where: str) -> UserRecord:
@@ -847,7 +853,7 @@ class SqliteRepository:
                 raise _MisfitError("upload", ())
             self._fault("checked")
             for verb, batch in batches:
-                if not self._write(tenant_id, verb, batch):
+                if not self._write(tenant_id, revision + 1, verb, batch):
                     raise _MisfitError(verb, batch)
             if not self._settle_emails(tenant_id):
                 raise _MisfitError
@@ -876,7 +882,7 @@ class SqliteRepository:
             self._fault("revision")
         return revision
 
-    def _write(self, tenant_id: str, verb: str, batch: Sequence[UserRecord]) -> bool:
+    def _write(self, tenant_id: str, version: int, verb: str, batch: Sequence[UserRecord]) -> bool:
         """Write one batch of updates or creates; ``False`` when it does not fit (the caller
         rolls back)."""
         if not batch:
@@ -892,9 +898,9 @@ class SqliteRepository:
                     _FREE_EMAIL,
                     ((tenant_id, r.legacy_contact_key, r.email_key) for r in records),
                 )
-                cursor = con.executemany(_UPDATE, (_row(tenant_id, r) for r in records))
+                cursor = con.executemany(_UPDATE, (_row(tenant_id, version, r) for r in records))
                 return cursor.rowcount == len(records)  # else an update's key is not stored
-            con.executemany(_INSERT, (_row(tenant_id, r) for r in records))
+            con.executemany(_INSERT, (_row(tenant_id, version, r) for r in records))
         except sqlite3.IntegrityError:
             return False  # a key or an email is already taken
         return True

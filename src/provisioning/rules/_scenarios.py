@@ -90,6 +90,7 @@ ACTING_ROLE: Mapping[Action, Role] = {
     Action.DEACTIVATE_USER: Role.SUPER_ADMIN,
     Action.DELETE_PERSONAL_DATA: Role.SUPER_ADMIN,
     Action.CHANGE_METHOD: Role.SUPER_ADMIN,
+    Action.REVERT_UPLOAD: Role.SUPER_ADMIN,
 }
 
 _ACTORS = {role: Actor(id=f"example-{role.value}", role=role) for role in Role}
