@@ -141,7 +141,8 @@ def test_a_store_from_before_the_audit_trail_is_backed_up_then_migrated(path: Pa
         assert (stored.id, stored.audited) == (1, False)
         assert list(repo.events("acme")) == []
         kept = repo.get("acme", "1001")
-        assert kept is not None and kept.email == "user1001@example.com"
+        assert kept is not None
+        assert kept.email == "user1001@example.com"
     backup = path.with_name(path.name + ".schema-1.bak")
     with sqlite3.connect(backup) as copy:
         assert copy.execute("SELECT version FROM schema_version").fetchall() == [(1,)]

@@ -201,7 +201,7 @@ def test_a_saved_plan_is_applied_as_saved_or_not_at_all(tmp_path: Path) -> None:
     assert "stale plan: tenant riverbend or its actors changed since the plan was saved" in (
         changed.err
     )
-    assert cli.revision() == 1  # the change moved the revision on: a racing commit fails
+    assert cli.revision() == 2  # the change moved the revision on, before and after it
     with SqliteRepository(cli.db) as repo:
         assert repo.count("riverbend") == 0
 
@@ -233,11 +233,51 @@ def test_overrides_saved_with_a_plan_must_be_named_again(tmp_path: Path) -> None
 
 
 def test_a_tenant_change_moves_the_revision_on(tmp_path: Path) -> None:
-    """tenant add of a changed tenant moves its revision on; the same tenant again does not."""
+    """tenant add of a changed tenant moves its revision on (twice); the same again does not."""
     cli = Cli(tmp_path).with_riverbend()
     assert cli.revision() == 0
     assert cli("tenant", "add", RIVERBEND).code == 0
     assert cli.revision() == 0
     text = RIVERBEND.read_text(encoding="utf-8").replace('name = "', 'name = "New ', 1)
     assert cli("tenant", "add", cli.file("changed.toml", text)).code == 0
-    assert cli.revision() == 1
+    assert cli.revision() == 2  # moved on before the change is saved, and after
+
+
+@pytest.mark.parametrize("moment", ["_spooled", "plan_upload"])
+def test_an_actor_demoted_while_the_command_runs_applies_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moment: str
+) -> None:
+    """tenant add demoting the actor lands after the command read the actor, before or
+    while the plan reads the store: the upload is refused, nothing written."""
+    db = tmp_path / "store.db"
+    runner = CliRunner()
+    assert (
+        runner.invoke(_app.cli, ["--db", str(db), "tenant", "add", str(RIVERBEND)]).exit_code == 0
+    )
+    text = RIVERBEND.read_text(encoding="utf-8")
+    demoted = tmp_path / "demoted.toml"
+    demoted.write_text(
+        text.replace('id = "dana"\nrole = "super_admin"', 'id = "dana"\nrole = "member"'),
+        encoding="utf-8",
+    )
+    assert demoted.read_text(encoding="utf-8") != text
+    upload = _csv(tmp_path / "up.csv", range(3))
+    real = getattr(_app, moment)
+
+    def racing(*args: Any, **kwargs: Any) -> Any:
+        other = subprocess.run(
+            [str(SCRIPT), "--db", str(db), "tenant", "add", str(demoted)],
+            capture_output=True,
+            check=False,
+        )
+        assert other.returncode == 0, other.stderr
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_app, moment, racing)
+    args = ["--db", str(db), "apply", str(upload), "--tenant", "riverbend", "--actor", "dana"]
+    result = runner.invoke(_app.cli, [*args, "--yes"])
+    assert result.exit_code == 1, result.output
+    assert "changed while the command ran" in result.output
+    with SqliteRepository(db) as repo:
+        assert repo.count("riverbend") == 0
+        assert repo.uploads("riverbend") == ()

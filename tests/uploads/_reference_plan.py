@@ -274,6 +274,8 @@ def _compare(
             if item.is_error:
                 # A false match only spares a record: never worse than deactivating it.
                 for cell in item.row:
+                    if whole := cell.strip():
+                        out.errored[whole] = None
                     for piece in _PIECES.split(cell):
                         if piece := piece.strip():
                             out.errored[piece] = None

@@ -683,11 +683,12 @@ def _plan(
     overrides: tuple[str, ...],
 ) -> UploadPlan:
     admins = [a.id for a in store.actors(tenant.id) if a.role is Role.SUPER_ADMIN]
+    decided_by = _still(store, tenant, actor)
     # The spool has held the file to --max-file-size already: the reader reads the copy.
     watch = _progress(upload.path, state.err, "planning")
     with watch(cast(BinaryIO, upload.stream), upload.size) as stream, store.repo.snapshot():
         # One read snapshot: the plan's lookups all see the revision it was made at.
-        return plan_upload(
+        plan = plan_upload(
             tenant,
             actor,
             read(stream, COMMUNITY_UPLOAD_USERS, max_file_size=None),
@@ -698,6 +699,40 @@ def _plan(
             protected_keys=admins,
             file_digest=upload.digest,
         )
+    # The tenant and actors were read before the plan's snapshot: if `tenant add` changed
+    # them since, the plan was decided by who the actor was, not who the actor is.
+    if _stored_digest(store, tenant.id) != decided_by:
+        raise _changed_meanwhile(tenant.id)
+    return plan
+
+
+def _changed_meanwhile(tenant_id: str) -> Failure:
+    return Failure(
+        f"tenant {tenant_id} or its actors changed while the command ran (tenant add); "
+        "nothing was applied: run the command again"
+    )
+
+
+def _stored_digest(store: Store, tenant_id: str) -> str:
+    """The digest of the tenant and its actors as stored now ("" when it is gone)."""
+    try:
+        return _tenant_digest(store, store.repo.get_tenant(tenant_id))
+    except NotFoundError:
+        return ""
+
+
+def _still(store: Store, tenant: Tenant, actor: Actor) -> str:
+    """The stored digest, once the tenant and actor the command loaded are checked to be
+    the stored ones still (:class:`Failure` otherwise)."""
+    digest = _stored_digest(store, tenant.id)
+    try:
+        stored = tenant_as_stored(store.repo.get_tenant(tenant.id), store.repo)
+    except NotFoundError:
+        raise _changed_meanwhile(tenant.id) from None
+    same_actor = any(a == actor for a in store.actors(tenant.id))
+    if tenant_to_json(stored) != tenant_to_json(tenant) or not same_actor:
+        raise _changed_meanwhile(tenant.id)
+    return digest
 
 
 def _show_plan(state: _State, plan: UploadPlan, fmt: str) -> None:

@@ -295,8 +295,6 @@ def write_plan_json(
     memory holds a thousand items at a time, not a million.
     """
     data = plan_data(plan, receipt, changes=False)
-    for name in ("errors", "warnings", "password_notices"):
-        del data[name]
     head = dump(data)
     assert head.endswith("\n}")
     write(head[:-2])
@@ -330,7 +328,8 @@ def _write_list(write: Callable[[str], object], name: str, items: Iterator[str])
 def plan_data(
     plan: UploadPlan, receipt: Receipt | None = None, *, changes: bool = True
 ) -> dict[str, object]:
-    """``plan`` and ``apply``: the verdict, counts, findings and (unless not) every change."""
+    """``plan`` and ``apply``: the verdict, counts, findings and (unless ``changes`` is
+    false) the lists that grow with the file: row problems, notices and every change."""
     data: dict[str, object] = {
         "format": PLAN_OUTPUT_FORMAT,
         "tenant": plan.tenant_id,
@@ -351,12 +350,19 @@ def plan_data(
         "conflicts": [
             {"key": c.key, "owner": c.owner_key, "message": c.message} for c in plan.conflicts
         ],
-        "errors": [problem_data(e) for e in plan.row_errors if e.is_error],
-        "warnings": [problem_data(e) for e in plan.row_errors if not e.is_error],
-        "password_notices": list(plan.password_notices),
+        "kept_fields": list(plan.kept_fields),
+        "unreadable": list(plan.unreadable),
     }
+    if changes:
+        data["errors"] = [problem_data(e) for e in plan.row_errors if e.is_error]
+        data["warnings"] = [problem_data(e) for e in plan.row_errors if not e.is_error]
+        data["password_notices"] = list(plan.password_notices)
     if receipt is not None:
-        data["applied"] = {"revision": receipt.revision, "at": receipt.at.isoformat()}
+        data["applied"] = {
+            "revision": receipt.revision,
+            "at": receipt.at.isoformat(),
+            "upload_id": receipt.entry.id,
+        }
     if changes:
         data["changes"] = [_change(kind, key, change) for kind, key, change in plan.changes()]
     return data
@@ -399,9 +405,23 @@ def print_plan(console: Console, plan: UploadPlan, *, limit: int = 10) -> None:
         for c in plan.conflicts[:limit]:
             table.add_row(text(c.key), text(c.message))
         console.print(table)
-    errors = sum(1 for e in plan.row_errors if e.is_error)
+    errors = plan.counts.errors
     if errors:
-        console.print(text(f"{errors} row(s) with errors are left out; `validate` lists them"))
+        console.print(text(f"{errors} row problem(s) leave their rows out; `validate` lists them"))
+    if plan.unreadable:
+        console.print(
+            text(
+                f"{len(plan.unreadable)} stored record(s) whose rows have errors are left as "
+                "they are"
+            )
+        )
+    if plan.kept_fields:
+        console.print(
+            text(
+                "fields the file has no column for keep their stored values: "
+                + ", ".join(plan.kept_fields)
+            )
+        )
     if plan.password_notices:
         console.print(
             text(f"{len(plan.password_notices)} new user(s) will be told to set a password")

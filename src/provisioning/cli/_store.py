@@ -82,11 +82,13 @@ class Store:
     def save(self, tenant: Tenant, actors: tuple[Actor, ...]) -> None:
         """Store ``tenant``, then replace its actors in one transaction of their own.
 
-        A change to a stored tenant or its actors first moves the tenant's revision on,
-        so a plan saved before it is stale, and an upload committing meanwhile is ordered
-        before it (its commit, held to the old revision, lands first or not at all).
+        A change to a stored tenant or its actors moves the tenant's revision on before
+        and again after it is saved, so a plan saved before it is stale, and an upload
+        planned while it is saved is refused at its commit (held to a revision the
+        second move leaves behind) or by the command's check of the tenant after planning.
         """
-        if self._changes(tenant, actors):
+        changed = self._changes(tenant, actors)
+        if changed:
             self._advance(tenant.id)
         self.repo.save_tenant(tenant)
         rows = [(tenant.id, a.id, a.role.value, a.name) for a in actors]
@@ -102,6 +104,8 @@ class Store:
                 f"tenant {tenant.id!r} was saved, but its actors were not ({exc}); the old "
                 "actors stay until `tenant add` succeeds again"
             ) from exc
+        if changed:
+            self._advance(tenant.id)
 
     def _changes(self, tenant: Tenant, actors: tuple[Actor, ...]) -> bool:
         """Whether ``tenant`` is stored already, and differs from it or its actors do."""

@@ -793,7 +793,7 @@ class BatchRepositoryContract:
         assert repository.get_by_email(ACME, "grace@example.com") == first
         assert repository.get_by_email(ACME, "ada@example.com") == second
 
-    def test_a_create_may_take_an_email_an_update_gives_up(
+    def test_a_streamed_create_may_take_an_email_an_update_gives_up(
         self, repository: BatchRepository
     ) -> None:
         """An email freed by an update in one batch is free for a create in another."""
@@ -833,9 +833,7 @@ class BatchRepositoryContract:
         assert asked == ["u0", "u1", "c0", "c1"]
         assert repository.count(ACME) == 4
 
-    def test_a_stale_revision_conflicts_and_writes_nothing(
-        self, repository: BatchRepository
-    ) -> None:
+    def test_a_stale_stream_conflicts_and_writes_nothing(self, repository: BatchRepository) -> None:
         """A stream planned against an old revision raises ConflictError; nothing changes."""
         _commit(repository, ACME, ChangeSet(creates=[_record("1001")]))
         _commit(repository, ACME, ChangeSet(creates=[_record("1002")]))
@@ -892,6 +890,18 @@ class BatchRepositoryContract:
             _commit_stream(repository, ACME, stream)
         assert caught.value.tenant_id == ACME
         assert _state(repository, ACME) == before
+
+    def test_a_key_updated_twice_in_a_stream_is_refused(self, repository: BatchRepository) -> None:
+        """Two updates of one key, in one batch or in two, are refused whole: no last write
+        wins."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001")]))
+        first = attrs.evolve(_record("1001"), title="First")
+        second = attrs.evolve(_record("1001"), title="Second")
+        for updates in ([[first, second]], [[first], [second]]):
+            with pytest.raises(ChangeSetError):
+                repository.commit_stream(ACME, ChangeStream(updates=updates), 1)
+            assert repository.revision(ACME) == 1
+            assert repository.get(ACME, "1001") == _record("1001")
 
     def test_an_update_of_a_missing_key_is_refused(self, repository: BatchRepository) -> None:
         """An update must name a stored record: the error names the key; nothing is written."""

@@ -22,7 +22,7 @@ from .._validators import check_day, check_type, to_enum
 from ..actors import Action, Actor, Role
 from ..audit import Channel
 from ..catalog import Product
-from ..exceptions import InvalidValueError
+from ..exceptions import InvalidValueError, RepositoryError
 from ..records import RecordStatus, UserRecord
 from ..repository import Repository, UploadMode
 from ..rules import DEFAULT_RULEBOOK, Decision, RuleBook
@@ -284,8 +284,14 @@ class _Planner:
     def __init__(self, store: Lookups, rows: object, protected: set[str], hold: int) -> None:
         self.store = store
         self.protected = protected
+        # The reader's duplicate index is of its template's key column: it answers for
+        # LegacyContactKey only when that is the key column (as in the Community template).
         self.reader = (
-            rows if isinstance(rows, Reader) and rows.template.key != rows.template.email else None
+            rows
+            if isinstance(rows, Reader)
+            and rows.template.key != rows.template.email
+            and rows.template.column(rows.template.key).field == "legacy_contact_key"
+            else None
         )
         #: The keys of the valid rows, for input that is no spreadsheet reader.
         self.seen: set[str] | None = None if self.reader is not None else set()
@@ -350,6 +356,8 @@ class _Planner:
                 # A false match only spares a record: never worse than deactivating it.
                 errored = self.errored
                 for cell in item.row:
+                    if whole := cell.strip():
+                        errored[whole] = None  # a key may hold a separator itself
                     for piece in _PIECES.split(cell):
                         if piece := piece.strip():
                             errored[piece] = None
@@ -489,7 +497,15 @@ class _Planner:
         unreadable: set[str] = set()
         left_out: list[str] = []
         stored = deactivated = enabled = 0
+        last: str | None = None
         for key, status in self.store.statuses():
+            if last is not None and key <= last:
+                # A key repeated (or out of order) would be deactivated twice, or missed.
+                raise RepositoryError(
+                    f"the repository's statuses() gave {key!r} after {last!r}: keys must come "
+                    "in key order, each once; nothing was planned"
+                )
+            last = key
             stored += 1
             if status is _ENABLED:
                 enabled += 1

@@ -75,7 +75,9 @@ class Spill(Sequence[_T], Generic[_T]):
         self._sealed = False
 
     def append(self, item: _T) -> None:
-        """Add ``item`` at the end."""
+        """Add ``item`` at the end (until the list is sealed)."""
+        if self._sealed:
+            raise TypeError("a plan's list of changes is read-only")
         self._count += 1
         if self._file is None and len(self._head) < self._hold:
             self._head.append(item)
@@ -87,12 +89,20 @@ class Spill(Sequence[_T], Generic[_T]):
     def _flush(self) -> None:
         if not self._buffer:
             return
-        if self._file is None:
-            self._file = tempfile.TemporaryFile(prefix="provisioning-plan-")  # noqa: SIM115
-            # Closed (and so deleted) when the list goes, with no warning on the way.
-            weakref.finalize(self, self._file.close)
         data = marshal.dumps(self._buffer)
-        self._file.write(data)
+        try:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile(prefix="provisioning-plan-")  # noqa: SIM115
+                # Closed (and so deleted) when the list goes, with no warning on the way.
+                weakref.finalize(self, self._file.close)
+            self._file.write(data)
+        except OSError as exc:
+            folder = tempfile.gettempdir()
+            raise OSError(
+                exc.errno,
+                f"cannot write a plan's temporary file in {folder} ({exc.strerror or exc}); "
+                "a plan of many changes needs room there: set TMPDIR to a folder that has it",
+            ) from exc
         self._batches.append((self._end, len(data)))
         self._end += len(data)
         self._buffer = []
@@ -100,6 +110,8 @@ class Spill(Sequence[_T], Generic[_T]):
     def discard(self, keys: Collection[str], found: int) -> None:
         """Leave out the ``found`` items whose key is one of ``keys`` (the caller counted
         them as it appended them)."""
+        if self._sealed:
+            raise TypeError("a plan's list of changes is read-only")
         self._gone.update(keys)
         self._count -= found
 
