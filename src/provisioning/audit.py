@@ -40,6 +40,7 @@ from .records import CustomFields, UserRecord
 from .spreadsheet import neutralise
 
 __all__ = [
+    "ROW_CODEC",
     "AuditEvent",
     "AuditKind",
     "Channel",
@@ -48,6 +49,7 @@ __all__ = [
     "events_to_csv",
     "events_to_jsonl",
     "record_values",
+    "row_changes",
     "with_values",
 ]
 
@@ -117,9 +119,18 @@ def record_values(record: UserRecord) -> dict[str, Any]:
 
 def changes_between(old: UserRecord, new: UserRecord) -> tuple[FieldChange, ...]:
     """The fields that differ, in field order, with plain JSON values (what an event keeps)."""
-    before, after = _CODEC.encode(old), _CODEC.encode(new)
+    return row_changes(_CODEC.encode(old), _CODEC.encode(new))
+
+
+#: A record to a row of plain values (one a field, in field order) and back: the values
+#: :func:`record_values` gives, as a tuple.
+ROW_CODEC: Final = _CODEC
+
+
+def row_changes(old: Sequence[Any], new: Sequence[Any]) -> tuple[FieldChange, ...]:
+    """:func:`changes_between` of two records already encoded by :data:`ROW_CODEC`."""
     return tuple(
-        FieldChange(name, a, b) for name, a, b in zip(_NAMES, before, after, strict=True) if a != b
+        FieldChange(name, a, b) for name, a, b in zip(_NAMES, old, new, strict=True) if a != b
     )
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterator
-from typing import Any, Final, TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 import attrs
 
 from .._enum import ValueEnum
 from .._twin import unfrozen_twin
 from .._validators import check_revision_number, check_type
-from ..audit import AuditEvent, AuditKind, changes_between
+from ..audit import ROW_CODEC, AuditEvent, AuditKind, row_changes
 from ..exceptions import ConflictError, InvalidValueError, RefusedError, SafeguardError
 from ..repository import (
     AuditLog,
@@ -23,6 +23,7 @@ from ..repository import (
     UploadEntry,
 )
 from ._results import FieldChange, Update, UploadCounts, UploadPlan
+from ._spill import Spill
 
 __all__ = ["EventKind", "Receipt", "RecordEvent", "apply_plan"]
 
@@ -173,20 +174,13 @@ _PER_BATCH = 10_000
 
 _T = TypeVar("_T")
 
-#: What each kind of change is in the audit trail.
-_KINDS: Final = {
-    "created": AuditKind.CREATED,
-    "updated": AuditKind.UPDATED,
-    "deactivated": AuditKind.DEACTIVATED,
-    "reactivated": AuditKind.REACTIVATED,
-}
-
 
 def _events(plan: UploadPlan, at: dt.datetime) -> Iterator[AuditEvent]:
-    """One audit event per change of ``plan``, built a change at a time.
+    """One audit event per change of ``plan``, in :meth:`UploadPlan.changes` order.
 
     A created record's event names no fields (the record as created is the first state
-    of its history); an update's names each field that changed, old and new.
+    of its history); an update's names each field that changed, old and new, worked out
+    from the rows the plan spilled without making records of them again.
     """
     rules = tuple(plan.decision.rules)
     tenant, actor, role, channel = plan.tenant_id, plan.actor.id, plan.actor.role, plan.channel
@@ -195,23 +189,38 @@ def _events(plan: UploadPlan, at: dt.datetime) -> Iterator[AuditEvent]:
     # than the commit that writes them (tests hold it to AuditEvent's constructor).
     twin = unfrozen_twin(AuditEvent)
     new = object.__new__
-    for kind, key, change in plan.changes():
-        event: Any = new(twin)
-        event.at = at
-        event.tenant_id = tenant
-        event.key = key
-        event.actor_id = actor
-        event.role = role
-        event.channel = channel
-        event.kind = _KINDS[kind]
-        event.changes = (
-            changes_between(change.old, change.new) if isinstance(change, Update) else ()
+
+    def event(kind: AuditKind, key: str, changes: tuple[FieldChange, ...]) -> AuditEvent:
+        made: Any = new(twin)
+        made.at = at
+        made.tenant_id = tenant
+        made.key = key
+        made.actor_id = actor
+        made.role = role
+        made.channel = channel
+        made.kind = kind
+        made.changes = changes
+        made.rules = rules
+        made.upload_id = None
+        made.revision = None
+        made.__class__ = AuditEvent
+        built: AuditEvent = made
+        return built
+
+    for record in plan.creates:
+        yield event(AuditKind.CREATED, record.legacy_contact_key, ())
+    for kind, group in (
+        (AuditKind.UPDATED, plan.updates),
+        (AuditKind.DEACTIVATED, plan.deactivations),
+        (AuditKind.REACTIVATED, plan.reactivations),
+    ):
+        rows: Iterable[tuple[Any, Any]] = (
+            group.rows()
+            if isinstance(group, Spill)
+            else ((ROW_CODEC.encode(u.old), ROW_CODEC.encode(u.new)) for u in group)
         )
-        event.rules = rules
-        event.upload_id = None
-        event.revision = None
-        event.__class__ = AuditEvent
-        yield event
+        for old, now in rows:
+            yield event(kind, now[0], row_changes(old, now))
 
 
 def _batches(

@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import IO, Any, Generic, TypeVar, overload
 
-from .._rows import row_codec
+from ..audit import ROW_CODEC
 from ..records import UserRecord
 from ..spreadsheet import ErrorCode, RowError, Severity
 from ._results import Update
@@ -31,7 +31,8 @@ _T = TypeVar("_T")
 #: Items per batch written to (and read back from) the file.
 BATCH = 4096
 
-_CODEC = row_codec(UserRecord, empty=None, dates="iso", flags="bool", mappings="dict")
+# The audit trail's plain values: an update's event is worked out from its spilled row.
+_CODEC = ROW_CODEC
 _encode_record = _CODEC.encode
 _decode_record = _CODEC.decode
 
@@ -138,6 +139,24 @@ class Spill(Sequence[_T], Generic[_T]):
         gone, key = self._gone, self._key
         items = self._all()
         return (i for i in items if key(i) not in gone) if gone else items
+
+    def rows(self) -> Iterator[Any]:
+        """The items as their encoded rows (what the file holds), in order: no decoding."""
+        gone, key, encode = self._gone, self._key, self._encode
+        for item in self._head:
+            if not gone or key(item) not in gone:
+                yield encode(item)
+        if self._file is None:
+            return
+        fd = self._file.fileno()
+        for offset, size in self._batches:
+            batch = marshal.loads(os.pread(fd, size, offset))  # noqa: S302 - our own file
+            if gone:
+                batch = [row for row in batch if self._row_key(row) not in gone]
+            yield from batch
+
+    def _row_key(self, row: Any) -> str:
+        return str(self._key(self._decode(row)))
 
     def _all(self) -> Iterator[_T]:
         yield from self._head
