@@ -22,6 +22,7 @@ from rich.table import Table
 
 from .. import __version__
 from ..actors import Action, Actor, Role
+from ..audit import events_to_csv, events_to_jsonl
 from ..catalog import Product
 from ..exceptions import (
     ConflictError,
@@ -51,7 +52,15 @@ from ..spreadsheet import (
     write_error_report,
 )
 from ..tenants import Tenant
-from ..uploads import Safeguard, UploadPlan, apply_plan, plan_upload, tenant_as_stored
+from ..uploads import (
+    Receipt,
+    Safeguard,
+    UploadPlan,
+    apply_plan,
+    plan_revert,
+    plan_upload,
+    tenant_as_stored,
+)
 from . import _render as render
 from ._documents import SavedPlan, load_tenant_file
 from ._inputs import (
@@ -178,6 +187,11 @@ class _Group(click.Group):
         # RefusedError is a PermissionError, so an OSError: the library's family first.
         except ProvisioningError as exc:
             raise _failure(exc) from None
+        except BrokenPipeError:
+            raise BadInput(
+                "the output was closed before it was written whole (broken pipe); what the "
+                "command applied, if anything, stays applied: `provisioning uploads` lists it"
+            ) from None
         except OSError as exc:
             raise BadInput(_os_message(exc)) from None
 
@@ -965,7 +979,175 @@ def apply_command(
     if fmt == "json":
         render.write_plan_json(sys.stdout.write, plan, receipt)
     else:
-        state.out.print(render.text(str(receipt), style="bold green"))
+        state.out.print(render.text(f"{receipt} (upload {receipt.entry.id})", style="bold green"))
+
+
+def _confirm_and_apply(
+    state: _State, store: Store, plan: UploadPlan, yes: bool, fmt: str
+) -> Receipt:
+    """Ask (unless ``--yes``), then apply ``plan`` with a progress bar; the receipt."""
+    counted = plan.counts
+    total = counted.created + counted.updated + counted.deactivated + counted.reactivated
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.UsageError(
+                "standard input is not a terminal, so there is no one to confirm: "
+                "review first, then run again with --yes"
+            )
+        if not click.confirm(
+            render.safe(f"Apply {total} change(s) to {plan.tenant_id}?"), default=False, err=True
+        ):
+            raise Failure("nothing was applied")
+    with _committing(state.err, plan.tenant_id, total) as progress:
+        receipt = apply_plan(plan, store.repo, progress=progress)
+    if fmt == "json":
+        render.write_plan_json(sys.stdout.write, plan, receipt)
+    else:
+        state.out.print(render.text(f"{receipt} (upload {receipt.entry.id})", style="bold green"))
+    return receipt
+
+
+@cli.command("uploads")
+@_tenant_option
+@_format_option
+@click.pass_context
+def uploads_command(ctx: click.Context, *, tenant_id: str, fmt: str) -> None:
+    """List a tenant's applied uploads (and reverts): id, when, who, mode, counts."""
+    state = _state(ctx)
+    store = state.open(ctx)
+    t = _load_tenant(store, tenant_id)
+    entries = store.repo.uploads(t.id)
+    if fmt == "json":
+        _emit_json(state, [render.upload_data(e) for e in entries])
+        return
+    table = Table(title=escape(render.safe(f"uploads of {t.id}")))
+    for column in ("id", "at", "actor", "mode", "file", "counts", "revertible"):
+        table.add_column(column)
+    for e in entries:
+        counts = ", ".join(f"{n} {k}" for k, n in e.counts.items() if n and k != "rows")
+        table.add_row(
+            str(e.id),
+            e.at.isoformat(timespec="seconds"),
+            render.text(e.actor_id),
+            e.mode.value,
+            render.text(e.file_digest[:23]),
+            render.text(counts or "nothing"),
+            "yes" if e.audited else "no (before the audit trail)",
+        )
+    state.out.print(table)
+
+
+@cli.command("history")
+@click.argument("key", required=False)
+@_tenant_option
+@click.option(
+    "--upload",
+    "upload_id",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only the events of this upload (its id in `uploads`).",
+)
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Only events on or after this day (UTC), YYYY-MM-DD.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "csv"]),
+    default="text",
+    show_default=True,
+    help="text for people; json: one JSON object a line; csv: formula-safe CSV.",
+)
+@click.pass_context
+def history_command(
+    ctx: click.Context,
+    *,
+    key: str | None,
+    tenant_id: str,
+    upload_id: int | None,
+    since: dt.datetime | None,
+    fmt: str,
+) -> None:
+    """The audit trail: every change to a record (KEY) or to the tenant, refusals included."""
+    state = _state(ctx)
+    store = state.open(ctx)
+    t = _load_tenant(store, tenant_id)
+    start = None if since is None else since.replace(tzinfo=dt.UTC)
+    events = store.repo.events(t.id, key=key, upload_id=upload_id, since=start)
+    if fmt == "json":
+        for line in events_to_jsonl(events):
+            sys.stdout.write(line)
+        return
+    if fmt == "csv":
+        events_to_csv(events, sys.stdout)
+        return
+    table = Table(title=escape(render.safe(f"history of {key or t.id}")))
+    for column in ("at", "key", "actor", "channel", "kind", "changes", "upload", "rules"):
+        table.add_column(column)
+    shown = 0
+    for event in events:
+        shown += 1
+        table.add_row(
+            event.at.isoformat(timespec="seconds"),
+            render.text(event.key or ""),
+            render.text(f"{event.actor_id} ({event.role.value})"),
+            event.channel.value,
+            event.kind.value,
+            render.text("; ".join(str(c) for c in event.changes)),
+            "" if event.upload_id is None else str(event.upload_id),
+            render.text(" ".join(event.rules)),
+        )
+    state.out.print(table if shown else render.text("no events"))
+
+
+@cli.command("revert")
+@click.argument("upload_id", type=click.IntRange(min=1))
+@_tenant_option
+@click.option("--actor", "actor_id", required=True, help="Who reverts (a Super Admin).")
+@_override_option
+@_as_of_option
+@click.option("-y", "--yes", is_flag=True, help="Apply without asking for confirmation.")
+@_format_option
+@click.pass_context
+def revert_command(
+    ctx: click.Context,
+    *,
+    upload_id: int,
+    tenant_id: str,
+    actor_id: str,
+    overrides: tuple[str, ...],
+    as_of: dt.datetime | None,
+    yes: bool,
+    fmt: str,
+) -> None:
+    """Undo an upload: plan its records back, show the plan, ask, apply it whole."""
+    state = _state(ctx)
+    store = state.open(ctx)
+    t = _load_tenant(store, tenant_id)
+    actor = _load_actor(store, t, actor_id)
+    admins = [a.id for a in store.actors(t.id) if a.role is Role.SUPER_ADMIN]
+    decided_by = _still(store, t, actor)
+    with store.repo.snapshot():
+        plan = plan_revert(
+            t,
+            actor,
+            upload_id,
+            store.repo,
+            as_of=_day(as_of),
+            overrides=overrides,
+            protected_keys=admins,
+        )
+    if _stored_digest(store, t.id) != decided_by:
+        raise _changed_meanwhile(t.id)
+    if not plan.applicable:
+        _show_plan(state, plan, fmt)
+        raise _not_applicable(plan)
+    if fmt == "text":
+        render.print_plan(state.out, plan)
+    _confirm_and_apply(state, store, plan, yes, fmt)
 
 
 @cli.command("export")

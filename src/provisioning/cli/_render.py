@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..actors import Actor
+from ..audit import Channel
 from ..exceptions import SpreadsheetError
 from ..repository import UploadEntry
 from ..rules import CheckResult, Decision, Finding, SsoEligibility
@@ -184,12 +185,14 @@ def tenant_summary(tenant: Tenant, actors: int) -> dict[str, object]:
 def upload_data(entry: UploadEntry) -> dict[str, object]:
     """One upload of a tenant's history."""
     return {
+        "id": entry.id,
         "at": entry.at.isoformat(),
         "actor": entry.actor_id,
         "product": entry.product.value,
         "mode": entry.mode.value,
         "file_digest": entry.file_digest,
         "counts": dict(entry.counts),
+        "revertible": entry.audited,
     }
 
 
@@ -371,7 +374,9 @@ def plan_data(
 def print_plan(console: Console, plan: UploadPlan, *, limit: int = 10) -> None:
     """The plan for a person: verdict, counts, findings, then the first changes."""
     tone = {"ready": "bold green", "held": "bold yellow", "refused": "bold red"}[verdict(plan)]
-    head = text(f"upload to {plan.tenant_id} ({plan.product}, {plan.mode}) by {plan.actor.id}: ")
+    reverted = (plan.file_digest or "").removeprefix("revert:")
+    what = "upload" if plan.channel is Channel.UPLOAD else f"revert of upload {reverted}"
+    head = text(f"{what} to {plan.tenant_id} ({plan.product}, {plan.mode}) by {plan.actor.id}: ")
     head.append(verdict(plan), style=tone)
     console.print(head)
     if plan.refused:

@@ -8,10 +8,11 @@ extra); they are imported on first use, so importing this module never requires 
 - Strategies: :func:`tenants`, :func:`actors`, :func:`actions`, :func:`dates`,
   :func:`sso_setups`, :func:`user_records`, :func:`contacts`, :func:`emails`,
   :func:`record_texts`.
-- Contracts: :class:`RepositoryContract`, :class:`TenantStoreContract`, and
+- Contracts: :class:`RepositoryContract`, :class:`TenantStoreContract`,
   :class:`BatchRepositoryContract` for a store with the optional batch reads and
-  streamed commits; subclass one in your test suite and provide a ``repository``
-  fixture (see "Implement a repository").
+  streamed commits, and :class:`AuditLogContract` for a store that keeps an audit
+  trail; subclass one in your test suite and provide a ``repository`` fixture (see
+  "Implement a repository").
 """
 
 from __future__ import annotations
@@ -22,11 +23,17 @@ from typing import TYPE_CHECKING, Any
 from ._policy import assert_allowed, assert_refused
 
 if TYPE_CHECKING:
-    from ._contract import BatchRepositoryContract, RepositoryContract, TenantStoreContract
+    from ._contract import (
+        AuditLogContract,
+        BatchRepositoryContract,
+        RepositoryContract,
+        TenantStoreContract,
+    )
     from ._policy_strategies import actions, actors, dates, sso_setups, tenants
     from ._record_strategies import contacts, emails, record_texts, user_records
 
 __all__ = [
+    "AuditLogContract",
     "BatchRepositoryContract",
     "RepositoryContract",
     "TenantStoreContract",
@@ -44,6 +51,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "AuditLogContract": "._contract",
     "BatchRepositoryContract": "._contract",
     "RepositoryContract": "._contract",
     "TenantStoreContract": "._contract",

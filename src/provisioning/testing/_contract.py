@@ -21,11 +21,18 @@ A store that also offers the optional batch reads and streamed commits
 subclasses :class:`BatchRepositoryContract` too, with the same ``repository`` fixture; a
 ``faulty_repository`` fixture, when the store can be made to fail on purpose, adds the
 tests of a commit failing half-way. Both reference adapters pass it.
+
+A store that keeps an audit trail (:class:`~provisioning.repository.AuditLog`)
+subclasses :class:`AuditLogContract` too, with the same two fixtures: the events of a
+commit written with it and stamped with its revision (and upload id), the queries by
+record, upload and time, refused attempts, tenant isolation, and no event left behind
+by a commit that fails. Both reference adapters pass it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -33,11 +40,14 @@ import attrs
 import pytest
 
 from .._fields import FieldKind, FieldSpec, field_specs
+from ..actors import Role
 from ..adapters import COMMIT_STEPS, FaultHook, fail_at
+from ..audit import AuditEvent, AuditKind, Channel, FieldChange, changes_between
 from ..catalog import Product
 from ..exceptions import ConflictError, InvalidValueError, NotFoundError, RepositoryError
 from ..records import RecordStatus, UserRecord
 from ..repository import (
+    AuditLog,
     BatchReader,
     ChangeSet,
     ChangeSetError,
@@ -50,7 +60,12 @@ from ..repository import (
 )
 from ..tenants import SsoSetup, Tenant
 
-__all__ = ["BatchRepositoryContract", "RepositoryContract", "TenantStoreContract"]
+__all__ = [
+    "AuditLogContract",
+    "BatchRepositoryContract",
+    "RepositoryContract",
+    "TenantStoreContract",
+]
 
 ACME = "acme"
 GLOBEX = "globex"
@@ -966,6 +981,549 @@ class BatchRepositoryContract:
         switch.armed = False
         assert repository.commit_stream(ACME, _stream(updates, creates, _entry(ACME)), 1) == 2
         assert repository.count(ACME) == 6
+
+
+@runtime_checkable
+class AuditRepository(Repository, AuditLog, Protocol):
+    """A repository that keeps an audit trail."""
+
+
+#: A commit's events, a minute apart from this time on.
+_EVENT_AT = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+
+
+def _event(
+    key: str | None = "1001",
+    *,
+    tenant_id: str = ACME,
+    kind: AuditKind | str = AuditKind.UPDATED,
+    at: dt.datetime = _EVENT_AT,
+    **fields: Any,
+) -> AuditEvent:
+    """An event by the Super Admin ``sa-1`` through an upload, unless told otherwise."""
+    values: dict[str, Any] = {
+        "actor_id": "sa-1",
+        "role": Role.SUPER_ADMIN,
+        "channel": Channel.UPLOAD,
+        "rules": ("UPLOAD_SUPER_ADMIN_ONLY",),
+    }
+    values.update(fields)
+    return AuditEvent(at=at, tenant_id=tenant_id, key=key, kind=kind, **values)
+
+
+def _minutes(n: int) -> dt.datetime:
+    return _EVENT_AT + dt.timedelta(minutes=n)
+
+
+def _stamped(
+    events: Sequence[AuditEvent], revision: int, upload_id: int | None
+) -> list[AuditEvent]:
+    """``events`` as a store keeps them after the commit that made ``revision``."""
+    return [attrs.evolve(e, revision=revision, upload_id=upload_id) for e in events]
+
+
+def _trail(repository: AuditRepository, tenant_id: str = ACME) -> list[AuditEvent]:
+    return list(repository.events(tenant_id))
+
+
+def _audit_state(repository: AuditRepository, tenant_id: str = ACME) -> tuple[Any, ...]:
+    """Every read of the tenant, its audit trail included."""
+    return (*_state(repository, tenant_id), _trail(repository, tenant_id))
+
+
+def _plain_changes(event: AuditEvent) -> dict[str, tuple[str, str, str, str]]:
+    """The changes by field, each value as JSON text: equal only when equal and of one type
+    (``True`` is no ``1``, a date's text no date)."""
+    return {
+        c.field: (type(c.old).__name__, _json(c.old), type(c.new).__name__, _json(c.new))
+        for c in event.changes
+    }
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+class AuditLogContract:
+    """What every :class:`~provisioning.repository.AuditLog` repository does, as pytest tests.
+
+    Provide a ``repository`` fixture that returns a new, empty repository keeping an audit
+    trail. Provide a ``faulty_repository`` fixture too when the store can be made to fail
+    on purpose (as for :class:`BatchRepositoryContract`); without it the tests of a commit
+    failing half-way are skipped. The tests of streamed commits run when the repository
+    is also a :class:`~provisioning.repository.StreamWriter`. Both reference adapters pass.
+    """
+
+    @pytest.fixture
+    def repository(self) -> AuditRepository:
+        """Override: a new, empty repository for each test."""
+        pytest.fail("an AuditLogContract subclass must define a `repository` fixture")
+
+    @pytest.fixture
+    def faulty_repository(self) -> Callable[[FaultHook], AuditRepository]:
+        """Override, when the store can fail on purpose: a new, empty repository calling
+        the given hook at each commit step."""
+        pytest.skip("the repository takes no fault hook (no `faulty_repository` fixture)")
+
+    def _streaming(self, repository: AuditRepository) -> StreamWriter:
+        if not isinstance(repository, StreamWriter):
+            pytest.skip("the repository has no commit_stream (no StreamWriter)")
+        return repository
+
+    # The interface and a new tenant
+
+    def test_implements_the_audit_log_protocol(self, repository: AuditRepository) -> None:
+        """The repository has every method of Repository and AuditLog."""
+        assert isinstance(repository, Repository)
+        assert isinstance(repository, AuditLog)
+
+    def test_a_new_tenant_has_no_events(self, repository: AuditRepository) -> None:
+        """A tenant never committed to has an empty trail, whatever is asked."""
+        events = repository.events(ACME)
+        assert iter(events) is events
+        assert list(events) == []
+        assert list(repository.events(ACME, key="1001", upload_id=1, since=_AT, until=_AT)) == []
+
+    # A commit's events
+
+    def test_a_commits_events_carry_its_revision_and_no_upload(
+        self, repository: AuditRepository
+    ) -> None:
+        """Without an upload entry: revision = the commit's revision, upload_id None,
+        whatever the events said; every other value as given, in the order given."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("0")]))
+        events = [
+            _event("1002", kind=AuditKind.CREATED, channel=Channel.ADMIN, role=Role.SITE_ADMIN),
+            _event("1001", kind="created", revision=7, upload_id=7),
+            _event(None, kind=AuditKind.APPROVED, rules=()),
+        ]
+        change_set = ChangeSet(creates=[_record("1001"), _record("1002")], events=events)
+        assert _commit(repository, ACME, change_set) == 2
+        assert _trail(repository) == _stamped(events, 2, None)
+        for read in _trail(repository):
+            assert (read.revision, read.upload_id) == (2, None)
+
+    def test_an_uploads_events_carry_its_id(self, repository: AuditRepository) -> None:
+        """With an upload entry: upload_id = revision = the commit's revision, which is the
+        id the history gives the upload (audited)."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001")]))
+        events = [
+            _event("1002", kind=AuditKind.CREATED),
+            _event("1001", changes=[FieldChange(_SOME_TEXT, None, "Oslo")]),
+        ]
+        change_set = ChangeSet(
+            creates=[_record("1002")],
+            updates=[_record("1001", **{_SOME_TEXT: "Oslo"})],
+            upload=_entry(),
+            events=events,
+        )
+        assert _commit(repository, ACME, change_set) == 2
+        assert _trail(repository) == _stamped(events, 2, 2)
+        (entry,) = repository.uploads(ACME)
+        assert (entry.id, entry.audited) == (2, True)
+
+    def test_a_commit_without_events_adds_none(self, repository: AuditRepository) -> None:
+        """Events are what the change set carries: a commit of none writes none."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001")], upload=_entry()))
+        assert _trail(repository) == []
+
+    def test_events_come_oldest_first(self, repository: AuditRepository) -> None:
+        """Commit after commit, each commit's events in the order it gave them."""
+        expected: list[AuditEvent] = []
+        for n in range(4):
+            events = [_event(f"k{n}-{m}", at=_minutes(10 * n + m)) for m in (2, 0, 1)]
+            upload = _entry() if n % 2 else None
+            revision = _commit(repository, ACME, ChangeSet(upload=upload, events=events))
+            expected += _stamped(events, revision, revision if upload else None)
+        assert _trail(repository) == expected
+
+    def test_many_events_stream_back(self, repository: AuditRepository) -> None:
+        """Thousands of events in one commit: every one, in order, by an iterator."""
+        events = [_event(f"k{n:05}", at=_minutes(n % 60)) for n in range(2500)]
+        _commit(repository, ACME, ChangeSet(events=events))
+        read = repository.events(ACME)
+        assert iter(read) is read
+        assert [e.key for e in read] == [e.key for e in events]
+
+    # Queries
+
+    def test_events_of_one_record(self, repository: AuditRepository) -> None:
+        """``key`` gives that record's events only, across commits, oldest first."""
+        first = [_event("1001", kind="created"), _event("1002", kind="created")]
+        second = [_event("1002"), _event(None, kind="approved"), _event("1001", kind="verified")]
+        _commit(repository, ACME, ChangeSet(events=first))
+        _commit(repository, ACME, ChangeSet(upload=_entry(), events=second))
+        assert list(repository.events(ACME, key="1001")) == [
+            *_stamped(first[:1], 1, None),
+            *_stamped(second[2:], 2, 2),
+        ]
+        assert list(repository.events(ACME, key="1002")) == [
+            *_stamped(first[1:], 1, None),
+            *_stamped(second[:1], 2, 2),
+        ]
+        assert list(repository.events(ACME, key="9999")) == []
+
+    def test_events_of_one_upload(self, repository: AuditRepository) -> None:
+        """``upload_id`` gives the events of the commit that recorded that upload."""
+        uploads: dict[int, list[AuditEvent]] = {}
+        for n in range(3):
+            events = [_event(f"k{n}-{m}", at=_minutes(n)) for m in range(3)]
+            upload = None if n == 1 else _entry()
+            revision = _commit(repository, ACME, ChangeSet(upload=upload, events=events))
+            uploads[revision] = _stamped(events, revision, revision if upload else None)
+        assert list(repository.events(ACME, upload_id=1)) == uploads[1]
+        assert list(repository.events(ACME, upload_id=3)) == uploads[3]
+        assert list(repository.events(ACME, upload_id=2)) == []  # no upload: no upload id
+        assert list(repository.events(ACME, upload_id=0)) == []
+        assert list(repository.events(ACME, upload_id=4)) == []
+
+    def test_events_of_a_time_range(self, repository: AuditRepository) -> None:
+        """``since`` included, ``until`` excluded, each alone or both."""
+        events = [_event(f"k{n}", at=_minutes(n)) for n in range(6)]
+        _commit(repository, ACME, ChangeSet(events=events[:3]))
+        _commit(repository, ACME, ChangeSet(events=events[3:]))
+
+        def keys(**bounds: dt.datetime) -> list[str | None]:
+            return [e.key for e in repository.events(ACME, **bounds)]
+
+        assert keys(since=_minutes(2)) == ["k2", "k3", "k4", "k5"]
+        assert keys(until=_minutes(2)) == ["k0", "k1"]
+        assert keys(since=_minutes(1), until=_minutes(4)) == ["k1", "k2", "k3"]
+        assert keys(since=_minutes(3), until=_minutes(3)) == []
+        assert keys(since=_minutes(4), until=_minutes(1)) == []
+        assert keys(since=_minutes(6)) == []
+        assert keys(until=_minutes(0)) == []
+        assert keys(since=_minutes(-60), until=_minutes(60)) == [f"k{n}" for n in range(6)]
+
+    def test_time_bounds_compare_instants_across_time_zones(
+        self, repository: AuditRepository
+    ) -> None:
+        """Aware times in other zones, and events written in other zones, compare as the
+        instants they are; a microsecond apart is apart."""
+        india = dt.timezone(dt.timedelta(hours=5, minutes=30))
+        pacific = dt.timezone(dt.timedelta(hours=-8))
+        tick = dt.timedelta(microseconds=1)
+        events = [
+            _event("utc", at=_minutes(0)),
+            _event("india", at=_minutes(1).astimezone(india)),
+            _event("pacific", at=_minutes(2).astimezone(pacific)),
+            _event("later", at=(_minutes(2) + tick).astimezone(india)),
+        ]
+        _commit(repository, ACME, ChangeSet(events=events))
+
+        def keys(since: dt.datetime | None, until: dt.datetime | None) -> list[str | None]:
+            return [e.key for e in repository.events(ACME, since=since, until=until)]
+
+        assert keys(_minutes(1).astimezone(pacific), None) == ["india", "pacific", "later"]
+        assert keys(None, _minutes(2).astimezone(india)) == ["utc", "india"]
+        assert keys(_minutes(2).astimezone(india), (_minutes(2) + tick).astimezone(pacific)) == [
+            "pacific"
+        ]
+        assert keys((_minutes(2) + tick).astimezone(pacific), None) == ["later"]
+        assert keys(None, _minutes(0) + tick) == ["utc"]
+        for read, given in zip(_trail(repository), events, strict=True):
+            assert read.at == given.at
+            assert read.at.utcoffset() is not None
+
+    def test_filters_combine(self, repository: AuditRepository) -> None:
+        """Key, upload and time together: the events that meet every condition."""
+        first = [_event("1001", at=_minutes(0)), _event("1002", at=_minutes(1))]
+        second = [_event("1001", at=_minutes(2)), _event("1001", at=_minutes(3))]
+        _commit(repository, ACME, ChangeSet(upload=_entry(), events=first))
+        _commit(repository, ACME, ChangeSet(upload=_entry(), events=second))
+        found = repository.events(ACME, key="1001", upload_id=2, since=_minutes(3))
+        assert list(found) == _stamped(second[1:], 2, 2)
+        assert list(repository.events(ACME, key="1002", upload_id=2)) == []
+        assert list(repository.events(ACME, key="1001", until=_minutes(2))) == _stamped(
+            first[:1], 1, 1
+        )
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            {"since": dt.datetime(2026, 3, 1)},  # noqa: DTZ001 - naive on purpose
+            {"until": dt.datetime(2026, 3, 1)},  # noqa: DTZ001
+            {"since": dt.date(2026, 3, 1)},
+            {"until": "2026-03-01T00:00:00+00:00"},
+            {"upload_id": -1},
+            {"upload_id": "1"},
+            {"upload_id": True},
+            {"key": 1001},
+        ],
+        ids=repr,
+    )
+    def test_a_bad_query_is_refused(
+        self, repository: AuditRepository, query: dict[str, Any]
+    ) -> None:
+        """A naive or non-datetime bound, an upload id that is no whole number from 0, a key
+        that is no string: InvalidValueError, before anything is read."""
+        _commit(repository, ACME, ChangeSet(events=[_event()]))
+        with pytest.raises(InvalidValueError):
+            list(repository.events(ACME, **query))
+
+    # Tenants
+
+    def test_a_tenants_events_stay_in_it(self, repository: AuditRepository) -> None:
+        """Events of one tenant are never read from another, by any query."""
+        acme = [_event("1001"), _event("1002", kind="created")]
+        globex = [_event("1001", tenant_id=GLOBEX, at=_minutes(1))]
+        _commit(repository, ACME, ChangeSet(upload=_entry(), events=acme))
+        _commit(repository, GLOBEX, ChangeSet(upload=_entry(GLOBEX), events=globex))
+        _commit(repository, GLOBEX, ChangeSet(events=globex))
+        assert _trail(repository) == _stamped(acme, 1, 1)
+        assert _trail(repository, GLOBEX) == [*_stamped(globex, 1, 1), *_stamped(globex, 2, None)]
+        assert [e.tenant_id for e in repository.events(GLOBEX, key="1001")] == [GLOBEX] * 2
+        assert list(repository.events(GLOBEX, key="1002")) == []
+        assert list(repository.events(ACME, upload_id=1, key="1001")) == _stamped(acme[:1], 1, 1)
+        assert _trail(repository, "initech") == []
+
+    def test_an_event_for_another_tenant_is_refused(self, repository: AuditRepository) -> None:
+        """ChangeSetError naming the other tenant; no record, upload or event written in
+        either tenant."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("0")], events=[_event("0")]))
+        before, globex = _audit_state(repository), _audit_state(repository, GLOBEX)
+        change_set = ChangeSet(
+            creates=[_record("1001")],
+            upload=_entry(),
+            events=[_event("1001", kind="created"), _event("1001", tenant_id=GLOBEX)],
+        )
+        with pytest.raises(ChangeSetError) as caught:
+            _commit(repository, ACME, change_set)
+        assert caught.value.tenant_id == ACME
+        assert _names(caught.value.problems, GLOBEX)
+        assert _audit_state(repository) == before
+        assert _audit_state(repository, GLOBEX) == globex
+
+    # Refused attempts
+
+    def test_a_refusal_is_appended_at_the_current_revision(
+        self, repository: AuditRepository
+    ) -> None:
+        """record_refusal: the event at the tenant's revision, no upload, the revision and
+        records as they were; the next commit still expects the same revision."""
+        refused = _event(None, kind=AuditKind.REFUSED, role=Role.MEMBER, rules=("REVERT_UPLOAD",))
+        repository.record_refusal(ACME, refused)
+        assert _trail(repository) == _stamped([refused], 0, None)
+        assert repository.revision(ACME) == 0
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001")], upload=_entry()))
+        before = _state(repository, ACME)
+        late = attrs.evolve(refused, key="1001", at=_minutes(5), upload_id=1, revision=9)
+        repository.record_refusal(ACME, late)
+        assert _state(repository, ACME) == before
+        assert _trail(repository) == [*_stamped([refused], 0, None), *_stamped([late], 1, None)]
+        assert list(repository.events(ACME, upload_id=1)) == []
+        assert list(repository.events(ACME, key="1001")) == _stamped([late], 1, None)
+        assert repository.commit(ACME, ChangeSet(creates=[_record("1002")]), 1) == 2
+
+    @pytest.mark.parametrize(
+        "event",
+        [
+            _event(kind=AuditKind.UPDATED),
+            _event(kind=AuditKind.CREATED),
+            _event(None, kind=AuditKind.REFUSED, tenant_id=GLOBEX),
+            "refused",
+        ],
+        ids=["updated", "created", "another-tenant", "no-event"],
+    )
+    def test_a_refusal_must_be_a_refused_event_of_the_tenant(
+        self, repository: AuditRepository, event: Any
+    ) -> None:
+        """Any other kind, another tenant's event, or no event: InvalidValueError, nothing
+        written in either tenant."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001")], events=[_event()]))
+        before, globex = _audit_state(repository), _audit_state(repository, GLOBEX)
+        with pytest.raises(InvalidValueError):
+            repository.record_refusal(ACME, event)
+        assert _audit_state(repository) == before
+        assert _audit_state(repository, GLOBEX) == globex
+
+    # Nothing half-written
+
+    def test_a_stale_revision_leaves_no_event(self, repository: AuditRepository) -> None:
+        """A commit planned against an old revision: ConflictError, its events not written."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001")], events=[_event()]))
+        _commit(repository, ACME, ChangeSet(events=[_event("1002")]))
+        before = _audit_state(repository)
+        change_set = ChangeSet(
+            creates=[_record("1003")], upload=_entry(), events=[_event("1003", kind="created")]
+        )
+        for stale in (0, 1, 3):
+            with pytest.raises(ConflictError):
+                repository.commit(ACME, change_set, stale)
+            assert _audit_state(repository) == before
+
+    def test_a_change_set_that_does_not_fit_leaves_no_event(
+        self, repository: AuditRepository
+    ) -> None:
+        """A ChangeSetError (a stored key created again) writes none of the events."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001")], events=[_event()]))
+        before = _audit_state(repository)
+        change_set = ChangeSet(
+            creates=[_record("1002"), _record("1001", "other@example.com")],
+            upload=_entry(),
+            events=[_event("1002", kind="created"), _event("1001", kind="created")],
+        )
+        with pytest.raises(ChangeSetError):
+            _commit(repository, ACME, change_set)
+        assert _audit_state(repository) == before
+
+    @pytest.mark.parametrize("step", COMMIT_STEPS)
+    def test_a_fault_at_any_step_leaves_no_event_and_no_record(
+        self, faulty_repository: Callable[[FaultHook], AuditRepository], step: str
+    ) -> None:
+        """A commit failing at each step writes no event, no record, no upload; the same
+        commit lands after, events and all."""
+        switch = _Switch(step)
+        repository = faulty_repository(switch)
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001")], events=[_event()]))
+        before = _audit_state(repository)
+        events = [_event("1002", kind="created"), _event("1001", kind="deactivated")]
+        change_set = ChangeSet(
+            creates=[_record("1002")],
+            updates=[_record("1001", status=RecordStatus.DEACTIVATED)],
+            upload=_entry(),
+            events=events,
+        )
+        switch.armed = True
+        with pytest.raises(RepositoryError):
+            repository.commit(ACME, change_set, 1)
+        assert switch.reached == list(COMMIT_STEPS[: COMMIT_STEPS.index(step) + 1])
+        assert _audit_state(repository) == before
+        assert list(repository.events(ACME, upload_id=2)) == []
+        switch.armed = False
+        assert repository.commit(ACME, change_set, 1) == 2
+        assert _trail(repository) == [*before[-1], *_stamped(events, 2, 2)]
+
+    # Streamed commits
+
+    def test_a_streams_event_batches_are_written(self, repository: AuditRepository) -> None:
+        """commit_stream writes every batch of events, stamped as a commit's are."""
+        writer = self._streaming(repository)
+        _commit(repository, ACME, ChangeSet(creates=[_record("s1")]))
+        batches = [
+            [_event("s1", changes=[FieldChange(_SOME_TEXT, None, "Oslo")])],
+            [],
+            [_event(f"n{n}", kind="created", at=_minutes(n)) for n in range(3)],
+        ]
+        stream = ChangeStream(
+            updates=[[_record("s1", **{_SOME_TEXT: "Oslo"})]],
+            creates=[[_record(f"n{n}") for n in range(3)]],
+            upload=_entry(),
+            events=batches,
+        )
+        assert writer.commit_stream(ACME, stream, 1) == 2
+        assert _trail(repository) == _stamped([e for b in batches for e in b], 2, 2)
+        plain = ChangeStream(events=(b for b in batches[2:]))
+        assert writer.commit_stream(ACME, plain, 2) == 3
+        assert list(repository.events(ACME, since=_minutes(1))) == [
+            *_stamped(batches[2][1:], 2, 2),
+            *_stamped(batches[2][1:], 3, None),
+        ]
+
+    def test_a_stream_event_for_another_tenant_writes_nothing(
+        self, repository: AuditRepository
+    ) -> None:
+        """An event of another tenant in any batch: ChangeSetError, nothing written."""
+        writer = self._streaming(repository)
+        _commit(repository, ACME, ChangeSet(creates=[_record("s1")], events=[_event("s1")]))
+        before = _audit_state(repository)
+        stream = ChangeStream(
+            creates=[[_record("n1")]],
+            upload=_entry(),
+            events=[[_event("n1", kind="created")], [_event("n1", tenant_id=GLOBEX)]],
+        )
+        with pytest.raises(ChangeSetError):
+            writer.commit_stream(ACME, stream, 1)
+        assert _audit_state(repository) == before
+        assert _trail(repository, GLOBEX) == []
+
+    def test_a_stale_stream_leaves_no_event(self, repository: AuditRepository) -> None:
+        """A stream planned against an old revision: ConflictError, no event written."""
+        writer = self._streaming(repository)
+        _commit(repository, ACME, ChangeSet(events=[_event()]))
+        before = _audit_state(repository)
+        stream = ChangeStream(creates=[[_record("n1")]], events=[[_event("n1")]])
+        with pytest.raises(ConflictError):
+            writer.commit_stream(ACME, stream, 0)
+        assert _audit_state(repository) == before
+
+    @pytest.mark.parametrize("step", COMMIT_STEPS)
+    def test_a_stream_fault_at_any_step_leaves_no_event(
+        self, faulty_repository: Callable[[FaultHook], AuditRepository], step: str
+    ) -> None:
+        """A stream commit failing at each step writes no event and no record."""
+        switch = _Switch(step)
+        repository = faulty_repository(switch)
+        writer = self._streaming(repository)
+        _commit(repository, ACME, ChangeSet(creates=[_record("s1")], events=[_event("s1")]))
+        before = _audit_state(repository)
+        events = [[_event("n1", kind="created")], [_event("s1", kind="deactivated")]]
+        stream = ChangeStream(
+            updates=[[_record("s1", status=RecordStatus.DEACTIVATED)]],
+            creates=[[_record("n1")]],
+            upload=_entry(),
+            events=events,
+        )
+        switch.armed = True
+        with pytest.raises(RepositoryError):
+            writer.commit_stream(ACME, stream, 1)
+        assert _audit_state(repository) == before
+        switch.armed = False
+        assert writer.commit_stream(ACME, stream, 1) == 2
+        assert _trail(repository)[1:] == _stamped([e for b in events for e in b], 2, 2)
+
+    # Round trips
+
+    def test_every_kind_channel_and_role_round_trips(self, repository: AuditRepository) -> None:
+        """Each kind, channel and role reads back as itself; rules in order; no key kept."""
+        events = [
+            _event(
+                None if n % 4 == 0 else f"k{n}",
+                kind=kind,
+                channel=list(Channel)[n % len(Channel)],
+                role=list(Role)[n % len(Role)],
+                rules=("B_RULE", "A_RULE")[: n % 3],
+                at=_minutes(n),
+            )
+            for n, kind in enumerate(AuditKind)
+        ]
+        _commit(repository, ACME, ChangeSet(events=events))
+        read = _trail(repository)
+        assert read == _stamped(events, 1, None)
+        for got, given in zip(read, events, strict=True):
+            assert (got.kind, got.channel, got.role) == (given.kind, given.channel, given.role)
+            assert got.rules == given.rules
+
+    def test_changes_round_trip_value_for_value(self, repository: AuditRepository) -> None:
+        """The changes of a record with every field set, from one with none and back:
+        dates as ISO text, custom fields as a dict, None, True and False, awkward text,
+        each the same value of the same JSON type."""
+        bare, full = _record("1001"), _full_record("1001")
+        flagged = dict.fromkeys(_FLAGS, True)
+        events = [
+            _event("1001", changes=changes_between(bare, full)),
+            _event("1001", changes=changes_between(full, attrs.evolve(bare, **flagged))),
+            _event("1001", changes=[FieldChange("custom", {"a": "", "b": "0"}, None)]),
+        ]
+        assert len(events[0].changes) > 10
+        _commit(repository, ACME, ChangeSet(events=events))
+        read = _trail(repository)
+        assert len(read) == len(events)
+        for got, given in zip(read, events, strict=True):
+            assert _plain_changes(got) == _plain_changes(given)
+            assert {c.field for c in got.changes} == {c.field for c in given.changes}
+            assert len(got.changes) == len(given.changes)
+
+    def test_changes_keep_their_order(self, repository: AuditRepository) -> None:
+        """The changes read back in the order written (changes_between's: field order)."""
+        bare, full = _record("1001"), _full_record("1001")
+        event = _event("1001", changes=changes_between(bare, full))
+        reordered = _event("1002", changes=tuple(reversed(event.changes)))
+        _commit(repository, ACME, ChangeSet(events=[event, reordered]))
+        read = _trail(repository)
+        assert [c.field for c in read[0].changes] == [c.field for c in event.changes]
+        assert [c.field for c in read[1].changes] == [c.field for c in reordered.changes]
+        assert read == _stamped([event, reordered], 1, None)
 
 
 def _tenant(tenant_id: str = ACME, **fields: Any) -> Tenant:
