@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The end-to-end job, with the installed `provisioning` command on the embedded SQLite
 # store in a scratch folder: add the example tenant, validate and plan the example
-# upload, apply its valid rows, then show the result.
+# upload, apply its valid rows, show the result and its audit trail, then undo it.
 #
 #   bash examples/demo.sh            # `provisioning` on PATH (an activated venv)
 #   PROVISIONING=/path/to/provisioning bash examples/demo.sh
@@ -50,6 +50,12 @@ step plan "$upload" --tenant riverbend --actor dana --as-of "$as_of" \
 step apply "$upload" --tenant riverbend --actor dana --plan plan.json --override row_errors \
     --yes
 step tenant show riverbend
+step uploads --tenant riverbend
+printf '\n%s\n' "The audit trail: who changed a member's record, when, by which upload and rule."
+step history 204001 --tenant riverbend
+printf '\n%s\n' "Undo the upload (upload 1): its new records are deactivated, never deleted."
+step revert 1 --tenant riverbend --actor dana --as-of "$as_of" --override mass_deactivation --yes
+step history 204001 --tenant riverbend
 step sso --tenant riverbend --as-of 2027-01-11
 step export --tenant riverbend -o export.csv
 printf '\n%s\n' "export.csv, the first lines:"
