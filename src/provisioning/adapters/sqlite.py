@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import operator
 import os
@@ -304,19 +305,30 @@ _EVENT_COLUMNS: Final = (
 _UTC = dt.UTC
 
 
+#: Changes as JSON, in the record's field order (events keep them in it): no key sorting.
+_dump_changes = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+@functools.lru_cache(maxsize=64)
+def _utc_text(at: dt.datetime) -> str:
+    # The events of one commit share their time: it is written as text once, not a
+    # million times.
+    return at.astimezone(_UTC).isoformat()
+
+
 def _event_row(event: AuditEvent, revision: int, upload_id: int | None) -> tuple[Any, ...]:
     changes = event.changes
     return (
         event.tenant_id,
         revision,
         upload_id,
-        event.at.astimezone(_UTC).isoformat(),
+        _utc_text(event.at),
         event.key,
         event.actor_id,
         event.role.value,
         event.channel.value,
         event.kind.value,
-        _dumps({c.field: [c.old, c.new] for c in changes}) if changes else None,
+        _dump_changes({c.field: [c.old, c.new] for c in changes}) if changes else None,
         " ".join(event.rules),
     )
 

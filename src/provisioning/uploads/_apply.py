@@ -12,7 +12,7 @@ import attrs
 from .._enum import ValueEnum
 from .._twin import unfrozen_twin
 from .._validators import check_revision_number, check_type
-from ..audit import ROW_CODEC, AuditEvent, AuditKind, row_changes
+from ..audit import AuditEvent, AuditKind, changes_between
 from ..exceptions import ConflictError, InvalidValueError, RefusedError, SafeguardError
 from ..repository import (
     AuditLog,
@@ -23,7 +23,7 @@ from ..repository import (
     UploadEntry,
 )
 from ._results import FieldChange, Update, UploadCounts, UploadPlan
-from ._spill import Spill
+from ._spill import Spill, update_row_changes, update_row_record
 
 __all__ = ["EventKind", "Receipt", "RecordEvent", "apply_plan"]
 
@@ -139,8 +139,9 @@ def apply_plan(
         product=plan.product,
         counts=counts.as_dict(),
     )
-    updated = (
-        u.new for group in (plan.updates, plan.deactivations, plan.reactivations) for u in group
+    updated = itertools.chain.from_iterable(
+        map(update_row_record, group.rows()) if isinstance(group, Spill) else (u.new for u in group)
+        for group in (plan.updates, plan.deactivations, plan.reactivations)
     )
     if progress is not None and not callable(progress):
         raise InvalidValueError(f"progress must be callable or None, got {progress!r:.80}")
@@ -214,13 +215,13 @@ def _events(plan: UploadPlan, at: dt.datetime) -> Iterator[AuditEvent]:
         (AuditKind.DEACTIVATED, plan.deactivations),
         (AuditKind.REACTIVATED, plan.reactivations),
     ):
-        rows: Iterable[tuple[Any, Any]] = (
-            group.rows()
+        changed: Iterable[tuple[str, tuple[FieldChange, ...]]] = (
+            map(update_row_changes, group.rows())
             if isinstance(group, Spill)
-            else ((ROW_CODEC.encode(u.old), ROW_CODEC.encode(u.new)) for u in group)
+            else ((u.key, changes_between(u.old, u.new)) for u in group)
         )
-        for old, now in rows:
-            yield event(kind, now[0], row_changes(old, now))
+        for key, changes in changed:
+            yield event(kind, key, changes)
 
 
 def _batches(

@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import IO, Any, Generic, TypeVar, overload
 
-from ..audit import ROW_CODEC
+from ..audit import ROW_CODEC, FieldChange
 from ..records import UserRecord
 from ..spreadsheet import ErrorCode, RowError, Severity
 from ._results import Update
@@ -38,11 +38,32 @@ _decode_record = _CODEC.decode
 
 
 def _encode_update(update: Update) -> tuple[Any, Any]:
-    return _encode_record(update.old), _encode_record(update.new)
+    # The new record whole, the old one as the fields it differs in: (index, old value).
+    new = _encode_record(update.new)
+    old = _encode_record(update.old)
+    return new, tuple((i, o) for i, (o, n) in enumerate(zip(old, new, strict=True)) if o != n)
 
 
 def _decode_update(row: tuple[Any, Any]) -> Update:
-    return Update(_decode_record(row[0]), _decode_record(row[1]))
+    new, diff = row
+    old = list(new)
+    for index, value in diff:
+        old[index] = value
+    return Update(_decode_record(old), _decode_record(new))
+
+
+_FIELD_NAMES = tuple(ROW_CODEC.columns)
+
+
+def update_row_changes(row: tuple[Any, Any]) -> tuple[str, tuple[FieldChange, ...]]:
+    """A spilled update's key and changed fields (plain values), without making records."""
+    new, diff = row
+    return new[0], tuple(FieldChange(_FIELD_NAMES[i], old, new[i]) for i, old in diff)
+
+
+def update_row_record(row: tuple[Any, Any]) -> UserRecord:
+    """A spilled update's new record, without making the old one."""
+    return _decode_record(row[0])
 
 
 def _same(value: _T) -> _T:
@@ -156,7 +177,7 @@ class Spill(Sequence[_T], Generic[_T]):
             yield from batch
 
     def _row_key(self, row: Any) -> str:
-        return str(self._key(self._decode(row)))
+        return str(self._key(self._decode(row)))  # rare: only rows left out afterwards
 
     def _all(self) -> Iterator[_T]:
         yield from self._head
