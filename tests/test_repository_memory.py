@@ -10,7 +10,12 @@ import pytest
 from provisioning import InvalidValueError, RecordStatus, RepositoryError
 from provisioning.adapters import COMMIT_STEPS, FaultHook, MemoryRepository, fail_at
 from provisioning.repository import ChangeSet, UploadEntry
-from provisioning.testing import BatchRepositoryContract, RepositoryContract, TenantStoreContract
+from provisioning.testing import (
+    AuditLogContract,
+    BatchRepositoryContract,
+    RepositoryContract,
+    TenantStoreContract,
+)
 from provisioning.testing._contract import _record
 
 
@@ -28,6 +33,18 @@ class TestMemoryRepository(RepositoryContract, TenantStoreContract):
 
 class TestMemoryBatchRepository(BatchRepositoryContract):
     """MemoryRepository passes the batch contract, fault tests included."""
+
+    @pytest.fixture
+    def repository(self) -> MemoryRepository:
+        return MemoryRepository()
+
+    @pytest.fixture
+    def faulty_repository(self) -> Callable[[FaultHook], MemoryRepository]:
+        return lambda fault: MemoryRepository(fault=fault)
+
+
+class TestMemoryAuditLog(AuditLogContract):
+    """MemoryRepository passes the audit trail contract, fault tests included."""
 
     @pytest.fixture
     def repository(self) -> MemoryRepository:

@@ -20,7 +20,12 @@ from provisioning.adapters import COMMIT_STEPS, FaultHook, SqliteRepository, fai
 from provisioning.adapters import sqlite as adapter
 from provisioning.repository import ChangeSet, ChangeSetError, UploadEntry
 from provisioning.serialization import tenant_to_dict
-from provisioning.testing import BatchRepositoryContract, RepositoryContract, TenantStoreContract
+from provisioning.testing import (
+    AuditLogContract,
+    BatchRepositoryContract,
+    RepositoryContract,
+    TenantStoreContract,
+)
 from provisioning.testing._contract import _record
 
 
@@ -46,6 +51,30 @@ class TestSqliteRepository(RepositoryContract, TenantStoreContract):
 
 class TestSqliteBatchRepository(BatchRepositoryContract):
     """SqliteRepository passes the batch contract, in memory and in a file, faults included."""
+
+    @pytest.fixture
+    def repository(self, any_repository: SqliteRepository) -> SqliteRepository:
+        return any_repository
+
+    @pytest.fixture(params=["memory", "file"])
+    def faulty_repository(
+        self, request: pytest.FixtureRequest, tmp_path: Path
+    ) -> Iterator[Callable[[FaultHook], SqliteRepository]]:
+        opened: list[SqliteRepository] = []
+
+        def make(fault: FaultHook) -> SqliteRepository:
+            path = ":memory:" if request.param == "memory" else tmp_path / f"{len(opened)}.db"
+            opened.append(SqliteRepository(path, fault=fault))
+            return opened[-1]
+
+        yield make
+        for repo in opened:
+            repo.close()
+
+
+class TestSqliteAuditLog(AuditLogContract):
+    """SqliteRepository passes the audit trail contract, in memory and in a file, faults
+    included."""
 
     @pytest.fixture
     def repository(self, any_repository: SqliteRepository) -> SqliteRepository:

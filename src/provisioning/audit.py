@@ -144,7 +144,11 @@ def with_values(record: UserRecord, values: dict[str, Any]) -> UserRecord:
     if unknown:
         raise InvalidValueError(f"no record field is named {unknown[0]!r}", field=unknown[0])
     plain = record_values(record) | values
-    decoded = _CODEC.decode(tuple(plain[name] for name in _NAMES))
+    row = tuple(plain[name] for name in _NAMES)
+    problem = _CODEC.problem(row)
+    if problem is not None:
+        raise InvalidValueError(f"the values make no record: {problem}")
+    decoded = _CODEC.decode(row)
     return UserRecord(**{name: getattr(decoded, name) for name in _NAMES})
 
 

@@ -388,14 +388,16 @@ def event_filter(
     upload_id: int | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
+    after_revision: int | None = None,
 ) -> Callable[[AuditEvent], bool]:
     """The test :meth:`AuditLog.events` applies, its arguments checked: for implementations
     that filter in Python (a SQL store puts the same conditions in its query)."""
     if key is not None:
         check_type(key, str, "key", "a string or None")
-    given: object = upload_id
-    if given is not None and (type(given) is not int or given < 0):
-        raise InvalidValueError(f"upload_id must be an int 0 or more, got {upload_id!r}")
+    for name, number in (("upload_id", upload_id), ("after_revision", after_revision)):
+        given: object = number
+        if given is not None and (type(given) is not int or given < 0):
+            raise InvalidValueError(f"{name} must be an int 0 or more, got {number!r}", field=name)
     for name, when in (("since", since), ("until", until)):
         moment: object = when
         if moment is not None and (
@@ -411,6 +413,7 @@ def event_filter(
             and (upload_id is None or event.upload_id == upload_id)
             and (since is None or event.at >= since)
             and (until is None or event.at < until)
+            and (after_revision is None or (event.revision or 0) > after_revision)
         )
 
     return wanted
@@ -588,9 +591,11 @@ class AuditLog(Protocol):
         upload_id: int | None = None,
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
+        after_revision: int | None = None,
     ) -> Iterator[AuditEvent]:
         """The tenant's events, oldest first, streamed: those of one record (``key``), of
-        one upload, or of a time range (``since`` included, ``until`` excluded)."""
+        one upload, of a time range (``since`` included, ``until`` excluded), or of the
+        commits after a revision (``after_revision``: clocks may disagree, revisions not)."""
         ...
 
     def record_refusal(self, tenant_id: str, event: AuditEvent) -> None:

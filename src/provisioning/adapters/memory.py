@@ -230,9 +230,13 @@ class MemoryRepository:
         upload_id: int | None = None,
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
+        after_revision: int | None = None,
     ) -> Iterator[AuditEvent]:
-        """The tenant's events, oldest first: of one record, one upload, or a time range."""
-        wanted = event_filter(key=key, upload_id=upload_id, since=since, until=until)
+        """The tenant's events, oldest first: of one record, one upload, a time range, or
+        the commits after a revision."""
+        wanted = event_filter(
+            key=key, upload_id=upload_id, since=since, until=until, after_revision=after_revision
+        )
         return (e for e in self._snapshot(tenant_id).events if wanted(e))
 
     def record_refusal(self, tenant_id: str, event: AuditEvent) -> None:

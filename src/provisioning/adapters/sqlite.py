@@ -695,16 +695,23 @@ class SqliteRepository:
         upload_id: int | None = None,
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
+        after_revision: int | None = None,
     ) -> Iterator[AuditEvent]:
         """The tenant's events, oldest first, read by a cursor in batches."""
         check_tenant_id(tenant_id)
-        event_filter(key=key, upload_id=upload_id, since=since, until=until)  # checks them
+        # Checks the arguments:
+        event_filter(
+            key=key, upload_id=upload_id, since=since, until=until, after_revision=after_revision
+        )
         where: list[str] = ["tenant_id = ?"]
         params: list[str | int] = [tenant_id]
         for column, value in (("key", key), ("upload_id", upload_id)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
+        if after_revision is not None:
+            where.append("revision > ?")
+            params.append(after_revision)
         for op, moment in ((">=", since), ("<", until)):
             if moment is not None:
                 where.append(f"at {op} ?")

@@ -1083,6 +1083,7 @@ class AuditLogContract:
         assert iter(events) is events
         assert list(events) == []
         assert list(repository.events(ACME, key="1001", upload_id=1, since=_AT, until=_AT)) == []
+        assert list(repository.events(ACME, after_revision=0)) == []
 
     # A commit's events
 
@@ -1183,8 +1184,10 @@ class AuditLogContract:
         _commit(repository, ACME, ChangeSet(events=events[:3]))
         _commit(repository, ACME, ChangeSet(events=events[3:]))
 
-        def keys(**bounds: dt.datetime) -> list[str | None]:
-            return [e.key for e in repository.events(ACME, **bounds)]
+        def keys(
+            since: dt.datetime | None = None, until: dt.datetime | None = None
+        ) -> list[str | None]:
+            return [e.key for e in repository.events(ACME, since=since, until=until)]
 
         assert keys(since=_minutes(2)) == ["k2", "k3", "k4", "k5"]
         assert keys(until=_minutes(2)) == ["k0", "k1"]
@@ -1238,6 +1241,31 @@ class AuditLogContract:
             first[:1], 1, 1
         )
 
+    def test_events_after_a_revision(self, repository: AuditRepository) -> None:
+        """``after_revision`` gives the events of later commits (and refusals recorded
+        since), whatever their clocks say: a later commit stamped earlier is still later."""
+        first = [_event("1001", at=_minutes(10))]
+        second = [_event("1001", at=_minutes(0)), _event("1002", at=_minutes(1))]
+        _commit(repository, ACME, ChangeSet(upload=_entry(), events=first))
+        refused = _event("1001", kind=AuditKind.REFUSED, at=_minutes(11))
+        repository.record_refusal(ACME, refused)
+        _commit(repository, ACME, ChangeSet(events=second))
+        repository.record_refusal(ACME, refused)
+        after_first = [*_stamped(second, 2, None), *_stamped([refused], 2, None)]
+        assert list(repository.events(ACME, after_revision=1)) == after_first
+        assert list(repository.events(ACME, after_revision=0)) == [
+            *_stamped(first, 1, 1),
+            *_stamped([refused], 1, None),
+            *after_first,
+        ]
+        assert list(repository.events(ACME, after_revision=2)) == []
+        assert list(repository.events(ACME, after_revision=1, key="1002")) == _stamped(
+            second[1:], 2, None
+        )
+        assert list(repository.events(ACME, after_revision=1, since=_minutes(5))) == (
+            _stamped([refused], 2, None)
+        )
+
     @pytest.mark.parametrize(
         "query",
         [
@@ -1249,14 +1277,17 @@ class AuditLogContract:
             {"upload_id": "1"},
             {"upload_id": True},
             {"key": 1001},
+            {"after_revision": -1},
+            {"after_revision": True},
+            {"after_revision": "1"},
         ],
         ids=repr,
     )
     def test_a_bad_query_is_refused(
         self, repository: AuditRepository, query: dict[str, Any]
     ) -> None:
-        """A naive or non-datetime bound, an upload id that is no whole number from 0, a key
-        that is no string: InvalidValueError, before anything is read."""
+        """A naive or non-datetime bound, an upload id or revision that is no whole number
+        from 0, a key that is no string: InvalidValueError."""
         _commit(repository, ACME, ChangeSet(events=[_event()]))
         with pytest.raises(InvalidValueError):
             list(repository.events(ACME, **query))
@@ -1499,7 +1530,7 @@ class AuditLogContract:
         dates as ISO text, custom fields as a dict, None, True and False, awkward text,
         each the same value of the same JSON type."""
         bare, full = _record("1001"), _full_record("1001")
-        flagged = dict.fromkeys(_FLAGS, True)
+        flagged: dict[str, Any] = dict.fromkeys(_FLAGS, True)
         events = [
             _event("1001", changes=changes_between(bare, full)),
             _event("1001", changes=changes_between(full, attrs.evolve(bare, **flagged))),

@@ -118,13 +118,11 @@ def plan_revert(
             channel=Channel.REVERT,
         )
     # Records a later commit changed are left alone: the revert never undoes their change.
+    # Later by revision, not by clock: a commit stamped earlier may still have come after.
     changed_since = {
         e.key
-        for e in repository.events(tenant.id, since=entry.at)
-        if e.revision is not None
-        and e.revision > upload_id
-        and e.kind is not AuditKind.REFUSED
-        and e.key is not None
+        for e in repository.events(tenant.id, after_revision=upload_id)
+        if e.kind is not AuditKind.REFUSED and e.key is not None
     }
     left_alone: list[Conflict] = []
     rows = _targets(repository, tenant.id, upload_id, changed_since, left_alone)
