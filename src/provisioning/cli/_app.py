@@ -935,6 +935,7 @@ def apply_command(
     fmt: str,
 ) -> None:
     """Plan a Community upload and apply it whole, or not at all."""
+    _someone_to_ask(yes)
     state = _state(ctx)
     store = state.open(ctx, create=True)
     t = _load_tenant(store, tenant_id)
@@ -980,6 +981,15 @@ def apply_command(
         render.write_plan_json(sys.stdout.write, plan, receipt)
     else:
         state.out.print(render.text(f"{receipt} (upload {receipt.entry.id})", style="bold green"))
+
+
+def _someone_to_ask(yes: bool) -> None:
+    """Refuse at once, before any file is read, to ask a question no one can answer."""
+    if not yes and not sys.stdin.isatty():
+        raise click.UsageError(
+            "standard input is not a terminal, so there is no one to confirm: "
+            "review first (`provisioning plan`), then run again with --yes"
+        )
 
 
 def _confirm_and_apply(
@@ -1124,6 +1134,7 @@ def revert_command(
     fmt: str,
 ) -> None:
     """Undo an upload: plan its records back, show the plan, ask, apply it whole."""
+    _someone_to_ask(yes)
     state = _state(ctx)
     store = state.open(ctx)
     t = _load_tenant(store, tenant_id)

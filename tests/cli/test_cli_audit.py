@@ -1,0 +1,135 @@
+"""uploads, history and revert: the audit trail and undo, from the command."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from _cli import Cli
+
+UPLOAD = ("--tenant", "riverbend", "--actor", "dana", "--as-of", "2026-11-25", "--yes")
+
+
+def _two_uploads(tmp_path: Path) -> Cli:
+    """Riverbend with upload 1 (5 members) and upload 2 (4 of them, one retitled)."""
+    cli = Cli(tmp_path).with_riverbend()
+    first = cli.members("first.csv", 5)
+    assert cli("apply", first, *UPLOAD).code == 0
+    lines = first.read_text(encoding="utf-8").splitlines()
+    second = cli.file(
+        "second.csv", "\n".join(lines[:5]).replace("Riverbend", "Riverbend Co") + "\n"
+    )
+    applied = cli("apply", second, *UPLOAD, "--override", "mass_deactivation", "--format", "json")
+    assert applied.code == 0, applied.err
+    assert applied.json()["applied"]["upload_id"] == 2
+    return cli
+
+
+def test_uploads_lists_each_upload_with_its_id(tmp_path: Path) -> None:
+    cli = _two_uploads(tmp_path)
+    listed = cli("uploads", "--tenant", "riverbend", "--format", "json").json()
+    assert [(u["id"], u["actor"], u["mode"], u["revertible"]) for u in listed] == [
+        (1, "dana", "full", True),
+        (2, "dana", "full", True),
+    ]
+    assert listed[0]["counts"]["created"] == 5
+    text = cli("uploads", "--tenant", "riverbend")
+    assert text.code == 0
+    assert "revertible" in text.out
+
+
+def test_history_of_a_record_names_who_what_and_which_upload(tmp_path: Path) -> None:
+    cli = _two_uploads(tmp_path)
+    lines = cli.folder.joinpath("first.csv").read_text(encoding="utf-8").splitlines()
+    key, gone = lines[1].split(",")[0], lines[5].split(",")[0]
+    events = [
+        json.loads(line)
+        for line in cli(
+            "history", key, "--tenant", "riverbend", "--format", "json"
+        ).out.splitlines()
+    ]
+    assert [(e["kind"], e["upload_id"], e["channel"], e["actor"]) for e in events] == [
+        ("created", 1, "upload", "dana"),
+        ("updated", 2, "upload", "dana"),
+    ]
+    assert events[1]["changes"]["company_name"] == {"old": "Riverbend", "new": "Riverbend Co"}
+    left_out = cli("history", gone, "--tenant", "riverbend", "--upload", "2", "--format", "json")
+    (event,) = [json.loads(line) for line in left_out.out.splitlines()]
+    assert event["kind"] == "deactivated"
+    assert event["changes"] == {"status": {"old": "Enabled", "new": "Deactivated"}}
+
+
+def test_history_as_csv_is_formula_safe_and_whole(tmp_path: Path) -> None:
+    cli = _two_uploads(tmp_path)
+    out = cli("history", "--tenant", "riverbend", "--format", "csv").out
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 5 + 5  # 5 created, then 4 updated and 1 deactivated
+    assert {r["kind"] for r in rows} == {"created", "updated", "deactivated"}
+
+
+def test_revert_puts_the_records_back_and_is_audited(tmp_path: Path) -> None:
+    cli = _two_uploads(tmp_path)
+    held = cli("revert", "2", "--tenant", "riverbend", "--actor", "dana", "--yes")
+    assert held.code == 0, held.err  # 1 reactivation, 4 updates: nothing locked out
+    exported = cli("export", "--tenant", "riverbend").out
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert {r["CompanyName"] for r in rows} == {"Riverbend"}
+    assert {r["Status"] for r in rows} == {"Enabled"}
+    listed = cli("uploads", "--tenant", "riverbend", "--format", "json").json()
+    assert listed[-1]["file_digest"] == "revert:2"
+    events = cli(
+        "history", "--tenant", "riverbend", "--upload", str(listed[-1]["id"]), "--format", "json"
+    )
+    kinds = sorted(json.loads(line)["kind"] for line in events.out.splitlines())
+    assert kinds == ["reactivated", "updated", "updated", "updated", "updated"]
+    assert {json.loads(line)["channel"] for line in events.out.splitlines()} == {"revert"}
+
+
+def test_revert_is_refused_to_whoever_is_no_super_admin(tmp_path: Path) -> None:
+    cli = _two_uploads(tmp_path)
+    refused = cli("revert", "1", "--tenant", "riverbend", "--actor", "lee", "--yes")
+    assert refused.code == 1
+    assert "REVERT_UPLOAD" in refused.err
+    assert cli.revision() == 2
+
+
+def test_revert_of_an_unknown_upload_is_a_usage_error(tmp_path: Path) -> None:
+    cli = _two_uploads(tmp_path)
+    missing = cli("revert", "9", "--tenant", "riverbend", "--actor", "dana", "--yes")
+    assert missing.code == 2
+    assert "has no upload 9" in missing.err
+
+
+def test_revert_of_an_initial_upload_is_held_until_overridden(tmp_path: Path) -> None:
+    cli = Cli(tmp_path).with_riverbend()
+    assert cli("apply", cli.members("first.csv", 5), *UPLOAD).code == 0
+    held = cli("revert", "1", "--tenant", "riverbend", "--actor", "dana", "--yes")
+    assert held.code == 1
+    assert "mass_deactivation" in held.err
+    assert cli.revision() == 1
+    done = cli(
+        "revert",
+        "1",
+        "--tenant",
+        "riverbend",
+        "--actor",
+        "dana",
+        "--yes",
+        "--override",
+        "mass_deactivation",
+    )
+    assert done.code == 0, done.err
+    rows = list(csv.DictReader(io.StringIO(cli("export", "--tenant", "riverbend").out)))
+    assert {r["Status"] for r in rows} == {"Deactivated"}
+    assert len(rows) == 5  # deactivated, never deleted
+
+
+def test_apply_without_yes_and_without_a_terminal_refuses_before_reading(tmp_path: Path) -> None:
+    cli = Cli(tmp_path).with_riverbend()
+    upload = cli.members("first.csv", 5)
+    refused = cli("apply", upload, "--tenant", "riverbend", "--actor", "dana")
+    assert refused.code == 2
+    assert "no one to confirm" in refused.err
+    assert cli.revision() == 0
