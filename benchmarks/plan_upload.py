@@ -24,18 +24,15 @@ run of each plan (tracing slows Python down, so the timed run is untraced): the 
 the memory the plan allocated on top of what existed before it started. The process's
 maximum resident set size (``resource.getrusage``) is printed at the end for reference.
 
-**One copy of the stored records at most.** ``plan_upload`` reads the stored records once,
-through ``Repository.records``, into one dict by key, and sorts the file against a
-second dict of the same references (each row takes its record out; what is left is what
-a full import deactivates). Every ``Update`` in the plan holds a reference to the stored
-record and to the file's record, never a copy, and unchanged rows are kept as keys only.
-From a store in memory the dicts hold the store's own objects, so the plan allocates no
-record for the stored set; from SQLite they hold the one decoded copy. The only records
-the plan makes are the deactivated versions of the records a full import leaves out (5%
-here). The script measures it: ``one copy`` is the traced size of
-``list(repo.records(tenant))`` read from SQLite, and each plan's peak is printed as a
-multiple of it (in memory: well under 1; from SQLite: the one copy plus the plan's own
-dicts and lists, under 2).
+**One copy of the stored records at most.** ``plan_upload`` asks the store for the
+stored records of a batch of rows at a time (``BatchReader.get_many``), and learns which
+stored records the file leaves out by going through their keys in order
+(``BatchReader.statuses``); every ``Update`` holds a reference to the stored record and
+to the file's record, never a copy, and past ``hold`` changes of a kind the plan keeps
+them in a temporary file. ``one copy`` is the traced size of ``list(repo.records(tenant))``
+read from SQLite, and each plan's peak is printed as a multiple of it (well under 1 on
+both stores). ``apply_plan`` writes one audit event per changed record in the commit's
+transaction, which costs about as much again as the records themselves.
 
     python benchmarks/plan_upload.py                  # 1,000,000 records, temp folder
     python benchmarks/plan_upload.py --rows 100000 --dir /tmp/bench
