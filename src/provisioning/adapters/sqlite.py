@@ -40,7 +40,8 @@ from .._validators import (
     check_tenant_id,
     check_type,
 )
-from ..audit import AuditEvent, FieldChange
+from ..actors import Role
+from ..audit import AuditEvent, AuditKind, Channel, FieldChange
 from ..exceptions import InvalidValueError, NotFoundError, RepositoryError
 from ..records import RecordStatus, UserRecord, email_key
 from ..repository import (
@@ -316,8 +317,20 @@ def _utc_text(at: dt.datetime) -> str:
     return at.astimezone(_UTC).isoformat()
 
 
+#: Enum members to their stored text, without the enum machinery a million times.
+_TEXT: Final[dict[Any, str]] = {
+    member: str(member.value) for kind in (Role, Channel, AuditKind) for member in kind
+}
+
+
+@functools.lru_cache(maxsize=64)
+def _rules_text(rules: tuple[str, ...]) -> str:
+    return " ".join(rules)
+
+
 def _event_row(event: AuditEvent, revision: int, upload_id: int | None) -> tuple[Any, ...]:
     changes = event.changes
+    text = _TEXT
     return (
         event.tenant_id,
         revision,
@@ -325,11 +338,11 @@ def _event_row(event: AuditEvent, revision: int, upload_id: int | None) -> tuple
         _utc_text(event.at),
         event.key,
         event.actor_id,
-        event.role.value,
-        event.channel.value,
-        event.kind.value,
+        text[event.role],
+        text[event.channel],
+        text[event.kind],
         _dump_changes({c.field: [c.old, c.new] for c in changes}) if changes else None,
-        " ".join(event.rules),
+        _rules_text(event.rules),
     )
 
 

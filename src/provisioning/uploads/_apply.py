@@ -208,8 +208,15 @@ def _events(plan: UploadPlan, at: dt.datetime) -> Iterator[AuditEvent]:
         built: AuditEvent = made
         return built
 
-    for record in plan.creates:
-        yield event(AuditKind.CREATED, record.legacy_contact_key, ())
+    creates = plan.creates
+    # A created record's key is the first value of its spilled row: no record is made.
+    keys = (
+        (row[0] for row in creates.rows())
+        if isinstance(creates, Spill)
+        else (r.legacy_contact_key for r in creates)
+    )
+    for key in keys:
+        yield event(AuditKind.CREATED, key, ())
     for kind, group in (
         (AuditKind.UPDATED, plan.updates),
         (AuditKind.DEACTIVATED, plan.deactivations),
