@@ -28,6 +28,11 @@ error pickles with its context.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .rules import Decision
+
 from typing import Any
 
 __all__ = [
@@ -121,12 +126,17 @@ class NotFoundError(ProvisioningError, LookupError):
 
 
 class RefusedError(ProvisioningError, PermissionError):
-    """What was asked is refused by the rules; ``rules`` names why."""
+    """What was asked is refused by the rules; ``rules`` names why, ``decision`` (when a
+    decision refused it) is the whole :class:`~provisioning.Decision`."""
 
-    def __init__(self, message: str, *, rules: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, message: str, *, rules: tuple[str, ...] = (), decision: Decision | None = None
+    ) -> None:
         super().__init__(message, rules=rules)
         #: The rule ids behind the refusal.
         self.rules = rules
+        #: The decision that refused, when one did.
+        self.decision = decision
 
 
 class SafeguardError(RefusedError):

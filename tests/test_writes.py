@@ -1,0 +1,241 @@
+"""The write path for one record: decided as decide() decides, committed with its event."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import provisioning as pv
+from provisioning import writes
+from provisioning.adapters import MemoryRepository, SqliteRepository
+from provisioning.repository import Repository
+
+NOW = dt.datetime(2026, 11, 25, 9, 30, tzinfo=dt.UTC)
+DAY = NOW.date()
+SITE = pv.Tenant(
+    id="harbor",
+    name="Harbor",
+    products={"community": "standalone"},
+    account_requests="auto_approve",
+)
+UPLOADS = pv.Tenant(id="rb", name="Riverbend", products={"community": "spreadsheet_upload"})
+ADMIN = pv.Actor(id="sa-1", role="super_admin")
+SCENARIOS = [s for s in pv.scenarios() if s.product is pv.Product.COMMUNITY]
+
+
+def user(key: str, **fields: object) -> pv.UserRecord:
+    return pv.UserRecord(
+        legacy_contact_key=key,
+        first_name="First",
+        last_name="Last",
+        email=f"user{key}@example.org",
+        company_name="Acme",
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def repo(request: pytest.FixtureRequest) -> Iterator[Repository]:
+    if request.param == "memory":
+        yield MemoryRepository()
+        return
+    with SqliteRepository(":memory:") as store:
+        yield store
+
+
+@pytest.mark.parametrize(
+    ("policy", "verify", "status"),
+    [
+        ("auto_approve", False, pv.RecordStatus.ENABLED),
+        ("admin_approval", False, pv.RecordStatus.PENDING_APPROVAL),
+        ("admin_approval", True, pv.RecordStatus.PENDING_VERIFICATION),
+        ("auto_approve", True, pv.RecordStatus.PENDING_VERIFICATION),
+    ],
+)
+def test_a_registration_follows_the_sites_policy(
+    repo: Repository, policy: str, verify: bool, status: pv.RecordStatus
+) -> None:
+    site = pv.Tenant(
+        id="harbor",
+        name="Harbor",
+        products={"community": "standalone"},
+        account_requests=pv.AccountRequests(policy=policy, email_verification=verify),
+    )
+    result = writes.register(site, user("1001", status="Enabled"), repo, now=NOW)
+    assert result.record.status is status
+    assert repo.get("harbor", "1001") == result.record
+    assert result.revision == repo.revision("harbor") == 1
+    (event,) = repo.events("harbor")  # type: ignore[attr-defined]
+    assert (event.kind, event.channel, event.actor_id, event.role) == (
+        pv.AuditKind.CREATED,
+        pv.Channel.REGISTRATION,
+        "1001",
+        pv.Role.MEMBER,
+    )
+    assert "STANDALONE_ACCOUNT_REQUESTS" in event.rules
+
+
+def test_a_refused_write_raises_with_its_decision_writes_nothing_and_is_audited(
+    repo: Repository,
+) -> None:
+    with pytest.raises(pv.RefusedError) as caught:
+        writes.create_user(UPLOADS, ADMIN, user("1"), repo, now=NOW)
+    assert caught.value.rules == ("UPLOAD_SINGLE_SOURCE",)
+    decision = caught.value.decision
+    assert decision is not None
+    assert not decision.allowed
+    assert repo.count("rb") == 0
+    assert repo.revision("rb") == 0
+    (event,) = repo.events("rb")  # type: ignore[attr-defined]
+    assert (event.kind, event.key, event.rules) == (
+        pv.AuditKind.REFUSED,
+        "1",
+        ("UPLOAD_SINGLE_SOURCE",),
+    )
+
+
+def test_admin_edit_deactivate_and_own_edit_are_audited_field_by_field(repo: Repository) -> None:
+    writes.create_user(SITE, ADMIN, user("7"), repo, now=NOW)
+    edited = writes.edit_user(SITE, ADMIN, "7", {"title": "Dr", "city": "Oslo"}, repo, now=NOW)
+    assert [(c.field, c.old, c.new) for c in edited.event.changes] == [
+        ("title", None, "Dr"),
+        ("city", None, "Oslo"),
+    ]
+    own = writes.edit_own_profile(SITE, pv.Actor(id="7", role="member"), {"city": "Bergen"}, repo)
+    assert own.event.channel is pv.Channel.SELF
+    off = writes.deactivate_user(SITE, ADMIN, "7", repo, now=NOW)
+    assert off.record.status is pv.RecordStatus.DEACTIVATED
+    kinds = [e.kind.value for e in repo.events("harbor", key="7")]  # type: ignore[attr-defined]
+    assert kinds == ["created", "updated", "updated", "deactivated"]
+    with pytest.raises(pv.InvalidValueError, match="deactivated already"):
+        writes.deactivate_user(SITE, ADMIN, "7", repo)
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"email": "not an email"}, "email"),
+        ({"status": "Enabled"}, "status"),
+        ({"legacy_contact_key": "9"}, "legacy_contact_key"),
+        ({"nickname": "x"}, "nickname"),
+    ],
+)
+def test_an_edit_is_checked_as_a_record_is(
+    repo: Repository, values: dict[str, object], field: str
+) -> None:
+    writes.create_user(SITE, ADMIN, user("7"), repo)
+    with pytest.raises(pv.InvalidValueError) as caught:
+        writes.edit_user(SITE, ADMIN, "7", values, repo)
+    assert field in str(caught.value)
+    assert repo.revision("harbor") == 1
+
+
+def test_a_missing_record_and_a_taken_key_are_errors(repo: Repository) -> None:
+    with pytest.raises(pv.NotFoundError):
+        writes.edit_user(SITE, ADMIN, "404", {"title": "Dr"}, repo)
+    writes.create_user(SITE, ADMIN, user("7"), repo)
+    with pytest.raises(pv.InvalidValueError, match="stored already"):
+        writes.create_user(SITE, ADMIN, user("7", title="Dr"), repo)
+
+
+def test_a_write_makes_a_saved_upload_plan_stale(repo: Repository) -> None:
+    site = pv.Tenant(id="rb", name="Riverbend", products={"community": "spreadsheet_upload"})
+    plan = pv.plan_upload(site, ADMIN, [user("1")], repo, as_of=DAY)
+    writes_site = pv.Tenant(id="rb", name="Riverbend", products={"community": "standalone"})
+    writes.create_user(writes_site, ADMIN, user("2"), repo)
+    with pytest.raises(pv.ConflictError):
+        pv.apply_plan(plan, repo)
+
+
+def test_two_registrations_at_once_both_succeed(tmp_path: object) -> None:
+    path = f"{tmp_path}/store.db"
+    SqliteRepository(path).close()
+    errors: list[BaseException] = []
+
+    def register(key: str) -> None:
+        with SqliteRepository(path) as store:
+            try:
+                for n in range(10):
+                    writes.register(SITE, user(f"{key}-{n}"), store)
+            except BaseException as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=register, args=(k,)) for k in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with SqliteRepository(path) as store:
+        assert store.count("harbor") == 20
+        assert store.revision("harbor") == 20
+
+
+def test_an_edit_of_a_record_changed_meanwhile_conflicts(repo: Repository) -> None:
+    """The second of two edits of one record finds it changed: ConflictError, no lost update."""
+    writes.create_user(SITE, ADMIN, user("7"), repo)
+    original_get = repo.get
+    calls = {"n": 0}
+
+    def racing_get(tenant_id: str, key: str) -> pv.UserRecord | None:
+        calls["n"] += 1
+        if calls["n"] == 2:  # after the write read the record, another edit lands
+            writes.edit_user(SITE, ADMIN, "7", {"title": "Prof"}, repo)
+        return original_get(tenant_id, key)
+
+    repo.get = racing_get  # type: ignore[method-assign]
+    with pytest.raises(pv.ConflictError):
+        writes.edit_user(SITE, ADMIN, "7", {"title": "Dr"}, repo)
+    repo.get = original_get  # type: ignore[method-assign]
+    stored = repo.get("harbor", "7")
+    assert stored is not None
+    assert stored.title == "Prof"
+
+
+_ACTIONS = {
+    pv.Action.ADMIN_CREATE_USER: "create",
+    pv.Action.ADMIN_EDIT_USER: "edit",
+    pv.Action.DEACTIVATE_USER: "deactivate",
+    pv.Action.EDIT_OWN_PROFILE: "own",
+    pv.Action.SELF_REGISTER: "register",
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(SCENARIOS),
+    st.sampled_from(sorted(pv.Role, key=str)),
+    st.sampled_from(sorted(_ACTIONS, key=str)),
+)
+def test_the_write_path_refuses_exactly_when_decide_refuses(
+    scenario: pv.rules.Scenario, role: pv.Role, action: pv.Action
+) -> None:
+    tenant = scenario.tenant
+    actor = pv.Actor(id="7", role=role if action is not pv.Action.SELF_REGISTER else "member")
+    repo = MemoryRepository()
+    if action is not pv.Action.ADMIN_CREATE_USER and action is not pv.Action.SELF_REGISTER:
+        repo.commit(tenant.id, pv.repository.ChangeSet(creates=[user("7")]), 0)
+    expected = pv.decide(tenant, actor, action, as_of=DAY)
+    verb = _ACTIONS[action]
+    refused: pv.RefusedError | None = None
+    try:
+        if verb == "create":
+            writes.create_user(tenant, actor, user("7"), repo, as_of=DAY)
+        elif verb == "edit":
+            writes.edit_user(tenant, actor, "7", {"title": "Dr"}, repo, as_of=DAY)
+        elif verb == "deactivate":
+            writes.deactivate_user(tenant, actor, "7", repo, as_of=DAY)
+        elif verb == "own":
+            writes.edit_own_profile(tenant, actor, {"title": "Dr"}, repo, as_of=DAY)
+        else:
+            writes.register(tenant, user("7"), repo, as_of=DAY)
+    except pv.RefusedError as exc:
+        refused = exc
+    assert (refused is None) == expected.allowed
+    if refused is not None:
+        assert refused.decision == expected
