@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import gc
 import hashlib
+import io
 import json
 import os
 import sys
@@ -20,7 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .. import __version__
+from .. import __version__, writes
 from ..actors import Action, Actor, Role
 from ..audit import events_to_csv, events_to_jsonl
 from ..catalog import Product
@@ -34,6 +36,7 @@ from ..exceptions import (
     RepositoryError,
     SpreadsheetError,
 )
+from ..records import UserRecord
 from ..repository import ChangeSetError, UploadMode
 from ..rules import ACTING_ROLE, check, decide, sso_eligibility
 from ..serialization import tenant_to_json
@@ -61,6 +64,7 @@ from ..uploads import (
     plan_upload,
     tenant_as_stored,
 )
+from ..writes import WriteResult
 from . import _render as render
 from ._documents import SavedPlan, load_tenant_file
 from ._inputs import (
@@ -1159,6 +1163,187 @@ def revert_command(
     if fmt == "text":
         render.print_plan(state.out, plan)
     _confirm_and_apply(state, store, plan, yes, fmt)
+
+
+# -- one record at a time ----------------------------------------------------------------
+
+_SET_HELP = (
+    "Set a field, named as in the upload template: --set Title=Dr (repeat for several; "
+    "an empty value clears an optional field)."
+)
+
+
+def _cells(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``Header=Value`` pairs, each header a column of the Community template."""
+    known = {c.header.lower(): c.header for c in COMMUNITY_UPLOAD_USERS.columns}
+    cells: dict[str, str] = {}
+    for pair in pairs:
+        header, sep, value = pair.partition("=")
+        column = known.get(header.strip().lower())
+        if not sep or column is None:
+            raise click.BadParameter(
+                f"{pair!r} is not Field=Value with a column of the upload template "
+                "(e.g. Title=Dr; `provisioning template` lists them)",
+                param_hint="'--set'",
+            )
+        if column in cells:
+            raise click.BadParameter(f"{column} is set twice", param_hint="'--set'")
+        cells[column] = value
+    return cells
+
+
+def _record_from_cells(cells: dict[str, str], base: UserRecord | None = None) -> UserRecord:
+    """The record a row with ``cells`` makes, read as an upload row is (same checks, same
+    error codes); ``base`` gives the other cells."""
+    headers = [c.header for c in COMMUNITY_UPLOAD_USERS.columns]
+    row: dict[str, str] = dict.fromkeys(headers, "")
+    if base is not None:
+        text = io.StringIO(newline="")
+        write([base], text, COMMUNITY_UPLOAD_USERS, formula_safe=False)
+        row |= next(csv.DictReader(io.StringIO(text.getvalue())))
+    row |= cells
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(headers)
+    writer.writerow([row[h] for h in headers])
+    text.seek(0)
+    found = list(read(text, COMMUNITY_UPLOAD_USERS))
+    errors = [e for e in found if isinstance(e, RowError) and e.is_error]
+    records = [r for r in found if isinstance(r, UserRecord)]
+    if errors or not records:
+        raise BadInput(
+            "; ".join(f"{e.column or 'the row'}: {e.code}: {e.message}" for e in errors)
+            or "the values make no record"
+        )
+    return records[0]
+
+
+def _write_result(state: _State, fmt: str, verb: str, result: WriteResult) -> None:
+    if fmt == "json":
+        _emit_json(
+            state,
+            {
+                "key": result.record.legacy_contact_key,
+                "status": result.record.status.value,
+                "revision": result.revision,
+                "event": result.event.to_dict(),
+            },
+        )
+        return
+    record = result.record
+    state.out.print(
+        render.text(
+            f"{verb} {record.legacy_contact_key} ({record.status.value}) at revision "
+            f"{result.revision}",
+            style="bold green",
+        )
+    )
+
+
+@cli.command("register")
+@_tenant_option
+@click.option("--key", required=True, help="The registrant's LegacyContactKey.")
+@click.option("--first-name", required=True)
+@click.option("--last-name", required=True)
+@click.option("--email", required=True)
+@click.option("--company", required=True)
+@click.option("--set", "pairs", multiple=True, help=_SET_HELP)
+@_format_option
+@click.pass_context
+def register_command(
+    ctx: click.Context,
+    *,
+    tenant_id: str,
+    key: str,
+    first_name: str,
+    last_name: str,
+    email: str,
+    company: str,
+    pairs: tuple[str, ...],
+    fmt: str,
+) -> None:
+    """A self-registration on a standalone site: the registrant is the actor."""
+    state = _state(ctx)
+    store = state.open(ctx)
+    t = _load_tenant(store, tenant_id)
+    cells = {
+        "LegacyContactKey": key,
+        "FirstName": first_name,
+        "LastName": last_name,
+        "EmailAddress": email,
+        "CompanyName": company,
+    } | _cells(pairs)
+    result = writes.register(t, _record_from_cells(cells), store.repo)
+    _write_result(state, fmt, "registered", result)
+
+
+@cli.group("user")
+def user_group() -> None:
+    """Create, edit or deactivate one user record (an administrator's local change)."""
+
+
+@user_group.command("create")
+@_tenant_option
+@click.option("--actor", "actor_id", required=True, help="Who creates (a user admin).")
+@click.option("--set", "pairs", multiple=True, required=True, help=_SET_HELP)
+@_format_option
+@click.pass_context
+def user_create(
+    ctx: click.Context, *, tenant_id: str, actor_id: str, pairs: tuple[str, ...], fmt: str
+) -> None:
+    """Create a record from --set Field=Value pairs (the template's required ones at least)."""
+    state = _state(ctx)
+    store = state.open(ctx)
+    t = _load_tenant(store, tenant_id)
+    actor = _load_actor(store, t, actor_id)
+    record = _record_from_cells(_cells(pairs))
+    _write_result(state, fmt, "created", writes.create_user(t, actor, record, store.repo))
+
+
+@user_group.command("edit")
+@click.argument("key")
+@_tenant_option
+@click.option("--actor", "actor_id", required=True, help="Who edits (a user admin).")
+@click.option("--set", "pairs", multiple=True, required=True, help=_SET_HELP)
+@_format_option
+@click.pass_context
+def user_edit(
+    ctx: click.Context, *, key: str, tenant_id: str, actor_id: str, pairs: tuple[str, ...], fmt: str
+) -> None:
+    """Change fields of the record KEY (not its key, nor its status)."""
+    state = _state(ctx)
+    store = state.open(ctx)
+    t = _load_tenant(store, tenant_id)
+    actor = _load_actor(store, t, actor_id)
+    cells = _cells(pairs)
+    for fixed in ("LegacyContactKey", "Status"):
+        if fixed in cells:
+            why = "the key names the record" if fixed == "LegacyContactKey" else "use deactivate"
+            raise click.BadParameter(f"{fixed} is not edited: {why}", param_hint="'--set'")
+    stored = store.repo.get(t.id, key)
+    if stored is None:
+        raise BadInput(f"tenant {t.id} has no record {key!r}")
+    edited = _record_from_cells(cells, base=stored)
+    fields = {c.field for c in COMMUNITY_UPLOAD_USERS.columns if c.header in cells and c.field}
+    values = {name: getattr(edited, name) for name in fields}
+    _write_result(state, fmt, "edited", writes.edit_user(t, actor, key, values, store.repo))
+
+
+@user_group.command("deactivate")
+@click.argument("key")
+@_tenant_option
+@click.option("--actor", "actor_id", required=True, help="Who deactivates (a user admin).")
+@_format_option
+@click.pass_context
+def user_deactivate(
+    ctx: click.Context, *, key: str, tenant_id: str, actor_id: str, fmt: str
+) -> None:
+    """Deactivate the user KEY: login blocked, the record and its content kept."""
+    state = _state(ctx)
+    store = state.open(ctx)
+    t = _load_tenant(store, tenant_id)
+    actor = _load_actor(store, t, actor_id)
+    _write_result(state, fmt, "deactivated", writes.deactivate_user(t, actor, key, store.repo))
 
 
 @cli.command("export")

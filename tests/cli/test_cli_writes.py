@@ -1,0 +1,108 @@
+"""register and user create / edit / deactivate: one record at a time, from the command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from _cli import EXAMPLES, Cli
+
+HARBOR = EXAMPLES / "tenants" / "harbor-standalone.toml"
+ADA = (
+    "--key",
+    "H-1",
+    "--first-name",
+    "Ada",
+    "--last-name",
+    "Lovelace",
+    "--email",
+    "ada@example.org",
+    "--company",
+    "Engines",
+)
+BO = (
+    "--set",
+    "LegacyContactKey=H-2",
+    "--set",
+    "FirstName=Bo",
+    "--set",
+    "LastName=Li",
+    "--set",
+    "EmailAddress=bo@example.org",
+    "--set",
+    "CompanyName=C",
+)
+
+
+def _harbor(tmp_path: Path) -> Cli:
+    cli = Cli(tmp_path)
+    assert cli("tenant", "add", HARBOR).code == 0
+    return cli
+
+
+def test_a_registration_waits_for_verification_on_harbor(tmp_path: Path) -> None:
+    cli = _harbor(tmp_path)
+    done = cli("register", "--tenant", "harbor", *ADA, "--format", "json")
+    assert done.code == 0, done.err
+    data = done.json()
+    assert (data["status"], data["revision"], data["event"]["channel"]) == (
+        "Pending Verification",
+        1,
+        "registration",
+    )
+
+
+def test_an_admin_creates_edits_and_deactivates(tmp_path: Path) -> None:
+    cli = _harbor(tmp_path)
+    admin = ("--tenant", "harbor", "--actor", "ines")
+    assert cli("user", "create", *admin, *BO, "--set", "MemberSince=2024-02-03").code == 0
+    edited = cli("user", "edit", "H-2", *admin, "--set", "Title=Dr", "--format", "json")
+    assert edited.code == 0, edited.err
+    assert edited.json()["event"]["changes"] == {"title": {"old": None, "new": "Dr"}}
+    off = cli("user", "deactivate", "H-2", *admin, "--format", "json")
+    assert off.json()["status"] == "Deactivated"
+    events = [
+        json.loads(line)
+        for line in cli("history", "H-2", "--tenant", "harbor", "--format", "json").out.splitlines()
+    ]
+    assert [e["kind"] for e in events] == ["created", "updated", "deactivated"]
+
+
+def test_bad_values_are_named_as_an_upload_row_names_them(tmp_path: Path) -> None:
+    cli = _harbor(tmp_path)
+    admin = ("--tenant", "harbor", "--actor", "ines")
+    assert cli("user", "create", *admin, *BO).code == 0
+    bad = cli("user", "edit", "H-2", *admin, "--set", "MemberSince=03/02/2024")
+    assert bad.code == 2
+    assert "MemberSince: ambiguous_date" in bad.err
+    unknown = cli("user", "edit", "H-2", *admin, "--set", "Nickname=x")
+    assert unknown.code == 2
+    assert "column of the upload template" in unknown.err
+    status = cli("user", "edit", "H-2", *admin, "--set", "Status=Enabled")
+    assert status.code == 2
+    assert cli.revision("harbor") == 1
+
+
+def test_a_refusal_names_its_rule_writes_nothing_and_is_audited(tmp_path: Path) -> None:
+    cli = _harbor(tmp_path)
+    refused = cli("user", "create", "--tenant", "harbor", "--actor", "moderator", *BO)
+    assert refused.code == 1
+    assert "ROLE_PERMISSIONS" in refused.err
+    assert cli.revision("harbor") == 0
+    events = [
+        json.loads(line)
+        for line in cli("history", "--tenant", "harbor", "--format", "json").out.splitlines()
+    ]
+    assert [(e["kind"], e["actor"], e["rules"]) for e in events] == [
+        ("refused", "moderator", ["ROLE_PERMISSIONS"])
+    ]
+
+
+def test_local_writes_are_refused_under_spreadsheet_upload(tmp_path: Path) -> None:
+    cli = Cli(tmp_path).with_riverbend()
+    refused = cli("user", "create", "--tenant", "riverbend", "--actor", "dana", *BO)
+    assert refused.code == 1
+    assert "UPLOAD_SINGLE_SOURCE" in refused.err
+    registered = cli("register", "--tenant", "riverbend", *ADA)
+    assert registered.code == 1
+    assert "UPLOAD_SINGLE_SOURCE" in registered.err
