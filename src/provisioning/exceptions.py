@@ -132,7 +132,7 @@ class RefusedError(ProvisioningError, PermissionError):
     def __init__(
         self, message: str, *, rules: tuple[str, ...] = (), decision: Decision | None = None
     ) -> None:
-        super().__init__(message, rules=rules)
+        super().__init__(message, rules=rules, decision=decision)
         #: The rule ids behind the refusal.
         self.rules = rules
         #: The decision that refused, when one did.
