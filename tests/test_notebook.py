@@ -37,7 +37,7 @@ def test_notebook_executes_and_shows_the_facts(tmp_path: Path) -> None:
     assert errors == []
 
     text = _outputs(notebook, "stream")
-    assert "144 scenarios, 36 columns" in text  # an action adds two: allowed, rules
+    assert "144 scenarios, 44 columns" in text  # each action adds two: allowed, rules
     assert "Marketing SSO statuses: ['not_applicable']" in text  # SSO_NOT_MARKETING
     lines = {
         line.split(":")[0].split()[0]: line for line in text.splitlines() if "eligible with" in line

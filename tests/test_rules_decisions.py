@@ -364,6 +364,66 @@ def test_standalone_account_requests(case: Case) -> None:
     verify(case)
 
 
+# fmt: off
+ACCOUNT_REQUEST_REVIEW = table(
+    "ACCOUNT_REQUEST_REVIEW",
+    ok("standalone, admin approval: a Super Admin approves a request",
+       tenant(requests="admin_approval"), R.SUPER_ADMIN, A.APPROVE_REQUEST,
+       "ACCOUNT_REQUEST_REVIEW"),
+    ok("standalone, admin approval: a Site Admin rejects a request",
+       tenant(requests="admin_approval"), R.SITE_ADMIN, A.REJECT_REQUEST,
+       "ACCOUNT_REQUEST_REVIEW"),
+    no("standalone, auto-approve: there is no request to approve",
+       tenant(requests="auto_approve"), R.SUPER_ADMIN, A.APPROVE_REQUEST,
+       "ACCOUNT_REQUEST_REVIEW"),
+    no("standalone, requests disabled: there is no request to reject",
+       tenant(requests="disabled"), R.SUPER_ADMIN, A.REJECT_REQUEST,
+       "ACCOUNT_REQUEST_REVIEW"),
+    no("standalone, admin approval: a moderator reviews no request",
+       tenant(requests="admin_approval"), R.COMMUNITY_MODERATOR, A.APPROVE_REQUEST,
+       "ROLE_PERMISSIONS"),
+    no("spreadsheet upload: no account requests to approve",
+       UPLOAD_T, R.SUPER_ADMIN, A.APPROVE_REQUEST, "STANDALONE_ACCOUNT_REQUESTS"),
+    no("integration: no account requests to reject",
+       IMIS_T, R.SUPER_ADMIN, A.REJECT_REQUEST, "STANDALONE_ACCOUNT_REQUESTS"),
+)
+EMAIL_VERIFICATION = table(
+    "EMAIL_VERIFICATION",
+    ok("standalone, admin approval with verification: the registrant verifies",
+       tenant(requests="admin_approval", verification=True), R.MEMBER, A.VERIFY_EMAIL,
+       "EMAIL_VERIFICATION"),
+    ok("standalone, auto-approve with verification: the registrant verifies",
+       tenant(requests="auto_approve", verification=True), R.MEMBER, A.VERIFY_EMAIL,
+       "EMAIL_VERIFICATION"),
+    no("standalone without verification: nothing to verify",
+       tenant(requests="admin_approval"), R.MEMBER, A.VERIFY_EMAIL, "EMAIL_VERIFICATION"),
+    no("standalone, requests disabled: nothing to verify",
+       tenant(requests="disabled"), R.MEMBER, A.VERIFY_EMAIL, "EMAIL_VERIFICATION"),
+    no("spreadsheet upload: no registrations to verify",
+       UPLOAD_T, R.MEMBER, A.VERIFY_EMAIL, "STANDALONE_ACCOUNT_REQUESTS"),
+)
+REACTIVATE_USER = table(
+    "REACTIVATE_USER",
+    ok("standalone: a Super Admin reactivates a user",
+       STANDALONE_T, R.SUPER_ADMIN, A.REACTIVATE_USER, "REACTIVATE_USER"),
+    ok("integration: the integration reactivates explicitly",
+       IMIS_T, R.INTEGRATION, A.REACTIVATE_USER, "REACTIVATE_USER"),
+    no("integration: a Super Admin does not reactivate locally",
+       IMIS_T, R.MEMBER, A.REACTIVATE_USER, "ROLE_PERMISSIONS"),
+    no("spreadsheet upload: the file's Status column reactivates, not an admin",
+       UPLOAD_T, R.SUPER_ADMIN, A.REACTIVATE_USER, "UPLOAD_SINGLE_SOURCE"),
+)
+# fmt: on
+
+
+@pytest.mark.parametrize(
+    "case", ACCOUNT_REQUEST_REVIEW + EMAIL_VERIFICATION + REACTIVATE_USER, ids=spec
+)
+def test_reviews_verifications_and_reactivations(case: Case) -> None:
+    """ACCOUNT_REQUEST_REVIEW, EMAIL_VERIFICATION, REACTIVATE_USER (ours)."""
+    verify(case)
+
+
 @pytest.mark.parametrize(
     ("requests", "verification", "message"),
     [
@@ -1059,6 +1119,9 @@ def test_decision_rules_of_ours_are_the_expected_ones() -> None:
         "INTEGRATION_SYSTEM_UNKNOWN",
         "INTEGRATION_SYSTEM_UNUSED",
         "SSO_IN_EFFECT",
+        "ACCOUNT_REQUEST_REVIEW",
+        "EMAIL_VERIFICATION",
+        "REACTIVATE_USER",
     }
 
 

@@ -203,7 +203,32 @@ _ACTIONS = {
     pv.Action.DEACTIVATE_USER: "deactivate",
     pv.Action.EDIT_OWN_PROFILE: "own",
     pv.Action.SELF_REGISTER: "register",
+    pv.Action.APPROVE_REQUEST: "approve",
+    pv.Action.REJECT_REQUEST: "reject",
+    pv.Action.VERIFY_EMAIL: "verify",
+    pv.Action.REACTIVATE_USER: "reactivate",
 }
+#: The status a record needs for each verb to have something to do.
+_BEFORE = {
+    "approve": "Pending Approval",
+    "reject": "Pending Approval",
+    "verify": "Pending Verification",
+    "reactivate": "Deactivated",
+}
+
+
+def test_every_action_that_changes_a_record_has_a_write_path() -> None:
+    changing = set(pv.Action) - {
+        pv.Action.LOCAL_LOGIN,
+        pv.Action.SSO_LOGIN,
+        pv.Action.CHANGE_METHOD,
+        pv.Action.INITIAL_UPLOAD,  # uploads: plan_upload
+        pv.Action.SUBSEQUENT_UPLOAD,
+        pv.Action.REVERT_UPLOAD,  # plan_revert
+        pv.Action.INTEGRATION_SYNC,  # not yet: the integration push
+        pv.Action.DELETE_PERSONAL_DATA,  # not yet: redaction
+    }
+    assert changing == set(_ACTIONS)
 
 
 @settings(max_examples=150, deadline=None)
@@ -216,12 +241,14 @@ def test_the_write_path_refuses_exactly_when_decide_refuses(
     scenario: pv.rules.Scenario, role: pv.Role, action: pv.Action
 ) -> None:
     tenant = scenario.tenant
-    actor = pv.Actor(id="7", role=role if action is not pv.Action.SELF_REGISTER else "member")
+    own = action in {pv.Action.SELF_REGISTER, pv.Action.VERIFY_EMAIL}
+    actor = pv.Actor(id="7", role="member" if own else role)
     repo = MemoryRepository()
-    if action is not pv.Action.ADMIN_CREATE_USER and action is not pv.Action.SELF_REGISTER:
-        repo.commit(tenant.id, pv.repository.ChangeSet(creates=[user("7")]), 0)
-    expected = pv.decide(tenant, actor, action, as_of=DAY)
     verb = _ACTIONS[action]
+    if action is not pv.Action.ADMIN_CREATE_USER and action is not pv.Action.SELF_REGISTER:
+        stored = user("7", status=_BEFORE.get(verb, "Enabled"))
+        repo.commit(tenant.id, pv.repository.ChangeSet(creates=[stored]), 0)
+    expected = pv.decide(tenant, actor, action, as_of=DAY)
     refused: pv.RefusedError | None = None
     try:
         if verb == "create":
@@ -232,6 +259,14 @@ def test_the_write_path_refuses_exactly_when_decide_refuses(
             writes.deactivate_user(tenant, actor, "7", repo, as_of=DAY)
         elif verb == "own":
             writes.edit_own_profile(tenant, actor, {"title": "Dr"}, repo, as_of=DAY)
+        elif verb == "approve":
+            writes.approve_request(tenant, actor, "7", repo, as_of=DAY)
+        elif verb == "reject":
+            writes.reject_request(tenant, actor, "7", repo, as_of=DAY)
+        elif verb == "verify":
+            writes.verify_email(tenant, "7", repo, as_of=DAY)
+        elif verb == "reactivate":
+            writes.reactivate_user(tenant, actor, "7", repo, as_of=DAY)
         else:
             writes.register(tenant, user("7"), repo, as_of=DAY)
     except pv.RefusedError as exc:
@@ -239,3 +274,45 @@ def test_the_write_path_refuses_exactly_when_decide_refuses(
     assert (refused is None) == expected.allowed
     if refused is not None:
         assert refused.decision == expected
+
+
+def test_a_request_is_verified_then_approved_or_rejected(repo: Repository) -> None:
+    site = pv.Tenant(
+        id="harbor",
+        name="Harbor",
+        products={"community": "standalone"},
+        account_requests=pv.AccountRequests(policy="admin_approval", email_verification=True),
+    )
+    writes.register(site, user("1"), repo)
+    writes.register(site, user("2"), repo)
+    with pytest.raises(pv.InvalidValueError, match="nothing to approve"):
+        writes.approve_request(site, ADMIN, "1", repo)
+    assert writes.verify_email(site, "1", repo).record.status is pv.RecordStatus.PENDING_APPROVAL
+    writes.verify_email(site, "2", repo)
+    assert writes.approve_request(site, ADMIN, "1", repo).record.status is pv.RecordStatus.ENABLED
+    rejected = writes.reject_request(site, ADMIN, "2", repo)
+    assert rejected.record.status is pv.RecordStatus.REJECTED
+    assert repo.count("harbor") == 2  # a rejected request is kept
+    kinds = [e.kind.value for e in repo.events("harbor", key="1")]  # type: ignore[attr-defined]
+    assert kinds == ["created", "verified", "approved"]
+
+
+def test_verification_enables_at_once_where_requests_are_auto_approved(repo: Repository) -> None:
+    site = pv.Tenant(
+        id="harbor",
+        name="Harbor",
+        products={"community": "standalone"},
+        account_requests=pv.AccountRequests(policy="auto_approve", email_verification=True),
+    )
+    writes.register(site, user("1"), repo)
+    assert writes.verify_email(site, "1", repo).record.status is pv.RecordStatus.ENABLED
+
+
+def test_reactivation_is_explicit(repo: Repository) -> None:
+    writes.create_user(SITE, ADMIN, user("7"), repo)
+    with pytest.raises(pv.InvalidValueError, match="nothing to reactivate"):
+        writes.reactivate_user(SITE, ADMIN, "7", repo)
+    writes.deactivate_user(SITE, ADMIN, "7", repo)
+    back = writes.reactivate_user(SITE, ADMIN, "7", repo)
+    assert back.record.status is pv.RecordStatus.ENABLED
+    assert back.event.kind is pv.AuditKind.REACTIVATED

@@ -49,6 +49,10 @@ class Action(ValueEnum):
     DELETE_PERSONAL_DATA = "delete_personal_data"
     CHANGE_METHOD = "change_method"
     REVERT_UPLOAD = "revert_upload"
+    APPROVE_REQUEST = "approve_request"
+    REJECT_REQUEST = "reject_request"
+    VERIFY_EMAIL = "verify_email"
+    REACTIVATE_USER = "reactivate_user"
 
 
 def _role(value: Role | str) -> Role:

@@ -106,3 +106,28 @@ def test_local_writes_are_refused_under_spreadsheet_upload(tmp_path: Path) -> No
     registered = cli("register", "--tenant", "riverbend", *ADA)
     assert registered.code == 1
     assert "UPLOAD_SINGLE_SOURCE" in registered.err
+
+
+def test_a_request_is_verified_approved_then_deactivated_and_reactivated(tmp_path: Path) -> None:
+    cli = _harbor(tmp_path)
+    assert cli("register", "--tenant", "harbor", *ADA).code == 0
+    early = cli("approve", "H-1", "--tenant", "harbor", "--actor", "ines")
+    assert early.code == 2
+    assert "nothing to approve" in early.err
+    assert cli("verify-email", "H-1", "--tenant", "harbor").code == 0
+    approved = cli("approve", "H-1", "--tenant", "harbor", "--actor", "ines", "--format", "json")
+    assert approved.json()["status"] == "Enabled"
+    admin = ("--tenant", "harbor", "--actor", "ines")
+    assert cli("user", "deactivate", "H-1", *admin).code == 0
+    back = cli("user", "reactivate", "H-1", *admin, "--format", "json")
+    assert back.json()["event"]["kind"] == "reactivated"
+    refused = cli("reject", "H-1", "--tenant", "harbor", "--actor", "moderator")
+    assert refused.code == 1
+    assert "ROLE_PERMISSIONS" in refused.err
+
+
+def test_help_lists_the_commands_in_sections(tmp_path: Path) -> None:
+    out = Cli(tmp_path)("--help").out
+    sections = ["Uploads:", "Users and requests:", "Audit:", "Rules:", "Tenants:"]
+    assert [out.index(s) for s in sections] == sorted(out.index(s) for s in sections)
+    assert "Other:" not in out

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar, cast
+from typing import Any, BinaryIO, Final, TypeVar, cast
 
 import attrs
 import click
@@ -171,8 +171,38 @@ def _os_message(exc: OSError) -> str:
     return f"{exc.filename}: {reason}" if exc.filename else reason
 
 
+#: The sections ``provisioning --help`` lists the commands in, in order.
+_SECTIONS: Final = (
+    ("Uploads", ("template", "validate", "plan", "apply", "export")),
+    ("Users and requests", ("register", "verify-email", "approve", "reject", "user")),
+    ("Audit", ("uploads", "history", "revert")),
+    ("Rules", ("explain", "sso")),
+    ("Tenants", ("tenant",)),
+)
+
+
 class _Group(click.Group):
     """A group whose commands' user errors become messages and exit codes."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands in sections (uploads, users and requests, audit, rules, tenants)."""
+        listed: set[str] = set()
+        for title, names in _SECTIONS:
+            rows = []
+            for name in names:
+                command = self.get_command(ctx, name)
+                if command is not None and not command.hidden:
+                    rows.append((name, command.get_short_help_str(limit=formatter.width)))
+                    listed.add(name)
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+        rest = [n for n in self.list_commands(ctx) if n not in listed]
+        if rest:
+            with formatter.section("Other"):
+                formatter.write_dl(
+                    [(n, c.get_short_help_str()) for n in rest if (c := self.get_command(ctx, n))]
+                )
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -1344,6 +1374,65 @@ def user_deactivate(
     t = _load_tenant(store, tenant_id)
     actor = _load_actor(store, t, actor_id)
     _write_result(state, fmt, "deactivated", writes.deactivate_user(t, actor, key, store.repo))
+
+
+def _review_command(name: str, verb: str, write: Callable[..., WriteResult], doc: str) -> None:
+    @cli.command(name, help=doc)
+    @click.argument("key")
+    @_tenant_option
+    @click.option("--actor", "actor_id", required=True, help="Who reviews (a user admin).")
+    @_format_option
+    @click.pass_context
+    def command(ctx: click.Context, *, key: str, tenant_id: str, actor_id: str, fmt: str) -> None:
+        state = _state(ctx)
+        store = state.open(ctx)
+        t = _load_tenant(store, tenant_id)
+        actor = _load_actor(store, t, actor_id)
+        _write_result(state, fmt, verb, write(t, actor, key, store.repo))
+
+
+_review_command(
+    "approve",
+    "approved",
+    writes.approve_request,
+    "Approve the Pending Approval account request KEY: the account is enabled.",
+)
+_review_command(
+    "reject",
+    "rejected",
+    writes.reject_request,
+    "Reject the Pending Approval account request KEY (the record is kept, Rejected).",
+)
+
+
+@cli.command("verify-email")
+@click.argument("key")
+@_tenant_option
+@_format_option
+@click.pass_context
+def verify_email_command(ctx: click.Context, *, key: str, tenant_id: str, fmt: str) -> None:
+    """The registrant KEY followed the verification link (what the host calls then)."""
+    state = _state(ctx)
+    store = state.open(ctx)
+    t = _load_tenant(store, tenant_id)
+    _write_result(state, fmt, "verified", writes.verify_email(t, key, store.repo))
+
+
+@user_group.command("reactivate")
+@click.argument("key")
+@_tenant_option
+@click.option("--actor", "actor_id", required=True, help="Who reactivates (a user admin).")
+@_format_option
+@click.pass_context
+def user_reactivate(
+    ctx: click.Context, *, key: str, tenant_id: str, actor_id: str, fmt: str
+) -> None:
+    """Reactivate the deactivated user KEY: login works again."""
+    state = _state(ctx)
+    store = state.open(ctx)
+    t = _load_tenant(store, tenant_id)
+    actor = _load_actor(store, t, actor_id)
+    _write_result(state, fmt, "reactivated", writes.reactivate_user(t, actor, key, store.repo))
 
 
 @cli.command("export")

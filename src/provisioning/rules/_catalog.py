@@ -322,6 +322,38 @@ RULES: tuple[Rule, ...] = (
         override="plan_upload(..., overrides={'identity_conflict'}) applies the other rows",
     ),
     Rule(
+        id=RuleId.ACCOUNT_REQUEST_REVIEW,
+        group=RuleGroup.PERMISSIONS,
+        statement="On a standalone site that holds account requests for an admin's approval, "
+        "a user admin approves a Pending Approval record (it becomes Enabled) or rejects it "
+        "(Rejected). A record still Pending Verification waits for its email first; a site "
+        "that approves requests automatically, or takes none, has none to review.",
+        source="ours (HL 10177279816596 names the policies, not the review)",
+        ours=True,
+        settings=("user_admin_roles",),
+        override="Settings.user_admin_roles",
+    ),
+    Rule(
+        id=RuleId.EMAIL_VERIFICATION,
+        group=RuleGroup.PERMISSIONS,
+        statement="Where a standalone site verifies registrants' emails, following the link "
+        "(the registrant's own act) moves a Pending Verification record on: to Enabled where "
+        "requests are approved automatically, to Pending Approval where an admin approves them.",
+        source="ours (HL 10177279816596 names the step, not its effect)",
+        ours=True,
+    ),
+    Rule(
+        id=RuleId.REACTIVATE_USER,
+        group=RuleGroup.PERMISSIONS,
+        statement="Reactivating a deactivated user is an explicit act: a user admin's on a "
+        "standalone site, the integration's under a standard integration (a sync never "
+        "reactivates), the file's Status column under spreadsheet upload.",
+        source="ours, after DEACTIVATE_NOT_DELETE (HL 360033051371)",
+        ours=True,
+        settings=("user_admin_roles",),
+        override="Settings.user_admin_roles",
+    ),
+    Rule(
         id=RuleId.REVERT_UPLOAD,
         group=RuleGroup.SAFEGUARDS,
         statement="Only a Super Admin reverts an applied upload, and only where uploads are "

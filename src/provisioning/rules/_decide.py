@@ -159,6 +159,10 @@ GATES: Mapping[Action, _Gate] = {
     Action.DELETE_PERSONAL_DATA: _USER_ADMINS,
     Action.CHANGE_METHOD: _METHOD_OWNER,
     Action.REVERT_UPLOAD: _REVERTERS,
+    Action.APPROVE_REQUEST: _USER_ADMINS,
+    Action.REJECT_REQUEST: _USER_ADMINS,
+    Action.VERIFY_EMAIL: _PEOPLE,
+    Action.REACTIVATE_USER: _DEACTIVATORS,
 }
 
 #: Actions about signing in: they apply only to products SSO and login apply to.
@@ -242,6 +246,33 @@ def _account_requests(
         else "the account waits as Pending Approval for an admin"
     )
     return [book.finding(R.STANDALONE_ACCOUNT_REQUESTS, INFO, f"{verify}{outcome}")]
+
+
+def _review(
+    book: RuleBook, tenant: Tenant, _p: Product, _m: Method, _d: dt.date | None
+) -> list[Finding]:
+    policy = tenant.account_requests.policy
+    if policy is AccountRequestPolicy.ADMIN_APPROVAL:
+        message = "account requests wait for an admin's review on this site"
+        return [book.finding(R.ACCOUNT_REQUEST_REVIEW, INFO, message)]
+    why = "approved automatically" if policy is AccountRequestPolicy.AUTO_APPROVE else "disabled"
+    message = f"account requests are {why} on this site: there are none to review"
+    return [book.finding(R.ACCOUNT_REQUEST_REVIEW, ERROR, message)]
+
+
+def _verification(
+    book: RuleBook, tenant: Tenant, _p: Product, _m: Method, _d: dt.date | None
+) -> list[Finding]:
+    requests = tenant.account_requests
+    if requests.policy is AccountRequestPolicy.DISABLED or not requests.email_verification:
+        message = "this site does not verify registrants' emails"
+        return [book.finding(R.EMAIL_VERIFICATION, ERROR, message)]
+    then = (
+        "the account is enabled"
+        if requests.policy is AccountRequestPolicy.AUTO_APPROVE
+        else "the request waits for an admin's review"
+    )
+    return [book.finding(R.EMAIL_VERIFICATION, INFO, f"once the email is verified, {then}")]
 
 
 def _first_upload(
@@ -443,6 +474,34 @@ CELLS: Mapping[Action, Mapping[Method, _Cell]] = {
     },
     Action.DELETE_PERSONAL_DATA: dict.fromkeys(Method, (_DELETE,)),
     Action.CHANGE_METHOD: dict.fromkeys(Method, (_MIGRATION,)),
+    Action.APPROVE_REQUEST: {
+        STANDALONE: _When(Verdict.DEPENDS, (R.ACCOUNT_REQUEST_REVIEW,), _review),
+        UPLOAD: (_requests_refused(UPLOAD),),
+        INTEGRATION: (_requests_refused(INTEGRATION),),
+    },
+    Action.REJECT_REQUEST: {
+        STANDALONE: _When(Verdict.DEPENDS, (R.ACCOUNT_REQUEST_REVIEW,), _review),
+        UPLOAD: (_requests_refused(UPLOAD),),
+        INTEGRATION: (_requests_refused(INTEGRATION),),
+    },
+    Action.VERIFY_EMAIL: {
+        STANDALONE: _When(Verdict.DEPENDS, (R.EMAIL_VERIFICATION,), _verification),
+        UPLOAD: (_requests_refused(UPLOAD),),
+        INTEGRATION: (_requests_refused(INTEGRATION),),
+    },
+    Action.REACTIVATE_USER: {
+        STANDALONE: (
+            _Say(R.REACTIVATE_USER, INFO, "an admin reactivates the user; login works again"),
+        ),
+        UPLOAD: (
+            _Say(R.UPLOAD_SINGLE_SOURCE, ERROR,
+                 "a user is reactivated by the file's Status column, not locally"),
+        ),
+        INTEGRATION: (
+            _Say(R.REACTIVATE_USER, INFO,
+                 "the integration reactivates explicitly; a sync never does"),
+        ),
+    },
     Action.REVERT_UPLOAD: {
         STANDALONE: (
             _Say(R.REVERT_UPLOAD, INFO,

@@ -91,6 +91,10 @@ ACTING_ROLE: Mapping[Action, Role] = {
     Action.DELETE_PERSONAL_DATA: Role.SUPER_ADMIN,
     Action.CHANGE_METHOD: Role.SUPER_ADMIN,
     Action.REVERT_UPLOAD: Role.SUPER_ADMIN,
+    Action.APPROVE_REQUEST: Role.SUPER_ADMIN,
+    Action.REJECT_REQUEST: Role.SUPER_ADMIN,
+    Action.VERIFY_EMAIL: Role.MEMBER,
+    Action.REACTIVATE_USER: Role.SUPER_ADMIN,
 }
 
 _ACTORS = {role: Actor(id=f"example-{role.value}", role=role) for role in Role}

@@ -1,7 +1,8 @@
 """Changes to one user record outside an upload: decided, validated, committed, audited.
 
-A self-registration, an administrator's create, edit or deactivation, a member editing
-their own profile: each goes through the same write path. It is decided with the
+A self-registration and its email verification, an administrator's review of an
+account request, a create, edit, deactivation or reactivation, a member editing their
+own profile: each goes through the same write path. It is decided with the
 rulebook for the tenant, the actor and the action (a refusal raises
 :class:`~provisioning.RefusedError` carrying the :class:`~provisioning.Decision`,
 nothing is written, and the attempt is audited when the store keeps an audit trail),
@@ -27,13 +28,28 @@ the second finds the record changed since it was read and raises
 ('Enabled', 1, 'created')
 """
 
-from ._write import WriteResult, create_user, deactivate_user, edit_own_profile, edit_user, register
+from ._write import (
+    WriteResult,
+    approve_request,
+    create_user,
+    deactivate_user,
+    edit_own_profile,
+    edit_user,
+    reactivate_user,
+    register,
+    reject_request,
+    verify_email,
+)
 
 __all__ = [
     "WriteResult",
+    "approve_request",
     "create_user",
     "deactivate_user",
     "edit_own_profile",
     "edit_user",
+    "reactivate_user",
     "register",
+    "reject_request",
+    "verify_email",
 ]

@@ -20,11 +20,15 @@ from ..uploads import tenant_as_stored
 
 __all__ = [
     "WriteResult",
+    "approve_request",
     "create_user",
     "deactivate_user",
     "edit_own_profile",
     "edit_user",
+    "reactivate_user",
     "register",
+    "reject_request",
+    "verify_email",
 ]
 
 #: How many times a write is tried again when other writers keep moving the tenant on.
@@ -352,3 +356,106 @@ def deactivate_user(
         return attrs.evolve(stored, status=RecordStatus.DEACTIVATED), AuditKind.DEACTIVATED
 
     return w.commit(key, decision, deactivate)
+
+
+def _moved(
+    key: str, wanted: RecordStatus, becomes: RecordStatus, kind: AuditKind, what: str
+) -> Callable[[UserRecord | None], tuple[UserRecord, AuditKind]]:
+    """A status change from ``wanted`` to ``becomes``; another status is an error."""
+
+    def move(stored: UserRecord | None) -> tuple[UserRecord, AuditKind]:
+        if stored is None:
+            raise NotFoundError(f"no record has the key {key!r}", kind="record", key=key)
+        if stored.status is not wanted:
+            raise InvalidValueError(
+                f"record {key!r} is {stored.status.value}, not {wanted.value}: there is "
+                f"nothing to {what}",
+                field="key",
+            )
+        return attrs.evolve(stored, status=becomes), kind
+
+    return move
+
+
+def approve_request(
+    tenant: Tenant,
+    actor: Actor,
+    key: str,
+    repository: Repository,
+    *,
+    rulebook: RuleBook = DEFAULT_RULEBOOK,
+    as_of: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> WriteResult:
+    """Approve a Pending Approval account request (``ACCOUNT_REQUEST_REVIEW``): Enabled."""
+    key = check_type(key, str, "key", "a record key (a string)")
+    w = _write(
+        tenant, actor, Action.APPROVE_REQUEST, Channel.ADMIN, repository, rulebook, as_of, now
+    )
+    decision = w.decide(key)
+    pending, enabled = RecordStatus.PENDING_APPROVAL, RecordStatus.ENABLED
+    return w.commit(key, decision, _moved(key, pending, enabled, AuditKind.APPROVED, "approve"))
+
+
+def reject_request(
+    tenant: Tenant,
+    actor: Actor,
+    key: str,
+    repository: Repository,
+    *,
+    rulebook: RuleBook = DEFAULT_RULEBOOK,
+    as_of: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> WriteResult:
+    """Reject a Pending Approval account request (``ACCOUNT_REQUEST_REVIEW``): Rejected,
+    kept (never deleted)."""
+    key = check_type(key, str, "key", "a record key (a string)")
+    w = _write(
+        tenant, actor, Action.REJECT_REQUEST, Channel.ADMIN, repository, rulebook, as_of, now
+    )
+    decision = w.decide(key)
+    pending, rejected = RecordStatus.PENDING_APPROVAL, RecordStatus.REJECTED
+    return w.commit(key, decision, _moved(key, pending, rejected, AuditKind.REJECTED, "reject"))
+
+
+def verify_email(
+    tenant: Tenant,
+    key: str,
+    repository: Repository,
+    *,
+    rulebook: RuleBook = DEFAULT_RULEBOOK,
+    as_of: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> WriteResult:
+    """The registrant followed the verification link (``EMAIL_VERIFICATION``): what the
+    host calls then. Pending Verification becomes Enabled where requests are approved
+    automatically, Pending Approval where an admin approves them."""
+    key = check_type(key, str, "key", "a record key (a string)")
+    actor = Actor(id=key, role=Role.MEMBER)
+    w = _write(
+        tenant, actor, Action.VERIFY_EMAIL, Channel.REGISTRATION, repository, rulebook, as_of, now
+    )
+    decision = w.decide(key)
+    auto = w.tenant.account_requests.policy is AccountRequestPolicy.AUTO_APPROVE
+    becomes = RecordStatus.ENABLED if auto else RecordStatus.PENDING_APPROVAL
+    move = _moved(key, RecordStatus.PENDING_VERIFICATION, becomes, AuditKind.VERIFIED, "verify")
+    return w.commit(key, decision, move)
+
+
+def reactivate_user(
+    tenant: Tenant,
+    actor: Actor,
+    key: str,
+    repository: Repository,
+    *,
+    rulebook: RuleBook = DEFAULT_RULEBOOK,
+    as_of: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> WriteResult:
+    """Reactivate a deactivated user (``REACTIVATE_USER``): Enabled again."""
+    key = check_type(key, str, "key", "a record key (a string)")
+    channel = Channel.INTEGRATION if actor.role is Role.INTEGRATION else Channel.ADMIN
+    w = _write(tenant, actor, Action.REACTIVATE_USER, channel, repository, rulebook, as_of, now)
+    decision = w.decide(key)
+    off, on = RecordStatus.DEACTIVATED, RecordStatus.ENABLED
+    return w.commit(key, decision, _moved(key, off, on, AuditKind.REACTIVATED, "reactivate"))
