@@ -131,3 +131,28 @@ def test_help_lists_the_commands_in_sections(tmp_path: Path) -> None:
     sections = ["Uploads:", "Users and requests:", "Audit:", "Rules:", "Tenants:"]
     assert [out.index(s) for s in sections] == sorted(out.index(s) for s in sections)
     assert "Other:" not in out
+
+
+SUMMIT = EXAMPLES / "tenants" / "summit-integration.toml"
+
+
+def test_push_applies_json_lines_or_nothing(tmp_path: Path) -> None:
+    cli = Cli(tmp_path)
+    assert cli("tenant", "add", SUMMIT).code == 0
+    good = cli.file(
+        "push.jsonl",
+        '{"op": "upsert", "record": {"LegacyContactKey": "S-1", "FirstName": "Ada", '
+        '"LastName": "L", "EmailAddress": "ada@x.org", "CompanyName": "E"}}\n',
+    )
+    done = cli("push", good, "--tenant", "summit", "--actor", "imis-sync", "--format", "json")
+    assert done.code == 0, done.err
+    assert [e["kind"] for e in done.json()["events"]] == ["created"]
+    bad = cli.file("bad.jsonl", '{"op": "fly", "record": {}}\nnot json\n')
+    refused = cli("push", bad, "--tenant", "summit", "--actor", "imis-sync")
+    assert refused.code == 1
+    assert "line 1: op:" in refused.err
+    assert "line 2:" in refused.err
+    person = cli("push", good, "--tenant", "summit", "--actor", "priya")
+    assert person.code == 1
+    assert "ROLE_PERMISSIONS" in person.err
+    assert cli.revision("summit") == 1

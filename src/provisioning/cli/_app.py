@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import gc
 import hashlib
-import io
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -174,7 +173,7 @@ def _os_message(exc: OSError) -> str:
 #: The sections ``provisioning --help`` lists the commands in, in order.
 _SECTIONS: Final = (
     ("Uploads", ("template", "validate", "plan", "apply", "export")),
-    ("Users and requests", ("register", "verify-email", "approve", "reject", "user")),
+    ("Users and requests", ("register", "verify-email", "approve", "reject", "user", "push")),
     ("Audit", ("uploads", "history", "revert")),
     ("Rules", ("explain", "sso")),
     ("Tenants", ("tenant",)),
@@ -1223,29 +1222,11 @@ def _cells(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 def _record_from_cells(cells: dict[str, str], base: UserRecord | None = None) -> UserRecord:
-    """The record a row with ``cells`` makes, read as an upload row is (same checks, same
-    error codes); ``base`` gives the other cells."""
-    headers = [c.header for c in COMMUNITY_UPLOAD_USERS.columns]
-    row: dict[str, str] = dict.fromkeys(headers, "")
-    if base is not None:
-        text = io.StringIO(newline="")
-        write([base], text, COMMUNITY_UPLOAD_USERS, formula_safe=False)
-        row |= next(csv.DictReader(io.StringIO(text.getvalue())))
-    row |= cells
-    text = io.StringIO(newline="")
-    writer = csv.writer(text)
-    writer.writerow(headers)
-    writer.writerow([row[h] for h in headers])
-    text.seek(0)
-    found = list(read(text, COMMUNITY_UPLOAD_USERS))
-    errors = [e for e in found if isinstance(e, RowError) and e.is_error]
-    records = [r for r in found if isinstance(r, UserRecord)]
-    if errors or not records:
-        raise BadInput(
-            "; ".join(f"{e.column or 'the row'}: {e.code}: {e.message}" for e in errors)
-            or "the values make no record"
-        )
-    return records[0]
+    """The record the cells make, read as an upload row is; a bad cell is a usage error."""
+    try:
+        return writes.record_from_cells(cells, base)
+    except InvalidValueError as exc:
+        raise BadInput(str(exc)) from None
 
 
 def _write_result(state: _State, fmt: str, verb: str, result: WriteResult) -> None:
@@ -1433,6 +1414,98 @@ def user_reactivate(
     t = _load_tenant(store, tenant_id)
     actor = _load_actor(store, t, actor_id)
     _write_result(state, fmt, "reactivated", writes.reactivate_user(t, actor, key, store.repo))
+
+
+#: The most bytes a push file may hold, and one of its lines.
+_PUSH_CAP: Final = 200 * 1024 * 1024
+_PUSH_LINE_CAP: Final = 1024 * 1024
+
+
+def _push_operations(path: Path) -> tuple[list[writes.PushOperation], list[str]]:
+    """The operations of a JSON-lines push file (``-``: standard input), and the errors of
+    the lines that are none, each naming its line."""
+    operations: list[writes.PushOperation] = []
+    problems: list[str] = []
+    stream = sys.stdin.buffer if str(path) == "-" else None
+    opened = nullcontext(stream) if stream is not None else open_regular(path, "push file")
+    total = 0
+    with opened as source:
+        assert source is not None
+        for number, raw in enumerate(iter(lambda: source.readline(_PUSH_LINE_CAP + 1), b""), 1):
+            total += len(raw)
+            if total > _PUSH_CAP:
+                raise BadInput(
+                    f"{path}: the push file is larger than {_PUSH_CAP:,} bytes; split it"
+                )
+            if len(raw) > _PUSH_LINE_CAP:
+                raise BadInput(f"{path}: line {number} is longer than {_PUSH_LINE_CAP:,} bytes")
+            if not raw.strip():
+                continue
+            try:
+                data = json.loads(raw.decode("utf-8"))
+                if not isinstance(data, dict) or set(data) - {"op", "record"}:
+                    raise ValueError('each line is {"op": ..., "record": {...}} and nothing else')
+                record = data.get("record", {})
+                if not isinstance(record, dict) or not all(
+                    isinstance(v, str) for v in record.values()
+                ):
+                    raise ValueError("record is an object of template headers to text")
+                operations.append(writes.PushOperation(data.get("op", ""), record, number))
+            except (ValueError, UnicodeDecodeError, InvalidValueError) as exc:
+                problems.append(f"line {number}: {exc}")
+    return operations, problems
+
+
+@cli.command("push")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True))
+@_tenant_option
+@click.option(
+    "--actor", "actor_id", required=True, help="The integration (an actor of the tenant)."
+)
+@_format_option
+@click.pass_context
+def push_command(
+    ctx: click.Context, *, file: Path, tenant_id: str, actor_id: str, fmt: str
+) -> None:
+    """Apply an integration push: JSON lines of upsert / patch / deactivate / reactivate."""
+    state = _state(ctx)
+    store = state.open(ctx)
+    t = _load_tenant(store, tenant_id)
+    actor = _load_actor(store, t, actor_id)
+    operations, problems = _push_operations(file)
+    outcome: writes.PushResult | tuple[writes.PushError, ...] = ()
+    if not problems:
+        outcome = writes.push(t, actor, operations, store.repo)
+        if not isinstance(outcome, writes.PushResult):
+            problems = [str(e) for e in outcome]
+    if problems:
+        if fmt == "json":
+            _emit_json(state, {"applied": False, "errors": problems})
+        else:
+            for problem in problems[:50]:
+                state.err.print(render.text(problem))
+        raise Failure(f"{len(problems)} line(s) of the push cannot be applied; nothing was written")
+    assert isinstance(outcome, writes.PushResult)
+    if fmt == "json":
+        _emit_json(
+            state,
+            {
+                "applied": True,
+                "revision": outcome.revision,
+                "events": [e.to_dict() for e in outcome.events],
+                "unchanged": list(outcome.unchanged),
+            },
+        )
+        return
+    kinds = Counter(e.kind.value for e in outcome.events)
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "no change"
+    state.out.print(
+        render.text(
+            f"pushed to {t.id}: {summary}, {len(outcome.unchanged)} unchanged"
+            + (f" (revision {outcome.revision})" if outcome.revision is not None else ""),
+            style="bold green",
+        )
+    )
 
 
 @cli.command("export")

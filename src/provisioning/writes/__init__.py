@@ -28,6 +28,8 @@ the second finds the record changed since it was read and raises
 ('Enabled', 1, 'created')
 """
 
+from ._cells import record_from_cells
+from ._push import PushError, PushOp, PushOperation, PushResult, push
 from ._write import (
     WriteResult,
     approve_request,
@@ -42,13 +44,19 @@ from ._write import (
 )
 
 __all__ = [
+    "PushError",
+    "PushOp",
+    "PushOperation",
+    "PushResult",
     "WriteResult",
     "approve_request",
     "create_user",
     "deactivate_user",
     "edit_own_profile",
     "edit_user",
+    "push",
     "reactivate_user",
+    "record_from_cells",
     "register",
     "reject_request",
     "verify_email",

@@ -1,0 +1,56 @@
+"""Record fields named and written as in the upload template, read as an upload row is."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from typing import Final
+
+from ..exceptions import InvalidValueError
+from ..records import UserRecord
+from ..spreadsheet import COMMUNITY_UPLOAD_USERS, RowError, read, write
+
+__all__ = ["HEADERS", "record_from_cells"]
+
+#: The Community template's headers, in order.
+HEADERS: Final = tuple(c.header for c in COMMUNITY_UPLOAD_USERS.columns)
+_BY_LOWER: Final = {h.lower(): h for h in HEADERS}
+
+
+def header_of(name: str) -> str | None:
+    """The template header ``name`` is (compared ignoring case), or ``None``."""
+    return _BY_LOWER.get(name.strip().lower())
+
+
+def record_from_cells(cells: Mapping[str, str], base: UserRecord | None = None) -> UserRecord:
+    """The record an upload row with ``cells`` (by template header) makes, with the same
+    checks and error codes as an upload: :class:`~provisioning.InvalidValueError`
+    naming each bad cell otherwise. ``base`` fills the cells not given (a cell given as
+    ``""`` clears an optional field)."""
+    row: dict[str, str] = dict.fromkeys(HEADERS, "")
+    if base is not None:
+        text = io.StringIO(newline="")
+        write([base], text, COMMUNITY_UPLOAD_USERS, formula_safe=False)
+        row |= next(csv.DictReader(io.StringIO(text.getvalue())))
+    for name, value in cells.items():
+        header = header_of(name)
+        if header is None:
+            raise InvalidValueError(f"{name!r} is no column of the upload template", field=name)
+        if not isinstance(value, str):
+            raise InvalidValueError(
+                f"{header} must be text, as in an upload file, got {value!r:.80}", field=header
+            )
+        row[header] = value
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(HEADERS)
+    writer.writerow([row[h] for h in HEADERS])
+    text.seek(0)
+    found = list(read(text, COMMUNITY_UPLOAD_USERS))
+    errors = [e for e in found if isinstance(e, RowError) and e.is_error]
+    records = [r for r in found if isinstance(r, UserRecord)]
+    if errors or len(records) != 1:
+        reasons = "; ".join(f"{e.column or 'the row'}: {e.code}: {e.message}" for e in errors)
+        raise InvalidValueError(reasons or "the values make no record", field="cells")
+    return records[0]

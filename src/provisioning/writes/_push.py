@@ -1,0 +1,263 @@
+"""The integration's push: per-record operations from the AMS/CRM, checked whole, applied whole.
+
+As the vendor's Push API does, an ``upsert`` carries the full record (a field it leaves
+out is cleared), a ``patch`` changes only the fields it names, ``deactivate`` needs only
+the key, and ``reactivate`` is its own, explicit operation: a sync never undoes a
+deactivation (``DEACTIVATE_NOT_DELETE``), so an upsert of a deactivated record updates
+its fields and leaves it deactivated. Records a push does not name are untouched: a
+push is no snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Final
+
+import attrs
+
+from .._enum import ValueEnum
+from .._validators import check_day, check_type, to_enum
+from ..actors import Action, Actor
+from ..audit import AuditEvent, AuditKind, Channel, changes_between
+from ..exceptions import ConflictError, InvalidValueError, RefusedError
+from ..records import RecordStatus, UserRecord
+from ..repository import AuditLog, ChangeSet, Repository
+from ..rules import DEFAULT_RULEBOOK, RuleBook
+from ..tenants import Tenant
+from ..uploads import tenant_as_stored
+from ._cells import header_of, record_from_cells
+from ._write import TRIES, _now
+
+__all__ = ["PushError", "PushOp", "PushOperation", "PushResult", "push"]
+
+#: The most operations one push may hold.
+MOST_OPERATIONS: Final = 100_000
+
+
+class PushOp(ValueEnum):
+    """What one operation of a push does."""
+
+    UPSERT = "upsert"
+    PATCH = "patch"
+    DEACTIVATE = "deactivate"
+    REACTIVATE = "reactivate"
+
+
+def _op(value: PushOp | str) -> PushOp:
+    return to_enum(PushOp, value, "op")
+
+
+def _cells(value: Mapping[str, str]) -> Mapping[str, str]:
+    if not isinstance(value, Mapping):
+        raise InvalidValueError(
+            f"record must be an object of template headers to text, got {value!r:.80}",
+            field="record",
+        )
+    return dict(value)
+
+
+@attrs.frozen
+class PushOperation:
+    """One operation: ``op`` and the record's cells by upload-template header (text, as in
+    an upload file). ``line`` is where it came from, for errors."""
+
+    op: PushOp = attrs.field(converter=_op)
+    record: Mapping[str, str] = attrs.field(converter=_cells)
+    line: int = 0
+
+    @property
+    def key(self) -> str:
+        """The record's LegacyContactKey, as the operation gives it."""
+        return str(self.record.get("LegacyContactKey", "")).strip()
+
+
+@attrs.frozen
+class PushError:
+    """Why one operation cannot be applied: its line and the reason."""
+
+    line: int
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line} ({self.key or 'no key'}): {self.message}"
+
+
+@attrs.frozen
+class PushResult:
+    """What a push did: the new revision and one audit event per changed record."""
+
+    revision: int | None
+    events: tuple[AuditEvent, ...]
+    unchanged: tuple[str, ...]
+
+
+def _planned(
+    operation: PushOperation, stored: UserRecord | None
+) -> tuple[UserRecord | None, AuditKind | None]:
+    """The record an operation makes of the stored one (``None``: no change)."""
+    op, cells, key = operation.op, operation.record, operation.key
+    if op is PushOp.UPSERT:
+        record = record_from_cells(cells)  # the full record: a field left out is cleared
+        if stored is None:
+            return record, AuditKind.CREATED
+        # A sync does not undo a deactivation, nor move a record's state at all.
+        record = attrs.evolve(record, status=stored.status)
+        return (None, None) if record == stored else (record, AuditKind.UPDATED)
+    if stored is None:
+        raise InvalidValueError(f"no record has the key {key!r}", field="LegacyContactKey")
+    if op is PushOp.PATCH:
+        for name in cells:
+            if header_of(name) == "Status":
+                raise InvalidValueError(
+                    "a patch does not set the Status: deactivate or reactivate", field="Status"
+                )
+        record = record_from_cells(cells, base=stored)
+        return (None, None) if record == stored else (record, AuditKind.UPDATED)
+    if op is PushOp.DEACTIVATE:
+        if stored.status is RecordStatus.DEACTIVATED:
+            return None, None
+        return attrs.evolve(stored, status=RecordStatus.DEACTIVATED), AuditKind.DEACTIVATED
+    if stored.status is not RecordStatus.DEACTIVATED:
+        return None, None
+    return attrs.evolve(stored, status=RecordStatus.ENABLED), AuditKind.REACTIVATED
+
+
+def push(
+    tenant: Tenant,
+    actor: Actor,
+    operations: Iterable[PushOperation],
+    repository: Repository,
+    *,
+    rulebook: RuleBook = DEFAULT_RULEBOOK,
+    as_of: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> PushResult | tuple[PushError, ...]:
+    """Apply a push from the integration: every operation, or none.
+
+    Decided with ``INTEGRATION_SYNC`` (and ``REACTIVATE_USER`` when it reactivates) for
+    ``actor``: a push to a tenant on another method, or by anyone but the integration, is
+    refused with :class:`~provisioning.RefusedError` naming the rule (and audited). Each
+    operation is checked as an upload row is; when any fails, the errors are returned, a
+    :class:`PushError` per operation, and nothing is written. A key named twice is an
+    error. Otherwise the changes and their events are committed in one transaction.
+    """
+    tenant = check_type(tenant, Tenant, "tenant", "a Tenant")
+    actor = check_type(actor, Actor, "actor", "an Actor")
+    rulebook = check_type(rulebook, RuleBook, "rulebook", "a RuleBook")
+    check_type(repository, Repository, "repository", "a Repository")  # type: ignore[type-abstract]
+    day = None if as_of is None else check_day(as_of, "as_of")
+    at = _now(now)
+    batch: list[PushOperation] = []
+    for operation in operations:
+        batch.append(check_type(operation, PushOperation, "operations", "PushOperation values"))
+        if len(batch) > MOST_OPERATIONS:
+            raise InvalidValueError(
+                f"a push holds at most {MOST_OPERATIONS:,} operations; split it", field="operations"
+            )
+    stored_tenant = tenant_as_stored(tenant, repository)
+    actions = [Action.INTEGRATION_SYNC]
+    if any(o.op is PushOp.REACTIVATE for o in batch):
+        actions.append(Action.REACTIVATE_USER)
+    rules: list[str] = []
+    for action in actions:
+        decision = rulebook.decide(stored_tenant, actor, action, as_of=day)
+        if not decision.allowed:
+            refusing = tuple(f.rule for f in decision.refusals)
+            if isinstance(repository, AuditLog):
+                repository.record_refusal(
+                    tenant.id,
+                    AuditEvent(
+                        at=at,
+                        tenant_id=tenant.id,
+                        key=None,
+                        actor_id=actor.id,
+                        role=actor.role,
+                        channel=Channel.INTEGRATION,
+                        kind=AuditKind.REFUSED,
+                        rules=refusing,
+                    ),
+                )
+            reasons = "; ".join(f"{f.rule}: {f.message}" for f in decision.refusals)
+            raise RefusedError(
+                f"the push to {tenant.id} by {actor.id} is refused: {reasons}; nothing was written",
+                rules=refusing,
+                decision=decision,
+            )
+        rules.extend(decision.rules)
+    for _ in range(TRIES):
+        revision = repository.revision(tenant.id)
+        planned = _Planned(tenant.id, actor, at, tuple(dict.fromkeys(rules)))
+        planned.read(batch, repository)
+        if planned.errors:
+            return tuple(planned.errors)
+        events, unchanged = planned.events, tuple(planned.unchanged)
+        if not events:
+            return PushResult(None, (), unchanged)
+        change_set = ChangeSet(creates=planned.creates, updates=planned.updates, events=events)
+        try:
+            new = repository.commit(tenant.id, change_set, revision)
+        except ConflictError:
+            continue
+        stamped = tuple(attrs.evolve(e, revision=new) for e in events)
+        return PushResult(new, stamped, unchanged)
+    raise ConflictError(
+        f"tenant {tenant.id!r} is busy with other writes; nothing was pushed: try again",
+        tenant_id=tenant.id,
+        expected=None,
+        actual=None,
+    )
+
+
+@attrs.define
+class _Planned:
+    """A push's changes, worked out from the stored records; or its errors."""
+
+    tenant_id: str
+    actor: Actor
+    at: dt.datetime
+    rules: tuple[str, ...]
+    errors: list[PushError] = attrs.Factory(list)
+    creates: list[UserRecord] = attrs.Factory(list)
+    updates: list[UserRecord] = attrs.Factory(list)
+    events: list[AuditEvent] = attrs.Factory(list)
+    unchanged: list[str] = attrs.Factory(list)
+
+    def read(self, batch: Sequence[PushOperation], repository: Repository) -> None:
+        seen: dict[str, int] = {}
+        for operation in batch:
+            key = operation.key
+            if not key:
+                self.errors.append(
+                    PushError(operation.line, "", "the record has no LegacyContactKey")
+                )
+                continue
+            if key in seen:
+                message = f"the key is pushed twice (line {seen[key]} too)"
+                self.errors.append(PushError(operation.line, key, message))
+                continue
+            seen[key] = operation.line
+            stored = repository.get(self.tenant_id, key)
+            try:
+                record, kind = _planned(operation, stored)
+            except InvalidValueError as exc:
+                self.errors.append(PushError(operation.line, key, str(exc)))
+                continue
+            if record is None or kind is None:
+                self.unchanged.append(key)
+                continue
+            (self.creates if stored is None else self.updates).append(record)
+            self.events.append(
+                AuditEvent(
+                    at=self.at,
+                    tenant_id=self.tenant_id,
+                    key=key,
+                    actor_id=self.actor.id,
+                    role=self.actor.role,
+                    channel=Channel.INTEGRATION,
+                    kind=kind,
+                    changes=changes_between(stored, record) if stored is not None else (),
+                    rules=self.rules,
+                )
+            )

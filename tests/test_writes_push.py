@@ -1,0 +1,143 @@
+"""The integration's push: upsert / patch / deactivate / reactivate, all or none."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import provisioning as pv
+from provisioning import writes
+from provisioning.adapters import MemoryRepository, SqliteRepository
+from provisioning.repository import Repository
+from provisioning.writes import PushOperation
+
+SUMMIT = pv.Tenant(
+    id="summit",
+    name="Summit",
+    products={"community": "standard_integration"},
+    integration="imis",
+)
+SYNC = pv.Actor(id="imis-sync", role="integration")
+
+
+def cells(key: str, **more: str) -> dict[str, str]:
+    return {
+        "LegacyContactKey": key,
+        "FirstName": "First",
+        "LastName": "Last",
+        "EmailAddress": f"user{key}@example.org",
+        "CompanyName": "Acme",
+    } | more
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def repo(request: pytest.FixtureRequest) -> Iterator[Repository]:
+    if request.param == "memory":
+        yield MemoryRepository()
+        return
+    with SqliteRepository(":memory:") as store:
+        yield store
+
+
+def ok(outcome: writes.PushResult | tuple[writes.PushError, ...]) -> writes.PushResult:
+    assert isinstance(outcome, writes.PushResult), outcome
+    return outcome
+
+
+def test_upsert_creates_then_replaces_the_whole_record(repo: Repository) -> None:
+    first = ok(writes.push(SUMMIT, SYNC, [PushOperation("upsert", cells("1", Title="Dr"))], repo))
+    assert [e.kind.value for e in first.events] == ["created"]
+    again = ok(writes.push(SUMMIT, SYNC, [PushOperation("upsert", cells("1", City="Oslo"))], repo))
+    stored = repo.get("summit", "1")
+    assert stored is not None
+    assert (stored.title, stored.city) == (None, "Oslo")  # a field left out is cleared
+    assert [(c.field, c.old, c.new) for c in again.events[0].changes] == [
+        ("title", "Dr", None),
+        ("city", None, "Oslo"),
+    ]
+
+
+def test_patch_changes_only_what_it_names(repo: Repository) -> None:
+    ok(writes.push(SUMMIT, SYNC, [PushOperation("upsert", cells("1", Title="Dr"))], repo))
+    ok(
+        writes.push(
+            SUMMIT, SYNC, [PushOperation("patch", {"LegacyContactKey": "1", "City": "Oslo"})], repo
+        )
+    )
+    stored = repo.get("summit", "1")
+    assert stored is not None
+    assert (stored.title, stored.city) == ("Dr", "Oslo")
+
+
+def test_a_sync_does_not_undo_a_deactivation(repo: Repository) -> None:
+    ok(writes.push(SUMMIT, SYNC, [PushOperation("upsert", cells("1"))], repo))
+    ok(writes.push(SUMMIT, SYNC, [PushOperation("deactivate", {"LegacyContactKey": "1"})], repo))
+    upserted = ok(
+        writes.push(SUMMIT, SYNC, [PushOperation("upsert", cells("1", Title="Dr"))], repo)
+    )
+    stored = repo.get("summit", "1")
+    assert stored is not None
+    assert stored.status is pv.RecordStatus.DEACTIVATED  # DEACTIVATE_NOT_DELETE
+    assert stored.title == "Dr"
+    assert [c.field for c in upserted.events[0].changes] == ["title"]
+    back = ok(
+        writes.push(SUMMIT, SYNC, [PushOperation("reactivate", {"LegacyContactKey": "1"})], repo)
+    )
+    assert back.events[0].kind is pv.AuditKind.REACTIVATED
+    assert "REACTIVATE_USER" in back.events[0].rules
+
+
+def test_records_the_push_does_not_name_are_untouched(repo: Repository) -> None:
+    ok(writes.push(SUMMIT, SYNC, [PushOperation("upsert", cells(k)) for k in "123"], repo))
+    ok(writes.push(SUMMIT, SYNC, [PushOperation("upsert", cells("1", Title="Dr"))], repo))
+    assert {r.status for r in repo.records("summit")} == {pv.RecordStatus.ENABLED}
+    assert repo.count("summit") == 3
+
+
+def test_one_bad_operation_writes_nothing_and_every_error_names_its_line(repo: Repository) -> None:
+    ops = [
+        PushOperation("upsert", cells("1"), line=1),
+        PushOperation("upsert", cells("2", EmailAddress="nope"), line=2),
+        PushOperation("patch", {"LegacyContactKey": "9", "City": "Oslo"}, line=3),
+        PushOperation("upsert", cells("1"), line=4),
+        PushOperation("patch", {"LegacyContactKey": "1", "Status": "Enabled"}, line=5),
+    ]
+    errors = writes.push(SUMMIT, SYNC, ops, repo)
+    assert isinstance(errors, tuple)
+    assert [(e.line, e.key) for e in errors] == [(2, "2"), (3, "9"), (4, "1"), (5, "1")]
+    assert "EmailAddress" in errors[0].message
+    assert repo.count("summit") == 0
+    assert repo.revision("summit") == 0
+
+
+def test_a_push_to_another_method_or_by_a_person_is_refused_and_audited(repo: Repository) -> None:
+    site = pv.Tenant(id="rb", name="RB", products={"community": "spreadsheet_upload"})
+    with pytest.raises(pv.RefusedError) as caught:
+        writes.push(site, SYNC, [PushOperation("upsert", cells("1"))], repo)
+    assert "UPLOAD_CSV_ONLY" in caught.value.rules
+    with pytest.raises(pv.RefusedError) as person:
+        writes.push(SUMMIT, pv.Actor(id="p", role="super_admin"), [], repo)
+    assert person.value.rules == ("ROLE_PERMISSIONS",)
+    refused = list(repo.events("summit"))  # type: ignore[attr-defined]
+    assert [e.kind.value for e in refused] == ["refused"]
+    assert repo.revision("summit") == 0
+
+
+def test_a_push_that_changes_nothing_commits_nothing(repo: Repository) -> None:
+    ok(writes.push(SUMMIT, SYNC, [PushOperation("upsert", cells("1"))], repo))
+    same = ok(writes.push(SUMMIT, SYNC, [PushOperation("upsert", cells("1"))], repo))
+    assert (same.revision, same.events, same.unchanged) == (None, (), ("1",))
+    assert repo.revision("summit") == 1
+
+
+def test_a_patch_does_not_set_the_status(repo: Repository) -> None:
+    ok(writes.push(SUMMIT, SYNC, [PushOperation("upsert", cells("1"))], repo))
+    errors = writes.push(
+        SUMMIT,
+        SYNC,
+        [PushOperation("patch", {"LegacyContactKey": "1", "Status": "Rejected"})],
+        repo,
+    )
+    assert isinstance(errors, tuple)
+    assert "deactivate or reactivate" in errors[0].message
