@@ -143,13 +143,20 @@ def with_values(record: UserRecord, values: dict[str, Any]) -> UserRecord:
     unknown = sorted(set(values) - set(_NAMES))
     if unknown:
         raise InvalidValueError(f"no record field is named {unknown[0]!r}", field=unknown[0])
-    plain = record_values(record) | values
-    row = tuple(plain[name] for name in _NAMES)
-    problem = _CODEC.problem(row)
-    if problem is not None:
-        raise InvalidValueError(f"the values make no record: {problem}")
-    decoded = _CODEC.decode(row)
+    row = list(_CODEC.encode(record))
+    for name, value in values.items():
+        row[_INDEX[name]] = value
+    try:
+        decoded = _CODEC.decode(row)
+    except (KeyError, ValueError, TypeError, AttributeError, RecursionError):
+        raise InvalidValueError(
+            f"the values make no record: {_CODEC.problem(row) or 'a value is of the wrong kind'}"
+        ) from None
+    # Built again through the constructor: every field's own checks run on the values.
     return UserRecord(**{name: getattr(decoded, name) for name in _NAMES})
+
+
+_INDEX: Final = {name: index for index, name in enumerate(_NAMES)}
 
 
 # -- events -----------------------------------------------------------------------------------
