@@ -48,7 +48,6 @@ from ..spreadsheet import (
     HeaderError,
     RowError,
     Template,
-    read,
     write,
     write_blank,
     write_error_report,
@@ -76,6 +75,7 @@ from ._inputs import (
     parse_size,
     spool,
 )
+from ._reading import ReadingOptions, open_reader, reading_options
 from ._store import DEFAULT_DB, Store
 
 __all__ = ["cli", "main"]
@@ -616,6 +616,7 @@ def template_command(product: str, edition: str | None, example: bool, output: P
     help="Write the failed rows, with error_* columns first, to this CSV file.",
 )
 @_max_file_size_option
+@reading_options
 @click.pass_context
 def validate_command(
     ctx: click.Context,
@@ -626,6 +627,7 @@ def validate_command(
     fmt: str,
     error_report: Path | None,
     max_file_size: int,
+    reading: ReadingOptions,
 ) -> None:
     """Check an upload file against its template; exit 0 when every row is valid."""
     state = _state(ctx)
@@ -637,7 +639,7 @@ def validate_command(
     try:
         with _reading(file, state.err) as stream:
             try:
-                reader = read(stream, template, max_file_size=max_file_size)
+                reader = open_reader(stream, template, reading, max_file_size)
             except HeaderError as exc:
                 problems = list(exc.problems)
             else:
@@ -728,6 +730,7 @@ def _plan(
     mode: str,
     as_of: dt.date | None,
     overrides: tuple[str, ...],
+    reading: ReadingOptions,
 ) -> UploadPlan:
     admins = [a.id for a in store.actors(tenant.id) if a.role is Role.SUPER_ADMIN]
     decided_by = _still(store, tenant, actor)
@@ -738,7 +741,7 @@ def _plan(
         plan = plan_upload(
             tenant,
             actor,
-            read(stream, COMMUNITY_UPLOAD_USERS, max_file_size=None),
+            open_reader(stream, COMMUNITY_UPLOAD_USERS, reading, None),
             store.repo,
             mode=mode,
             as_of=as_of,
@@ -839,6 +842,7 @@ def _check_replan(saved: SavedPlan, plan: UploadPlan) -> None:
     help="Save the plan's facts for `apply --plan`, which refuses it once stale.",
 )
 @_max_file_size_option
+@reading_options
 @_format_option
 @click.pass_context
 def plan_command(
@@ -852,6 +856,7 @@ def plan_command(
     as_of: dt.datetime | None,
     save: Path | None,
     max_file_size: int,
+    reading: ReadingOptions,
     fmt: str,
 ) -> None:
     """Dry run: what a Community upload would change, and what refuses or holds it."""
@@ -861,7 +866,15 @@ def plan_command(
     actor = _load_actor(store, t, actor_id)
     with _spooled(state, file, max_file_size) as upload:
         plan = _plan(
-            state, store, upload, t, actor, mode=mode, as_of=_day(as_of), overrides=overrides
+            state,
+            store,
+            upload,
+            t,
+            actor,
+            mode=mode,
+            as_of=_day(as_of),
+            overrides=overrides,
+            reading=reading,
         )
     _show_plan(state, plan, fmt)
     if save is not None:
@@ -951,6 +964,7 @@ def _check_saved(
 )
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking for confirmation.")
 @_max_file_size_option
+@reading_options
 @_format_option
 @click.pass_context
 def apply_command(
@@ -965,6 +979,7 @@ def apply_command(
     plan_file: Path | None,
     yes: bool,
     max_file_size: int,
+    reading: ReadingOptions,
     fmt: str,
 ) -> None:
     """Plan a Community upload and apply it whole, or not at all."""
@@ -984,7 +999,15 @@ def apply_command(
             saved, store, t, actor, upload, file=file, mode=mode, day=day, overrides=overrides
         )
     plan = _plan(
-        state, store, upload, t, actor, mode=mode or "full", as_of=day, overrides=overrides
+        state,
+        store,
+        upload,
+        t,
+        actor,
+        mode=mode or "full",
+        as_of=day,
+        overrides=overrides,
+        reading=reading,
     )
     if saved is not None:
         _check_replan(saved, plan)

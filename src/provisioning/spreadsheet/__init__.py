@@ -21,6 +21,7 @@ docs/upload-files.md is the guide.
 from ._codes import ErrorCode, Severity
 from ._dates import DateOrder
 from ._errors import HeaderError, ReadSummary, RowError
+from ._options import OptionNames
 from ._reader import (
     DEFAULT_MAX_FIELD_SIZE,
     DEFAULT_MAX_FILE_SIZE,
@@ -60,6 +61,7 @@ __all__ = [
     "DateOrder",
     "ErrorCode",
     "HeaderError",
+    "OptionNames",
     "ReadReport",
     "ReadSummary",
     "Reader",

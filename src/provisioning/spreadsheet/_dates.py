@@ -24,8 +24,13 @@ from dateutil import parser as _dateutil
 
 from ._codes import ErrorCode
 from ._errors import CellProblem
+from ._options import OptionNames
 
-__all__ = ["DateOrder", "parse_date"]
+__all__ = ["AMBIGUOUS_HINT", "DateOrder", "parse_date"]
+
+#: How an ``ambiguous_date`` message names the option that declares the order; the
+#: reader puts the option's name for its caller in its place (:class:`OptionNames`).
+AMBIGUOUS_HINT = OptionNames().date_order
 
 
 class DateOrder(enum.Enum):
@@ -80,8 +85,7 @@ def parse_date(text: str, order: DateOrder | None = None) -> dt.date:
         raise CellProblem(
             ErrorCode.AMBIGUOUS_DATE,
             f"{text!r} is not an ISO 8601 date (YYYY-MM-DD) and no day/month order was "
-            "declared; write it as YYYY-MM-DD or read the file with "
-            "date_order=DateOrder.DAY_FIRST or DateOrder.MONTH_FIRST",
+            "declared; write it as YYYY-MM-DD or read the file with " + AMBIGUOUS_HINT,
         )
     if match := _YEAR_LAST.fullmatch(text):
         first, second = match[1], match[3]

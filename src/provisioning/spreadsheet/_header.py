@@ -16,6 +16,7 @@ import attrs
 from .._validators import header_problem
 from ._codes import ErrorCode, Severity
 from ._errors import HeaderError, RowError
+from ._options import OptionNames
 from ._source import count_breaks
 from ._templates import Column, Template
 
@@ -27,6 +28,8 @@ Layout = tuple[Column | str | None, ...]
 
 #: How many unknown columns get a "did you mean" suggestion (each costs a fuzzy search).
 SUGGESTIONS = 20
+
+_PYTHON = OptionNames()
 
 _DELIMITERS = {",": "comma-separated", "\t": "tab-delimited", ";": "semicolon-separated"}
 
@@ -109,6 +112,7 @@ def match_header(
     max_columns: int,
     max_field_size: int | None = None,
     line: int = 1,
+    names: OptionNames = _PYTHON,
 ) -> HeaderMatch:
     """Match the cells of a header row against ``template``.
 
@@ -117,6 +121,7 @@ def match_header(
     an unknown column (a warning, with a "did you mean" for the first few), or blank (a
     warning). A column named twice and a required column absent are errors. ``line`` is
     the physical line the header starts on; a problem names the line its cell starts on.
+    ``names`` is how a message names the reader's options (Python arguments by default).
     A header cell longer than ``max_field_size`` characters is a ``field_too_large``
     error; like too many columns, it is refused before any other check.
     """
@@ -167,8 +172,7 @@ def match_header(
                 message = (
                     f"header {raw!r} differs from {near.header!r} only in case or "
                     f"spaces: did you mean {near.header!r}? Headers must match "
-                    "exactly; read with lenient_headers=True "
-                    "to accept it"
+                    f"exactly; read with {names.lenient_headers} to accept it"
                 )
             problem(raw, ErrorCode.INEXACT_HEADER, message, raw, warn=lenient, index=index)
         if slot is None:

@@ -15,9 +15,10 @@ from .._validators import check_type, to_enum
 from ..exceptions import InvalidValueError, SpreadsheetError
 from ..records import normalize_email
 from ._codes import ErrorCode, Severity
-from ._dates import DateOrder
+from ._dates import AMBIGUOUS_HINT, DateOrder
 from ._errors import HeaderError, ReadSummary, RowError, row_error
 from ._header import Layout, match_header
+from ._options import OptionNames
 from ._parse import compile_builder, parse_row
 from ._source import LineSource, blank_run, count_breaks, physical_lines
 from ._templates import Column, R, Template
@@ -139,6 +140,7 @@ class Reader(Generic[R]):
         max_columns: int = DEFAULT_MAX_COLUMNS,
         max_record_size: int = DEFAULT_MAX_RECORD_SIZE,
         max_problem_rows: int = DEFAULT_MAX_PROBLEM_ROWS,
+        option_names: OptionNames | None = None,
     ) -> None:
         if isinstance(stream, str | bytes) or not callable(getattr(stream, "read", None)):
             raise InvalidValueError(
@@ -177,6 +179,9 @@ class Reader(Generic[R]):
                 raise InvalidValueError(
                     f"{name} must be a whole number, 1 or more, got {limit!r}", field=name
                 )
+        if option_names is None:
+            option_names = OptionNames()
+        check_type(option_names, OptionNames, "option_names", "an OptionNames")
         if max_field_size > csv.field_size_limit():
             raise InvalidValueError(
                 f"max_field_size {max_field_size:,} is above the csv module's limit of "
@@ -190,7 +195,10 @@ class Reader(Generic[R]):
         self._max_columns = max_columns
         self._max_record = max_record_size
         self._max_problem_rows = max_problem_rows
-        self._source = LineSource(stream, max_file_size=max_file_size, max_line=max_record_size)
+        self._names = option_names
+        self._source = LineSource(
+            stream, max_file_size=max_file_size, max_line=max_record_size, names=option_names
+        )
         self._lines = iter(self._source)
         self._feed = _Feed(self._lines, max_record_size)
         self._csv = csv.reader(self._feed, delimiter=template.delimiter, strict=True)
@@ -272,6 +280,7 @@ class Reader(Generic[R]):
             lenient=self._lenient,
             max_columns=self._max_columns,
             max_field_size=self._max_field,
+            names=self._names,
         )
         self.header = tuple(cells)
         self._counts["lines"] = self._line = (blank_run(first) or 1) + self._feed.taken_lines()
@@ -554,7 +563,11 @@ class Reader(Generic[R]):
                 line=_cell_line(fields, index, start),
                 column=self._column_name(index),
                 code=code,
-                message=message,
+                message=(
+                    message.replace(AMBIGUOUS_HINT, self._names.date_order)
+                    if code is ErrorCode.AMBIGUOUS_DATE
+                    else message
+                ),
                 value=fields[index],
                 severity=self._severity(code),
                 row=row,
@@ -662,6 +675,7 @@ def read(
     max_columns: int = DEFAULT_MAX_COLUMNS,
     max_record_size: int = DEFAULT_MAX_RECORD_SIZE,
     max_problem_rows: int = DEFAULT_MAX_PROBLEM_ROWS,
+    option_names: OptionNames | None = None,
 ) -> Reader[R]:
     """Read an upload file from a text or binary stream; iterate the result.
 
@@ -679,6 +693,8 @@ def read(
     the header row: a :class:`HeaderError` problem). More than ``max_problem_rows`` rows
     without a record (100,000) raise :class:`~provisioning.SpreadsheetError` with code
     ``too_many_problems``, so the problems of a file always fit in memory.
+    ``option_names`` is how messages name these options where they suggest one
+    (:class:`OptionNames`; Python arguments by default).
     """
     return Reader(
         stream,
@@ -690,6 +706,7 @@ def read(
         max_columns=max_columns,
         max_record_size=max_record_size,
         max_problem_rows=max_problem_rows,
+        option_names=option_names,
     )
 
 
@@ -730,6 +747,7 @@ class ReadOptions(TypedDict, total=False):
     max_columns: int
     max_record_size: int
     max_problem_rows: int
+    option_names: OptionNames | None
 
 
 def read_all(

@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from ..exceptions import SpreadsheetError
 from ._codes import ErrorCode
+from ._options import OptionNames
 
 __all__ = ["LineSource"]
 
@@ -130,6 +131,7 @@ class LineSource:
         max_file_size: int | None,
         max_line: int | None = None,
         chunk: int = CHUNK,
+        names: OptionNames | None = None,
     ) -> None:
         if isinstance(stream, str | bytes):
             raise TypeError(
@@ -140,6 +142,7 @@ class LineSource:
         self._max = max_file_size
         self._max_line = max_line
         self._chunk = chunk
+        self._names = names or OptionNames()
         self.encoding = "utf-8"
         self.lines_done = 0
         self._size = 0
@@ -276,7 +279,7 @@ class LineSource:
         unit = "bytes" if self._binary else "characters"
         return SpreadsheetError(
             f"the file is larger than the limit of {self._max:,} {unit}; it passes the "
-            f"limit on line {line}: pass a larger max_file_size= to read it",
+            f"limit on line {line}: pass {self._names.max_file_size} to read it",
             code=ErrorCode.FILE_TOO_LARGE,
             line=line,
         )

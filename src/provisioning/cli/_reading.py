@@ -1,0 +1,103 @@
+"""The reader's options as the command's flags: parsed, named in messages, saved in plans."""
+
+from __future__ import annotations
+
+import functools
+import shlex
+from collections.abc import Callable
+from typing import IO, Any, TypeVar
+
+import attrs
+import click
+
+from ..spreadsheet import DateOrder, OptionNames, Reader, Template, read
+
+__all__ = ["COMMAND_NAMES", "ReadingOptions", "open_reader", "reading_options"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+#: How the reader's messages name its options in the command: as flags a person types.
+COMMAND_NAMES = OptionNames(
+    date_order="--date-order day-first or --date-order month-first",
+    lenient_headers="--lenient-headers",
+    max_file_size="a larger --max-file-size",
+    encoding="--encoding {}",
+    sheet="--sheet {}",
+    quote=shlex.quote,
+)
+
+#: ``--date-order`` choices and the order each one declares.
+DATE_ORDERS = {"day-first": DateOrder.DAY_FIRST, "month-first": DateOrder.MONTH_FIRST}
+#: The flag's spelling of each order.
+DATE_ORDER_FLAGS = {order: flag for flag, order in DATE_ORDERS.items()}
+
+
+@attrs.frozen(kw_only=True)
+class ReadingOptions:
+    """How an upload file is read: what the flags said (``None``: the reader's default)."""
+
+    date_order: DateOrder | None = None
+    lenient_headers: bool = False
+
+    def as_flags(self) -> list[str]:
+        """The flags that give these options, for a message."""
+        flags = []
+        if self.date_order is not None:
+            flags += ["--date-order", DATE_ORDER_FLAGS[self.date_order]]
+        if self.lenient_headers:
+            flags.append("--lenient-headers")
+        return flags
+
+
+#: The names of the command parameters :func:`reading_options` adds.
+PARAMETERS = ("date_order", "lenient_headers")
+
+
+def reading_options(command: _F) -> _F:
+    """Add the reader's flags to ``command``, handed to it as one ``reading`` argument."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        order = kwargs.pop("date_order")
+        kwargs["reading"] = ReadingOptions(
+            date_order=None if order is None else DATE_ORDERS[order],
+            lenient_headers=kwargs.pop("lenient_headers"),
+        )
+        return command(*args, **kwargs)
+
+    options = [
+        click.option(
+            "--date-order",
+            "date_order",
+            type=click.Choice(list(DATE_ORDERS)),
+            default=None,
+            help="How dates that are not YYYY-MM-DD are written: day-first (31/12/2024) or "
+            "month-first (12/31/2024). Without it such dates are errors, never guessed.",
+        ),
+        click.option(
+            "--lenient-headers",
+            "lenient_headers",
+            is_flag=True,
+            default=False,
+            help="Accept headers that differ from the template's only in case or spaces "
+            "(each one a warning).",
+        ),
+    ]
+    decorated: Any = wrapper
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated  # type: ignore[no-any-return]
+
+
+def open_reader(
+    stream: IO[bytes], template: Template[Any], reading: ReadingOptions, max_file_size: int | None
+) -> Reader[Any]:
+    """The spreadsheet reader over ``stream`` with the command's options and flag names."""
+    return read(
+        stream,
+        template,
+        date_order=reading.date_order,
+        lenient_headers=reading.lenient_headers,
+        max_file_size=max_file_size,
+        option_names=COMMAND_NAMES,
+    )

@@ -1,0 +1,89 @@
+"""The reader's options from the command: --date-order, --lenient-headers, and messages
+that name the flags a shell user can type, never a Python argument."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from _cli import SAMPLE, Cli
+
+_HEADER = "LegacyContactKey,FirstName,LastName,EmailAddress,CompanyName"
+_UK = _HEADER + ",MemberSince\r\n1001,Ada,Lovelace,ada@example.com,Engines,03/04/2015\r\n"
+
+
+def test_validate_names_the_date_order_flag(tmp_path: Path) -> None:
+    """An ambiguous date's message suggests --date-order, not date_order=DateOrder...."""
+    result = Cli(tmp_path)("validate", SAMPLE, "--format", "json")
+    ambiguous = [e for e in result.json()["errors"] if e["code"] == "ambiguous_date"]
+    assert [e["message"] for e in ambiguous] == [
+        (
+            "'03/04/2019' is not an ISO 8601 date (YYYY-MM-DD) and no day/month order was "
+            "declared; write it as YYYY-MM-DD or read the file with --date-order day-first "
+            "or --date-order month-first"
+        )
+    ]
+    assert "DateOrder" not in result.out
+
+
+def test_validate_day_first(tmp_path: Path) -> None:
+    """--date-order day-first reads 03/04/2015 as 3 April; month-first as 4 March."""
+    cli = Cli(tmp_path)
+    uk = cli.file("uk.csv", _UK)
+    assert cli("validate", uk).code == 1
+    assert cli("validate", uk, "--date-order", "day-first").code == 0
+    assert cli("validate", uk, "--date-order", "month-first").code == 0
+    bad = cli("validate", uk, "--date-order", "day_first")
+    assert bad.code == 2
+    assert "day-first" in bad.err
+
+
+def test_plan_day_first(tmp_path: Path) -> None:
+    """plan --date-order day-first plans the row a plain plan finds ambiguous."""
+    cli = Cli(tmp_path).with_riverbend()
+    uk = cli.file("uk.csv", _UK)
+    args = ("plan", uk, "--tenant", "riverbend", "--actor", "dana", "--format", "json")
+    plain = cli(*args)
+    assert plain.json()["counts"]["errors"] == 1
+    assert "--date-order day-first" in plain.out
+    declared = cli(*args, "--date-order", "day-first")
+    assert declared.json()["counts"]["errors"] == 0
+    assert declared.json()["counts"]["created"] == 1
+
+
+def test_apply_day_first(tmp_path: Path) -> None:
+    """apply --date-order day-first stores the date as 3 April."""
+    cli = Cli(tmp_path).with_riverbend()
+    uk = cli.file("uk.csv", _UK)
+    result = cli(
+        "apply", uk, "--tenant", "riverbend", "--actor", "dana", "--yes",
+        "--date-order", "day-first", "--mode", "partial",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    exported = cli("export", "--tenant", "riverbend")
+    assert "2015-04-03" in exported.out
+
+
+def test_lenient_headers_flag(tmp_path: Path) -> None:
+    """A header differing in case is an error that names --lenient-headers; with it, a warning."""
+    cli = Cli(tmp_path)
+    loose = cli.file("loose.csv", _UK.replace("EmailAddress", "emailaddress"))
+    strict = cli("validate", loose, "--date-order", "day-first", "--format", "json")
+    assert strict.code == 1
+    message = strict.json()["errors"][0]["message"]
+    assert message.endswith("read with --lenient-headers to accept it")
+    lenient = cli(
+        "validate", loose, "--date-order", "day-first", "--lenient-headers", "--format", "json"
+    )
+    assert lenient.code == 0
+    assert [w["code"] for w in lenient.json()["warnings"]] == ["inexact_header"]
+
+
+def test_plan_lenient_headers(tmp_path: Path) -> None:
+    """plan --lenient-headers plans a file whose header differs only in case."""
+    cli = Cli(tmp_path).with_riverbend()
+    loose = cli.file("loose.csv", _UK.replace("EmailAddress", "emailaddress"))
+    args = ("plan", loose, "--tenant", "riverbend", "--actor", "dana", "--date-order", "day-first")
+    refused = cli(*args)
+    assert refused.code == 1
+    assert "--lenient-headers" in refused.err
+    assert cli(*args, "--lenient-headers", "--mode", "partial").code == 0
