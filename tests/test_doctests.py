@@ -19,9 +19,19 @@ def _modules() -> list[str]:
     )
 
 
+#: Modules whose examples talk to a database: they are given ``conninfo``, a throwaway
+#: PostgreSQL server's (the examples skip with it when there are no server binaries).
+_NEEDS_POSTGRES = {"provisioning.adapters.postgres"}
+
+
 @pytest.mark.parametrize("name", _modules())
-def test_docstring_examples(name: str) -> None:
+def test_docstring_examples(name: str, request: pytest.FixtureRequest) -> None:
     """Every ``>>>`` example in the module gives the output it shows."""
     module = importlib.import_module(name)
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    extra: dict[str, object] = {}
+    if name in _NEEDS_POSTGRES:
+        extra["conninfo"] = request.getfixturevalue("postgres_server").conninfo()
+    result = doctest.testmod(
+        module, extraglobs=extra, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
     assert result.failed == 0
