@@ -69,11 +69,38 @@ def _drop(field: str) -> Callable[[dict[str, Any]], object]:
         (_set("counts", {"rows": -3}), "counts.rows: expected a whole number 0 or more, got -3"),
         (_set("counts", {"rows": "3"}), "counts.rows: expected a whole number 0 or more"),
         (
-            _set("format", "provisioning-plan/1"),
+            _set("format", "provisioning-plan/2"),
             (
-                "format: expected 'provisioning-plan/2', got 'provisioning-plan/1'; a plan "
+                "format: expected 'provisioning-plan/3', got 'provisioning-plan/2'; a plan "
                 "saved by another version is never applied: run plan again"
             ),
+        ),
+        (_drop("reading"), "reading: required"),
+        (_set("product", "crm"), "product: expected one of community, marketing, got 'crm'"),
+        (_set("reading", []), "reading: expected an object, got an array"),
+        (
+            lambda data: data | {"reading": data["reading"] | {"date_order": "day-first"}},
+            "reading.date_order: expected one of day_first, month_first, got 'day-first'",
+        ),
+        (
+            lambda data: data | {"reading": data["reading"] | {"lenient_headers": "yes"}},
+            "reading.lenient_headers: expected true or false, got 'yes' (a string)",
+        ),
+        (
+            lambda data: data | {"reading": data["reading"] | {"max_file_size": 0}},
+            "reading.max_file_size: expected a whole number 1 or more, got 0",
+        ),
+        (
+            lambda data: data | {"reading": data["reading"] | {"sheet": 3}},
+            "reading.sheet: expected a string, got 3 (a number)",
+        ),
+        (
+            lambda data: data | {"reading": data["reading"] | {"delimiter": ";"}},
+            "reading.delimiter: unknown key; reading has date_order, lenient_headers",
+        ),
+        (
+            lambda data: data | {"reading": {"encoding": None}},
+            "reading.date_order: required",
         ),
         (_set("approved", True), "approved: unknown key; a plan file has format, tenant"),
         (lambda data: [data], "expected a JSON object, got an array"),

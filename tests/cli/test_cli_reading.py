@@ -3,8 +3,10 @@ that name the flags a shell user can type, never a Python argument."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from _cli import SAMPLE, Cli
 
 _HEADER = "LegacyContactKey,FirstName,LastName,EmailAddress,CompanyName"
@@ -87,3 +89,68 @@ def test_plan_lenient_headers(tmp_path: Path) -> None:
     assert refused.code == 1
     assert "--lenient-headers" in refused.err
     assert cli(*args, "--lenient-headers", "--mode", "partial").code == 0
+
+
+def test_saved_plan_keeps_how_the_file_was_read(tmp_path: Path) -> None:
+    """plan --save records the product and the reader's options; apply --plan reads so."""
+    cli = Cli(tmp_path).with_riverbend()
+    uk = cli.file("uk.csv", _UK.replace("EmailAddress", "emailaddress"))
+    upload = ("--tenant", "riverbend", "--actor", "dana", "--mode", "partial")
+    saved = cli(
+        "plan", uk, *upload, "--date-order", "day-first", "--lenient-headers", "--save", "p.json"
+    )
+    assert saved.code == 0, saved.err
+    data = json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))
+    assert data["format"] == "provisioning-plan/3"
+    assert data["product"] == "community"
+    assert data["reading"] == {
+        "date_order": "day_first",
+        "lenient_headers": True,
+        "encoding": None,
+        "sheet": None,
+        "max_file_size": 50_000_000,
+    }
+    # Applied without the flags: the plan's own options read the file again.
+    applied = cli("apply", uk, *upload, "--plan", "p.json", "--yes")
+    assert applied.code == 0, applied.err
+    assert "2015-04-03" in cli("export", "--tenant", "riverbend").out
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--date-order", "month-first"], "the plan was made --date-order day-first"),
+        (["--lenient-headers"], "the plan was made without --lenient-headers"),
+    ],
+)
+def test_saved_plan_refuses_other_reading_flags(
+    tmp_path: Path, flags: list[str], message: str
+) -> None:
+    """apply --plan with a reading flag the plan was not made with is a usage error."""
+    cli = Cli(tmp_path).with_riverbend()
+    uk = cli.file("uk.csv", _UK)
+    upload = ("--tenant", "riverbend", "--actor", "dana", "--mode", "partial")
+    saved = cli("plan", uk, *upload, "--date-order", "day-first", "--save", "p.json")
+    assert saved.code == 0, saved.err
+    refused = cli("apply", uk, *upload, "--plan", "p.json", "--yes", *flags)
+    assert refused.code == 2
+    assert message in refused.err
+    assert cli.revision() == 0
+    same = cli("apply", uk, *upload, "--plan", "p.json", "--yes", "--date-order", "day-first")
+    assert same.code == 0, same.err
+
+
+def test_plan_saved_by_an_older_version_is_refused(tmp_path: Path) -> None:
+    """A plan file of format 2 (before the reader's options were saved): plan again."""
+    cli = Cli(tmp_path).with_riverbend()
+    uk = cli.file("uk.csv", _UK)
+    upload = ("--tenant", "riverbend", "--actor", "dana", "--mode", "partial")
+    assert cli("plan", uk, *upload, "--date-order", "day-first", "--save", "p.json").code == 0
+    data = json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))
+    data["format"] = "provisioning-plan/2"
+    del data["reading"], data["product"]
+    cli.file("p.json", json.dumps(data))
+    refused = cli("apply", uk, *upload, "--plan", "p.json", "--yes")
+    assert refused.code == 2
+    assert "a plan saved by another version is never applied: run plan again" in refused.err
+    assert cli.revision() == 0

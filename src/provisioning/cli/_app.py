@@ -75,7 +75,7 @@ from ._inputs import (
     parse_size,
     spool,
 )
-from ._reading import ReadingOptions, open_reader, reading_options
+from ._reading import PARAMETERS, ReadingOptions, open_reader, reading_options
 from ._store import DEFAULT_DB, Store
 
 __all__ = ["cli", "main"]
@@ -133,10 +133,10 @@ def _size_hint(*, saved_plan: bool = False) -> Callable[[int], str]:
     """The end of the message for an upload file over ``--max-file-size``."""
 
     def hint(size: int) -> str:
-        advice = f"pass --max-file-size {_enough(size)} (or more) to read it"
         if saved_plan:
-            advice += "; a plan saved with --max-file-size needs the same flag here"
-        return advice
+            # The plan's own limit is used: the file grew past it since the plan was made.
+            return "the plan was made within that limit, so the file changed since; run plan again"
+        return f"pass --max-file-size {_enough(size)} (or more) to read it"
 
     return hint
 
@@ -884,7 +884,14 @@ def plan_command(
             verdict = "refused" if plan.refused else "held"
             raise Failure(f"the upload is {verdict}, so no plan was saved to {save}")
         with atomic_output(save) as stream:
-            stream.write(SavedPlan.of(plan, tenant_digest=_tenant_digest(store, t)).to_json())
+            saved = SavedPlan.of(
+                plan,
+                tenant_digest=_tenant_digest(store, t),
+                product=Product.COMMUNITY,
+                reading=reading,
+                max_file_size=max_file_size,
+            )
+            stream.write(saved.to_json())
     if not plan.applicable:
         ctx.exit(EXIT_REFUSED)
 
@@ -948,6 +955,33 @@ def _check_saved(
     return saved.mode, saved.as_of, saved.overrides
 
 
+def _saved_reading(
+    ctx: click.Context, saved: SavedPlan, reading: ReadingOptions, max_file_size: int
+) -> tuple[ReadingOptions, int]:
+    """How a saved plan read its file: the file is read again exactly so.
+
+    A reading flag given here that the plan was not made with is a usage error, as
+    another ``--mode`` is: what is applied is what was reviewed.
+    """
+    given = click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT
+    for name in PARAMETERS:
+        if ctx.get_parameter_source(name) in given and getattr(reading, name) != getattr(
+            saved.reading, name
+        ):
+            flag = "--" + name.replace("_", "-")
+            raise click.BadParameter(
+                f"the plan was made {saved.reading.flag(name)}; plan again to read the file "
+                "otherwise",
+                param_hint=f"'{flag}'",
+            )
+    if ctx.get_parameter_source("max_file_size") in given and max_file_size != saved.max_file_size:
+        raise click.BadParameter(
+            f"the plan was made with --max-file-size {format_size(saved.max_file_size)}",
+            param_hint="'--max-file-size'",
+        )
+    return saved.reading, saved.max_file_size
+
+
 @cli.command("apply")
 @click.argument("file", type=_INPUT)
 @_tenant_option
@@ -989,12 +1023,14 @@ def apply_command(
     t = _load_tenant(store, tenant_id)
     actor = _load_actor(store, t, actor_id)
     day = _day(as_of)
-    upload = ctx.with_resource(
-        _spooled(state, file, max_file_size, saved_plan=plan_file is not None)
-    )
     saved: SavedPlan | None = None
     if plan_file is not None:
         saved = SavedPlan.load(plan_file)
+        reading, max_file_size = _saved_reading(ctx, saved, reading, max_file_size)
+    upload = ctx.with_resource(
+        _spooled(state, file, max_file_size, saved_plan=plan_file is not None)
+    )
+    if saved is not None:
         mode, day, overrides = _check_saved(
             saved, store, t, actor, upload, file=file, mode=mode, day=day, overrides=overrides
         )

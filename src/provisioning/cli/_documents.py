@@ -13,19 +13,26 @@ from typing import Any
 import attrs
 
 from ..actors import Actor
+from ..catalog import Product
 from ..exceptions import DocumentError, InvalidValueError
 from ..repository import UploadMode
 from ..serialization import tenant_from_dict
+from ..spreadsheet import DateOrder
 from ..tenants import Tenant
 from ..uploads import Safeguard, UploadPlan
 from ._inputs import DOCUMENT_CAP, InputError, read_capped
+from ._reading import ReadingOptions
 
 __all__ = ["PLAN_FORMAT", "InputError", "SavedPlan", "TenantFile", "load_tenant_file", "read_text"]
 
 _ACTOR_KEYS = ("id", "role", "name")
 
-#: The ``format`` value of a plan file; a file with another one is refused.
-PLAN_FORMAT = "provisioning-plan/2"
+#: The ``format`` value of a plan file; a file with another one is refused. Version 3
+#: added the product and the reader's options (``reading``).
+PLAN_FORMAT = "provisioning-plan/3"
+
+#: The keys of a plan file's ``reading`` object.
+_READING_KEYS = ("date_order", "lenient_headers", "encoding", "sheet", "max_file_size")
 
 
 #: How a plan file names the upload file's digest.
@@ -121,10 +128,13 @@ def load_tenant_file(path: Path) -> TenantFile:
 
 @attrs.frozen(kw_only=True)
 class SavedPlan:
-    """What ``plan --save`` records so that ``apply --plan`` can refuse a stale plan."""
+    """What ``plan --save`` records so that ``apply --plan`` can refuse a stale plan, and
+    everything that shaped the plan, so that the file is read and planned again the same."""
 
     tenant: str
     actor: str
+    #: The product the upload is for (``community``).
+    product: str
     mode: str
     as_of: dt.date
     #: The store's revision the plan was made against (a refused plan has none: not saved).
@@ -135,12 +145,27 @@ class SavedPlan:
     #: A digest of the tenant and its actors as stored when the plan was made: what the
     #: rules and the safeguards decided by (its method, SSO setup, Super Admins).
     tenant_digest: str
+    #: How the file was read: the reader's options, as the flags gave them.
+    reading: ReadingOptions
+    #: The size limit the file was read within (``--max-file-size``), in bytes.
+    max_file_size: int
 
     @classmethod
-    def of(cls, plan: UploadPlan, *, tenant_digest: str) -> SavedPlan:
-        """The facts of ``plan`` that a later apply checks."""
+    def of(
+        cls,
+        plan: UploadPlan,
+        *,
+        tenant_digest: str,
+        product: Product,
+        reading: ReadingOptions,
+        max_file_size: int,
+    ) -> SavedPlan:
+        """The facts of ``plan`` that a later apply checks, and how it was made."""
         return cls(
             tenant_digest=tenant_digest,
+            product=product.value,
+            reading=reading,
+            max_file_size=max_file_size,
             tenant=plan.tenant_id,
             actor=plan.actor.id,
             mode=plan.mode.value,
@@ -153,9 +178,18 @@ class SavedPlan:
 
     def to_json(self) -> str:
         """The plan file's text."""
-        data = {"format": PLAN_FORMAT, **attrs.asdict(self)}
+        data = {"format": PLAN_FORMAT, **attrs.asdict(self, recurse=False)}
         data["as_of"] = self.as_of.isoformat()
         data["overrides"] = list(self.overrides)
+        data["counts"] = dict(self.counts)
+        order = self.reading.date_order
+        data["reading"] = {
+            "date_order": None if order is None else order.value,
+            "lenient_headers": self.reading.lenient_headers,
+            "encoding": self.reading.encoding,
+            "sheet": self.reading.sheet,
+            "max_file_size": data.pop("max_file_size"),
+        }
         return json.dumps(data, indent=2) + "\n"
 
     @classmethod
@@ -183,18 +217,20 @@ class SavedPlan:
     def _from_json(cls, data: object) -> SavedPlan:
         if not isinstance(data, dict):
             raise _FieldError(f"expected a JSON object, got {_json_type(data)}")
-        known = ("format", *(a.name for a in attrs.fields(cls)))
+        # The format first: a plan of another version has other keys, and is refused for
+        # its version, not for them.
+        if "format" in data and data["format"] != PLAN_FORMAT:
+            raise _FieldError(
+                f"format: expected {PLAN_FORMAT!r}, got {data['format']!r}; a plan saved by "
+                "another version is never applied: run plan again"
+            )
+        known = ("format", *(a.name for a in attrs.fields(cls) if a.name != "max_file_size"))
         unknown = sorted(str(k) for k in data if k not in known)
         if unknown:
             raise _FieldError(f"{unknown[0]}: unknown key; a plan file has {', '.join(known)}")
         missing = [k for k in known if k not in data]
         if missing:
             raise _FieldError(f"{missing[0]}: required")
-        if data["format"] != PLAN_FORMAT:
-            raise _FieldError(
-                f"format: expected {PLAN_FORMAT!r}, got {data['format']!r}; a plan saved by "
-                "another version is never applied: run plan again"
-            )
         modes = [m.value for m in UploadMode]
         safeguards = [s.value for s in Safeguard]
         overrides = data["overrides"]
@@ -222,9 +258,13 @@ class SavedPlan:
             day = dt.date.fromisoformat(as_of)
         except ValueError:
             raise _FieldError(f"as_of: expected a date YYYY-MM-DD, got {as_of!r}") from None
+        reading, max_file_size = _reading(data["reading"])
         return cls(
             tenant=_string("tenant", data["tenant"]),
             actor=_string("actor", data["actor"]),
+            product=_choice("product", data["product"], [p.value for p in Product]),
+            reading=reading,
+            max_file_size=max_file_size,
             mode=_choice("mode", data["mode"], modes),
             as_of=day,
             revision=_count("revision", data["revision"]),
@@ -233,6 +273,41 @@ class SavedPlan:
             counts=dict(counts),
             tenant_digest=tenant_digest,
         )
+
+
+def _reading(value: object) -> tuple[ReadingOptions, int]:
+    """A plan file's ``reading`` object: the reader's options, and the size limit."""
+    if not isinstance(value, dict):
+        raise _FieldError(f"reading: expected an object, got {_json_type(value)}")
+    unknown = sorted(str(k) for k in value if k not in _READING_KEYS)
+    if unknown:
+        raise _FieldError(
+            f"reading.{unknown[0]}: unknown key; reading has {', '.join(_READING_KEYS)}"
+        )
+    missing = [k for k in _READING_KEYS if k not in value]
+    if missing:
+        raise _FieldError(f"reading.{missing[0]}: required")
+    order = value["date_order"]
+    if order is not None:
+        order = DateOrder(_choice("reading.date_order", order, [o.value for o in DateOrder]))
+    lenient = value["lenient_headers"]
+    if not isinstance(lenient, bool):
+        raise _FieldError(
+            f"reading.lenient_headers: expected true or false, got {_json_type(lenient)}"
+        )
+    texts = {}
+    for name in ("encoding", "sheet"):
+        text = value[name]
+        if text is not None:
+            text = _string(f"reading.{name}", text)
+        texts[name] = text
+    size = _count("reading.max_file_size", value["max_file_size"])
+    if size < 1:
+        raise _FieldError("reading.max_file_size: expected a whole number 1 or more, got 0")
+    options = ReadingOptions(
+        date_order=order, lenient_headers=lenient, encoding=texts["encoding"], sheet=texts["sheet"]
+    )
+    return options, size
 
 
 def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -28,8 +28,7 @@ COMMAND_NAMES = OptionNames(
 
 #: ``--date-order`` choices and the order each one declares.
 DATE_ORDERS = {"day-first": DateOrder.DAY_FIRST, "month-first": DateOrder.MONTH_FIRST}
-#: The flag's spelling of each order.
-DATE_ORDER_FLAGS = {order: flag for flag, order in DATE_ORDERS.items()}
+_FLAG = {order: flag for flag, order in DATE_ORDERS.items()}
 
 
 @attrs.frozen(kw_only=True)
@@ -38,19 +37,25 @@ class ReadingOptions:
 
     date_order: DateOrder | None = None
     lenient_headers: bool = False
+    #: The encoding asked for (``auto`` allows a guess); ``None``: UTF-8, or as a BOM says.
+    encoding: str | None = None
+    #: The sheet of a workbook; ``None``: its only sheet.
+    sheet: str | None = None
 
-    def as_flags(self) -> list[str]:
-        """The flags that give these options, for a message."""
-        flags = []
-        if self.date_order is not None:
-            flags += ["--date-order", DATE_ORDER_FLAGS[self.date_order]]
-        if self.lenient_headers:
-            flags.append("--lenient-headers")
-        return flags
+    def flag(self, name: str) -> str:
+        """How the command line gives the option ``name`` (a parameter name) as set here."""
+        if name == "date_order":
+            order = self.date_order
+            return "without --date-order" if order is None else f"--date-order {_FLAG[order]}"
+        if name == "lenient_headers":
+            return "with --lenient-headers" if self.lenient_headers else "without --lenient-headers"
+        value = getattr(self, name)
+        option = "--" + name.replace("_", "-")
+        return f"without {option}" if value is None else f"{option} {shlex.quote(value)}"
 
 
 #: The names of the command parameters :func:`reading_options` adds.
-PARAMETERS = ("date_order", "lenient_headers")
+PARAMETERS = tuple(a.name for a in attrs.fields(ReadingOptions))
 
 
 def reading_options(command: _F) -> _F:
