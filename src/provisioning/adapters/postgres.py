@@ -415,6 +415,11 @@ class PostgresRepository:
 
     # -- connections ---------------------------------------------------------------
 
+    @property
+    def schema(self) -> str:
+        """The schema the store's tables are in."""
+        return self._schema
+
     def where(self, tenant_id: str | None = None) -> str:
         """The store (and tenant) an error message names: the database, never a password."""
         tenant = "" if tenant_id is None else f", tenant {tenant_id!r}"

@@ -76,7 +76,7 @@ from ._inputs import (
     spool,
 )
 from ._reading import PARAMETERS, ReadingOptions, open_reader, reading_options
-from ._store import DEFAULT_DB, Store
+from ._store import DB, DEFAULT_DB, Store, open_store
 
 __all__ = ["cli", "main"]
 
@@ -176,7 +176,7 @@ _SECTIONS: Final = (
     ("Users and requests", ("register", "verify-email", "approve", "reject", "user", "push")),
     ("Audit", ("uploads", "history", "revert")),
     ("Rules", ("explain", "sso")),
-    ("Tenants", ("tenant",)),
+    ("Tenants and the store", ("tenant", "db")),
 )
 
 
@@ -231,7 +231,7 @@ class _Group(click.Group):
 
 @attrs.define
 class _State:
-    db: Path
+    db: Path | str
     out: Console
     err: Console
     store: Store | None = None
@@ -239,12 +239,12 @@ class _State:
     def open(self, ctx: click.Context, *, create: bool = False) -> Store:
         """The store; only a command that writes (``create``) may make a new one."""
         if self.store is None:
-            if not create and not self.db.exists():
+            if not create and isinstance(self.db, Path) and not self.db.exists():
                 raise BadInput(
                     f"there is no store at {self.db}: `provisioning tenant add FILE.toml` "
                     "creates one (or name another with --db or PROVISIONING_DB)"
                 )
-            self.store = Store(self.db)
+            self.store = open_store(self.db)
             ctx.call_on_close(self.store.close)
         return self.store
 
@@ -266,16 +266,17 @@ def _console(*, stderr: bool) -> Console:
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=DB,
     default=DEFAULT_DB,
     envvar="PROVISIONING_DB",
     show_default=True,
     show_envvar=True,
-    help="The SQLite store: tenants, their actors, records and upload history.",
+    help="The store of tenants, their actors, records and upload history: a SQLite file, "
+    "or a postgresql:// URL.",
 )
 @click.version_option(__version__, prog_name="provisioning")
 @click.pass_context
-def cli(ctx: click.Context, db: Path) -> None:
+def cli(ctx: click.Context, db: Path | str) -> None:
     """Decide, explain and apply how tenants create and update user records.
 
     Exit codes: 0 success or valid; 1 the data or the request is refused (invalid rows,
@@ -352,6 +353,36 @@ def _load_actor(store: Store, tenant: Tenant, actor_id: str) -> Actor:
             param_hint="'--actor'",
         )
     return actor
+
+
+# -- db ----------------------------------------------------------------------------------
+
+
+@cli.group("db", cls=_Group)
+def db_group() -> None:
+    """Create or migrate the store's schema."""
+
+
+@db_group.command("migrate")
+@click.option(
+    "--grant",
+    "roles",
+    multiple=True,
+    metavar="ROLE",
+    help="PostgreSQL: let this application role (without DDL rights) read and write the "
+    "store; row-level security binds it. Repeatable.",
+)
+@click.pass_context
+def db_migrate(ctx: click.Context, roles: tuple[str, ...]) -> None:
+    """Create the store, or migrate its schema to this version (run as the database's owner)."""
+    state = _state(ctx)
+    store = state.open(ctx, create=True)  # opening creates or migrates the schema
+    for role in roles:
+        store.grant(role)
+    granted = f"; granted its use to {', '.join(roles)}" if roles else ""
+    state.out.print(
+        render.text(f"{store.path} is at schema version {store.repo.schema_version}{granted}")
+    )
 
 
 # -- tenant ------------------------------------------------------------------------------

@@ -2,6 +2,9 @@
 
 The actors live in the same file as the adapter's tables, in ``cli_actors``, which the
 adapter never reads; ``tenant add`` replaces a tenant's actors with those of its file.
+Given a ``postgresql://`` URL, :func:`open_store` opens the PostgreSQL adapter instead,
+with the actors in a ``cli_actors`` table of its schema, under the same row-level
+security (``_pgstore.py``).
 """
 
 from __future__ import annotations
@@ -10,6 +13,9 @@ import os
 import sqlite3
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final
+
+import click
 
 from ..actors import Actor
 from ..adapters import SqliteRepository
@@ -18,7 +24,10 @@ from ..repository import ChangeSet
 from ..serialization import tenant_to_json
 from ..tenants import Tenant
 
-__all__ = ["DEFAULT_DB", "Store"]
+if TYPE_CHECKING:
+    from ..adapters.postgres import PostgresRepository
+
+__all__ = ["DB", "DEFAULT_DB", "Store", "is_url", "open_store"]
 
 #: The store's file name when neither ``--db`` nor ``PROVISIONING_DB`` names one.
 DEFAULT_DB = "provisioning.db"
@@ -42,7 +51,13 @@ CACHE_MIB = 64
 
 
 class Store:
-    """A :class:`SqliteRepository` and the actors table, in one file."""
+    """A :class:`SqliteRepository` and the actors table, in one file (or, from
+    :func:`open_store` given a URL, a PostgreSQL store: :class:`._pgstore.PostgresStore`)."""
+
+    repo: SqliteRepository | PostgresRepository
+    path: Path | str
+    #: How messages name the store.
+    _kind = "SQLite database"
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -91,13 +106,9 @@ class Store:
         if changed:
             self._advance(tenant.id)
         self.repo.save_tenant(tenant)
-        rows = [(tenant.id, a.id, a.role.value, a.name) for a in actors]
         try:
-            with self._con:
-                self._con.execute("BEGIN IMMEDIATE")
-                self._con.execute("DELETE FROM cli_actors WHERE tenant_id = ?", (tenant.id,))
-                self._con.executemany("INSERT INTO cli_actors VALUES (?, ?, ?, ?)", rows)
-        except sqlite3.Error as exc:
+            self._replace_actors(tenant.id, actors)
+        except (sqlite3.Error, RepositoryError) as exc:
             # The tenant is in the adapter's own transaction, already committed: say so,
             # so nobody takes the old actors for the file's.
             raise RepositoryError(
@@ -131,20 +142,14 @@ class Store:
 
     def actors(self, tenant_id: str) -> list[Actor]:
         """The tenant's actors, ordered by id."""
-        try:
-            rows = self._con.execute(
-                "SELECT actor_id, role, name FROM cli_actors WHERE tenant_id = ? ORDER BY actor_id",
-                (tenant_id,),
-            ).fetchall()
-        except sqlite3.Error as exc:
-            raise RepositoryError(f"cannot read the actors of {tenant_id!r}: {exc}") from exc
+        rows = self._actor_rows(tenant_id)
         actors = []
         for ident, role, name in rows:
             try:
                 actors.append(Actor(id=ident, role=role, name=name))
             except InvalidValueError as exc:  # the table was changed behind our back
                 raise RepositoryError(
-                    f"SQLite database {os.fspath(self.path)!r}: the stored actor {ident!r} of "
+                    f"{self._kind} {os.fspath(self.path)!r}: the stored actor {ident!r} of "
                     f"tenant {tenant_id!r} is not an actor: {exc}"
                 ) from None
         return actors
@@ -152,3 +157,67 @@ class Store:
     def actor(self, tenant_id: str, actor_id: str) -> Actor | None:
         """One actor of the tenant, or ``None``."""
         return next((a for a in self.actors(tenant_id) if a.id == actor_id), None)
+
+    def _replace_actors(self, tenant_id: str, actors: tuple[Actor, ...]) -> None:
+        """Replace the tenant's actors, in one transaction."""
+        rows = [(tenant_id, a.id, a.role.value, a.name) for a in actors]
+        with self._con:
+            self._con.execute("BEGIN IMMEDIATE")
+            self._con.execute("DELETE FROM cli_actors WHERE tenant_id = ?", (tenant_id,))
+            self._con.executemany("INSERT INTO cli_actors VALUES (?, ?, ?, ?)", rows)
+
+    def _actor_rows(self, tenant_id: str) -> list[tuple[str, str, str]]:
+        """The tenant's actors as stored: (id, role, name), ordered by id."""
+        try:
+            rows: list[tuple[str, str, str]] = self._con.execute(
+                "SELECT actor_id, role, name FROM cli_actors WHERE tenant_id = ? ORDER BY actor_id",
+                (tenant_id,),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot read the actors of {tenant_id!r}: {exc}") from exc
+        return rows
+
+    def grant(self, role: str) -> None:
+        """Let an application role use the store: PostgreSQL only."""
+        raise RepositoryError(
+            f"the store {os.fspath(self.path)!r} is a SQLite file, which has no roles: "
+            "--grant is for a postgresql:// store"
+        )
+
+
+#: The schemes of a PostgreSQL URL.
+_URL_SCHEMES: Final = ("postgresql://", "postgres://")
+
+
+def is_url(db: Path | str) -> bool:
+    """Whether ``--db`` names a PostgreSQL database (a URL) rather than a SQLite file."""
+    return isinstance(db, str) and db.startswith(_URL_SCHEMES)
+
+
+class _Db(click.ParamType[Path | str]):
+    """``--db``: a ``postgresql://`` URL stays text; anything else is a file's path."""
+
+    name = "path|url"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Path | str:
+        if isinstance(value, Path) or is_url(value):
+            return value  # type: ignore[no-any-return]
+        if not isinstance(value, str) or not value:
+            self.fail(f"{value!r} is neither a file's path nor a postgresql:// URL", param, ctx)
+        return Path(value)
+
+
+#: The type of ``--db`` and ``PROVISIONING_DB``.
+DB: Final = _Db()
+
+
+def open_store(db: Path | str) -> Store:
+    """The command's store: the SQLite file at ``db``, or the PostgreSQL database its
+    ``postgresql://`` URL names."""
+    if is_url(db):
+        from ._pgstore import PostgresStore  # noqa: PLC0415 - psycopg is optional
+
+        return PostgresStore(str(db))
+    return Store(Path(db))
