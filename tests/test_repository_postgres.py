@@ -3,19 +3,30 @@ security, refused roles, concurrent writers, schema versions and plans equal to 
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 import pytest
+from psycopg_pool import ConnectionPool
 
-from _postgres import Server
-from provisioning.adapters import FaultHook
+import provisioning as pv
+from _postgres import APP, SUPERUSER, Server
+from provisioning import ConflictError, RepositoryError
+from provisioning.adapters import FaultHook, MemoryRepository, SqliteRepository
+from provisioning.adapters import postgres as adapter
 from provisioning.adapters.postgres import PostgresRepository
+from provisioning.repository import ChangeSet
 from provisioning.testing import (
     AuditLogContract,
     BatchRepositoryContract,
     RepositoryContract,
     TenantStoreContract,
 )
+from provisioning.testing._contract import ACME, GLOBEX, _entry, _event, _record, _tenant
+from provisioning.uploads import plan_upload
 
 
 @pytest.fixture
@@ -80,3 +91,291 @@ class TestPostgresAuditLog(AuditLogContract):
         self, faulty: Callable[[FaultHook], PostgresRepository]
     ) -> Callable[[FaultHook], PostgresRepository]:
         return faulty
+
+
+# -- row-level security ----------------------------------------------------------------
+
+
+def _filled(repo: PostgresRepository) -> None:
+    """Tenant A with a record, an upload, an event and a tenant document; B with one record."""
+    repo.save_tenant(_tenant("tenant-a"))
+    event = _event("a1", tenant_id="tenant-a")
+    entry = _entry("tenant-a")
+    repo.commit("tenant-a", ChangeSet(creates=[_record("a1")], upload=entry, events=[event]), 0)
+    repo.commit("tenant-b", ChangeSet(creates=[_record("b1")]), 0)
+
+
+def test_a_query_for_tenant_a_in_a_transaction_of_tenant_b_sees_and_changes_nothing(
+    postgres_server: Server, postgres_schema: str
+) -> None:
+    """Connected as the ordinary role owning the tables, a transaction scoped to B reads
+    none of A's rows from any table, changes none, and may not write a row of A."""
+    with PostgresRepository(postgres_server.conninfo(), schema=postgres_schema) as repo:
+        _filled(repo)
+    s = postgres_schema
+    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as con:
+        (owner,) = con.execute(
+            "SELECT tableowner = current_user FROM pg_tables WHERE schemaname = %s"
+            " AND tablename = 'records'",
+            (s,),
+        ).fetchone() or (False,)
+        assert owner is True  # the owner, bound by FORCE ROW LEVEL SECURITY
+        with con.transaction():
+            con.execute("SELECT set_config('provisioning.tenant', 'tenant-b', true)")
+            for table in ("records", "uploads", "events", "revisions", "tenants"):
+                rows = con.execute(
+                    f"SELECT count(*) FROM {s}.{table} WHERE tenant_id = 'tenant-a'"  # noqa: S608
+                ).fetchone()
+                assert rows == (0,), table
+            assert con.execute(f"SELECT count(*) FROM {s}.records").fetchone() == (1,)  # noqa: S608
+            changed = con.execute(
+                f"UPDATE {s}.records SET first_name = 'Mallory' WHERE tenant_id = 'tenant-a'"  # noqa: S608
+            )
+            assert changed.rowcount == 0
+            deleted = con.execute(f"DELETE FROM {s}.events WHERE tenant_id = 'tenant-a'")  # noqa: S608
+            assert deleted.rowcount == 0
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), con.transaction():
+                con.execute(f"UPDATE {s}.records SET tenant_id = 'tenant-a'")  # noqa: S608
+        with con.transaction():
+            con.execute("SELECT set_config('provisioning.tenant', 'tenant-b', true)")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), con.transaction():
+                con.execute(f"INSERT INTO {s}.revisions VALUES ('tenant-a', 99)")  # noqa: S608
+        with con.transaction():  # no tenant at all: nothing
+            assert con.execute(f"SELECT count(*) FROM {s}.records").fetchone() == (0,)  # noqa: S608
+    with PostgresRepository(postgres_server.conninfo(), schema=postgres_schema) as repo:
+        assert repo.get("tenant-a", "a1") == _record("a1")
+        assert repo.revision("tenant-a") == 1
+        assert len(list(repo.events("tenant-a"))) == 1
+
+
+def test_moving_a_row_to_another_tenant_is_refused(
+    postgres_server: Server, postgres_schema: str
+) -> None:
+    """WITH CHECK: a transaction of B may not hand its own row to A."""
+    with PostgresRepository(postgres_server.conninfo(), schema=postgres_schema) as repo:
+        _filled(repo)
+        with (
+            pytest.raises(RepositoryError, match="row-level security"),
+            repo.transaction("tenant-b") as cursor,
+        ):
+            cursor.execute(f"UPDATE {postgres_schema}.records SET tenant_id = 'tenant-a'")  # noqa: S608
+        assert repo.get("tenant-b", "b1") == _record("b1")
+
+
+def test_listing_tenants_is_the_one_cross_tenant_read(
+    postgres_server: Server, postgres_schema: str
+) -> None:
+    """The listing scope reads the tenants table, and no record, upload or event."""
+    with PostgresRepository(postgres_server.conninfo(), schema=postgres_schema) as repo:
+        _filled(repo)
+        repo.save_tenant(_tenant("tenant-b"))
+        assert [t.id for t in repo.tenants()] == ["tenant-a", "tenant-b"]
+    s = postgres_schema
+    with psycopg.connect(postgres_server.conninfo(), autocommit=True) as con, con.transaction():
+        con.execute("SELECT set_config('provisioning.scope', 'tenants', true)")
+        assert con.execute(f"SELECT count(*) FROM {s}.tenants").fetchone() == (2,)  # noqa: S608
+        for table in ("records", "uploads", "events", "revisions"):
+            assert con.execute(f"SELECT count(*) FROM {s}.{table}").fetchone() == (0,), table  # noqa: S608
+        changed = con.execute(f"UPDATE {s}.tenants SET document = '{{}}'")  # noqa: S608
+        assert changed.rowcount == 0  # the listing scope reads; it writes nothing
+
+
+# -- refused roles ---------------------------------------------------------------------
+
+
+def test_a_superuser_is_refused_unless_the_store_is_for_development(
+    postgres_server: Server, postgres_schema: str
+) -> None:
+    """Row-level security does not bind a superuser: refused, unless development=True."""
+    conninfo = postgres_server.conninfo(SUPERUSER)
+    with pytest.raises(RepositoryError, match="a superuser: row-level security does not bind"):
+        PostgresRepository(conninfo, schema=postgres_schema)
+    with PostgresRepository(conninfo, schema=postgres_schema, development=True) as repo:
+        assert repo.commit(ACME, ChangeSet(creates=[_record("1")]), 0) == 1
+
+
+def test_a_role_with_bypassrls_is_refused(postgres_server: Server, postgres_schema: str) -> None:
+    """BYPASSRLS escapes every policy: such a role is refused too."""
+    role = f"bypass_{postgres_schema}"
+    with postgres_server.superuser() as con:
+        con.execute(f"CREATE ROLE {role} LOGIN BYPASSRLS")
+    with pytest.raises(RepositoryError, match="a role with BYPASSRLS"):
+        PostgresRepository(postgres_server.conninfo(role), schema=postgres_schema)
+
+
+def test_a_pool_lends_the_connections(postgres_server: Server, postgres_schema: str) -> None:
+    """Given a psycopg_pool.ConnectionPool, the store borrows from it and leaves it open."""
+    with ConnectionPool(postgres_server.conninfo(), min_size=1, max_size=3, open=True) as pool:
+        with PostgresRepository(pool, schema=postgres_schema) as repo:
+            assert repo.commit(ACME, ChangeSet(creates=[_record("1"), _record("2")]), 0) == 1
+            records = repo.records(ACME)
+            assert next(records) == _record("1")
+            assert repo.count(ACME) == 2  # a second connection while the stream holds one
+            del records  # closes the stream: its connection goes back to the pool
+        assert not pool.closed
+        assert pool.get_stats()["pool_size"] >= 1
+
+
+# -- writers on several machines -------------------------------------------------------
+
+
+def _pausing(started: threading.Event, go_on: threading.Event) -> FaultHook:
+    """A fault hook holding the commit, its tenant locked, at the step 'checked'."""
+
+    def hook(step: str) -> None:
+        if step == "checked":
+            started.set()
+            assert go_on.wait(30)
+
+    return hook
+
+
+def test_two_writers_of_one_tenant_one_wins_the_other_conflicts(
+    postgres_server: Server, postgres_schema: str
+) -> None:
+    """Both planned at revision 1: the first holds the tenant, the second waits for it,
+    then finds revision 2 and gets ConflictError; the first's change is all there."""
+    conninfo = postgres_server.conninfo()
+    with PostgresRepository(conninfo, schema=postgres_schema) as setup:
+        setup.commit(ACME, ChangeSet(creates=[_record("1001")]), 0)
+    started, go_on = threading.Event(), threading.Event()
+    first = PostgresRepository(conninfo, schema=postgres_schema, fault=_pausing(started, go_on))
+    second = PostgresRepository(conninfo, schema=postgres_schema)
+    with first, second, ThreadPoolExecutor(2) as pool:
+        winner = pool.submit(
+            first.commit, ACME, ChangeSet(updates=[_record("1001", title="First")]), 1
+        )
+        assert started.wait(30)
+        loser = pool.submit(
+            second.commit, ACME, ChangeSet(updates=[_record("1001", title="Second")]), 1
+        )
+        time.sleep(0.3)
+        assert not loser.done()  # waiting for the tenant's lock
+        go_on.set()
+        assert winner.result(30) == 2
+        with pytest.raises(ConflictError) as caught:
+            loser.result(30)
+        assert (caught.value.expected, caught.value.actual) == (1, 2)
+        assert second.get(ACME, "1001") == _record("1001", title="First")
+        assert second.revision(ACME) == 2
+
+
+def test_writers_of_two_tenants_commit_side_by_side(
+    postgres_server: Server, postgres_schema: str
+) -> None:
+    """While a commit to acme holds its tenant, a commit to globex lands."""
+    conninfo = postgres_server.conninfo()
+    started, go_on = threading.Event(), threading.Event()
+    held = PostgresRepository(conninfo, schema=postgres_schema, fault=_pausing(started, go_on))
+    other = PostgresRepository(conninfo, schema=postgres_schema)
+    with held, other, ThreadPoolExecutor(1) as pool:
+        acme = pool.submit(held.commit, ACME, ChangeSet(creates=[_record("1")]), 0)
+        assert started.wait(30)
+        try:
+            assert other.commit(GLOBEX, ChangeSet(creates=[_record("1")]), 0) == 1
+            assert other.revision(ACME) == 0  # acme's commit is still open
+        finally:
+            go_on.set()
+        assert acme.result(30) == 1
+
+
+# -- schema versions ---------------------------------------------------------------------
+
+
+def test_a_new_schema_gets_the_current_version(
+    postgres_server: Server, postgres_schema: str
+) -> None:
+    """A first use creates the schema at SCHEMA_VERSION, recorded in schema_version."""
+    with PostgresRepository(postgres_server.conninfo(), schema=postgres_schema) as repo:
+        assert repo.schema_version == adapter.SCHEMA_VERSION == 1
+    with psycopg.connect(postgres_server.conninfo()) as con:
+        rows = con.execute(f"SELECT version FROM {postgres_schema}.schema_version").fetchall()  # noqa: S608
+        assert rows == [(1,)]
+
+
+def test_an_older_schema_is_migrated_once(
+    postgres_server: Server, postgres_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A schema one version behind is taken forward by the new migration, data kept, once."""
+    conninfo = postgres_server.conninfo()
+    with PostgresRepository(conninfo, schema=postgres_schema) as repo:
+        repo.commit(ACME, ChangeSet(creates=[_record("1001")]), 0)
+    step = ("ALTER TABLE {s}.records ADD COLUMN note text",)  # fails if run twice
+    monkeypatch.setattr(adapter, "_MIGRATIONS", [*adapter._MIGRATIONS, step])
+    with pytest.raises(RepositoryError, match="run `provisioning db migrate`"):
+        PostgresRepository(conninfo, schema=postgres_schema, migrate=False)
+    for _ in range(2):
+        with PostgresRepository(conninfo, schema=postgres_schema) as repo:
+            assert repo.schema_version == 2
+            assert repo.get(ACME, "1001") == _record("1001")
+
+
+def test_a_schema_from_a_newer_version_is_refused(
+    postgres_server: Server, postgres_schema: str
+) -> None:
+    """A schema_version above this library's: refused, saying to upgrade."""
+    conninfo = postgres_server.conninfo()
+    PostgresRepository(conninfo, schema=postgres_schema).close()
+    with psycopg.connect(conninfo, autocommit=True) as con:
+        con.execute(f"UPDATE {postgres_schema}.schema_version SET version = 99")  # noqa: S608
+    with pytest.raises(RepositoryError, match="has schema version 99; this version of"):
+        PostgresRepository(conninfo, schema=postgres_schema)
+
+
+def test_a_role_without_ddl_rights_is_told_to_run_db_migrate(
+    postgres_server: Server, postgres_schema: str
+) -> None:
+    """The application role cannot create the schema: the error says who can."""
+    with pytest.raises(RepositoryError, match="run `provisioning db migrate` as the database"):
+        PostgresRepository(postgres_server.conninfo(APP), schema=postgres_schema)
+
+
+def test_a_granted_role_reads_and_writes_within_its_tenant(
+    postgres_server: Server, postgres_schema: str
+) -> None:
+    """grant() lets the application role use the store; row-level security binds it."""
+    with PostgresRepository(postgres_server.conninfo(), schema=postgres_schema) as owner:
+        owner.commit(GLOBEX, ChangeSet(creates=[_record("g1")]), 0)
+        owner.grant(APP)
+    with PostgresRepository(postgres_server.conninfo(APP), schema=postgres_schema) as app:
+        assert app.commit(ACME, ChangeSet(creates=[_record("1")]), 0) == 1
+        assert app.get(GLOBEX, "g1") == _record("g1")
+    with psycopg.connect(postgres_server.conninfo(APP), autocommit=True) as con:
+        assert con.execute(f"SELECT count(*) FROM {postgres_schema}.records").fetchone() == (0,)  # noqa: S608
+
+
+# -- the same answers on every store ---------------------------------------------------
+
+
+def test_key_order_is_code_point_order_whatever_the_database_collation(
+    pg: PostgresRepository,
+) -> None:
+    """The database's default collation is ICU English; keys still sort as Python's do."""
+    keys = ["b", "a", "B", "é", "Z", "10", "9", "ä", "a b", "_", "\uff5a", "\U0001d518"]
+    records = [_record(key, f"u{n}@example.com") for n, key in enumerate(keys)]
+    pg.commit(ACME, ChangeSet(creates=records), 0)
+    ordered = sorted(keys)
+    assert [k for k, _ in pg.statuses(ACME)] == ordered
+    assert [r.legacy_contact_key for r in pg.records(ACME)] == ordered
+    after_z = ordered[ordered.index("Z") + 1 :][:3]
+    assert [r.legacy_contact_key for r in pg.page(ACME, after="Z", limit=3)] == after_z
+
+
+def test_one_upload_plans_the_same_on_memory_sqlite_and_postgresql(
+    pg: PostgresRepository,
+) -> None:
+    """The same stored records and upload make the same plan, change for change, in order."""
+    stored = [_record(f"{n}", f"u{n}@example.org") for n in range(0, 300, 3)]
+    upload = [_record(f"{n}", f"u{n}@example.org", title="Dr") for n in range(0, 200, 2)]
+    tenant = pv.Tenant(id=ACME, name="Acme", products={"community": "spreadsheet_upload"})
+    actor = pv.Actor(id="sa-1", role="super_admin", name="Sam")
+    plans = []
+    with SqliteRepository() as sqlite:
+        for repo in (MemoryRepository(), sqlite, pg):
+            repo.commit(ACME, ChangeSet(creates=stored), 0)
+            plan = plan_upload(
+                tenant, actor, upload, repo, mode="full", overrides=["mass_deactivation"]
+            )
+            plans.append(plan.to_records())
+    assert plans[0] == plans[1] == plans[2]
+    assert len(plans[0]) > 100
