@@ -25,6 +25,8 @@ from provisioning.audit import (
     events_to_csv,
     events_to_jsonl,
     record_values,
+    redacted,
+    tenant_changes,
     with_values,
 )
 from provisioning.testing import user_records
@@ -212,7 +214,7 @@ def test_an_event_converts_its_values() -> None:
         {"at": dt.date(2026, 3, 1)},
         {"at": "2026-03-01T09:30:00+00:00"},
         {"role": "owner"},
-        {"role": None},
+        {"role": ""},
         {"kind": "deleted"},
         {"channel": "fax"},
         {"revision": -1},
@@ -396,3 +398,64 @@ def test_csv_counts_rows_of_a_stream() -> None:
     count, rows = _csv(_event(key=str(n)) for n in range(250))
     assert count == 250
     assert [row[2] for row in rows[1:]] == [str(n) for n in range(250)]
+
+
+# -- tenants and redaction ------------------------------------------------------------------
+
+
+def test_tenant_changes_name_each_setting_by_its_path() -> None:
+    """A new tenant's every setting is new; a method switch and a new SSO setup are named
+    by dotted path, old and new; an unchanged tenant has no changes."""
+    before = pv.Tenant(id="acme", name="Acme", products={"community": "standalone"})
+    created = tenant_changes(None, before)
+    assert ("products.community", None, "standalone") in [(c.field, c.old, c.new) for c in created]
+    assert all(c.old is None for c in created)
+    after = pv.Tenant(
+        id="acme",
+        name="Acme",
+        products={"community": "spreadsheet_upload"},
+        sso=pv.SsoSetup(protocol="saml_2_0", identity_provider="Okta",
+                        identifier_is_legacy_contact_key=True, saml_signed=True),
+    )  # fmt: skip
+    changed = {c.field: (c.old, c.new) for c in tenant_changes(before, after)}
+    assert changed["products.community"] == ("standalone", "spreadsheet_upload")
+    assert changed["sso.identity_provider.name"] == (None, "Okta")
+    assert "sso" not in changed
+    assert "name" not in changed
+    assert tenant_changes(after, after) == ()
+    back = {c.field: (c.old, c.new) for c in tenant_changes(after, before)}
+    assert back["sso.identity_provider.name"] == ("Okta", None)
+
+
+@given(st.lists(st.sampled_from([*pv.UserRecord.__attrs_attrs__]), unique=True, min_size=1))
+def test_redaction_keeps_the_events_shape_and_only_key_and_status_values(
+    fields: list[Any],
+) -> None:
+    """A redacted event has the same fields changed, each personal value replaced (an
+    empty one stays empty), the key's and status's values kept, everything else equal."""
+    changes = [FieldChange(f.name, "old " + f.name, None) for f in fields]
+    event = pv.AuditEvent(
+        at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC), tenant_id="acme", key="1001",
+        actor_id="sa-1", role="super_admin", channel="admin", kind="updated", changes=changes,
+    )  # fmt: skip
+    hidden = redacted(event)
+    assert attrs.evolve(hidden, changes=event.changes) == event
+    for before, after in zip(event.changes, hidden.changes, strict=True):
+        assert after.field == before.field
+        if before.field in {"legacy_contact_key", "status"}:
+            assert after == before
+        else:
+            assert (after.old, after.new) == ("[redacted]", None)
+    assert redacted(hidden) == hidden
+
+
+def test_an_operators_event_has_no_role_and_says_so_in_every_export() -> None:
+    """An event by the store's operator (role ``None``) exports ``null`` / an empty cell."""
+    event = pv.AuditEvent(
+        at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC), tenant_id="acme", key=None,
+        actor_id="operator", role=None, channel="admin", kind="tenant_changed",
+    )  # fmt: skip
+    assert json.loads(next(events_to_jsonl([event])))["role"] is None
+    out = io.StringIO()
+    events_to_csv([event], out)
+    assert next(csv.DictReader(io.StringIO(out.getvalue())))["role"] == ""

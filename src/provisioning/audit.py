@@ -37,7 +37,9 @@ from ._validators import check_type, nonempty, strip, to_enum
 from .actors import Role
 from .exceptions import InvalidValueError
 from .records import CustomFields, UserRecord
+from .serialization import tenant_to_dict
 from .spreadsheet import neutralise
+from .tenants import Tenant
 
 __all__ = [
     "ROW_CODEC",
@@ -49,7 +51,9 @@ __all__ = [
     "events_to_csv",
     "events_to_jsonl",
     "record_values",
+    "redacted",
     "row_changes",
+    "tenant_changes",
     "with_values",
 ]
 
@@ -78,6 +82,8 @@ class AuditKind(ValueEnum):
     VERIFIED = "verified"
     REDACTED = "redacted"
     REFUSED = "refused"
+    #: A tenant's settings or methods changed (the event names no record).
+    TENANT_CHANGED = "tenant_changed"
 
 
 @attrs.frozen
@@ -159,6 +165,48 @@ def with_values(record: UserRecord, values: dict[str, Any]) -> UserRecord:
 _INDEX: Final = {name: index for index, name in enumerate(_NAMES)}
 
 
+def _flat(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A tenant document as ``{"products.community": "standalone", ...}``."""
+    flat: dict[str, Any] = {}
+    for name, value in document.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{name}."))
+        else:
+            flat[prefix + name] = value
+    return flat
+
+
+def tenant_changes(old: Tenant | None, new: Tenant) -> tuple[FieldChange, ...]:
+    """The settings that differ between two versions of a tenant, by dotted path.
+
+    ``old`` is ``None`` for a new tenant (every setting is new). Settings are named as
+    the tenant file names them, e.g. ``products.community`` or ``sso.go_live``; a whole
+    SSO setup added or removed is one change per setting.
+
+    >>> import provisioning as pv
+    >>> before = pv.Tenant(id="acme", name="Acme", products={"community": "standalone"})
+    >>> after = pv.Tenant(id="acme", name="Acme",
+    ...                   products={"community": "spreadsheet_upload"})
+    >>> [str(c) for c in tenant_changes(before, after)]
+    ["products.community: 'standalone' -> 'spreadsheet_upload'"]
+    """
+    before = {} if old is None else _flat(tenant_to_dict(old))
+    after = _flat(tenant_to_dict(new))
+    names = list(after) + [name for name in before if name not in after]
+    return tuple(
+        FieldChange(name, before.get(name), after.get(name))
+        for name in names
+        if before.get(name) != after.get(name)
+    )
+
+
+#: What a redacted value reads as in the audit trail.
+REDACTED: Final = "[redacted]"
+#: Fields whose values a redaction keeps: the key names the record, the status is no
+#: personal data and says what happened to it.
+KEPT_BY_REDACTION: Final = frozenset({"legacy_contact_key", "status"})
+
+
 # -- events -----------------------------------------------------------------------------------
 
 
@@ -193,8 +241,8 @@ def _revision(value: int | None) -> int | None:
     return value
 
 
-def _role(value: Role | str) -> Role:
-    return to_enum(Role, value, "role")
+def _role(value: Role | str | None) -> Role | None:
+    return None if value is None else to_enum(Role, value, "role")
 
 
 def _channel(value: Channel | str) -> Channel:
@@ -219,7 +267,9 @@ class AuditEvent:
     #: The record's LegacyContactKey; ``None`` for a refusal that names no record.
     key: str | None = attrs.field(converter=_optional_key)
     actor_id: str = attrs.field(converter=strip, validator=nonempty)
-    role: Role = attrs.field(converter=_role)
+    #: The actor's role; ``None`` for the store's operator, who is none of the tenant's
+    #: actors (e.g. ``provisioning tenant add`` run without ``--actor``).
+    role: Role | None = attrs.field(converter=_role)
     channel: Channel = attrs.field(converter=_channel)
     kind: AuditKind = attrs.field(converter=_kind)
     changes: tuple[FieldChange, ...] = attrs.field(default=(), converter=_changes)
@@ -235,7 +285,7 @@ class AuditEvent:
             "tenant": self.tenant_id,
             "key": self.key,
             "actor": self.actor_id,
-            "role": self.role.value,
+            "role": None if self.role is None else self.role.value,
             "channel": self.channel.value,
             "kind": self.kind.value,
             "changes": {c.field: {"old": c.old, "new": c.new} for c in self.changes},
@@ -243,6 +293,38 @@ class AuditEvent:
             "revision": self.revision,
             "rules": list(self.rules),
         }
+
+
+def redacted(event: AuditEvent) -> AuditEvent:
+    """``event`` with the personal values of its changes replaced by ``"[redacted]"``.
+
+    What a store does to a person's earlier events when their personal data is deleted
+    (:attr:`provisioning.repository.ChangeSet.redact`): the event stays (when, who, what
+    kind, which fields, which rules), the values do not, except the key and the status
+    (:data:`KEPT_BY_REDACTION`). An empty value stays empty, so the trail still shows
+    a field being set or cleared.
+
+    >>> import datetime as dt
+    >>> event = AuditEvent(at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC), tenant_id="acme",
+    ...                    key="1001", actor_id="sa-1", role="super_admin",
+    ...                    channel="admin", kind="updated",
+    ...                    changes=[FieldChange("last_name", "Byron", "King")])
+    >>> [str(c) for c in redacted(event).changes]
+    ["last_name: '[redacted]' -> '[redacted]'"]
+    """
+    return attrs.evolve(
+        event,
+        changes=tuple(
+            change
+            if change.field in KEPT_BY_REDACTION
+            else FieldChange(change.field, _hidden(change.old), _hidden(change.new))
+            for change in event.changes
+        ),
+    )
+
+
+def _hidden(value: Any) -> Any:
+    return None if value is None or value == "" else REDACTED
 
 
 _dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=False).encode
@@ -282,7 +364,7 @@ def events_to_csv(events: Iterable[AuditEvent], stream: io.TextIOBase | Any) -> 
             data["tenant"],
             data["key"] or "",
             data["actor"],
-            data["role"],
+            data["role"] or "",
             data["channel"],
             data["kind"],
             _dumps(data["changes"]) if data["changes"] else "",

@@ -59,6 +59,7 @@ __all__ = [
     "check_change_set",
     "check_refusal",
     "check_revision",
+    "check_tenant_event",
     "event_filter",
 ]
 
@@ -201,6 +202,12 @@ def _events(value: Iterable[AuditEvent]) -> tuple[AuditEvent, ...]:
     return items
 
 
+def _keys(value: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = (value,)
+    return tuple(check_type(key, str, "redact", "record keys (strings)") for key in value)
+
+
 def _upload(
     _inst: object, attribute: attrs.Attribute[UploadEntry | None], value: UploadEntry | None
 ) -> None:
@@ -254,8 +261,21 @@ class ChangeSet:
     #: The audit events of the changes, written in the same transaction (by a store that
     #: keeps an :class:`AuditLog`; others ignore them).
     events: tuple[AuditEvent, ...] = attrs.field(default=(), converter=_events)
+    #: Keys whose personal data this commit deletes: the store replaces the values of
+    #: their earlier audit events with :func:`provisioning.audit.redacted` ones in the
+    #: same transaction. Each must be a key of :attr:`updates` (the record is kept, its
+    #: personal values replaced, as ``delete_personal_data`` does).
+    redact: tuple[str, ...] = attrs.field(default=(), converter=_keys)
 
     def __attrs_post_init__(self) -> None:
+        updated = {r.legacy_contact_key for r in self.updates}
+        strays = [key for key in self.redact if key not in updated]
+        if strays:
+            raise InvalidValueError(
+                "a change set redacts only records it updates; not updated: "
+                + _listed([repr(k) for k in strays]),
+                field="redact",
+            )
         changes = self.creates + self.updates
         keys = [r.legacy_contact_key for r in changes]
         emails = [r.email_key for r in changes]
@@ -374,6 +394,25 @@ def check_refusal(tenant_id: str, event: AuditEvent) -> None:
     if event.kind is not AuditKind.REFUSED:
         raise InvalidValueError(
             f"only refused attempts are recorded outside a commit, not {event.kind.value!r}",
+            field="event",
+        )
+    if event.tenant_id != tenant_id:
+        raise InvalidValueError(
+            f"the event is for tenant {event.tenant_id!r}, not {tenant_id!r}", field="event"
+        )
+
+
+def check_tenant_event(tenant_id: str, event: AuditEvent | None) -> None:
+    """Raise :class:`~provisioning.InvalidValueError` unless ``event`` is ``None`` or a
+    ``tenant_changed`` event of ``tenant_id`` naming no record: for implementations of
+    :meth:`TenantStore.save_tenant`."""
+    if event is None:
+        return
+    check_type(event, AuditEvent, "event", "an AuditEvent or None")
+    if event.kind is not AuditKind.TENANT_CHANGED or event.key is not None:
+        raise InvalidValueError(
+            "a tenant is saved with a tenant_changed event that names no record, not "
+            f"{event.kind.value!r}" + ("" if event.key is None else f" of record {event.key!r}"),
             field="event",
         )
     if event.tenant_id != tenant_id:
@@ -619,8 +658,18 @@ class StreamWriter(Protocol):
 class TenantStore(Protocol):
     """Saves and loads :class:`~provisioning.Tenant` objects by id."""
 
-    def save_tenant(self, tenant: Tenant) -> None:
-        """Store ``tenant``, replacing any tenant with the same id."""
+    def save_tenant(self, tenant: Tenant, *, event: AuditEvent | None = None) -> int:
+        """Store ``tenant``, replacing any tenant with the same id; return its revision.
+
+        A tenant's settings shape every plan made for it, so replacing one is a write:
+        in one transaction, the tenant is stored, its records' revision moves on by one
+        when a tenant was stored under its id already (a plan saved before is stale; the
+        first save leaves a new tenant at its revision, 0), and ``event`` (kind
+        ``tenant_changed``, for this tenant, naming no record: see
+        :func:`check_tenant_event`), when given, joins the audit trail stamped with the
+        revision. A store that keeps no records or audit trail returns 0 and ignores the
+        event.
+        """
         ...
 
     def get_tenant(self, tenant_id: str) -> Tenant:

@@ -6,8 +6,9 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
-from _cli import Cli
+from _cli import RIVERBEND, Cli
 
 UPLOAD = ("--tenant", "riverbend", "--actor", "dana", "--as-of", "2026-11-25", "--yes")
 
@@ -65,8 +66,9 @@ def test_history_as_csv_is_formula_safe_and_whole(tmp_path: Path) -> None:
     cli = _two_uploads(tmp_path)
     out = cli("history", "--tenant", "riverbend", "--format", "csv").out
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert len(rows) == 5 + 5  # 5 created, then 4 updated and 1 deactivated
-    assert {r["kind"] for r in rows} == {"created", "updated", "deactivated"}
+    # the tenant added, 5 created, then 4 updated and 1 deactivated
+    assert len(rows) == 1 + 5 + 5
+    assert {r["kind"] for r in rows} == {"tenant_changed", "created", "updated", "deactivated"}
 
 
 def test_revert_puts_the_records_back_and_is_audited(tmp_path: Path) -> None:
@@ -133,3 +135,78 @@ def test_apply_without_yes_and_without_a_terminal_refuses_before_reading(tmp_pat
     assert refused.code == 2
     assert "no one to confirm" in refused.err
     assert cli.revision() == 0
+
+
+def _riverbend_moved(cli: Cli, **replaced: str) -> Path:
+    """The Riverbend tenant file with some of its text replaced."""
+    text = Path(RIVERBEND).read_text(encoding="utf-8")
+    for old, new in replaced.items():
+        assert old in text
+        text = text.replace(old, new)
+    return cli.file("riverbend.toml", text)
+
+
+def _tenant_events(cli: Cli) -> list[dict[str, Any]]:
+    out = cli("history", "--tenant", "riverbend", "--format", "json").out
+    return [e for e in map(json.loads, out.splitlines()) if e["key"] is None]
+
+
+def test_tenant_changes_are_audited_and_make_a_saved_plan_stale(tmp_path: Path) -> None:
+    """Adding a tenant is the operator's audited write; a Super Admin's method switch is
+    decided, audited with the setting that changed, and makes a plan saved before stale."""
+    cli = Cli(tmp_path).with_riverbend()
+    members = cli.members("members.csv", 3)
+    saved = tmp_path / "plan.json"
+    planned = cli("plan", members, *UPLOAD[:-1], "--save", saved)
+    assert planned.code == 0, planned.err
+    moved = _riverbend_moved(
+        cli, **{'community = "spreadsheet_upload"': 'community = "standalone"'}
+    )
+    changed = cli("tenant", "add", moved, "--actor", "dana")
+    assert changed.code == 0, changed.err
+    added, switched = _tenant_events(cli)
+    assert (added["kind"], added["actor"], added["role"]) == ("tenant_changed", "operator", None)
+    assert added["changes"]["products.community"] == {"old": None, "new": "spreadsheet_upload"}
+    assert (switched["actor"], switched["role"]) == ("dana", "super_admin")
+    assert switched["changes"] == {
+        "products.community": {"old": "spreadsheet_upload", "new": "standalone"}
+    }
+    assert "METHOD_CHANGE_IS_MIGRATION" in switched["rules"]
+    stale = cli("apply", members, *UPLOAD[:-1], "--plan", saved, "--yes")
+    assert stale.code == 1
+    assert "stale" in stale.err or "changed" in stale.err
+    assert "history" in cli("history", "--tenant", "riverbend").out
+
+
+def test_a_tenant_change_by_a_site_admin_is_refused_and_audited(tmp_path: Path) -> None:
+    """Only the method owner changes a tenant: a Site Admin's attempt exits 1 naming the
+    rule, stores nothing and leaves a refused event; the same file again is no change."""
+    cli = Cli(tmp_path).with_riverbend()
+    before = cli.revision()
+    moved = _riverbend_moved(
+        cli, **{'community = "spreadsheet_upload"': 'community = "standalone"'}
+    )
+    refused = cli("tenant", "add", moved, "--actor", "lee")
+    assert refused.code == 1
+    assert "ROLE_PERMISSIONS" in refused.err
+    assert cli.revision() == before
+    shown = cli("tenant", "show", "riverbend", "--format", "json").json()
+    assert shown["tenant"]["products"]["community"] == "spreadsheet_upload"
+    refusal = _tenant_events(cli)[-1]
+    assert (refusal["kind"], refusal["actor"], refusal["rules"]) == (
+        "refused",
+        "lee",
+        ["ROLE_PERMISSIONS"],
+    )
+    again = cli("tenant", "add", RIVERBEND, "--actor", "dana")
+    assert again.code == 0
+    assert cli.revision() == before
+    assert len(_tenant_events(cli)) == 2  # added, refused: nothing changed, nothing written
+
+
+def test_a_new_tenant_is_added_only_by_the_operator(tmp_path: Path) -> None:
+    """``--actor`` on a tenant not stored yet is a usage error; nothing is stored."""
+    cli = Cli(tmp_path)
+    result = cli("tenant", "add", RIVERBEND, "--actor", "dana")
+    assert result.code == 2
+    assert "leave out --actor" in result.err

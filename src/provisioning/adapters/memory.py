@@ -9,6 +9,7 @@ the snapshot it started on.
 >>> from provisioning import Tenant
 >>> repo = MemoryRepository()
 >>> repo.save_tenant(Tenant(id="acme", name="Acme", products={"community": "standalone"}))
+0
 >>> [t.id for t in repo.tenants()], repo.revision("acme"), repo.count("acme")
 (['acme'], 0, 0)
 """
@@ -29,7 +30,7 @@ from .._validators import (
     check_tenant_id,
     check_type,
 )
-from ..audit import AuditEvent
+from ..audit import AuditEvent, redacted
 from ..exceptions import InvalidValueError, NotFoundError
 from ..records import RecordStatus, UserRecord, email_key
 from ..repository import (
@@ -40,6 +41,7 @@ from ..repository import (
     check_change_set,
     check_refusal,
     check_revision,
+    check_tenant_event,
     event_filter,
 )
 from ..tenants import Tenant
@@ -185,7 +187,11 @@ class MemoryRepository:
             if change_set.upload is not None:
                 upload_id = revision
                 uploads += (attrs.evolve(change_set.upload, id=revision, audited=True),)
-            events = old.events + tuple(
+            events = old.events
+            if change_set.redact:
+                gone = frozenset(change_set.redact)
+                events = tuple(redacted(e) if e.key in gone else e for e in events)
+            events += tuple(
                 attrs.evolve(e, revision=revision, upload_id=upload_id) for e in change_set.events
             )
             self._fault("history")
@@ -248,14 +254,23 @@ class MemoryRepository:
             stamped = attrs.evolve(event, revision=old.revision, upload_id=None)
             self._snapshots[tenant_id] = attrs.evolve(old, events=(*old.events, stamped))
 
-    def save_tenant(self, tenant: Tenant) -> None:
-        """Store ``tenant``, replacing any tenant with the same id."""
+    def save_tenant(self, tenant: Tenant, *, event: AuditEvent | None = None) -> int:
+        """Store ``tenant``, replacing any tenant with the same id (which moves its
+        revision on), and append ``event``; return the tenant's revision."""
         if not isinstance(tenant, Tenant):
             raise InvalidValueError(
                 f"tenant must be a Tenant, got {type(tenant).__name__} {tenant!r}", field="tenant"
             )
+        check_tenant_event(tenant.id, event)
         with self._lock:
+            old = self._snapshot(tenant.id)
+            revision = old.revision + (tenant.id in self._tenants)
+            events = old.events
+            if event is not None:
+                events += (attrs.evolve(event, revision=revision, upload_id=None),)
             self._tenants[tenant.id] = tenant
+            self._snapshots[tenant.id] = attrs.evolve(old, revision=revision, events=events)
+            return revision
 
     def get_tenant(self, tenant_id: str) -> Tenant:
         """The stored tenant; :class:`~provisioning.NotFoundError` when there is none."""

@@ -12,7 +12,8 @@ instance per thread or process. ``":memory:"`` gives a private, throw-away datab
 
 >>> import provisioning as pv
 >>> with SqliteRepository(":memory:") as repo:
-...     repo.save_tenant(pv.Tenant(id="acme", name="Acme", products={"community": "standalone"}))
+...     acme = pv.Tenant(id="acme", name="Acme", products={"community": "standalone"})
+...     _ = repo.save_tenant(acme)
 ...     print(repo.get_tenant("acme").name, repo.schema_version, repo.revision("acme"))
 Acme 2 0
 """
@@ -41,7 +42,7 @@ from .._validators import (
     check_type,
 )
 from ..actors import Role
-from ..audit import AuditEvent, AuditKind, Channel, FieldChange
+from ..audit import AuditEvent, AuditKind, Channel, FieldChange, redacted
 from ..exceptions import InvalidValueError, NotFoundError, RepositoryError
 from ..records import RecordStatus, UserRecord, email_key
 from ..repository import (
@@ -52,6 +53,7 @@ from ..repository import (
     check_change_set,
     check_refusal,
     check_revision,
+    check_tenant_event,
     event_filter,
 )
 from ..serialization import tenant_from_json, tenant_to_json
@@ -149,7 +151,7 @@ _MIGRATIONS: list[tuple[str, ...]] = [
             at TEXT NOT NULL,  -- ISO 8601 in UTC
             key TEXT,
             actor_id TEXT NOT NULL,
-            role TEXT NOT NULL,
+            role TEXT,  -- NULL: the store's operator, none of the tenant's actors
             channel TEXT NOT NULL,
             kind TEXT NOT NULL,
             changes TEXT,  -- a JSON object {field: [old, new]}, NULL when none
@@ -318,8 +320,9 @@ def _utc_text(at: dt.datetime) -> str:
 
 
 #: Enum members to their stored text, without the enum machinery a million times.
-_TEXT: Final[dict[Any, str]] = {
-    member: str(member.value) for kind in (Role, Channel, AuditKind) for member in kind
+_TEXT: Final[dict[Any, str | None]] = {
+    None: None,
+    **{member: str(member.value) for kind in (Role, Channel, AuditKind) for member in kind},
 }
 
 
@@ -799,7 +802,14 @@ class SqliteRepository:
         batches = [("update", change_set.updates), ("create", change_set.creates)]
         events = [change_set.events]
         try:
-            return self._commit(tenant_id, batches, change_set.upload, expected_revision, events)
+            return self._commit(
+                tenant_id,
+                batches,
+                change_set.upload,
+                expected_revision,
+                events,
+                redact=change_set.redact,
+            )
         except _MisfitError:
             # Rolled back. Find out why, with the lookups a pre-check would have cost.
             self._diagnose(tenant_id, change_set)
@@ -870,6 +880,8 @@ class SqliteRepository:
         upload: UploadEntry | None,
         expected_revision: int,
         events: Iterable[Sequence[AuditEvent]] = (),
+        *,
+        redact: Sequence[str] = (),
     ) -> int:
         """One transaction: check the revision, write the batches, then the history and
         the revision. :class:`_MisfitError` (rolled back) when the records do not fit,
@@ -891,6 +903,8 @@ class SqliteRepository:
                 raise _MisfitError
             revision += 1
             upload_id = revision if upload is not None else None
+            for key in redact:
+                self._redact(tenant_id, key)
             for happened in events:
                 if not happened:
                     continue
@@ -913,6 +927,31 @@ class SqliteRepository:
             )
             self._fault("revision")
         return revision
+
+    def _redact(self, tenant_id: str, key: str) -> None:
+        """Replace the personal values of the record's stored events (in the open
+        transaction)."""
+        con = self._con
+        rows = con.execute(
+            f"SELECT id, {_EVENT_COLUMNS} FROM events"  # noqa: S608
+            " WHERE tenant_id = ? AND key = ? AND changes IS NOT NULL",
+            (tenant_id, key),
+        ).fetchall()
+        con.executemany(
+            "UPDATE events SET changes = ? WHERE id = ?",
+            (
+                (
+                    _dump_changes(
+                        {
+                            c.field: [c.old, c.new]
+                            for c in redacted(self._event(tenant_id, row[1:])).changes
+                        }
+                    ),
+                    row[0],
+                )
+                for row in rows
+            ),
+        )
 
     def _write(self, tenant_id: str, version: int, verb: str, batch: Sequence[UserRecord]) -> bool:
         """Write one batch of updates or creates; ``False`` when it does not fit (the caller
@@ -974,15 +1013,33 @@ class SqliteRepository:
             sql = f"SELECT {columns} FROM records {where}"  # noqa: S608
             yield from self._read(sql, (tenant_id, *chunk))
 
-    def save_tenant(self, tenant: Tenant) -> None:
-        """Store ``tenant``, replacing any tenant with the same id."""
+    def save_tenant(self, tenant: Tenant, *, event: AuditEvent | None = None) -> int:
+        """Store ``tenant``, replacing any tenant with the same id (which moves its
+        revision on), and append ``event``, in one transaction; return the revision."""
         check_type(tenant, Tenant, "tenant", "a Tenant")
+        check_tenant_event(tenant.id, event)
         with self._transaction("save a tenant to"):
-            self._con.execute(
+            con = self._con
+            rows = con.execute(
+                "SELECT revision FROM revisions WHERE tenant_id = ?", (tenant.id,)
+            ).fetchall()
+            replaced = con.execute(
+                "SELECT 1 FROM tenants WHERE tenant_id = ?", (tenant.id,)
+            ).fetchall()
+            revision = self._stored_revision(tenant.id, rows) + bool(replaced)
+            con.execute(
                 "INSERT INTO tenants VALUES (?, ?)"
                 " ON CONFLICT (tenant_id) DO UPDATE SET document = excluded.document",
                 (tenant.id, tenant_to_json(tenant, indent=None)),
             )
+            if event is not None:
+                con.execute(_INSERT_EVENT, _event_row(event, revision, None))
+            con.execute(
+                "INSERT INTO revisions VALUES (?, ?)"
+                " ON CONFLICT (tenant_id) DO UPDATE SET revision = excluded.revision",
+                (tenant.id, revision),
+            )
+        return revision
 
     def get_tenant(self, tenant_id: str) -> Tenant:
         """The stored tenant; :class:`~provisioning.NotFoundError` when there is none."""

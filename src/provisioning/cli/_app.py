@@ -395,14 +395,30 @@ def tenant() -> None:
 
 @tenant.command("add")
 @click.argument("file", type=_INPUT)
+@click.option(
+    "--actor",
+    "actor_id",
+    default=None,
+    help="Change a stored tenant as this actor of it (a Super Admin; the change is decided "
+    "as change_method). Without it the store's operator changes it, undecided; both audited.",
+)
 @_format_option
 @click.pass_context
-def tenant_add(ctx: click.Context, *, file: Path, fmt: str) -> None:
+def tenant_add(ctx: click.Context, *, file: Path, fmt: str, actor_id: str | None) -> None:
     """Store the tenant (and its [[actors]]) of a TOML file, replacing one with the same id."""
     state = _state(ctx)
     document = load_tenant_file(file)
     store = state.open(ctx, create=True)
-    store.save(document.tenant, document.actors)
+    actor = None
+    if actor_id is not None:
+        if document.tenant.id not in {t.id for t in store.repo.tenants()}:
+            raise BadInput(
+                f"tenant {document.tenant.id!r} is not stored yet: a new tenant is added by "
+                "the store's operator; leave out --actor"
+            )
+        # One of the tenant's actors as stored, never one the file would add.
+        actor = _load_actor(store, _load_tenant(store, document.tenant.id), actor_id)
+    store.save(document.tenant, document.actors, actor)
     result = check(document.tenant)
     if fmt == "json":
         _emit_json(
@@ -1226,7 +1242,9 @@ def history_command(
         table.add_row(
             event.at.isoformat(timespec="seconds"),
             render.text(event.key or ""),
-            render.text(f"{event.actor_id} ({event.role.value})"),
+            render.text(
+                f"{event.actor_id} ({'operator' if event.role is None else event.role.value})"
+            ),
             event.channel.value,
             event.kind.value,
             render.text("; ".join(str(c) for c in event.changes)),

@@ -21,11 +21,11 @@ from ..actors import Actor
 from ..adapters import SqliteRepository
 from ..exceptions import ConflictError, InvalidValueError, NotFoundError, RepositoryError
 from ..repository import ChangeSet
-from ..serialization import tenant_to_json
 from ..tenants import Tenant
 
 if TYPE_CHECKING:
     from ..adapters.postgres import PostgresRepository
+from ..writes import change_tenant
 
 __all__ = ["DB", "DEFAULT_DB", "Store", "is_url", "open_store"]
 
@@ -94,18 +94,18 @@ class Store:
         self._con.close()
         self.repo.close()
 
-    def save(self, tenant: Tenant, actors: tuple[Actor, ...]) -> None:
+    def save(self, tenant: Tenant, actors: tuple[Actor, ...], actor: Actor | None = None) -> None:
         """Store ``tenant``, then replace its actors in one transaction of their own.
 
-        A change to a stored tenant or its actors moves the tenant's revision on before
-        and again after it is saved, so a plan saved before it is stale, and an upload
-        planned while it is saved is refused at its commit (held to a revision the
-        second move leaves behind) or by the command's check of the tenant after planning.
+        The tenant is saved as :func:`provisioning.writes.change_tenant` saves it:
+        decided when ``actor`` (one of the stored tenant's actors) asks, the operator's
+        otherwise, audited, and moving the tenant's revision on in the same transaction
+        when it changes, so a plan saved before is stale. A change of the actors alone
+        moves the revision on once they are saved, so an upload planned with the old
+        actors is refused at its commit or by the command's check after planning.
         """
-        changed = self._changes(tenant, actors)
-        if changed:
-            self._advance(tenant.id)
-        self.repo.save_tenant(tenant)
+        actors_changed = self._actors_changed(tenant.id, actors)
+        change_tenant(tenant, self.repo, actor=actor)
         try:
             self._replace_actors(tenant.id, actors)
         except (sqlite3.Error, RepositoryError) as exc:
@@ -115,18 +115,18 @@ class Store:
                 f"tenant {tenant.id!r} was saved, but its actors were not ({exc}); the old "
                 "actors stay until `tenant add` succeeds again"
             ) from exc
-        if changed:
+        if actors_changed:
             self._advance(tenant.id)
 
-    def _changes(self, tenant: Tenant, actors: tuple[Actor, ...]) -> bool:
-        """Whether ``tenant`` is stored already, and differs from it or its actors do."""
+    def _actors_changed(self, tenant_id: str, actors: tuple[Actor, ...]) -> bool:
+        """Whether the tenant is stored already with other actors than ``actors``."""
         try:
-            stored = self.repo.get_tenant(tenant.id)
+            self.repo.get_tenant(tenant_id)
         except NotFoundError:
             return False
-        before = [(a.id, a.role, a.name) for a in self.actors(tenant.id)]
+        before = [(a.id, a.role, a.name) for a in self.actors(tenant_id)]
         after = sorted((a.id, a.role, a.name) for a in actors)
-        return tenant_to_json(stored) != tenant_to_json(tenant) or before != after
+        return before != after
 
     def _advance(self, tenant_id: str) -> None:
         """Move the tenant's revision on by one, with an empty commit."""

@@ -42,7 +42,7 @@ import pytest
 from .._fields import FieldKind, FieldSpec, field_specs
 from ..actors import Role
 from ..adapters import COMMIT_STEPS, FaultHook, fail_at
-from ..audit import AuditEvent, AuditKind, Channel, FieldChange, changes_between
+from ..audit import AuditEvent, AuditKind, Channel, FieldChange, changes_between, redacted
 from ..catalog import Product
 from ..exceptions import ConflictError, InvalidValueError, NotFoundError, RepositoryError
 from ..records import RecordStatus, UserRecord
@@ -52,6 +52,7 @@ from ..repository import (
     ChangeSet,
     ChangeSetError,
     ChangeStream,
+    RecordReader,
     Repository,
     StreamWriter,
     TenantStore,
@@ -78,6 +79,8 @@ _REQUIRED_TEXTS = tuple(s.name for s in _SPECS if s.required and s.role is None)
 _KEY = next(s.name for s in _SPECS if s.role == "identifier")
 _EMAIL = next(s.name for s in _SPECS if s.role == "email")
 #: One optional text field, for a change a test makes to a record.
+#: A required text field that is personal data (a name).
+_NAME = _REQUIRED_TEXTS[0]
 _SOME_TEXT = next(s.name for s in _SPECS if s.kind is FieldKind.OPTIONAL_TEXT)
 _FLAGS = tuple(s.name for s in _SPECS if s.kind is FieldKind.FLAG)
 
@@ -1512,7 +1515,7 @@ class AuditLogContract:
                 None if n % 4 == 0 else f"k{n}",
                 kind=kind,
                 channel=list(Channel)[n % len(Channel)],
-                role=list(Role)[n % len(Role)],
+                role=None if n == 1 else list(Role)[n % len(Role)],
                 rules=("B_RULE", "A_RULE")[: n % 3],
                 at=_minutes(n),
             )
@@ -1555,6 +1558,81 @@ class AuditLogContract:
         assert [c.field for c in read[0].changes] == [c.field for c in event.changes]
         assert [c.field for c in read[1].changes] == [c.field for c in reordered.changes]
         assert read == _stamped([event, reordered], 1, None)
+
+    # Deleting personal data: earlier events keep their shape, not their values
+
+    def _personal_trail(self, repository: AuditRepository, tenant_id: str = ACME) -> None:
+        """Record 1001 created then edited, and 1002 created, in ``tenant_id``."""
+        first = _record("1001", **{_NAME: "Byron"})
+        _commit(
+            repository,
+            tenant_id,
+            ChangeSet(
+                creates=[first, _record("1002")],
+                events=[
+                    _event("1001", tenant_id=tenant_id, kind="created"),
+                    _event("1002", tenant_id=tenant_id, kind="created"),
+                ],
+            ),
+        )
+        king: dict[str, Any] = {_NAME: "King", "status": RecordStatus.DEACTIVATED}
+        second = attrs.evolve(first, **king)
+        _commit(
+            repository,
+            tenant_id,
+            ChangeSet(
+                updates=[second],
+                events=[
+                    _event("1001", tenant_id=tenant_id, changes=changes_between(first, second))
+                ],
+            ),
+        )
+
+    def test_a_redacting_commit_replaces_the_records_earlier_values(
+        self, repository: AuditRepository
+    ) -> None:
+        """A commit that redacts 1001 replaces the personal values of its earlier events
+        (the key and the status stay, the events stay); its own events, other records' and
+        other tenants' are kept as written."""
+        self._personal_trail(repository, ACME)
+        self._personal_trail(repository, GLOBEX)
+        before, other = _trail(repository), _trail(repository, GLOBEX)
+        tombstone = _record("1001", **{_NAME: "Person"})
+        own = _event("1001", kind="redacted", changes=[FieldChange(_NAME, "King", None)])
+        _commit(repository, ACME, ChangeSet(updates=[tombstone], events=[own], redact=["1001"]))
+        after = _trail(repository)
+        expected = [redacted(e) if e.key == "1001" else e for e in before]
+        assert after == [*expected, *_stamped([own], 3, None)]
+        edit = after[2]
+        assert [(c.field, c.old, c.new) for c in edit.changes] == [
+            (_NAME, "[redacted]", "[redacted]"),
+            ("status", "Enabled", "Deactivated"),
+        ]
+        assert _trail(repository, GLOBEX) == other
+        assert repository.get(ACME, "1001") == tombstone
+
+    def test_a_redaction_that_fails_redacts_nothing(self, repository: AuditRepository) -> None:
+        """A redacting commit at a stale revision leaves every event as it was."""
+        self._personal_trail(repository, ACME)
+        before = _audit_state(repository)
+        change_set = ChangeSet(updates=[_record("1001")], redact=["1001"])
+        with pytest.raises(ConflictError):
+            repository.commit(ACME, change_set, 1)
+        assert _audit_state(repository) == before
+
+    @pytest.mark.parametrize("step", COMMIT_STEPS)
+    def test_a_redaction_faulting_at_any_step_redacts_nothing(
+        self, faulty_repository: Callable[[FaultHook], AuditRepository], step: str
+    ) -> None:
+        """A redacting commit failing at each step leaves the events as they were."""
+        switch = _Switch(step)
+        repository = faulty_repository(switch)
+        self._personal_trail(repository, ACME)
+        before = _audit_state(repository)
+        switch.armed = True
+        with pytest.raises(RepositoryError):
+            repository.commit(ACME, ChangeSet(updates=[_record("1001")], redact=["1001"]), 2)
+        assert _audit_state(repository) == before
 
 
 def _tenant(tenant_id: str = ACME, **fields: Any) -> Tenant:
@@ -1619,3 +1697,68 @@ class TenantStoreContract:
         for tenant_id in ("globex", "acme", "initech"):
             tenant_store.save_tenant(_tenant(tenant_id))
         assert [t.id for t in tenant_store.tenants()] == ["acme", "globex", "initech"]
+
+    def test_saving_returns_the_tenants_revision_and_replacing_moves_it_on(
+        self, tenant_store: TenantStore
+    ) -> None:
+        """A first save leaves a new tenant at revision 0; each replacement moves it on by
+        one (a plan saved before is stale), in a store that keeps records too."""
+        assert tenant_store.save_tenant(_tenant()) == 0
+        keeps_records = isinstance(tenant_store, RecordReader)
+        assert tenant_store.save_tenant(_tenant(name="Acme Two")) == (1 if keeps_records else 0)
+        assert tenant_store.save_tenant(_tenant(name="Acme Two")) == (2 if keeps_records else 0)
+        assert tenant_store.save_tenant(_tenant(GLOBEX)) == 0
+        if isinstance(tenant_store, RecordReader):
+            assert (tenant_store.revision(ACME), tenant_store.revision(GLOBEX)) == (2, 0)
+
+    def test_a_tenant_event_joins_the_trail_at_the_saves_revision(
+        self, tenant_store: TenantStore
+    ) -> None:
+        """The event saved with a tenant is in its trail, stamped with the save's revision."""
+        if not isinstance(tenant_store, AuditLog):
+            pytest.skip("the tenant store keeps no audit trail (no AuditLog)")
+        old, new = (
+            _tenant(),
+            _tenant(products={"community": "standard_integration"}, integration="imis", sso=None),
+        )
+        created = _event(
+            None, kind="tenant_changed", channel="admin", role=None, actor_id="operator"
+        )
+        moved = _event(
+            None,
+            kind="tenant_changed",
+            channel="admin",
+            changes=[
+                FieldChange("products.community", "spreadsheet_upload", "standard_integration")
+            ],
+        )
+        tenant_store.save_tenant(old, event=created)
+        revision = tenant_store.save_tenant(new, event=moved)
+        assert list(tenant_store.events(ACME)) == [
+            attrs.evolve(created, revision=0),
+            attrs.evolve(moved, revision=revision),
+        ]
+        assert list(tenant_store.events(GLOBEX)) == []
+
+    @pytest.mark.parametrize(
+        "wrong",
+        [
+            {"tenant_id": GLOBEX},
+            {"kind": AuditKind.UPDATED},
+            {"key": "1001"},
+        ],
+        ids=["another tenant", "not a tenant event", "names a record"],
+    )
+    def test_a_wrong_tenant_event_is_refused_and_nothing_is_saved(
+        self, tenant_store: TenantStore, wrong: dict[str, Any]
+    ) -> None:
+        """An event that is no ``tenant_changed`` event of this tenant, naming no record,
+        is refused before anything is saved."""
+        tenant_store.save_tenant(_tenant())
+        values: dict[str, Any] = {"key": None, "kind": AuditKind.TENANT_CHANGED, **wrong}
+        event = _event(values.pop("key"), channel="admin", **values)
+        with pytest.raises(InvalidValueError):
+            tenant_store.save_tenant(_tenant(name="Changed"), event=event)
+        assert tenant_store.get_tenant(ACME) == _tenant()
+        if isinstance(tenant_store, RecordReader):
+            assert tenant_store.revision(ACME) == 0

@@ -30,6 +30,7 @@ the second finds the record changed since it was read and raises
 
 from ._cells import record_from_cells
 from ._push import PushError, PushOp, PushOperation, PushResult, push
+from ._tenant import OPERATOR, TenantChange, change_tenant
 from ._write import (
     WriteResult,
     approve_request,
@@ -44,12 +45,15 @@ from ._write import (
 )
 
 __all__ = [
+    "OPERATOR",
     "PushError",
     "PushOp",
     "PushOperation",
     "PushResult",
+    "TenantChange",
     "WriteResult",
     "approve_request",
+    "change_tenant",
     "create_user",
     "deactivate_user",
     "edit_own_profile",
