@@ -154,3 +154,50 @@ def test_plan_saved_by_an_older_version_is_refused(tmp_path: Path) -> None:
     assert refused.code == 2
     assert "a plan saved by another version is never applied: run plan again" in refused.err
     assert cli.revision() == 0
+
+
+_ZOE = (
+    _HEADER
+    + "\r\n1001,Ada,Lovelace,ada@example.com,Engines\r\n1002,Zoë,Müller,zoe@example.com,Acme\r\n"
+)
+
+
+def test_validate_encoding(tmp_path: Path) -> None:
+    """A Windows-1252 file: refused naming --encoding; read with it; guessed with a warning."""
+    cli = Cli(tmp_path)
+    plain = cli.file("excel.csv", _ZOE.encode("cp1252"))
+    refused = cli("validate", plain, "--format", "json")
+    assert refused.code == 2
+    assert refused.json()["errors"][0]["code"] == "encoding"
+    assert "read it with --encoding cp1252, or with --encoding auto" in refused.err
+    assert "encoding=" not in refused.err
+    named = cli("validate", plain, "--encoding", "cp1252", "--format", "json")
+    assert named.code == 0, named.err
+    assert named.json()["warnings"] == []
+    guessed = cli("validate", plain, "--encoding", "auto", "--format", "json")
+    assert guessed.code == 0, guessed.err
+    (warning,) = guessed.json()["warnings"]
+    assert (warning["code"], warning["line"]) == ("encoding_guessed", 3)
+    assert "read as Windows-1252 (cp1252), a guess allowed by --encoding auto" in warning["message"]
+    assert "'Zoë' on line 3" in warning["message"]
+    assert "--encoding cp1252 to say so" in warning["message"]
+    assert cli("validate", plain, "--encoding", "ebcdic").code == 2
+
+
+def test_apply_a_windows_1252_file(tmp_path: Path) -> None:
+    """plan --save --encoding cp1252, then apply --plan: the names are stored as written."""
+    cli = Cli(tmp_path).with_riverbend()
+    plain = cli.file("excel.csv", _ZOE.encode("cp1252"))
+    upload = ("--tenant", "riverbend", "--actor", "dana", "--mode", "partial")
+    saved = cli("plan", plain, *upload, "--encoding", "cp1252", "--save", "p.json")
+    assert saved.code == 0, saved.err
+    assert (
+        json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))["reading"]["encoding"]
+        == "cp1252"
+    )
+    other = cli("apply", plain, *upload, "--plan", "p.json", "--yes", "--encoding", "auto")
+    assert other.code == 2
+    assert "the plan was made --encoding cp1252" in other.err
+    applied = cli("apply", plain, *upload, "--plan", "p.json", "--yes")
+    assert applied.code == 0, applied.err
+    assert "Zoë,Müller" in cli("export", "--tenant", "riverbend").out

@@ -148,6 +148,29 @@ CASES: dict[str, Case] = {
     "truncated_utf8.csv": Case(raises=(C.ENCODING, 3), records=1),
     "utf16_odd_bytes.csv": Case(raises=(C.ENCODING, 3), records=1, says="utf-16-le"),
     "utf16_without_bom.csv": Case(raises=(C.NUL_BYTE, 1), says="UTF-16"),
+    # Excel's plain "CSV": Windows-1252, read only when the caller says so (or allows a guess).
+    "cp1252_names.csv": Case(raises=(C.ENCODING, 3), records=1, says="encoding='cp1252'"),
+    "cp1252_names.csv#cp1252": Case(records=2, options={"encoding": "cp1252"}),
+    "cp1252_names.csv#auto": Case(
+        ((0, 3, None, C.ENCODING_GUESSED, WARNING),),
+        records=2,
+        options={"encoding": "auto"},
+        says="read as Windows-1252 (cp1252), a guess allowed by encoding='auto'; e.g. 'Zoë'",
+    ),
+    "cp1252_undefined_byte.csv": Case(
+        raises=(C.ENCODING, 3), records=1, options={"encoding": "auto"}, says="neither"
+    ),
+    "mixed_utf8_cp1252.csv": Case(
+        raises=(C.ENCODING, 4), records=2, options={"encoding": "auto"}, says="mixes encodings"
+    ),
+    "utf16le_without_bom_names.csv": Case(raises=(C.NUL_BYTE, 1), says="UTF-16"),
+    "utf16le_without_bom_names.csv#utf-16": Case(records=2, options={"encoding": "utf-16"}),
+    "utf16le_without_bom_names.csv#auto": Case(
+        ((0, 3, None, C.ENCODING_GUESSED, WARNING),),
+        records=2,
+        options={"encoding": "auto"},
+        says="read as UTF-16 LE",
+    ),
     "nul_in_row.csv": Case(raises=(C.NUL_BYTE, 3), records=1),
     "workbook.csv": Case(raises=(C.WORKBOOK, 1), says="Save As"),
     "too_large.csv": Case(raises=(C.FILE_TOO_LARGE, 2), options={"max_file_size": 100}),
@@ -157,7 +180,7 @@ CASES: dict[str, Case] = {
 def test_corpus_is_large_and_fully_described() -> None:
     """At least 30 distinct defects, and every file in corpus/ has its expectations here."""
     files = {p.name for p in CORPUS.iterdir()}
-    assert files == set(CASES)
+    assert files == {name.partition("#")[0] for name in CASES}
     assert len(CASES) >= 30
 
 
@@ -169,7 +192,8 @@ def _problem(error: RowError) -> Problem:
 def test_corpus_file(name: str) -> None:
     """The file reports exactly its problems, where they are, and loads what it should."""
     case = CASES[name]
-    data = io.BytesIO((CORPUS / name).read_bytes())
+    # "file#variant": the same file read with other options.
+    data = io.BytesIO((CORPUS / name.partition("#")[0]).read_bytes())
     items: list[object] = []
     error: SpreadsheetError | None = None
     try:

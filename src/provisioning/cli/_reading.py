@@ -10,7 +10,7 @@ from typing import IO, Any, TypeVar
 import attrs
 import click
 
-from ..spreadsheet import DateOrder, OptionNames, Reader, Template, read
+from ..spreadsheet import ENCODINGS, DateOrder, OptionNames, Reader, Template, read
 
 __all__ = ["COMMAND_NAMES", "ReadingOptions", "open_reader", "reading_options"]
 
@@ -67,6 +67,7 @@ def reading_options(command: _F) -> _F:
         kwargs["reading"] = ReadingOptions(
             date_order=None if order is None else DATE_ORDERS[order],
             lenient_headers=kwargs.pop("lenient_headers"),
+            encoding=kwargs.pop("encoding"),
         )
         return command(*args, **kwargs)
 
@@ -87,6 +88,15 @@ def reading_options(command: _F) -> _F:
             help="Accept headers that differ from the template's only in case or spaces "
             "(each one a warning).",
         ),
+        click.option(
+            "--encoding",
+            "encoding",
+            type=click.Choice(ENCODINGS, case_sensitive=False),
+            default=None,
+            help="The file's encoding (default: UTF-8, or UTF-16 with a byte-order mark). "
+            "cp1252 is Excel's plain CSV on Windows; auto reads UTF-8 or guesses "
+            "(Windows-1252, UTF-16 without a mark) with a warning.",
+        ),
     ]
     decorated: Any = wrapper
     for option in reversed(options):
@@ -105,4 +115,5 @@ def open_reader(
         lenient_headers=reading.lenient_headers,
         max_file_size=max_file_size,
         option_names=COMMAND_NAMES,
+        encoding=reading.encoding,
     )

@@ -32,6 +32,7 @@ from ._reader import (
     read,
     read_all,
 )
+from ._source import ENCODINGS
 from ._templates import (
     COMMUNITY_UPLOAD_USERS,
     MARKETING_ENTERPRISE,
@@ -52,6 +53,7 @@ __all__ = [
     "DEFAULT_MAX_FILE_SIZE",
     "DEFAULT_MAX_PROBLEM_ROWS",
     "DEFAULT_MAX_RECORD_SIZE",
+    "ENCODINGS",
     "ERROR_REPORT_COLUMNS",
     "MARKETING_ENTERPRISE",
     "MARKETING_ENTERPRISE_BY_MEMBER_ID",

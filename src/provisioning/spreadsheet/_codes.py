@@ -99,3 +99,8 @@ class ErrorCode(enum.StrEnum):
     DUPLICATE_EMAIL = "duplicate_email"
     #: A value a spreadsheet would run as a formula (warning; neutralised on write).
     FORMULA_LIKE = "formula_like"
+
+    # -- the file, reported before the rows it concerns (a warning) --------------------
+    #: The file was not UTF-8 and its encoding was guessed (``encoding="auto"``); the
+    #: message names the encoding and a value as it was read.
+    ENCODING_GUESSED = "encoding_guessed"

@@ -20,7 +20,7 @@ from ._errors import HeaderError, ReadSummary, RowError, row_error
 from ._header import Layout, match_header
 from ._options import OptionNames
 from ._parse import compile_builder, parse_row
-from ._source import LineSource, blank_run, count_breaks, physical_lines
+from ._source import LineSource, blank_run, count_breaks, encoding_name, physical_lines
 from ._templates import Column, R, Template
 
 __all__ = [
@@ -141,6 +141,7 @@ class Reader(Generic[R]):
         max_record_size: int = DEFAULT_MAX_RECORD_SIZE,
         max_problem_rows: int = DEFAULT_MAX_PROBLEM_ROWS,
         option_names: OptionNames | None = None,
+        encoding: str | None = None,
     ) -> None:
         if isinstance(stream, str | bytes) or not callable(getattr(stream, "read", None)):
             raise InvalidValueError(
@@ -179,6 +180,10 @@ class Reader(Generic[R]):
                 raise InvalidValueError(
                     f"{name} must be a whole number, 1 or more, got {limit!r}", field=name
                 )
+        try:
+            encoding = encoding_name(encoding)
+        except ValueError as exc:
+            raise InvalidValueError(str(exc), field="encoding") from None
         if option_names is None:
             option_names = OptionNames()
         check_type(option_names, OptionNames, "option_names", "an OptionNames")
@@ -197,7 +202,11 @@ class Reader(Generic[R]):
         self._max_problem_rows = max_problem_rows
         self._names = option_names
         self._source = LineSource(
-            stream, max_file_size=max_file_size, max_line=max_record_size, names=option_names
+            stream,
+            max_file_size=max_file_size,
+            max_line=max_record_size,
+            names=option_names,
+            encoding=encoding,
         )
         self._lines = iter(self._source)
         self._feed = _Feed(self._lines, max_record_size)
@@ -229,7 +238,12 @@ class Reader(Generic[R]):
 
     @property
     def encoding(self) -> str:
-        """The encoding the file was read in (``utf-8``, ``utf-16-le``...)."""
+        """The encoding the file was read in (``utf-8``, ``utf-16-le``, ``cp1252``...).
+
+        With ``encoding="auto"`` it may change while the file is read: the reader
+        reads UTF-8 until bytes that are not, then (if every byte before them was ASCII)
+        Windows-1252, and reports an ``encoding_guessed`` warning before those rows.
+        """
         return self._source.encoding
 
     @property
@@ -326,6 +340,12 @@ class Reader(Generic[R]):
         for warning in self._header_warnings:
             counts["warnings"] += 1
             yield warning
+        source = self._source
+        # Only encoding="auto" may guess; a guess is reported before the rows it read.
+        guessing = source.asked == "auto"
+        if guessing and source.guess is not None:
+            guessing = False
+            yield self._guessed()
         width = len(layout)
         delimiter = template.delimiter
         build = compile_builder(template, layout, self.date_order)
@@ -350,6 +370,9 @@ class Reader(Generic[R]):
         record = 0
         valid = 0
         for text in self._lines:
+            if guessing and source.guess is not None:
+                guessing = False
+                yield self._guessed()
             record += 1
             start = line + 1
             if '"' in text:
@@ -439,10 +462,27 @@ class Reader(Generic[R]):
             counts["valid"] = valid
             counts["rows"] = record
             yield item
+        if guessing and source.guess is not None:
+            yield self._guessed()
         counts["rows"] = record
         counts["lines"] = line
         counts["valid"] = valid
         self._complete = True
+
+    def _guessed(self) -> RowError:
+        """The warning that the file's encoding was guessed, naming it and an example."""
+        guess = self._source.guess
+        assert guess is not None  # only called once there is one
+        self._counts["warnings"] += 1
+        return RowError(
+            record=0,
+            line=guess.line,
+            column=None,
+            code=ErrorCode.ENCODING_GUESSED,
+            message=guess.message(self._names),
+            value=guess.example,
+            severity=Severity.WARNING,
+        )
 
     def _unique_getters(self) -> tuple[Any, Any]:
         template = self.template
@@ -676,12 +716,19 @@ def read(
     max_record_size: int = DEFAULT_MAX_RECORD_SIZE,
     max_problem_rows: int = DEFAULT_MAX_PROBLEM_ROWS,
     option_names: OptionNames | None = None,
+    encoding: str | None = None,
 ) -> Reader[R]:
     """Read an upload file from a text or binary stream; iterate the result.
 
     Yields each row's problems (:class:`RowError`) followed by its record, in file
     order; see :class:`Reader`. Binary streams may be UTF-8 (with or without a BOM) or
-    UTF-16 with a BOM; open text streams with ``newline=""``.
+    UTF-16 with a BOM; open text streams with ``newline=""``. ``encoding`` names another
+    for a binary stream: ``utf-8``, ``utf-8-sig`` (the same: a BOM is skipped),
+    ``utf-16`` (without a BOM: little-endian, unless the bytes show big-endian),
+    ``utf-16-le``, ``utf-16-be``, ``cp1252`` (Excel's plain "CSV" on Windows),
+    ``latin-1``, or ``auto``: UTF-8, or a guess (Windows-1252, or UTF-16 without a BOM)
+    reported as an ``encoding_guessed`` warning naming the encoding and a value it read.
+    A file that is not in the encoding read raises ``encoding``; it is never mangled.
 
     ``date_order`` declares how non-ISO dates are written (without it they are errors);
     ``lenient_headers`` accepts headers that differ only in case or spaces;
@@ -707,6 +754,7 @@ def read(
         max_record_size=max_record_size,
         max_problem_rows=max_problem_rows,
         option_names=option_names,
+        encoding=encoding,
     )
 
 
@@ -748,6 +796,7 @@ class ReadOptions(TypedDict, total=False):
     max_record_size: int
     max_problem_rows: int
     option_names: OptionNames | None
+    encoding: str | None
 
 
 def read_all(

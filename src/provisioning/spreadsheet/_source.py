@@ -2,10 +2,12 @@
 
 Lines are split only at ``\\r\\n``, ``\\r`` and ``\\n`` (as ``newline=""`` does) and keep
 their endings, so the CSV parser sees exactly what the file holds and line numbers are
-physical lines. Binary streams are decoded here: UTF-8 with or without a BOM, UTF-16
-with a BOM; UTF-32 is recognised and refused. Undecodable bytes, NUL characters and
-files over the size limit raise :class:`~provisioning.SpreadsheetError` naming the line,
-as does a line longer than the line limit (``max_line``), before it is held whole.
+physical lines. Binary streams are decoded here: by default UTF-8 with or without a BOM,
+UTF-16 with a BOM; UTF-32 is recognised and refused. An ``encoding`` the caller names is
+used instead (:data:`ENCODINGS`); ``auto`` allows a guess, which :attr:`LineSource.guess`
+then describes. Undecodable bytes, NUL characters and files over the size limit raise
+:class:`~provisioning.SpreadsheetError` naming the line, as does a line longer than the
+line limit (``max_line``), before it is held whole.
 
 A run of blank lines (nothing but line breaks) is handed out as one string holding
 them all, so a file of millions of empty lines costs no Python work per line; the
@@ -16,15 +18,39 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from itertools import chain
 from typing import IO, Any
+
+import attrs
 
 from ..exceptions import SpreadsheetError
 from ._codes import ErrorCode
 from ._options import OptionNames
 
-__all__ = ["LineSource"]
+__all__ = ["ENCODINGS", "Guess", "LineSource", "encoding_name"]
+
+#: The encodings a caller may name, as the reader calls them (any name Python's codecs
+#: know for one of them is taken), and ``auto``: UTF-8, else a guess.
+ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "cp1252", "latin-1", "auto")
+_CANONICAL = {
+    "utf-8": "utf-8",
+    "utf-8-sig": "utf-8",
+    "utf-16": "utf-16",
+    "utf-16-le": "utf-16-le",
+    "utf-16-be": "utf-16-be",
+    "cp1252": "cp1252",
+    "iso8859-1": "latin-1",
+}
+_DESCRIBED = {
+    "utf-8": "UTF-8",
+    "utf-16-le": "UTF-16 LE",
+    "utf-16-be": "UTF-16 BE",
+    "cp1252": "Windows-1252 (cp1252)",
+    "latin-1": "Latin-1",
+}
+# Where the example of a guessed value ends.
+_VALUE_END = re.compile(r'[,;\t"\r\n]')
 
 CHUNK = 1 << 20
 # Characters str.splitlines() breaks at that CSV does not.
@@ -40,6 +66,60 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+
+
+def encoding_name(name: object) -> str | None:
+    """The reader's name for the encoding ``name`` (``None`` for ``None``), or ``ValueError``."""
+    if name is None:
+        return None
+    if isinstance(name, str):
+        if name.strip().lower() == "auto":
+            return "auto"
+        try:
+            found = _CANONICAL.get(codecs.lookup(name).name)
+        except LookupError:
+            found = None
+        if found is not None:
+            return found
+    raise ValueError(f"encoding must be one of {', '.join(ENCODINGS)} (or None), got {name!r}")
+
+
+def _utf16_order(head: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` when ``head`` looks like UTF-16 text without a
+    byte-order mark (a NUL beside each ASCII character), else ``None``."""
+    sample = head[:256]
+    if len(sample) < 4 or len(sample) % 2:
+        sample = sample[: len(sample) - len(sample) % 2]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if not odd.strip(b"\0") and b"\0" not in even:
+        return "utf-16-le"
+    if not even.strip(b"\0") and b"\0" not in odd:
+        return "utf-16-be"
+    return None
+
+
+@attrs.frozen
+class Guess:
+    """An encoding the reader guessed (``encoding='auto'``), and where it shows."""
+
+    #: The encoding the file was read in from then on.
+    encoding: str
+    #: The first line whose text the guess changed (1 when the whole file was guessed).
+    line: int
+    #: A value on that line as the guess reads it ("" when every character is ASCII).
+    example: str
+
+    def message(self, names: OptionNames) -> str:
+        """What the guess was, for the warning the reader reports."""
+        described = _DESCRIBED.get(self.encoding, self.encoding)
+        seen = f"; e.g. {self.example!r} on line {self.line}" if self.example else ""
+        return (
+            f"the file is not UTF-8: it was read as {described}, a guess allowed by "
+            f"{names.with_encoding('auto')}{seen}. Check the names it changed, and read it "
+            f"with {names.with_encoding(self.encoding)} to say so, or save it as CSV UTF-8"
+        )
 
 
 def _utf32(head: bytes) -> str | None:
@@ -76,6 +156,17 @@ def split_items(text: str) -> tuple[list[str], int]:
         return lines, len(lines)
     items: list[str] = _ITEM.findall(text)
     return items, physical_lines(items)
+
+
+def _example(text: str, at: int | None = None) -> str:
+    """The value around the first character of ``text`` that is not ASCII (at ``at``)."""
+    if at is None:
+        at = next((i for i, c in enumerate(text) if not c.isascii()), -1)
+        if at < 0:
+            return ""
+    start = max((m.end() for m in _VALUE_END.finditer(text, max(at - 200, 0), at)), default=0)
+    end = _VALUE_END.search(text, at)
+    return text[max(start, at - 200) : end.start() if end else at + 200].strip()
 
 
 def physical_lines(items: list[str]) -> int:
@@ -132,6 +223,7 @@ class LineSource:
         max_line: int | None = None,
         chunk: int = CHUNK,
         names: OptionNames | None = None,
+        encoding: str | None = None,
     ) -> None:
         if isinstance(stream, str | bytes):
             raise TypeError(
@@ -143,6 +235,10 @@ class LineSource:
         self._max_line = max_line
         self._chunk = chunk
         self._names = names or OptionNames()
+        #: The encoding asked for (a name of :func:`encoding_name`), or ``None``.
+        self.asked = encoding_name(encoding)
+        #: The encoding guessed (``auto`` only), once it is.
+        self.guess: Guess | None = None
         self.encoding = "utf-8"
         self.lines_done = 0
         self._size = 0
@@ -169,31 +265,28 @@ class LineSource:
             raise SpreadsheetError(
                 "the file is empty: there is no header row", code=ErrorCode.EMPTY_FILE, line=1
             )
-        decode = None
+        decode: Callable[[Any, bool], str] | None = None
         if isinstance(first, bytes):
-            if first.startswith(b"PK\x03\x04"):
+            first = self._start(first)
+            decode = codecs.getincrementaldecoder(self.encoding)("strict").decode
+        else:
+            if self.asked is not None:
+                asked = self._names.with_encoding(self.asked)
                 raise SpreadsheetError(
-                    "this is an Excel workbook (.xlsx), not a CSV file (UPLOAD_CSV_ONLY): in "
-                    "Excel use File > Save As > CSV UTF-8 and upload that file",
-                    code=ErrorCode.WORKBOOK,
-                    line=1,
-                )
-            if (utf32 := _utf32(first)) is not None:
-                raise SpreadsheetError(
-                    f"the file is UTF-32 ({utf32}), which is not read: save it as CSV UTF-8",
+                    f"the stream is text, decoded already, so {asked} cannot apply: open the "
+                    "file in binary ('rb') to choose its encoding",
                     code=ErrorCode.ENCODING,
                     line=1,
                 )
-            for bom, encoding in _BOMS:
-                if first.startswith(bom):
-                    self.encoding = encoding
-                    first = first[len(bom) :]
-                    break
-            decode = codecs.getincrementaldecoder(self.encoding)("strict").decode
-        elif first.startswith("\ufeff"):
-            first = first[1:]  # a text stream opened as "utf-8" keeps Excel's BOM
+            if first.startswith("\ufeff"):
+                first = first[1:]  # a text stream opened as "utf-8" keeps Excel's BOM
         carry = ""
         data: str | bytes = first
+        # With encoding="auto", a file read as UTF-8 may turn out to be Windows-1252 on
+        # its first bytes that are not UTF-8: as long as every byte before them was ASCII,
+        # which both read alike.
+        guessing = self.asked == "auto" and self.encoding == "utf-8"
+        ascii_before = True
         while True:
             final = not data
             if (over := self._over_limit(data)) is not None:
@@ -206,11 +299,14 @@ class LineSource:
                 raise self._size_error()
             if decode is not None:
                 try:
-                    text = decode(data, final)  # type: ignore[arg-type]
+                    text = decode(data, final)
                 except UnicodeDecodeError as exc:
-                    head = exc.object[: exc.start].decode(self.encoding, "replace")
-                    yield from self._complete_lines(carry + head)
-                    raise self._decode_error(exc) from None
+                    if not (guessing and ascii_before and exc.object[: exc.start].isascii()):
+                        yield from self._undecodable(exc, carry, mixed=guessing)
+                    decode, text = yield from self._guess_cp1252(data, final, carry)
+                    guessing = False
+                if guessing and ascii_before and not data.isascii():
+                    ascii_before = False
             else:
                 text = data  # type: ignore[assignment]
             if "\x00" in text:
@@ -227,6 +323,91 @@ class LineSource:
             if final:
                 return
             data = self._stream.read(self._chunk)
+
+    def _start(self, first: bytes) -> bytes:
+        """Choose the encoding from what was asked and the file's start; the start
+        without its byte-order mark."""
+        if first.startswith(b"PK\x03\x04"):
+            raise SpreadsheetError(
+                "this is an Excel workbook (.xlsx), not a CSV file (UPLOAD_CSV_ONLY): in "
+                "Excel use File > Save As > CSV UTF-8 and upload that file",
+                code=ErrorCode.WORKBOOK,
+                line=1,
+            )
+        if (utf32 := _utf32(first)) is not None:
+            raise SpreadsheetError(
+                f"the file is UTF-32 ({utf32}), which is not read: save it as CSV UTF-8",
+                code=ErrorCode.ENCODING,
+                line=1,
+            )
+        asked = self.asked
+        found = next(((bom, enc) for bom, enc in _BOMS if first.startswith(bom)), None)
+        if found is not None:
+            bom, marked = found
+            family = marked.split("-le")[0].split("-be")[0]
+            if asked not in (None, "auto", family, marked):
+                raise SpreadsheetError(
+                    f"the file starts with a {_DESCRIBED.get(marked, marked)} byte-order mark, "
+                    f"so it is not {_DESCRIBED.get(asked, asked)}: read it with "
+                    f"{self._names.with_encoding(family)}, or without naming an encoding",
+                    code=ErrorCode.ENCODING,
+                    line=1,
+                )
+            self.encoding = marked
+            return first[len(bom) :]
+        if asked in ("utf-16", "auto"):
+            order = _utf16_order(first)
+            if order is not None:
+                self.encoding = order
+                if asked == "auto":
+                    text = first.decode(order, "replace")
+                    at = next((i for i, c in enumerate(text) if not c.isascii()), None)
+                    line = 1 if at is None else 1 + count_breaks(text[:at])
+                    self.guess = Guess(order, line, "" if at is None else _example(text, at))
+                return first
+            if asked == "utf-16":
+                self.encoding = "utf-16-le"  # no mark: Windows' own order
+                return first
+        if asked not in (None, "auto"):
+            self.encoding = asked
+        return first
+
+    def _undecodable(
+        self, exc: UnicodeDecodeError, carry: str, *, mixed: bool = False, neither: bool = False
+    ) -> Iterator[list[str]]:
+        """Hand out the complete lines before the bytes ``exc`` names, then raise for them
+        (or for a NUL character before them: a UTF-16 file without its mark)."""
+        head = carry + exc.object[: exc.start].decode(self.encoding, "replace")
+        if "\x00" in head:
+            yield from self._complete_lines(head[: head.index("\x00")])
+            raise self._nul_error()
+        yield from self._complete_lines(head)
+        if neither:
+            line = self.lines_done + 1
+            raise SpreadsheetError(
+                f"line {line} holds bytes that are neither UTF-8 nor Windows-1252 "
+                f"({exc.object[exc.start : exc.end].hex(' ')}): save the file as CSV UTF-8",
+                code=ErrorCode.ENCODING,
+                line=line,
+            )
+        raise self._decode_error(exc, mixed=mixed)
+
+    def _guess_cp1252(
+        self, data: Any, final: bool, carry: str
+    ) -> Generator[list[str], None, tuple[Callable[[Any, bool], str], str]]:
+        """Read on in Windows-1252 from this chunk (every byte before it was ASCII):
+        returns the decoder and the chunk's text; hands out lines only when it fails."""
+        self.encoding = "cp1252"
+        decode = codecs.getincrementaldecoder("cp1252")("strict").decode
+        try:
+            text = decode(data, final)
+        except UnicodeDecodeError as exc:
+            yield from self._undecodable(exc, carry, neither=True)
+        where = carry + text
+        at = next(i for i, c in enumerate(where) if not c.isascii())
+        line = self.lines_done + 1 + count_breaks(where[:at])
+        self.guess = Guess("cp1252", line, _example(where, at))
+        return decode, text
 
     def _check_lengths(self, lines: list[str], carry: str) -> Iterator[list[str]]:
         """Raise ``record_too_large`` for the first line over the line limit (or for the
@@ -284,14 +465,27 @@ class LineSource:
             line=line,
         )
 
-    def _decode_error(self, exc: UnicodeDecodeError) -> SpreadsheetError:
+    def _decode_error(self, exc: UnicodeDecodeError, *, mixed: bool = False) -> SpreadsheetError:
         line = self.lines_done + 1
         bad = exc.object[exc.start : exc.end].hex(" ")
-        hint = (
-            "save the file as CSV UTF-8 (in Excel: File > Save As > CSV UTF-8)"
-            if self.encoding == "utf-8"
-            else f"the byte-order mark says {self.encoding}, but the file is not"
-        )
+        names = self._names
+        if mixed:
+            hint = (
+                "lines before it hold UTF-8 that is not ASCII, so the file mixes encodings "
+                "and no guess is safe; save it as CSV UTF-8, or if it is Windows-1252 "
+                f"throughout, read it with {names.with_encoding('cp1252')}"
+            )
+        elif self.encoding == "utf-8" and self.asked is None:
+            hint = (
+                "save the file as CSV UTF-8 (in Excel: File > Save As > CSV UTF-8); if it "
+                "is Excel's plain CSV (Windows-1252), read it with "
+                f"{names.with_encoding('cp1252')}, or with {names.with_encoding('auto')} "
+                "to let the reader guess"
+            )
+        elif self.asked is not None:
+            hint = f"it is not in the encoding asked for ({names.with_encoding(self.asked)})"
+        else:
+            hint = f"the byte-order mark says {self.encoding}, but the file is not"
         return SpreadsheetError(
             f"line {line} holds bytes that are not valid {self.encoding} ({bad}): {hint}",
             code=ErrorCode.ENCODING,
