@@ -176,7 +176,7 @@ _SECTIONS: Final = (
     ("Users and requests", ("register", "verify-email", "approve", "reject", "user", "push")),
     ("Audit", ("uploads", "history", "revert")),
     ("Rules", ("explain", "sso")),
-    ("Tenants and the store", ("tenant", "db")),
+    ("Tenants", ("tenant", "db")),
 )
 
 

@@ -202,11 +202,14 @@ class _Db(click.ParamType[Path | str]):
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> Path | str:
-        if isinstance(value, Path) or is_url(value):
+        if is_url(value):
             return value  # type: ignore[no-any-return]
-        if not isinstance(value, str) or not value:
-            self.fail(f"{value!r} is neither a file's path nor a postgresql:// URL", param, ctx)
-        return Path(value)
+        path: Path = _FILE.convert(value, param, ctx)
+        return path
+
+
+#: A store's file: not a folder.
+_FILE: Final = click.Path(dir_okay=False, path_type=Path)
 
 
 #: The type of ``--db`` and ``PROVISIONING_DB``.
