@@ -68,6 +68,7 @@ def reading_options(command: _F) -> _F:
             date_order=None if order is None else DATE_ORDERS[order],
             lenient_headers=kwargs.pop("lenient_headers"),
             encoding=kwargs.pop("encoding"),
+            sheet=kwargs.pop("sheet"),
         )
         return command(*args, **kwargs)
 
@@ -97,6 +98,14 @@ def reading_options(command: _F) -> _F:
             "cp1252 is Excel's plain CSV on Windows; auto reads UTF-8 or guesses "
             "(Windows-1252, UTF-16 without a mark) with a warning.",
         ),
+        click.option(
+            "--sheet",
+            "sheet",
+            default=None,
+            metavar="NAME",
+            help="The sheet to read of an Excel workbook (.xlsx) with several; needs the "
+            "extra xlsx.",
+        ),
     ]
     decorated: Any = wrapper
     for option in reversed(options):
@@ -116,4 +125,5 @@ def open_reader(
         max_file_size=max_file_size,
         option_names=COMMAND_NAMES,
         encoding=reading.encoding,
+        sheet=reading.sheet,
     )

@@ -130,15 +130,21 @@ def findings_table(findings: Iterable[Finding], title: str | None = None) -> Tab
 
 
 def problem_data(problem: RowError | SpreadsheetError) -> dict[str, object]:
-    """``{"record", "line", "column", "code", "message"}``; record and line 1-based or null."""
+    """``{"record", "line", "column", "code", "message"}``; record and line 1-based or null.
+
+    A problem of a workbook has ``cell`` too (``Members!C14``).
+    """
     if isinstance(problem, RowError):
-        return {
+        data: dict[str, object] = {
             "record": problem.record or None,
             "line": problem.line,
             "column": problem.column,
             "code": str(problem.code),
             "message": problem.message,
         }
+        if problem.cell is not None:
+            data["cell"] = problem.cell
+        return data
     return {
         "record": None,
         "line": problem.line,
@@ -155,7 +161,7 @@ def problems_table(problems: Sequence[RowError], *, limit: int) -> Table:
         table.add_column(name, no_wrap=name != "message")
     for p in problems[:limit]:
         table.add_row(
-            str(p.line),
+            text(p.cell) if p.cell is not None else str(p.line),
             str(p.record or ""),
             text(p.column or ""),
             styled(str(p.severity)),

@@ -44,8 +44,12 @@ class ErrorCode(enum.StrEnum):
     #: More rows with errors (or vendor skips) than the reader reports (100,000 unless
     #: configured): the file is refused there, so its problems fit in memory.
     TOO_MANY_PROBLEMS = "too_many_problems"
-    #: An Excel workbook (.xlsx) was given where a CSV file is expected.
+    #: An Excel workbook that cannot be read: the extra ``xlsx`` is not installed, it is
+    #: not an .xlsx, it is broken, or it unpacks to more than the caps allow.
     WORKBOOK = "workbook"
+    #: A workbook's sheet to read is not named (it has several) or not in it; or a
+    #: sheet was named for a CSV file.
+    SHEET = "sheet"
     #: One or more header problems; ``HeaderError.problems`` lists each one.
     HEADER = "header"
 

@@ -47,6 +47,9 @@ class RowError:
     severity: Severity = Severity.ERROR
     #: The row's fields exactly as they came (the raw line for unparsable rows).
     row: tuple[str, ...] = attrs.field(default=(), repr=False)
+    #: In a workbook, the sheet and cell (``Members!C14``; ``Members!14:14`` for the row
+    #: as a whole); ``None`` in a CSV file.
+    cell: str | None = None
 
     @property
     def is_error(self) -> bool:
@@ -54,7 +57,7 @@ class RowError:
         return self.severity is not Severity.WARNING
 
     def __str__(self) -> str:
-        where = f"line {self.line}"
+        where = f"line {self.line}" if self.cell is None else f"cell {self.cell}"
         if self.column is not None:
             where += f", column {self.column!r}"
         return f"{where} (record {self.record}): {self.severity} {self.code}: {self.message}"
@@ -83,6 +86,7 @@ def row_error(  # noqa: PLR0917 - one call per warning on the hot path: position
     error.value = value
     error.severity = severity
     error.row = row
+    error.cell = None
     error.__class__ = RowError
     built: RowError = error
     return built

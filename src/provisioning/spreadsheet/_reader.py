@@ -22,6 +22,7 @@ from ._options import OptionNames
 from ._parse import compile_builder, parse_row
 from ._source import LineSource, blank_run, count_breaks, encoding_name, physical_lines
 from ._templates import Column, R, Template
+from ._workbook import DEFAULT_MAX_ROWS, DEFAULT_MAX_UNCOMPRESSED_SIZE, WorkbookFound, WorkbookLines
 
 __all__ = [
     "DEFAULT_MAX_COLUMNS",
@@ -112,6 +113,24 @@ def _cell_line(fields: list[str], index: int, start: int) -> int:
     return start + count_breaks("".join(fields[:index]))
 
 
+def _check_limits(*, sheet: object, **limits: object) -> None:
+    """Refuse a sheet that is no name, and limits that are not whole numbers 1 or more."""
+    if sheet is not None and (not isinstance(sheet, str) or not sheet):
+        raise InvalidValueError(
+            f"sheet must be a sheet's name or None, got {sheet!r}", field="sheet"
+        )
+    for name, limit in limits.items():
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise InvalidValueError(
+                f"{name} must be a whole number, 1 or more, got {limit!r}", field=name
+            )
+
+
+def _row_line(fields: list[str], index: int, start: int) -> int:
+    """A workbook's row is one line, whatever line breaks its cells hold."""
+    return start
+
+
 class Reader(Generic[R]):
     """Read an upload file: iterate for records and :class:`RowError` values in file order.
 
@@ -142,6 +161,9 @@ class Reader(Generic[R]):
         max_problem_rows: int = DEFAULT_MAX_PROBLEM_ROWS,
         option_names: OptionNames | None = None,
         encoding: str | None = None,
+        sheet: str | None = None,
+        max_uncompressed_size: int = DEFAULT_MAX_UNCOMPRESSED_SIZE,
+        max_rows: int = DEFAULT_MAX_ROWS,
     ) -> None:
         if isinstance(stream, str | bytes) or not callable(getattr(stream, "read", None)):
             raise InvalidValueError(
@@ -170,22 +192,19 @@ class Reader(Generic[R]):
                 f"max_field_size must be a whole number, 1 or more, got {max_field_size!r}",
                 field="max_field_size",
             )
-        limits: tuple[tuple[str, object], ...] = (
-            ("max_columns", max_columns),
-            ("max_record_size", max_record_size),
-            ("max_problem_rows", max_problem_rows),
+        _check_limits(
+            sheet=sheet,
+            max_columns=max_columns,
+            max_record_size=max_record_size,
+            max_problem_rows=max_problem_rows,
+            max_uncompressed_size=max_uncompressed_size,
+            max_rows=max_rows,
         )
-        for name, limit in limits:
-            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-                raise InvalidValueError(
-                    f"{name} must be a whole number, 1 or more, got {limit!r}", field=name
-                )
         try:
             encoding = encoding_name(encoding)
         except ValueError as exc:
             raise InvalidValueError(str(exc), field="encoding") from None
-        if option_names is None:
-            option_names = OptionNames()
+        option_names = OptionNames() if option_names is None else option_names
         check_type(option_names, OptionNames, "option_names", "an OptionNames")
         if max_field_size > csv.field_size_limit():
             raise InvalidValueError(
@@ -201,6 +220,15 @@ class Reader(Generic[R]):
         self._max_record = max_record_size
         self._max_problem_rows = max_problem_rows
         self._names = option_names
+        self._stream = stream
+        self._workbook: WorkbookLines | None = None
+        self._workbook_options = {
+            "sheet": sheet,
+            "max_file_size": max_file_size,
+            "max_uncompressed_size": max_uncompressed_size,
+            "max_rows": max_rows,
+        }
+        self._cell_line = _cell_line
         self._source = LineSource(
             stream,
             max_file_size=max_file_size,
@@ -227,6 +255,8 @@ class Reader(Generic[R]):
         self._emails: dict[int, int] = {}
         self._read_header()
         self._iterator: Iterator[R | RowError] = self._rows()
+        if self._workbook is not None:
+            self._iterator = self._with_cells(self._iterator)
 
     # -- public --------------------------------------------------------------------------
 
@@ -237,14 +267,20 @@ class Reader(Generic[R]):
         return next(self._iterator)
 
     @property
+    def sheet(self) -> str | None:
+        """The sheet read, for a workbook (``None`` for a CSV file)."""
+        return None if self._workbook is None else self._workbook.sheet
+
+    @property
     def encoding(self) -> str:
-        """The encoding the file was read in (``utf-8``, ``utf-16-le``, ``cp1252``...).
+        """The encoding the file was read in (``utf-8``, ``utf-16-le``, ``cp1252``...;
+        ``xlsx`` for a workbook).
 
         With ``encoding="auto"`` it may change while the file is read: the reader
         reads UTF-8 until bytes that are not, then (if every byte before them was ASCII)
         Windows-1252, and reports an ``encoding_guessed`` warning before those rows.
         """
-        return self._source.encoding
+        return "xlsx" if self._workbook is not None else self._source.encoding
 
     @property
     def extra_columns(self) -> tuple[str, ...]:
@@ -277,8 +313,21 @@ class Reader(Generic[R]):
     # -- the header ----------------------------------------------------------------------
 
     def _read_header(self) -> None:
+        header_line = 1
         try:
-            first = next(self._lines)
+            try:
+                first = next(self._lines)
+            except WorkbookFound as found:
+                first = self._open_workbook(found.head)
+            if self._workbook is not None:
+                header_line = self._workbook.header_row
+            elif self._workbook_options["sheet"] is not None:
+                raise SpreadsheetError(
+                    f"{self._names.with_sheet(str(self._workbook_options['sheet']))} names a "
+                    "sheet of a workbook, but this file is text (CSV)",
+                    code=ErrorCode.SHEET,
+                    line=1,
+                )
             cells = self._split_header(first)
         except StopIteration:
             raise SpreadsheetError(
@@ -295,14 +344,75 @@ class Reader(Generic[R]):
             max_columns=self._max_columns,
             max_field_size=self._max_field,
             names=self._names,
+            line=header_line,
         )
         self.header = tuple(cells)
-        self._counts["lines"] = self._line = (blank_run(first) or 1) + self._feed.taken_lines()
+        self._counts["lines"] = self._line = (
+            header_line + (blank_run(first) or 1) - 1 + self._feed.taken_lines()
+        )
         error = match.error(self.template)
         if error is not None:
+            if self._workbook is not None:
+                problems = tuple(self._header_cell(p, cells) for p in error.problems)
+                raise HeaderError(
+                    str(error).replace(
+                        " template: ", f" template (sheet {self._workbook.sheet!r}): ", 1
+                    ),
+                    problems=problems,
+                )
             raise error
         self.layout = match.layout
         self._header_warnings = list(match.warnings)
+        if self._workbook is not None:
+            self._header_warnings = [self._header_cell(p, cells) for p in match.warnings]
+
+    def _open_workbook(self, head: bytes) -> str:
+        """Read the stream as a workbook from here on; the header row's line."""
+        options: Any = self._workbook_options
+        book = WorkbookLines(
+            head,
+            self._stream,
+            delimiter=self.template.delimiter,
+            sheet=options["sheet"],
+            max_file_size=options["max_file_size"],
+            max_uncompressed_size=options["max_uncompressed_size"],
+            max_rows=options["max_rows"],
+            max_columns=self._max_columns,
+            names=self._names,
+        )
+        self._workbook = book
+        self._cell_line = _row_line
+        self._lines = iter(book)
+        self._feed = _Feed(self._lines, self._max_record)
+        self._csv = csv.reader(self._feed, delimiter=self.template.delimiter, strict=True)
+        return next(self._lines)
+
+    def _header_cell(self, problem: RowError, cells: list[str]) -> RowError:
+        """A header problem with its cell: the one holding its value, else the row."""
+        book = self._workbook
+        assert book is not None  # workbooks only
+        index = None
+        if problem.column is not None and problem.value in cells:
+            # A repeated column is reported at its second cell.
+            found = [i for i, c in enumerate(cells) if c == problem.value]
+            index = found[-1] if problem.code is ErrorCode.DUPLICATE_COLUMN else found[0]
+        return attrs.evolve(problem, cell=book.cell(index, problem.line))
+
+    def _with_cells(self, items: Iterator[R | RowError]) -> Iterator[R | RowError]:
+        """A workbook's items, each problem with its sheet and cell (``Members!C14``)."""
+        book = self._workbook
+        assert book is not None  # workbooks only
+        by_header = {s.header if isinstance(s, Column) else s: i for i, s in enumerate(self.layout)}
+        blanks = [i for i, s in enumerate(self.layout) if s is None]
+        for item in items:
+            problem: Any = item
+            if item.__class__ is not RowError or problem.cell is not None or not problem.record:
+                yield item
+                continue
+            index = by_header.get(problem.column) if problem.column is not None else None
+            if problem.code is ErrorCode.VALUE_WITHOUT_HEADER:
+                index = next((i for i in blanks if problem.row[i] == problem.value), None)
+            yield attrs.evolve(problem, cell=book.cell(index, problem.line))
 
     def _split_header(self, first: str) -> list[str]:
         if '"' not in first:
@@ -577,7 +687,7 @@ class Reader(Generic[R]):
                         out = list(fields)
                     out[index] = trimmed[1:]
                 continue
-            line = start if cells is not None else _cell_line(fields, index, start)
+            line = start if cells is not None else self._cell_line(fields, index, start)
             column = self._column_name(index)
             notes.append(row_error(record, line, column, code, message, raw, severity, row))
         return out, notes, failed
@@ -600,7 +710,7 @@ class Reader(Generic[R]):
         errors = [
             RowError(
                 record=record,
-                line=_cell_line(fields, index, start),
+                line=self._cell_line(fields, index, start),
                 column=self._column_name(index),
                 code=code,
                 message=(
@@ -717,6 +827,9 @@ def read(
     max_problem_rows: int = DEFAULT_MAX_PROBLEM_ROWS,
     option_names: OptionNames | None = None,
     encoding: str | None = None,
+    sheet: str | None = None,
+    max_uncompressed_size: int = DEFAULT_MAX_UNCOMPRESSED_SIZE,
+    max_rows: int = DEFAULT_MAX_ROWS,
 ) -> Reader[R]:
     """Read an upload file from a text or binary stream; iterate the result.
 
@@ -729,6 +842,14 @@ def read(
     ``latin-1``, or ``auto``: UTF-8, or a guess (Windows-1252, or UTF-16 without a BOM)
     reported as an ``encoding_guessed`` warning naming the encoding and a value it read.
     A file that is not in the encoding read raises ``encoding``; it is never mangled.
+
+    An Excel workbook (.xlsx; the extra ``xlsx``) is read as well, from a binary
+    stream: ``sheet`` names the sheet to read (needed when it has several visible
+    ones). Every problem then also names its cell (``RowError.cell``, ``Members!C14``);
+    ``line`` is the sheet's row. Before the workbook is opened it is held to
+    ``max_file_size``, to ``max_uncompressed_size`` bytes unpacked (200 MB) and to
+    ``max_rows`` rows (Excel's 1,048,576); a breach raises ``file_too_large`` or
+    ``workbook``.
 
     ``date_order`` declares how non-ISO dates are written (without it they are errors);
     ``lenient_headers`` accepts headers that differ only in case or spaces;
@@ -755,6 +876,9 @@ def read(
         max_problem_rows=max_problem_rows,
         option_names=option_names,
         encoding=encoding,
+        sheet=sheet,
+        max_uncompressed_size=max_uncompressed_size,
+        max_rows=max_rows,
     )
 
 
@@ -797,6 +921,9 @@ class ReadOptions(TypedDict, total=False):
     max_problem_rows: int
     option_names: OptionNames | None
     encoding: str | None
+    sheet: str | None
+    max_uncompressed_size: int
+    max_rows: int
 
 
 def read_all(

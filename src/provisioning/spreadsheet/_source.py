@@ -27,6 +27,7 @@ import attrs
 from ..exceptions import SpreadsheetError
 from ._codes import ErrorCode
 from ._options import OptionNames
+from ._workbook import WorkbookFound, is_workbook
 
 __all__ = ["ENCODINGS", "Guess", "LineSource", "encoding_name"]
 
@@ -327,13 +328,8 @@ class LineSource:
     def _start(self, first: bytes) -> bytes:
         """Choose the encoding from what was asked and the file's start; the start
         without its byte-order mark."""
-        if first.startswith(b"PK\x03\x04"):
-            raise SpreadsheetError(
-                "this is an Excel workbook (.xlsx), not a CSV file (UPLOAD_CSV_ONLY): in "
-                "Excel use File > Save As > CSV UTF-8 and upload that file",
-                code=ErrorCode.WORKBOOK,
-                line=1,
-            )
+        if is_workbook(first):
+            raise WorkbookFound(first)  # the reader reads it as a workbook
         if (utf32 := _utf32(first)) is not None:
             raise SpreadsheetError(
                 f"the file is UTF-32 ({utf32}), which is not read: save it as CSV UTF-8",
