@@ -1051,6 +1051,11 @@ class PostgresRepository:
             try:
                 with con.transaction():
                     _scope(con, tenant_id)
+                    # A batch meets the stored records by key through the primary key's
+                    # index: without these, a table's statistics (stale after a bulk load)
+                    # may make every batch hash the whole tenant.
+                    con.execute("SET LOCAL enable_hashjoin = off")
+                    con.execute("SET LOCAL enable_mergejoin = off")
                     revision = self._locked_revision(con, tenant_id)
                     check_revision(tenant_id, expected_revision, revision)
                     if upload is not None and upload.tenant_id != tenant_id:
@@ -1132,6 +1137,9 @@ class PostgresRepository:
                 write = copy.write_row
                 for record in batch:
                     write(_encode(record.email.lower(), record))
+            # Its size known, the batch is joined to the stored records through their
+            # key's index, a lookup a row (see _commit), not by hashing the tenant.
+            cursor.execute("ANALYZE pg_temp.provisioning_batch")
             try:
                 if verb == "update":
                     assignments = ", ".join(f"{name} = b.{name}" for name in _FIELDS[1:])
