@@ -52,7 +52,8 @@ _CHUNK = 1 << 20
 _ZIP = b"PK\x03\x04"
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # A cell's or a row's reference in a worksheet part: r="C14" / r="14".
-_CELL_REF = re.compile(rb'<c [^>]*?r="([A-Z]{1,3})([0-9]{1,7})"')
+_CELL_COLUMN = re.compile(rb'<c [^>]*?r="([A-Z]{1,3})[0-9]')
+_CELL_ROW = re.compile(rb'<c [^>]*?r="[A-Z]{1,3}([0-9]{1,7})"')
 _ROW_REF = re.compile(rb'<row [^>]*?r="([0-9]{1,7})"')
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -81,6 +82,11 @@ def column_letter(index: int) -> str:
         index, rest = divmod(index - 1, 26)
         letters = chr(65 + rest) + letters
     return letters
+
+
+def _by_size(text: bytes) -> tuple[int, bytes]:
+    """A key that orders numbers and column letters written without leading zeros."""
+    return len(text), text
 
 
 def _column_index(letters: bytes) -> int:
@@ -234,12 +240,17 @@ class WorkbookLines:
                 while chunk := part.read(_CHUNK):
                     if not sheet:
                         continue
+                    # A tail of the chunk before is looked at again: a reference may be
+                    # cut in two. The largest of many references, without a conversion
+                    # each: longest first, then by text.
                     text = tail + chunk
-                    for match in _CELL_REF.finditer(text):
-                        columns = max(columns, _column_index(match[1]) + 1)
-                        rows = max(rows, int(match[2]))
-                    for match in _ROW_REF.finditer(text):
-                        rows = max(rows, int(match[1]))
+                    letters = set(_CELL_COLUMN.findall(text))
+                    if letters:
+                        columns = max(columns, _column_index(max(letters, key=_by_size)) + 1)
+                    numbers = set(_CELL_ROW.findall(text))
+                    numbers.update(_ROW_REF.findall(text))
+                    if numbers:
+                        rows = max(rows, int(max(numbers, key=_by_size)))
                     tail = text[-200:]
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
             raise _refuse(f"the workbook's part {info.filename} cannot be read: {exc}") from None
@@ -328,6 +339,8 @@ class WorkbookLines:
             return
         delimiter = self._delimiter
         special = re.compile("[" + re.escape(delimiter) + '"\r\n]')
+        # A line needs quoting only when a cell holds a quote, a break or the delimiter.
+        breaks = re.compile('["\r\n]').search
         text = _text
         count = 1
         for row in rows:
@@ -343,7 +356,7 @@ class WorkbookLines:
                 yield "\n"
                 continue
             line = delimiter.join(cells)
-            if special.search(line) is not None:
+            if breaks(line) is not None or line.count(delimiter) != len(cells) - 1:
                 line = delimiter.join(
                     '"' + c.replace('"', '""') + '"' if special.search(c) else c for c in cells
                 )
