@@ -142,9 +142,7 @@ def test_auto_guesses_with_one_warning(names: list[str], encoding: str) -> None:
 def test_the_guess_comes_before_the_rows_it_read() -> None:
     """The warning names the line of the first changed name and comes before its row."""
     rows = "".join(f"{n},Ada,Lovelace,ada{n}@example.com,Engines\r\n" for n in (3, 4, 5))
-    data = (_HEADER + rows).encode() + (
-        "2,Zoë,Müller,zoe@example.com,Acme\r\n".encode("cp1252")
-    )
+    data = (_HEADER + rows).encode() + ("2,Zoë,Müller,zoe@example.com,Acme\r\n".encode("cp1252"))
     items = list(read(io.BytesIO(data), COMMUNITY_UPLOAD_USERS, encoding="auto"))
     kinds = [i.code if isinstance(i, RowError) else i.key for i in items]
     assert kinds.index(ErrorCode.ENCODING_GUESSED) < kinds.index("2")
