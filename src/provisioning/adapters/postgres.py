@@ -334,6 +334,46 @@ class _Stream(Generic[_T]):
             self.close()
 
 
+class _Sent:
+    """A batch's statements, sent in a pipeline and not yet waited for: the client makes
+    the next batch while the server writes this one."""
+
+    def __init__(
+        self,
+        con: _Connection,
+        statements: Sequence[tuple[str, Sequence[Any] | Mapping[str, Any]]],
+        *,
+        rows: int | None = None,
+        what: tuple[str, Sequence[UserRecord]] = ("", ()),
+    ) -> None:
+        self._pipeline = con.pipeline()
+        self._pipeline.__enter__()
+        self._open = True
+        self._cursor = con.cursor()
+        #: The verb and batch the statements write, for saying why they did not fit.
+        self.what = what
+        self._rows = rows
+        for sql, params in statements:
+            self._cursor.execute(sql.encode(), params)
+
+    def fits(self) -> bool:
+        """Wait for the statements: whether they wrote as many rows as wanted and broke no
+        unique key (the transaction is then aborted)."""
+        self._open = False
+        try:
+            self._pipeline.__exit__(None, None, None)
+        except pg_errors.UniqueViolation:
+            return False
+        return self._rows is None or self._cursor.rowcount == self._rows
+
+    def abandon(self) -> None:
+        """Leave the pipeline after an error elsewhere; the transaction rolls back."""
+        if self._open:
+            self._open = False
+            with contextlib.suppress(psycopg.Error):
+                self._pipeline.__exit__(None, None, None)
+
+
 def _scope(con: _Connection, tenant_id: str) -> None:
     """Scope the open transaction to ``tenant_id``: row-level security shows its rows only."""
     con.execute("SELECT set_config(%s, %s, true)", (TENANT_SETTING, tenant_id))
@@ -1061,18 +1101,32 @@ class PostgresRepository:
                     if upload is not None and upload.tenant_id != tenant_id:
                         raise _MisfitError("upload", ())
                     self._fault("checked")
-                    for verb, batch in batches:
-                        if not self._write(con, tenant_id, revision + 1, verb, batch):
-                            raise _MisfitError(verb, batch)
-                    self._check_emails(con, tenant_id)
-                    revision += 1
-                    upload_id = revision if upload is not None else None
-                    for key in redact:
-                        self._redact(con, tenant_id, key)
-                    for happened in events:
-                        if any(e.tenant_id != tenant_id for e in happened):
-                            raise _MisfitError("events", ())
-                        self._insert_events(con, happened, revision, upload_id)
+                    sent: _Sent | None = None
+                    try:
+                        for verb, batch in batches:
+                            if sent is not None and not sent.fits():
+                                raise _MisfitError(*sent.what)
+                            sent = self._write(con, tenant_id, revision + 1, verb, batch)
+                        if sent is not None and not sent.fits():
+                            raise _MisfitError(*sent.what)
+                        sent = None
+                        self._check_emails(con, tenant_id)
+                        revision += 1
+                        upload_id = revision if upload is not None else None
+                        for key in redact:
+                            self._redact(con, tenant_id, key)
+                        for happened in events:
+                            if sent is not None:
+                                sent.fits()
+                            if any(e.tenant_id != tenant_id for e in happened):
+                                raise _MisfitError("events", ())
+                            sent = self._insert_events(con, happened, revision, upload_id)
+                        if sent is not None:
+                            sent.fits()
+                            sent = None
+                    finally:
+                        if sent is not None:
+                            sent.abandon()
                     self._fault("records")
                     if upload is not None:
                         con.execute(
@@ -1123,45 +1177,48 @@ class PostgresRepository:
 
     def _write(
         self, con: _Connection, tenant_id: str, version: int, verb: str, batch: Sequence[UserRecord]
-    ) -> bool:
-        """Write one batch of updates or creates; ``False`` when it does not fit (the caller
-        rolls back)."""
+    ) -> _Sent | None:
+        """Copy one batch of updates or creates into the batch table and send the statement
+        writing it, without waiting for it (:meth:`_Sent.fits` does)."""
         if not batch:
-            return True
+            return None
         s = self._schema
         con.execute("TRUNCATE pg_temp.provisioning_batch")
-        with con.cursor() as cursor:
-            with cursor.copy(
+        with (
+            con.cursor() as cursor,
+            cursor.copy(
                 f"COPY pg_temp.provisioning_batch (email_key, {_COLUMNS}) FROM STDIN"
-            ) as copy:
-                write = copy.write_row
-                for record in batch:
-                    write(_encode(record.email.lower(), record))
-            # Its size known, the batch is joined to the stored records through their
-            # key's index, a lookup a row (see _commit), not by hashing the tenant.
-            cursor.execute("ANALYZE pg_temp.provisioning_batch")
-            try:
-                if verb == "update":
-                    assignments = ", ".join(f"{name} = b.{name}" for name in _FIELDS[1:])
-                    cursor.execute(
-                        f"UPDATE {s}.records AS r SET email_key = b.email_key, {assignments},"  # noqa: S608
-                        " version = %(version)s FROM pg_temp.provisioning_batch AS b"
-                        " WHERE r.tenant_id = %(tenant)s"
-                        " AND r.legacy_contact_key = b.legacy_contact_key"
-                        " AND r.version <> %(version)s",
-                        {"version": version, "tenant": tenant_id},
-                    )
-                    # Fewer: a key not stored, or named twice (an update touches a record
-                    # not yet at the commit's revision only).
-                    return cursor.rowcount == len(batch)
-                cursor.execute(
-                    f"INSERT INTO {s}.records (tenant_id, version, email_key, {_COLUMNS})"  # noqa: S608
-                    f" SELECT %s, %s, email_key, {_COLUMNS} FROM pg_temp.provisioning_batch",
-                    (tenant_id, version),
-                )
-            except pg_errors.UniqueViolation:
-                return False  # a key is already stored: a create is never an update
-        return True
+            ) as copy,
+        ):
+            write = copy.write_row
+            for record in batch:
+                write(_encode(record.email.lower(), record))
+        # Its size known, the batch is joined to the stored records through their key's
+        # index, a lookup a row (see _commit), not by hashing the whole tenant.
+        analyse = ("ANALYZE pg_temp.provisioning_batch", ())
+        if verb == "update":
+            assignments = ", ".join(f"{name} = b.{name}" for name in _FIELDS[1:])
+            update = (
+                f"UPDATE {s}.records AS r SET email_key = b.email_key, {assignments},"  # noqa: S608
+                " version = %(version)s FROM pg_temp.provisioning_batch AS b"
+                " WHERE r.tenant_id = %(tenant)s"
+                " AND r.legacy_contact_key = b.legacy_contact_key"
+                " AND r.version <> %(version)s"
+            )
+            # Fewer rows than records: a key not stored, or named twice (an update
+            # touches a record not yet at the commit's revision only).
+            return _Sent(
+                con,
+                [analyse, (update, {"version": version, "tenant": tenant_id})],
+                rows=len(batch),
+                what=(verb, batch),
+            )
+        insert = (
+            f"INSERT INTO {s}.records (tenant_id, version, email_key, {_COLUMNS})"  # noqa: S608
+            f" SELECT %s, %s, email_key, {_COLUMNS} FROM pg_temp.provisioning_batch"
+        )
+        # A key already stored breaks the primary key: a create is never an update.
+        return _Sent(con, [analyse, (insert, (tenant_id, version))], what=(verb, batch))
 
     def _check_emails(self, con: _Connection, tenant_id: str) -> None:
         """Check the unique email index now that every record is written; a record
@@ -1191,9 +1248,11 @@ class PostgresRepository:
         events: Sequence[AuditEvent],
         revision: int,
         upload_id: int | None,
-    ) -> None:
+    ) -> _Sent | None:
+        """Write a batch of events: a few at once, many by ``COPY`` and a statement sent
+        without waiting for it (:meth:`_Sent.fits` does)."""
         if not events:
-            return
+            return None
         s = self._schema
         columns = f"tenant_id, {_EVENT_COLUMNS}"
         if len(events) < 10:
@@ -1202,17 +1261,20 @@ class PostgresRepository:
                 f"INSERT INTO {s}.events ({columns}) VALUES ({marks})",  # noqa: S608
                 [_event_row(e, revision, upload_id) for e in events],
             )
-            return
+            return None
         con.execute("TRUNCATE pg_temp.provisioning_events")
-        with con.cursor() as cursor:
-            with cursor.copy(f"COPY pg_temp.provisioning_events ({columns}) FROM STDIN") as copy:
-                write = copy.write_row
-                for event in events:
-                    write(_event_row(event, revision, upload_id))
-            cursor.execute(
-                f"INSERT INTO {s}.events ({columns})"  # noqa: S608
-                f" SELECT {columns} FROM pg_temp.provisioning_events ORDER BY n"
-            )
+        with (
+            con.cursor() as cursor,
+            cursor.copy(f"COPY pg_temp.provisioning_events ({columns}) FROM STDIN") as copy,
+        ):
+            write = copy.write_row
+            for event in events:
+                write(_event_row(event, revision, upload_id))
+        insert = (
+            f"INSERT INTO {s}.events ({columns})"  # noqa: S608
+            f" SELECT {columns} FROM pg_temp.provisioning_events ORDER BY n"
+        )
+        return _Sent(con, [(insert, ())])
 
     def _redact(self, con: _Connection, tenant_id: str, key: str) -> None:
         """Replace the personal values of the record's stored events (in the open
