@@ -379,3 +379,39 @@ def test_one_upload_plans_the_same_on_memory_sqlite_and_postgresql(
             plans.append(plan.to_records())
     assert plans[0] == plans[1] == plans[2]
     assert len(plans[0]) > 100
+
+
+# -- reading -----------------------------------------------------------------------------
+
+
+def test_records_stream_through_a_server_side_cursor(
+    postgres_server: Server, pg: PostgresRepository
+) -> None:
+    """A tenant's records come a batch at a time from a cursor the server holds open."""
+    pg.commit(ACME, ChangeSet(creates=[_record(f"k{n:05}") for n in range(5000)]), 0)
+    records = pg.records(ACME)
+    assert next(records) == _record("k00000")
+    with postgres_server.superuser() as con:
+        queries = [
+            str(row[0])
+            for row in con.execute(
+                "SELECT query FROM pg_stat_activity WHERE state = 'idle in transaction'"
+            ).fetchall()
+        ]
+    assert any(q.startswith("FETCH FORWARD 2000") for q in queries), queries
+    assert sum(1 for _ in records) == 4999
+
+
+def test_a_snapshot_reads_one_state_while_others_commit(
+    postgres_server: Server, pg: PostgresRepository, postgres_schema: str
+) -> None:
+    """Inside snapshot(), reads see the database as it was when the block began."""
+    pg.commit(ACME, ChangeSet(creates=[_record("1")]), 0)
+    with PostgresRepository(postgres_server.conninfo(), schema=postgres_schema) as other:
+        with pg.snapshot():
+            assert pg.count(ACME) == 1
+            other.commit(ACME, ChangeSet(creates=[_record("2")]), 1)
+            assert pg.count(ACME) == 1
+            assert [r.legacy_contact_key for r in pg.records(ACME)] == ["1"]
+            assert pg.revision(ACME) == 1
+        assert pg.count(ACME) == 2
