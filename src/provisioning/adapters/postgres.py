@@ -327,7 +327,7 @@ class _Stream(Generic[_T]):
             if self._owned and not con.closed:
                 con.execute("ROLLBACK")  # read only: nothing to keep
         if self._owned:
-            repo.give_back(con)
+            repo._give_back(con)
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
@@ -483,12 +483,12 @@ class PostgresRepository:
                 self._check_role(con)
                 con.execute("SET TIME ZONE 'UTC'")
             except BaseException:
-                self.give_back(con)
+                self._give_back(con)
                 raise
             self._ready.add(con)
         return con
 
-    def give_back(self, con: _Connection) -> None:
+    def _give_back(self, con: _Connection) -> None:
         """Return a borrowed connection: to the pool, kept idle, or closed."""
         if self._pool is not None:
             self._pool.putconn(con)
@@ -506,7 +506,7 @@ class PostgresRepository:
         try:
             yield con
         finally:
-            self.give_back(con)
+            self._give_back(con)
 
     def _check_role(self, con: _Connection) -> None:
         """Refuse a role that row-level security does not bind, unless in development."""
@@ -689,7 +689,7 @@ class PostgresRepository:
         try:
             con.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         except psycopg.Error as exc:
-            self.give_back(con)
+            self._give_back(con)
             raise _failed(f"read {self.where()}", exc) from exc
         self._local.snap = con
         try:
@@ -698,7 +698,7 @@ class PostgresRepository:
             self._local.snap = None
             with contextlib.suppress(psycopg.Error):
                 con.execute("ROLLBACK")  # nothing was written
-            self.give_back(con)
+            self._give_back(con)
 
     def _snap(self) -> _Connection | None:
         snap: _Connection | None = getattr(self._local, "snap", None)
