@@ -90,7 +90,14 @@ def throwaway_server(binaries: Path) -> Iterator[Server]:
     prefix: list[str] = []
     root = Path(tempfile.mkdtemp(prefix="provisioning-pg-"))
     if os.geteuid() == 0:  # pg_ctl refuses root: run the server as the postgres user
-        user = pwd.getpwnam("postgres")
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            shutil.rmtree(root)
+            raise RuntimeError(
+                "running as root, the tests start PostgreSQL as the `postgres` system user, "
+                "and there is none: create it (useradd --system postgres) or run as another user"
+            ) from None
         os.chown(root, user.pw_uid, user.pw_gid)
         prefix = ["runuser", "-u", "postgres", "--"]
     data, log = root / "data", root / "server.log"
