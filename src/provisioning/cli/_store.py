@@ -220,7 +220,12 @@ def open_store(db: Path | str) -> Store:
     """The command's store: the SQLite file at ``db``, or the PostgreSQL database its
     ``postgresql://`` URL names."""
     if is_url(db):
-        from ._pgstore import PostgresStore  # noqa: PLC0415 - psycopg is optional
-
+        try:
+            from ._pgstore import PostgresStore  # noqa: PLC0415 - psycopg is optional
+        except ImportError as exc:
+            raise RepositoryError(
+                f"a postgresql:// store needs psycopg ({exc}): "
+                "pip install 'provisioning-rules[postgres]'"
+            ) from None
         return PostgresStore(str(db))
     return Store(Path(db))
