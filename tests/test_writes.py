@@ -29,14 +29,14 @@ SCENARIOS = [s for s in pv.scenarios() if s.product is pv.Product.COMMUNITY]
 
 
 def user(key: str, **fields: object) -> pv.UserRecord:
-    return pv.UserRecord(
-        legacy_contact_key=key,
-        first_name="First",
-        last_name="Last",
-        email=f"user{key}@example.org",
-        company_name="Acme",
-        **fields,  # type: ignore[arg-type]
-    )
+    values: dict[str, object] = {
+        "first_name": "First",
+        "last_name": "Last",
+        "email": f"user{key}@example.org",
+        "company_name": "Acme",
+        **fields,
+    }
+    return pv.UserRecord(legacy_contact_key=key, **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -207,6 +207,8 @@ _ACTIONS = {
     pv.Action.REJECT_REQUEST: "reject",
     pv.Action.VERIFY_EMAIL: "verify",
     pv.Action.REACTIVATE_USER: "reactivate",
+    pv.Action.DELETE_PERSONAL_DATA: "delete",
+    pv.Action.INTEGRATION_SYNC: "push",
 }
 #: The status a record needs for each verb to have something to do.
 _BEFORE = {
@@ -225,8 +227,6 @@ def test_every_action_that_changes_a_record_has_a_write_path() -> None:
         pv.Action.INITIAL_UPLOAD,  # uploads: plan_upload
         pv.Action.SUBSEQUENT_UPLOAD,
         pv.Action.REVERT_UPLOAD,  # plan_revert
-        pv.Action.INTEGRATION_SYNC,  # not yet: the integration push
-        pv.Action.DELETE_PERSONAL_DATA,  # not yet: redaction
     }
     assert changing == set(_ACTIONS)
 
@@ -267,6 +267,11 @@ def test_the_write_path_refuses_exactly_when_decide_refuses(
             writes.verify_email(tenant, "7", repo, as_of=DAY)
         elif verb == "reactivate":
             writes.reactivate_user(tenant, actor, "7", repo, as_of=DAY)
+        elif verb == "delete":
+            writes.delete_personal_data(tenant, actor, "7", repo, as_of=DAY)
+        elif verb == "push":
+            off = writes.PushOperation(op="deactivate", record={"LegacyContactKey": "7"})
+            writes.push(tenant, actor, [off], repo, as_of=DAY)
         else:
             writes.register(tenant, user("7"), repo, as_of=DAY)
     except pv.RefusedError as exc:
@@ -316,3 +321,93 @@ def test_reactivation_is_explicit(repo: Repository) -> None:
     back = writes.reactivate_user(SITE, ADMIN, "7", repo)
     assert back.record.status is pv.RecordStatus.ENABLED
     assert back.event.kind is pv.AuditKind.REACTIVATED
+
+
+# -- deleting a person's data -----------------------------------------------------------------
+
+
+def _deleted(repo: Repository) -> writes.WriteResult:
+    """Record 7 created, edited, then its person's data deleted, on the standalone site."""
+    writes.create_user(SITE, ADMIN, user("7", title="Dr", city="Oslo"), repo, now=NOW)
+    writes.edit_user(SITE, ADMIN, "7", {"last_name": "Byron"}, repo, now=NOW)
+    writes.create_user(SITE, ADMIN, user("8"), repo, now=NOW)
+    return writes.delete_personal_data(SITE, ADMIN, "7", repo, now=NOW)
+
+
+def test_deleting_personal_data_keeps_a_tombstone_and_redacts_the_trail(
+    repo: Repository,
+) -> None:
+    """The record keeps its key, status Deleted and no personal value; its earlier events
+    keep their shape with every personal value redacted; another record's are untouched;
+    the email is free again."""
+    result = _deleted(repo)
+    stored = repo.get("harbor", "7")
+    assert stored == result.record
+    assert stored is not None
+    assert stored.status is pv.RecordStatus.DELETED
+    assert "user7" not in repr(stored)
+    assert "Byron" not in repr(stored)
+    assert stored.title is None
+    assert stored.city is None
+    trail = list(repo.events("harbor"))  # type: ignore[attr-defined]
+    assert [(e.key, e.kind.value) for e in trail] == [
+        ("7", "created"), ("7", "updated"), ("8", "created"), ("7", "redacted")
+    ]  # fmt: skip
+    assert "Byron" not in repr(trail)
+    assert "user7" not in repr(trail)
+    assert [(c.field, c.old, c.new) for c in trail[1].changes] == [
+        ("last_name", "[redacted]", "[redacted]")
+    ]
+    gone = {c.field: (c.old, c.new) for c in trail[3].changes}
+    assert gone["status"] == ("Enabled", "Deleted")
+    assert gone["title"] == ("[redacted]", None)
+    assert trail[3].rules == result.event.rules
+    again = writes.create_user(SITE, ADMIN, user("9", email="user7@example.org"), repo)
+    assert again.record.email == "user7@example.org"
+
+
+def test_nothing_brings_a_deleted_person_back(repo: Repository) -> None:
+    """Edit, deactivate, reactivate, delete again: refused as errors, nothing written."""
+    _deleted(repo)
+    revision = repo.revision("harbor")
+    with pytest.raises(pv.InvalidValueError, match="DEACTIVATE_NOT_DELETE"):
+        writes.edit_user(SITE, ADMIN, "7", {"title": "Prof"}, repo)
+    with pytest.raises(pv.InvalidValueError, match="DEACTIVATE_NOT_DELETE"):
+        writes.deactivate_user(SITE, ADMIN, "7", repo)
+    with pytest.raises(pv.InvalidValueError, match="DEACTIVATE_NOT_DELETE"):
+        writes.reactivate_user(SITE, ADMIN, "7", repo)
+    with pytest.raises(pv.InvalidValueError, match="DEACTIVATE_NOT_DELETE"):
+        writes.delete_personal_data(SITE, ADMIN, "7", repo)
+    with pytest.raises(pv.NotFoundError):
+        writes.delete_personal_data(SITE, ADMIN, "nobody", repo)
+    assert repo.revision("harbor") == revision
+
+
+def test_a_push_or_an_upload_leaves_a_deleted_person_out(repo: Repository) -> None:
+    """An upsert of a deleted person changes nothing (listed unchanged); an upload row of
+    them is left out and reported, holding nothing; a full import without them touches
+    nothing of theirs."""
+    summit = pv.Tenant(
+        id="harbor", name="Harbor", products={"community": "standard_integration"},
+        integration="imis",
+    )  # fmt: skip
+    _deleted(repo)
+    bot = pv.Actor(id="imis", role="integration")
+    cells = {"LegacyContactKey": "7", "FirstName": "Ada", "LastName": "Byron",
+             "EmailAddress": "ada@example.org", "CompanyName": "Acme"}  # fmt: skip
+    pushed = writes.push(summit, bot, [writes.PushOperation(op="upsert", record=cells)], repo)
+    assert isinstance(pushed, writes.PushResult)
+    assert pushed.unchanged == ("7",)
+    assert pushed.revision is None
+    uploads = pv.Tenant(id="harbor", name="Harbor", products={"community": "spreadsheet_upload"})
+    for mode, rows in (("partial", [user("7", last_name="Byron")]), ("full", [user("8")])):
+        plan = pv.plan_upload(uploads, ADMIN, rows, repo, mode=mode, as_of=DAY)
+        assert plan.applicable, plan.findings
+        assert plan.counts.created + plan.counts.updated + plan.counts.deactivated == 0
+        if mode == "partial":
+            (left_out,) = plan.conflicts
+            assert left_out.key == "7"
+            assert "DEACTIVATE_NOT_DELETE" in left_out.message
+    stored = repo.get("harbor", "7")
+    assert stored is not None
+    assert stored.status is pv.RecordStatus.DELETED

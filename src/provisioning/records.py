@@ -81,6 +81,10 @@ class RecordStatus(ValueEnum):
     #: Before approval, when the site verifies emails first.
     PENDING_VERIFICATION = "Pending Verification"
     REJECTED = "Rejected"
+    #: The person's data was deleted (``delete_personal_data``): the record stays, every
+    #: personal value replaced, so that no sync or upload brings the person back
+    #: (``DEACTIVATE_NOT_DELETE``). Final, and never read from an upload file.
+    DELETED = "Deleted"
 
 
 class SubscriptionStatus(ValueEnum):

@@ -156,3 +156,29 @@ def test_push_applies_json_lines_or_nothing(tmp_path: Path) -> None:
     assert person.code == 1
     assert "ROLE_PERMISSIONS" in person.err
     assert cli.revision("summit") == 1
+
+
+def test_deleting_personal_data_asks_then_redacts_and_leaves_the_export(tmp_path: Path) -> None:
+    """delete-personal-data needs --yes without a terminal; then the record is a tombstone,
+    the history keeps the events without the values, and export leaves the record out."""
+    cli = _harbor(tmp_path)
+    admin = ("--tenant", "harbor", "--actor", "ines")
+    assert cli("user", "create", *admin, *BO).code == 0
+    assert cli("user", "edit", "H-2", *admin, "--set", "Title=Dr").code == 0
+    unasked = cli("user", "delete-personal-data", "H-2", *admin)
+    assert unasked.code == 2
+    assert "cannot be undone" in unasked.err
+    done = cli("user", "delete-personal-data", "H-2", *admin, "--yes", "--format", "json")
+    assert done.code == 0, done.err
+    assert (done.json()["status"], done.json()["event"]["kind"]) == ("Deleted", "redacted")
+    history = cli("history", "H-2", "--tenant", "harbor", "--format", "json").out
+    assert "bo@example.org" not in history
+    assert '"Dr"' not in history
+    kinds = [json.loads(line)["kind"] for line in history.splitlines()]
+    assert kinds == ["created", "updated", "redacted"]
+    exported = cli("export", "--tenant", "harbor")
+    assert exported.code == 0
+    assert "H-2" not in exported.out
+    again = cli("user", "edit", "H-2", *admin, "--set", "Title=Prof")
+    assert again.code == 2
+    assert "DEACTIVATE_NOT_DELETE" in again.err

@@ -42,6 +42,7 @@ __all__ = ["reference_plan"]
 
 _ENABLED = RecordStatus.ENABLED
 _DEACTIVATED = RecordStatus.DEACTIVATED
+_DELETED = RecordStatus.DELETED
 
 
 def _protected(values: object) -> set[str]:
@@ -113,9 +114,13 @@ def reference_plan(
 
     stored: dict[str, UserRecord] = {r.legacy_contact_key: r for r in repository.records(tenant.id)}
     kept = _absent_fields(rows)
-    outcome = _compare(rows, stored, kept)
+    # What is left of a deleted person is no record: its rows are left out, reported.
+    live = {k: r for k, r in stored.items() if r.status is not _DELETED}
+    outcome = _compare(rows, live, kept, deleted=stored.keys() - live.keys())
     row_errors = tuple(outcome.errors)
-    conflicts = _resolve_conflicts(outcome, stored, repository, tenant.id)
+    identity = _resolve_conflicts(outcome, stored, repository, tenant.id)
+    # Rows of deleted persons are reported with the conflicts but hold no plan.
+    conflicts = (*identity, *outcome.erased)
 
     deactivations = outcome.deactivations
     missing = outcome.missing
@@ -134,13 +139,13 @@ def reference_plan(
     facts = _facts(
         mode=mode,
         rulebook=rulebook,
-        records=stored,
+        records=live,
         valid=outcome.valid,
         deactivations=deactivations,
         updates=outcome.updates,
         protected=protected,
         row_errors=row_errors,
-        conflicts=conflicts,
+        conflicts=identity,
     )
     findings, tripped = check_safeguards(rulebook, facts, chosen)
     sso = rulebook.sso_eligibility(effective, product=product, as_of=day)
@@ -228,6 +233,7 @@ class _Outcome:
     deactivations: list[Update] = attrs.Factory(list)
     reactivations: list[Update] = attrs.Factory(list)
     duplicates: list[Conflict] = attrs.Factory(list)
+    erased: list[Conflict] = attrs.Factory(list)
     errors: list[RowError] = attrs.Factory(list)
     #: The keys in rows with errors, in file order (a dict as an ordered set).
     errored: dict[str, None] = attrs.Factory(dict)
@@ -255,7 +261,10 @@ def _carry(record: UserRecord, old: UserRecord, kept: frozenset[str]) -> UserRec
 
 
 def _compare(
-    rows: Iterable[UserRecord | RowError], stored: Mapping[str, UserRecord], kept: frozenset[str]
+    rows: Iterable[UserRecord | RowError],
+    stored: Mapping[str, UserRecord],
+    kept: frozenset[str],
+    deleted: Collection[str],
 ) -> _Outcome:
     """Sort each file record into create, update, unchanged, deactivation, reactivation."""
     out = _Outcome(dict(stored))
@@ -281,6 +290,21 @@ def _compare(
                             out.errored[piece] = None
             continue
         key = item.legacy_contact_key
+        if key in deleted:
+            if key in {c.key for c in out.erased}:
+                message = f"LegacyContactKey {key!r} appears more than once in the file"
+                out.duplicates.append(Conflict(item, key, message))
+            else:
+                out.erased.append(
+                    Conflict(
+                        item,
+                        key,
+                        f"LegacyContactKey {key!r}: the person's data was deleted, and an "
+                        "upload does not bring it back (DEACTIVATE_NOT_DELETE); the row is "
+                        "left out",
+                    )
+                )
+            continue
         old = take(key, None)
         record = _carry(item, old, kept) if kept and old is not None else item
         if old is None:
@@ -308,6 +332,7 @@ def _compare(
         + len(out.deactivations)
         + len(out.reactivations)
         + len(out.duplicates)
+        + len(out.erased)
     )
     return out
 

@@ -35,7 +35,7 @@ from ..exceptions import (
     RepositoryError,
     SpreadsheetError,
 )
-from ..records import UserRecord
+from ..records import RecordStatus, UserRecord
 from ..repository import ChangeSetError, UploadMode
 from ..rules import ACTING_ROLE, check, decide, sso_eligibility
 from ..serialization import tenant_to_json
@@ -1398,7 +1398,7 @@ def register_command(
 
 @cli.group("user")
 def user_group() -> None:
-    """Create, edit or deactivate one user record (an administrator's local change)."""
+    """Create, edit, deactivate or reactivate one user record, or delete a person's data."""
 
 
 @user_group.command("create")
@@ -1442,6 +1442,11 @@ def user_edit(
     stored = store.repo.get(t.id, key)
     if stored is None:
         raise BadInput(f"tenant {t.id} has no record {key!r}")
+    if stored.status is RecordStatus.DELETED:
+        raise BadInput(
+            f"record {key!r}: the person's data was deleted, and nothing brings it back "
+            "(DEACTIVATE_NOT_DELETE)"
+        )
     edited = _record_from_cells(cells, base=stored)
     fields = {c.field for c in COMMUNITY_UPLOAD_USERS.columns if c.header in cells and c.field}
     values = {name: getattr(edited, name) for name in fields}
@@ -1463,6 +1468,41 @@ def user_deactivate(
     t = _load_tenant(store, tenant_id)
     actor = _load_actor(store, t, actor_id)
     _write_result(state, fmt, "deactivated", writes.deactivate_user(t, actor, key, store.repo))
+
+
+@user_group.command("delete-personal-data")
+@click.argument("key")
+@_tenant_option
+@click.option("--actor", "actor_id", required=True, help="Who deletes (a user admin).")
+@click.option("-y", "--yes", is_flag=True, help="Delete without asking for confirmation.")
+@_format_option
+@click.pass_context
+def user_delete_personal_data(
+    ctx: click.Context, *, key: str, tenant_id: str, actor_id: str, yes: bool, fmt: str
+) -> None:
+    """Delete the personal data of user KEY, in the record and the audit trail: final.
+
+    The record stays, status Deleted, so no upload or push brings the person back; its
+    earlier audit events keep when, who and which fields, not the values.
+    """
+    state = _state(ctx)
+    store = state.open(ctx)
+    t = _load_tenant(store, tenant_id)
+    actor = _load_actor(store, t, actor_id)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.UsageError(
+                "standard input is not a terminal, so there is no one to confirm: deleting "
+                "personal data cannot be undone; run again with --yes"
+            )
+        if not click.confirm(
+            render.safe(f"Delete the personal data of {key} in {t.id}? It cannot be undone."),
+            default=False,
+            err=True,
+        ):
+            raise Failure("nothing was deleted")
+    result = writes.delete_personal_data(t, actor, key, store.repo)
+    _write_result(state, fmt, "deleted the personal data of", result)
 
 
 def _review_command(name: str, verb: str, write: Callable[..., WriteResult], doc: str) -> None:
@@ -1621,7 +1661,8 @@ def push_command(
 @click.option("-o", "--output", type=_OUTPUT, default=None, help="Write here, not to stdout.")
 @click.pass_context
 def export_command(ctx: click.Context, *, tenant_id: str, output: Path | None) -> None:
-    """Write a tenant's stored records as an Upload Users file (formula-safe)."""
+    """Write a tenant's stored records as an Upload Users file (formula-safe); records whose
+    person's data was deleted are left out."""
     state = _state(ctx)
     store = state.open(ctx)
     template = COMMUNITY_UPLOAD_USERS
@@ -1632,7 +1673,8 @@ def export_command(ctx: click.Context, *, tenant_id: str, output: Path | None) -
         t = _load_tenant(store, tenant_id)
         extra = sorted({k for r in store.repo.records(t.id) for k in r.custom if k not in known})
         with atomic_output(output) as stream:
-            count = write(store.repo.records(t.id), stream, template, extra_columns=extra)
+            kept = (r for r in store.repo.records(t.id) if r.status is not RecordStatus.DELETED)
+            count = write(kept, stream, template, extra_columns=extra)
     if output is not None:
         state.err.print(render.text(f"exported {count} records of {t.id} to {output}"))
 

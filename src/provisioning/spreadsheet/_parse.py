@@ -11,6 +11,7 @@ row to the careful path. A test holds the two to the same answers.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import functools
 import re
 from collections.abc import Callable, Mapping
@@ -55,9 +56,7 @@ MISSING = object()
 
 
 def _choice_map(column: Column) -> dict[str, Any]:
-    if isinstance(column.choices, type):
-        return {str(m.value).lower(): m for m in column.choices}
-    return {c.lower(): c for c in column.choices}
+    return {(str(c.value) if isinstance(c, enum.Enum) else c).lower(): c for c in column.choices}
 
 
 @functools.cache

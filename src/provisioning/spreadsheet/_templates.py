@@ -14,6 +14,10 @@ from ..exceptions import InvalidValueError
 from ..records import Contact, RecordStatus, UserRecord
 from ._codes import ErrorCode
 
+#: The statuses a file may give: every one but Deleted, which only deleting a person's
+#: data sets.
+_FILE_STATUSES = tuple(s for s in RecordStatus if s is not RecordStatus.DELETED)
+
 __all__ = [
     "COMMUNITY_UPLOAD_USERS",
     "MARKETING_ENTERPRISE",
@@ -45,8 +49,18 @@ class ColumnType(enum.Enum):
         return self.value
 
 
-def _choices(value: type[enum.Enum] | Iterable[str]) -> type[enum.Enum] | tuple[str, ...]:
-    return value if isinstance(value, type) else tuple(value)
+def _choices(
+    value: type[enum.Enum] | Iterable[str | enum.Enum],
+) -> type[enum.Enum] | tuple[str, ...] | tuple[enum.Enum, ...]:
+    """An enum, some of its members, or strings (a mix is no choice list)."""
+    if isinstance(value, type):
+        return value
+    items = tuple(value)
+    if any(isinstance(item, enum.Enum) for item in items) and not all(
+        isinstance(item, enum.Enum) for item in items
+    ):
+        raise InvalidValueError("choices are an enum, some of its members, or strings")
+    return items  # type: ignore[return-value]
 
 
 def _check_header(_inst: object, _attribute: attrs.Attribute[str], value: str) -> None:
@@ -74,8 +88,11 @@ class Column:
     kind: ColumnType = ColumnType.TEXT
     #: Whether every row must have a value.
     required: bool = False
-    #: For ``CHOICE``: an enum (its values are the choices) or the allowed strings.
-    choices: type[enum.Enum] | tuple[str, ...] = attrs.field(default=(), converter=_choices)
+    #: For ``CHOICE``: an enum (its values are the choices), some of its members (a
+    #: status a file may not set is left out), or the allowed strings.
+    choices: type[enum.Enum] | tuple[str, ...] | tuple[enum.Enum, ...] = attrs.field(
+        default=(), converter=_choices
+    )
     #: For ``TEXT``: a regular expression the trimmed value must match in full.
     pattern: str | None = None
     #: For ``TEXT``: applied to the trimmed, non-empty text (``str.upper``, say); it
@@ -106,9 +123,7 @@ class Column:
     @property
     def choice_values(self) -> tuple[str, ...]:
         """The allowed values as written in a file."""
-        if isinstance(self.choices, type):
-            return tuple(str(member.value) for member in self.choices)
-        return self.choices
+        return tuple(str(c.value) if isinstance(c, enum.Enum) else c for c in self.choices)
 
 
 def _to_columns(value: Iterable[Column]) -> tuple[Column, ...]:
@@ -181,6 +196,7 @@ class Template(Generic[R]):
             and (
                 column.kind not in (ColumnType.TEXT, ColumnType.CHOICE)
                 or isinstance(column.choices, type)
+                or any(isinstance(c, enum.Enum) for c in column.choices)
             )
         )
         by_header = {c.header: c for c in self.columns}
@@ -307,7 +323,7 @@ COMMUNITY_UPLOAD_USERS: Template[UserRecord] = Template(
              kind=ColumnType.BOOLEAN),
         _col("Status", "status", "Enabled, Deactivated, Pending Approval, Pending "
              "Verification or Rejected; empty means Enabled.", "Enabled",
-             kind=ColumnType.CHOICE, choices=RecordStatus),
+             kind=ColumnType.CHOICE, choices=_FILE_STATUSES),
     ),
 )  # fmt: skip
 

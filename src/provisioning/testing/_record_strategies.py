@@ -89,7 +89,8 @@ def _field(spec: FieldSpec, custom_keys: Sequence[str]) -> st.SearchStrategy[Any
         return st.none() | st.booleans()
     if kind is FieldKind.ENUM:
         assert spec.enum is not None  # field_specs sets it for every enum
-        return st.sampled_from(spec.enum)
+        # Deleted is set by delete_personal_data only: no file gives it.
+        return st.sampled_from([m for m in spec.enum if m is not RecordStatus.DELETED])
     return _custom(custom_keys)  # FieldKind.MAPPING
 
 
@@ -123,7 +124,9 @@ def user_records(
     """Community user records with every optional field sometimes set.
 
     ``custom_keys`` are the custom (demographic) columns a record may have values for.
-    ``statuses`` draws the status (default: any).
+    ``statuses`` draws the status (default: any an upload file may give, so every record
+    drawn round-trips through a file; pass ``st.sampled_from(RecordStatus)`` for the
+    Deleted status too, which only ``delete_personal_data`` sets).
     """
     overrides: dict[str, st.SearchStrategy[Any]] = {}
     if statuses is not None:

@@ -210,7 +210,7 @@ def plan_rows(
         unchanged=planner.unchanged.seal(),
         deactivations=planner.deactivations.seal(),
         reactivations=planner.reactivations.seal(),
-        conflicts=(*conflicts, *left_alone),
+        conflicts=(*conflicts, *planner.erased, *left_alone),
         row_errors=planner.errors.seal(),
         unreadable=planner.unreadable,
         kept_fields=tuple(f for f in RECORD_FIELDS if f in planner.kept),
@@ -237,6 +237,7 @@ _with_status: Callable[[UserRecord, RecordStatus], UserRecord] = make_replace(Us
 _same: Callable[[UserRecord, UserRecord], bool] = make_equal(UserRecord)
 
 _ENABLED, _DEACTIVATED = RecordStatus.ENABLED, RecordStatus.DEACTIVATED
+_DELETED = RecordStatus.DELETED
 #: The lists a claim of an email can be in, in the order conflicts are looked for.
 _GROUPS = ("creates", "updates", "deactivations", "reactivations")
 
@@ -317,6 +318,8 @@ class _Planner:
         #: The pieces of rows with errors that may be keys, in file order (an ordered set).
         self.errored: dict[str, None] = {}
         self.duplicates: list[Conflict] = []
+        #: Rows of records whose person's data was deleted: left out, reported.
+        self.erased: list[Conflict] = []
         self.claims: dict[str, list[_Claim]] = {group: [] for group in _GROUPS}
         #: Every key the file moves to another email, and the email (lower-cased).
         self.moved: dict[str, str] = {}
@@ -385,6 +388,15 @@ class _Planner:
                 if item.status is _ENABLED:
                     notices.append(key)
                 claims.append(("creates", item, item))
+                continue
+            if old.status is _DELETED:
+                # DEACTIVATE_NOT_DELETE: no upload brings a deleted person back. Reported
+                # with the conflicts, it holds no plan (the file may well still list them).
+                message = (
+                    f"LegacyContactKey {key!r}: the person's data was deleted, and an upload "
+                    "does not bring it back (DEACTIVATE_NOT_DELETE); the row is left out"
+                )
+                self.erased.append(Conflict(item, key, message))
                 continue
             record = carry(item, old) if carry is not None else item
             if _same(old, record):
@@ -506,6 +518,8 @@ class _Planner:
                     "in key order, each once; nothing was planned"
                 )
             last = key
+            if status is _DELETED:
+                continue  # what is left of a deleted person is no record to count or keep
             stored += 1
             if status is _ENABLED:
                 enabled += 1

@@ -98,6 +98,12 @@ def _planned(
 ) -> tuple[UserRecord | None, AuditKind | None]:
     """The record an operation makes of the stored one (``None``: no change)."""
     op, cells, key = operation.op, operation.record, operation.key
+    if stored is not None and stored.status is RecordStatus.DELETED:
+        # DEACTIVATE_NOT_DELETE: no sync brings back a person whose data was deleted; the
+        # cells are still checked, so a bad operation is reported as any other.
+        if op is PushOp.UPSERT:
+            record_from_cells(cells)
+        return None, None
     if op is PushOp.UPSERT:
         record = record_from_cells(cells)  # the full record: a field left out is cleared
         if stored is None:
@@ -140,7 +146,9 @@ def push(
     ``actor``: a push to a tenant on another method, or by anyone but the integration, is
     refused with :class:`~provisioning.RefusedError` naming the rule (and audited). Each
     operation is checked as an upload row is; when any fails, the errors are returned, a
-    :class:`PushError` per operation, and nothing is written. A key named twice is an
+    :class:`PushError` per operation, and nothing is written. An operation on a record
+    whose person's data was deleted changes nothing (``DEACTIVATE_NOT_DELETE``): its key
+    is listed as unchanged. A key named twice is an
     error. Otherwise the changes and their events are committed in one transaction.
     """
     tenant = check_type(tenant, Tenant, "tenant", "a Tenant")

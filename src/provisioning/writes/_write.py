@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import attrs
 
+from .._fields import FieldKind, field_specs
 from .._validators import check_day, check_type
 from ..actors import Action, Actor, Role
-from ..audit import AuditEvent, AuditKind, Channel, FieldChange, changes_between
+from ..audit import AuditEvent, AuditKind, Channel, FieldChange, changes_between, redacted
 from ..exceptions import ConflictError, InvalidValueError, NotFoundError, RefusedError
 from ..records import RecordStatus, UserRecord
 from ..repository import AuditLog, ChangeSet, Repository
@@ -23,6 +25,7 @@ __all__ = [
     "approve_request",
     "create_user",
     "deactivate_user",
+    "delete_personal_data",
     "edit_own_profile",
     "edit_user",
     "reactivate_user",
@@ -142,11 +145,15 @@ class _Write:
             record, kind = made
             changes = changes_between(stored, record) if stored is not None else ()
             event = self.event(key, kind, tuple(decision.rules), changes)
-            change_set = (
-                ChangeSet(creates=[record], events=[event])
-                if stored is None
-                else ChangeSet(updates=[record], events=[event])
-            )
+            if stored is None:
+                change_set = ChangeSet(creates=[record], events=[event])
+            elif kind is AuditKind.REDACTED:
+                # The person's data goes from the record and from its whole trail, this
+                # event's old values included, in the same transaction.
+                event = redacted(event)
+                change_set = ChangeSet(updates=[record], events=[event], redact=[key])
+            else:
+                change_set = ChangeSet(updates=[record], events=[event])
             try:
                 new = repo.commit(tenant_id, change_set, revision)
             except ConflictError:
@@ -256,9 +263,21 @@ def create_user(
     return w.commit(record.legacy_contact_key, decision, create)
 
 
-def _edited(key: str, stored: UserRecord | None, values: Mapping[str, object]) -> UserRecord:
+def _found(key: str, stored: UserRecord | None) -> UserRecord:
+    """The stored record of ``key``: not missing, and not one whose data was deleted."""
     if stored is None:
         raise NotFoundError(f"no record has the key {key!r}", kind="record", key=key)
+    if stored.status is RecordStatus.DELETED:
+        raise InvalidValueError(
+            f"record {key!r}: the person's data was deleted, and nothing brings it back "
+            "(DEACTIVATE_NOT_DELETE)",
+            field="key",
+        )
+    return stored
+
+
+def _edited(key: str, stored: UserRecord | None, values: Mapping[str, object]) -> UserRecord:
+    stored = _found(key, stored)
     given: dict[str, Any] = dict(values)
     return attrs.evolve(stored, **given)  # converters and validators run: InvalidValueError
 
@@ -349,8 +368,7 @@ def deactivate_user(
     decision = w.decide(key)
 
     def deactivate(stored: UserRecord | None) -> tuple[UserRecord, AuditKind]:
-        if stored is None:
-            raise NotFoundError(f"no record has the key {key!r}", kind="record", key=key)
+        stored = _found(key, stored)
         if stored.status is RecordStatus.DEACTIVATED:
             raise InvalidValueError(f"record {key!r} is deactivated already", field="key")
         return attrs.evolve(stored, status=RecordStatus.DEACTIVATED), AuditKind.DEACTIVATED
@@ -364,8 +382,7 @@ def _moved(
     """A status change from ``wanted`` to ``becomes``; another status is an error."""
 
     def move(stored: UserRecord | None) -> tuple[UserRecord, AuditKind]:
-        if stored is None:
-            raise NotFoundError(f"no record has the key {key!r}", kind="record", key=key)
+        stored = _found(key, stored)
         if stored.status is not wanted:
             raise InvalidValueError(
                 f"record {key!r} is {stored.status.value}, not {wanted.value}: there is "
@@ -459,3 +476,75 @@ def reactivate_user(
     decision = w.decide(key)
     off, on = RecordStatus.DEACTIVATED, RecordStatus.ENABLED
     return w.commit(key, decision, _moved(key, off, on, AuditKind.REACTIVATED, "reactivate"))
+
+
+#: What a deleted person's required text fields read as.
+DELETED_TEXT: Final = "[deleted]"
+
+
+def tombstone(record: UserRecord) -> UserRecord:
+    """What is kept of ``record`` once its person's data is deleted: the key, status
+    Deleted, an email no one has (``deleted.<digest>@deleted.invalid``: the address is
+    free for the person to register again), every other required text ``"[deleted]"``
+    and every optional field empty."""
+    values: dict[str, Any] = {}
+    digest = hashlib.sha256(record.legacy_contact_key.encode("utf-8")).hexdigest()[:24]
+    for spec in field_specs(type(record)):
+        if spec.role == "identifier":
+            values[spec.name] = getattr(record, spec.name)
+        elif spec.role == "email":
+            values[spec.name] = f"deleted.{digest}@deleted.invalid"
+        elif spec.kind is FieldKind.ENUM and spec.enum is RecordStatus:
+            values[spec.name] = RecordStatus.DELETED
+        elif spec.kind is FieldKind.TEXT:
+            values[spec.name] = DELETED_TEXT
+    return type(record)(**values)
+
+
+def delete_personal_data(
+    tenant: Tenant,
+    actor: Actor,
+    key: str,
+    repository: Repository,
+    *,
+    rulebook: RuleBook = DEFAULT_RULEBOOK,
+    as_of: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> WriteResult:
+    """Delete a person's data (``DELETE_PERSONAL_DATA``): not a deactivation, and final.
+
+    The record is kept as its :func:`tombstone` (status Deleted), so that no upload,
+    push or sync brings the person back (``DEACTIVATE_NOT_DELETE``); in the same
+    transaction every earlier audit event of the record has its personal values
+    replaced by ``"[redacted]"`` (what is kept: when, who, which fields, the kinds, the
+    rules, the key and the status changes). The event of the deletion itself (kind
+    ``redacted``) names the fields it cleared, without their values.
+
+    >>> import datetime as dt
+    >>> import provisioning as pv
+    >>> from provisioning.adapters import MemoryRepository
+    >>> site = pv.Tenant(id="harbor", name="Harbor", products={"community": "standalone"})
+    >>> repo, sa = MemoryRepository(), pv.Actor(id="sa-1", role="super_admin")
+    >>> ada = pv.UserRecord(legacy_contact_key="1001", first_name="Ada", last_name="Byron",
+    ...                     email="ada@example.com", company_name="Analytical Engines")
+    >>> _ = create_user(site, sa, ada, repo)
+    >>> _ = edit_user(site, sa, "1001", {"last_name": "King"}, repo)
+    >>> gone = delete_personal_data(site, sa, "1001", repo)
+    >>> gone.record.status.value, gone.record.first_name, gone.record.email
+    ('Deleted', '[deleted]', 'deleted.fe675fe7aaee830b6fed09b6@deleted.invalid')
+    >>> for event in repo.events("harbor"):
+    ...     print(event.kind.value, [str(c) for c in event.changes][:1])
+    created []
+    updated ["last_name: '[redacted]' -> '[redacted]'"]
+    redacted ["first_name: '[redacted]' -> '[redacted]'"]
+    """
+    key = check_type(key, str, "key", "a record key (a string)")
+    w = _write(
+        tenant, actor, Action.DELETE_PERSONAL_DATA, Channel.ADMIN, repository, rulebook, as_of, now
+    )
+    decision = w.decide(key)
+
+    def erase(stored: UserRecord | None) -> tuple[UserRecord, AuditKind]:
+        return tombstone(_found(key, stored)), AuditKind.REDACTED
+
+    return w.commit(key, decision, erase)
