@@ -55,3 +55,11 @@ def test_notebook_executes_and_shows_the_facts(tmp_path: Path) -> None:
     assert "Community SSO status by method and SSO setup, as of 2026-11-25" in html
     assert "background-color: #ffc7ce" in html  # not_supported cells are coloured
     assert "migrate community: standalone -&gt; spreadsheet_upload" in html
+    # The tenant's activity: every kind of write, a week at a time, charted.
+    assert "refused: ROLE_PERMISSIONS" in text
+    assert "43 events, kinds: ['approved', 'created', 'refused', 'tenant_changed', 'updated']" in (
+        text
+    )
+    assert "events a week: [14, 11, 5, 13]" in text
+    assert "Harbor&#x27;s activity by week" in html or "Harbor's activity by week" in html
+    assert "linear-gradient(90deg, #8fb8de 100.0%" in html  # the busiest week's full bar
