@@ -89,6 +89,7 @@ from .tenants import (
     Tenant,
 )
 from .uploads import (
+    RESULTS_COLUMNS,
     Conflict,
     EventKind,
     FieldChange,
@@ -103,6 +104,7 @@ from .uploads import (
     plan_revert,
     plan_upload,
     tenant_as_stored,
+    write_results,
 )
 
 __all__ = [
@@ -112,6 +114,7 @@ __all__ = [
     "MARKETING_ENTERPRISE",
     "MARKETING_ENTERPRISE_BY_MEMBER_ID",
     "MARKETING_PROFESSIONAL",
+    "RESULTS_COLUMNS",
     "RULES",
     "AccountRequestPolicy",
     "AccountRequests",
@@ -200,4 +203,5 @@ __all__ = [
     "write",
     "write_blank",
     "write_error_report",
+    "write_results",
 ]

@@ -293,7 +293,7 @@ def _compare(
         if key in deleted:
             if key in {c.key for c in out.erased}:
                 message = f"LegacyContactKey {key!r} appears more than once in the file"
-                out.duplicates.append(Conflict(item, key, message))
+                out.duplicates.append(Conflict(item, key, message, "duplicate_key"))
             else:
                 out.erased.append(
                     Conflict(
@@ -302,6 +302,7 @@ def _compare(
                         f"LegacyContactKey {key!r}: the person's data was deleted, and an "
                         "upload does not bring it back (DEACTIVATE_NOT_DELETE); the row is "
                         "left out",
+                        "deleted_record",
                     )
                 )
             continue
@@ -311,7 +312,10 @@ def _compare(
             if key in stored or key in new_keys:
                 out.duplicates.append(
                     Conflict(
-                        record, key, f"LegacyContactKey {key!r} appears more than once in the file"
+                        record,
+                        key,
+                        f"LegacyContactKey {key!r} appears more than once in the file",
+                        "duplicate_key",
                     )
                 )
             else:
@@ -388,12 +392,14 @@ def _resolve_conflicts(
                     holder,
                     f"email {record.email!r} belongs to the stored record {holder!r}; "
                     "the row is not applied (no merge, no takeover)",
+                    "identity_conflict",
                 )
             elif email in taken:
                 bad[key] = Conflict(
                     record,
                     taken[email],
                     f"email {record.email!r} is also claimed by {taken[email]!r} in this file",
+                    "identity_conflict",
                 )
             else:
                 taken[email] = key

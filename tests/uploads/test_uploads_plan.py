@@ -189,6 +189,7 @@ def test_a_row_taking_a_stored_email_of_another_key_is_a_conflict() -> None:
             "1",
             "email 'USER1@example.com' belongs to the stored record '1'; the row is not "
             "applied (no merge, no takeover)",
+            "identity_conflict",
         ),
     )
     assert p.conflicts[0].key == "9"
@@ -264,7 +265,12 @@ def test_two_rows_claiming_one_new_email_conflict_with_each_other() -> None:
     p = plan(rows, MemoryRepository())
     assert keys(p.creates) == ["8"]
     assert p.conflicts == (
-        pv.Conflict(rows[1], "8", "email 'Same@example.com' is also claimed by '8' in this file"),
+        pv.Conflict(
+            rows[1],
+            "8",
+            "email 'Same@example.com' is also claimed by '8' in this file",
+            "identity_conflict",
+        ),
     )
 
 
@@ -283,7 +289,9 @@ def test_a_repeated_key_is_reported_and_its_first_row_applies() -> None:
     p = plan([first, second, user("2")], store(users("1")), mode="partial")
     assert [u.new for u in p.updates] == [first]
     assert p.conflicts == (
-        pv.Conflict(second, "1", "LegacyContactKey '1' appears more than once in the file"),
+        pv.Conflict(
+            second, "1", "LegacyContactKey '1' appears more than once in the file", "duplicate_key"
+        ),
     )
     assert p.counts.rows == 3
     assert p.tripped == {pv.Safeguard.IDENTITY_CONFLICT}
@@ -404,33 +412,43 @@ def test_summary_gives_verdict_counts_findings_and_notices() -> None:
 
 
 def test_to_records_lists_each_change_conflict_and_row_error() -> None:
-    """One flat dict per change, conflict and row error, in that order."""
+    """One flat dict per change, conflict and row error, in that order, each with its code."""
     p, _ = _mixed()
     assert p.to_records() == [
-        {"kind": "created", "key": "12", "line": None, "detail": ""},
-        {"kind": "updated", "key": "2", "line": None, "detail": "title: None -> 'Dr'"},
+        {"kind": "created", "key": "12", "line": None, "code": None, "detail": ""},
+        {
+            "kind": "updated",
+            "key": "2",
+            "line": None,
+            "code": None,
+            "detail": "title: None -> 'Dr'",
+        },
         {
             "kind": "deactivated",
             "key": "3",
             "line": None,
+            "code": None,
             "detail": "status: 'Enabled' -> 'Deactivated'",
         },
         {
             "kind": "deactivated",
             "key": "9",
             "line": None,
+            "code": None,
             "detail": "status: 'Enabled' -> 'Deactivated'",
         },
         {
             "kind": "reactivated",
             "key": "10",
             "line": None,
+            "code": None,
             "detail": "status: 'Deactivated' -> 'Enabled'",
         },
         {
             "kind": "conflict",
             "key": "11",
             "line": None,
+            "code": "identity_conflict",
             "detail": "email 'user1@example.com' belongs to the stored record '1'; the row is "
             "not applied (no merge, no takeover)",
         },
@@ -438,6 +456,7 @@ def test_to_records_lists_each_change_conflict_and_row_error() -> None:
             "kind": "row_error",
             "key": None,
             "line": 13,
+            "code": "invalid_email",
             "detail": "line 13, column 'EmailAddress' (record 12): error invalid_email: "
             "not an email address",
         },

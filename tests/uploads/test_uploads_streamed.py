@@ -355,6 +355,8 @@ def _oracle(rows: Any, repo: Repository, o: Options) -> pv.UploadPlan:
 def assert_same_plan(got: pv.UploadPlan, expected: pv.UploadPlan) -> None:
     """Field by field first, for a message naming the field; then the plans as wholes."""
     for field in attrs.fields(pv.UploadPlan):
+        if not field.eq:
+            continue  # the row log: what the results file is made of, tested there
         ours, theirs = getattr(got, field.name), getattr(expected, field.name)
         assert ours == theirs, f"{field.name}: {ours!r} != {theirs!r}"
         if field.name in LISTS:

@@ -61,6 +61,7 @@ from ..uploads import (
     plan_revert,
     plan_upload,
     tenant_as_stored,
+    write_results,
 )
 from ..writes import WriteResult
 from . import _render as render
@@ -1043,6 +1044,12 @@ def _saved_reading(
     default=None,
     help="A plan saved by `plan --save`: refuse if the file or the store changed since.",
 )
+@click.option(
+    "--results",
+    type=_OUTPUT,
+    default=None,
+    help="Once applied, write each row's outcome (created, updated, skipped...) to this CSV.",
+)
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking for confirmation.")
 @_max_file_size_option
 @reading_options
@@ -1058,6 +1065,7 @@ def apply_command(
     overrides: tuple[str, ...],
     as_of: dt.datetime | None,
     plan_file: Path | None,
+    results: Path | None,
     yes: bool,
     max_file_size: int,
     reading: ReadingOptions,
@@ -1065,6 +1073,8 @@ def apply_command(
 ) -> None:
     """Plan a Community upload and apply it whole, or not at all."""
     _someone_to_ask(yes)
+    if results is not None:
+        _check_output_folder(results, "--results")
     state = _state(ctx)
     store = state.open(ctx, create=True)
     t = _load_tenant(store, tenant_id)
@@ -1120,6 +1130,31 @@ def apply_command(
         render.write_plan_json(sys.stdout.write, plan, receipt)
     else:
         state.out.print(render.text(f"{receipt} (upload {receipt.entry.id})", style="bold green"))
+    if results is not None:
+        _write_results(state, receipt, results, fmt)
+
+
+def _check_output_folder(path: Path, option: str) -> None:
+    """Refuse, before anything is applied, an output whose folder cannot take the file."""
+    folder = Path(os.path.realpath(path)).parent
+    if not folder.is_dir():
+        raise click.BadParameter(f"{folder} is not a folder", param_hint=f"'{option}'")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise click.BadParameter(f"cannot write in {folder}", param_hint=f"'{option}'")
+
+
+def _write_results(state: _State, receipt: Receipt, path: Path, fmt: str) -> None:
+    """Write the applied upload's results file; the upload stays applied if this fails."""
+    try:
+        with atomic_output(path) as stream:
+            count = write_results(receipt, stream)
+    except OSError as exc:
+        raise Failure(
+            f"the upload was applied (upload {receipt.entry.id}), but its results could not "
+            f"be written to {path}: {_os_message(exc)}"
+        ) from None
+    if fmt == "text":
+        state.out.print(render.text(f"{count} result row(s) written to {path}"))
 
 
 def _someone_to_ask(yes: bool) -> None:

@@ -306,6 +306,12 @@ class Reader(Generic[R]):
         return self._keys.get(hash(key.strip()))
 
     @property
+    def last_record(self) -> int:
+        """The data row number (from 1, as a :class:`RowError`'s ``record``) of the record
+        just yielded; a planner reads it to say which row each outcome is for."""
+        return self._counts["rows"]
+
+    @property
     def summary(self) -> ReadSummary:
         """What has been read so far; ``complete`` once the end of the file is reached."""
         return ReadSummary(**self._counts, complete=self._complete)

@@ -19,6 +19,7 @@
 
 from ..repository import UploadMode
 from ._apply import EventKind, Receipt, RecordEvent, apply_plan
+from ._outcomes import RESULTS_COLUMNS, write_results
 from ._plan import plan_upload
 from ._results import Conflict, FieldChange, Update, UploadCounts, UploadPlan
 from ._revert import plan_revert
@@ -26,6 +27,7 @@ from ._safeguards import Safeguard
 from ._stored import tenant_as_stored
 
 __all__ = [
+    "RESULTS_COLUMNS",
     "Conflict",
     "EventKind",
     "FieldChange",
@@ -40,4 +42,5 @@ __all__ = [
     "plan_revert",
     "plan_upload",
     "tenant_as_stored",
+    "write_results",
 ]

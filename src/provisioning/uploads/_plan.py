@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+from array import array
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Final
@@ -29,7 +30,7 @@ from ..rules import DEFAULT_RULEBOOK, Decision, RuleBook
 from ..spreadsheet import Column, Reader, RowError
 from ..tenants import Tenant
 from ._lookups import Lookups, lookups
-from ._results import RECORD_FIELDS, Conflict, Update, UploadPlan
+from ._results import RECORD_FIELDS, Conflict, RowLog, Update, UploadPlan
 from ._safeguards import Facts, Safeguard, check_safeguards, overrides_of
 from ._spill import Spill, error_spill, record_spill, string_spill, update_spill
 from ._stored import tenant_as_stored
@@ -221,6 +222,7 @@ def plan_rows(
         findings=findings,
         file_digest=file_digest,
         channel=channel,
+        row_log=planner.row_log(),
     )
 
 
@@ -269,6 +271,28 @@ class _Claim:
     holder: str | None
     record: UserRecord
     change: UserRecord | Update
+    #: The row's index among the records read (for the plan's row log).
+    index: int
+
+
+#: What each group of changes is in the plan's row log.
+_OUTCOMES = {
+    "creates": RowLog.CREATED,
+    "updates": RowLog.UPDATED,
+    "deactivations": RowLog.DEACTIVATED,
+    "reactivations": RowLog.REACTIVATED,
+}
+
+
+def _key_cell(rows: object) -> tuple[int | None, int]:
+    """Where a spreadsheet reader's rows have their key cell, and how many cells a row has."""
+    if not isinstance(rows, Reader):
+        return None, 0
+    key = rows.template.key
+    for index, slot in enumerate(rows.layout):
+        if isinstance(slot, Column) and slot.header == key:
+            return index, len(rows.layout)
+    return None, len(rows.layout)  # pragma: no cover - a reader has its key column
 
 
 class _Planner:
@@ -331,6 +355,26 @@ class _Planner:
         self.admins_demoted: set[tuple[str, str]] = set()
         self.stored = self.deactivated = self.enabled = 0
         self.unreadable: tuple[str, ...] = ()
+        # The row log: a few bytes a row, saying in input order what became of each.
+        self.order = bytearray()
+        self.outcomes = bytearray()
+        self.records: array[int] = array("I")
+        self.lines: array[int] = array("I")
+        self.left_out: dict[int, Conflict] = {}
+        self.key_at, self.width = _key_cell(rows)
+        self.source = rows if isinstance(rows, Reader) else None
+
+    def row_log(self) -> RowLog:
+        """What became of each row, in input order."""
+        return RowLog(
+            order=self.order,
+            outcomes=self.outcomes,
+            records=self.records,
+            lines=self.lines,
+            conflicts=self.left_out,
+            key_at=self.key_at,
+            width=self.width,
+        )
 
     # -- the file ----------------------------------------------------------------------
 
@@ -338,8 +382,18 @@ class _Planner:
         """Sort each row of the file into a change, a conflict, or a row problem."""
         batch: list[UserRecord] = []
         record_type = UserRecord
+        order, records, lines = self.order, self.records, self.lines
+        source = self.source
+        key_line = self.reader.key_line if self.reader is not None else None
         for position, item in enumerate(rows):
             if type(item) is record_type or isinstance(item, UserRecord):
+                order.append(0)  # RowLog.RECORD
+                if source is not None:
+                    records.append(source.last_record)
+                    lines.append(key_line(item.legacy_contact_key) or 0 if key_line else 0)
+                else:
+                    records.append(0)
+                    lines.append(0)
                 batch.append(item)
                 if len(batch) >= ROWS_PER_BATCH:
                     self._batch(batch)
@@ -351,6 +405,7 @@ class _Planner:
                     "each must be a UserRecord or a RowError",
                     field="rows",
                 )
+            order.append(1)  # RowLog.PROBLEM
             self.errors.append(item)
             if item.is_error:
                 self.bad_rows += 1
@@ -366,28 +421,34 @@ class _Planner:
                             errored[piece] = None
         self._batch(batch)
 
-    def _batch(self, records: list[UserRecord]) -> None:
+    def _batch(self, records: list[UserRecord]) -> None:  # noqa: PLR0915 - the hot loop, kept flat
         if not records:
             return
+        first = self.valid
         self.valid += len(records)
         stored = self.store.get_many([r.legacy_contact_key for r in records])
         seen, carry = self.seen, self.carry
         creates, unchanged, notices = self.creates, self.unchanged, self.notices
-        claims: list[tuple[str, UserRecord, UserRecord | Update]] = []
-        for item in records:
+        outcomes, left_out = self.outcomes, self.left_out
+        claims: list[tuple[str, UserRecord, UserRecord | Update, int]] = []
+        for index, item in enumerate(records, start=first):
             key = item.legacy_contact_key
             if seen is not None:
                 if key in seen:
                     message = f"LegacyContactKey {key!r} appears more than once in the file"
-                    self.duplicates.append(Conflict(item, key, message))
+                    conflict = Conflict(item, key, message, "duplicate_key")
+                    self.duplicates.append(conflict)
+                    outcomes.append(RowLog.CONFLICT)
+                    left_out[index] = conflict
                     continue
                 seen.add(key)
             old = stored.get(key)
             if old is None:
                 creates.append(item)
+                outcomes.append(RowLog.CREATED)
                 if item.status is _ENABLED:
                     notices.append(key)
-                claims.append(("creates", item, item))
+                claims.append(("creates", item, item, index))
                 continue
             if old.status is _DELETED:
                 # DEACTIVATE_NOT_DELETE: no upload brings a deleted person back. Reported
@@ -396,11 +457,15 @@ class _Planner:
                     f"LegacyContactKey {key!r}: the person's data was deleted, and an upload "
                     "does not bring it back (DEACTIVATE_NOT_DELETE); the row is left out"
                 )
-                self.erased.append(Conflict(item, key, message))
+                conflict = Conflict(item, key, message, "deleted_record")
+                self.erased.append(conflict)
+                outcomes.append(RowLog.CONFLICT)
+                left_out[index] = conflict
                 continue
             record = carry(item, old) if carry is not None else item
             if _same(old, record):
                 unchanged.append(key)
+                outcomes.append(RowLog.UNCHANGED)
                 continue
             update = Update(old, record)
             if old.status is _DEACTIVATED and record.status is _ENABLED:
@@ -410,26 +475,27 @@ class _Planner:
             else:
                 group = "updates"
             self.groups[group].append(update)
+            outcomes.append(_OUTCOMES[group])
             self._tally(group, update, 1)
             email = record.email.lower()
             if email != old.email.lower():
                 self.moved[key] = email
-                claims.append((group, record, update))
+                claims.append((group, record, update, index))
         if claims:
             self._claim(claims)
 
-    def _claim(self, claims: list[tuple[str, UserRecord, UserRecord | Update]]) -> None:
+    def _claim(self, claims: list[tuple[str, UserRecord, UserRecord | Update, int]]) -> None:
         """Note the claims to check at the end: every one, or (the reader having refused
         repeated emails already) those of an email another stored record holds."""
-        owners = self.store.email_owners([record.email.lower() for _, record, _ in claims])
+        owners = self.store.email_owners([record.email.lower() for _, record, _, _ in claims])
         every = self.reader is None
-        for group, record, change in claims:
+        for group, record, change, index in claims:
             email, key = record.email.lower(), record.legacy_contact_key
             holder = owners.get(email)
             if holder == key:
                 holder = None
             if every or holder is not None:
-                self.claims[group].append(_Claim(group, key, email, holder, record, change))
+                self.claims[group].append(_Claim(group, key, email, holder, record, change, index))
 
     def _tally(self, group: str, update: Update, sign: int) -> None:
         """Count ``update`` in (``sign`` 1) or out (-1) of what the safeguards look at."""
@@ -470,13 +536,14 @@ class _Planner:
                         f"email {claim.record.email!r} belongs to the stored record {holder!r}; "
                         "the row is not applied (no merge, no takeover)"
                     )
-                    bad[key] = claim, Conflict(claim.record, holder, message)
+                    bad[key] = claim, Conflict(claim.record, holder, message, "identity_conflict")
                 elif email in taken:
                     message = (
                         f"email {claim.record.email!r} is also claimed by {taken[email]!r} in "
                         "this file"
                     )
-                    bad[key] = claim, Conflict(claim.record, taken[email], message)
+                    conflict = Conflict(claim.record, taken[email], message, "identity_conflict")
+                    bad[key] = claim, conflict
                 else:
                     taken[email] = key
             if not bad:
@@ -484,6 +551,8 @@ class _Planner:
             for key, (claim, conflict) in bad.items():
                 conflicts.append(conflict)
                 dropped[key] = claim
+                self.outcomes[claim.index] = RowLog.CONFLICT
+                self.left_out[claim.index] = conflict
                 moved.pop(key, None)
         # A conflicting row still counts as seen: a full import must not deactivate it.
         for group in _GROUPS:

@@ -7,7 +7,8 @@ notebook (``_repr_html_``) and flattens to plain dicts (:meth:`UploadPlan.to_rec
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -23,7 +24,15 @@ from ..rules import Decision, Finding, RuleId, Severity
 from ..spreadsheet import RowError
 from ._safeguards import Safeguard
 
-__all__ = ["RECORD_FIELDS", "Conflict", "FieldChange", "Update", "UploadCounts", "UploadPlan"]
+__all__ = [
+    "RECORD_FIELDS",
+    "Conflict",
+    "FieldChange",
+    "RowLog",
+    "Update",
+    "UploadCounts",
+    "UploadPlan",
+]
 
 #: The record's fields, in their order.
 RECORD_FIELDS = tuple(spec.name for spec in field_specs(UserRecord))
@@ -64,11 +73,47 @@ class Conflict:
     #: The stored record that owns the email.
     owner_key: str
     message: str
+    #: Why the row is left out, for grouping: ``identity_conflict`` (another record's
+    #: email), ``duplicate_key`` (a key repeated in input that is no spreadsheet reader),
+    #: ``deleted_record`` (the person's data was deleted), or ``conflict``.
+    code: str = "conflict"
 
     @property
     def key(self) -> str:
         """The row's LegacyContactKey."""
         return self.record.legacy_contact_key
+
+
+@attrs.frozen(eq=False)
+class RowLog:
+    """What became of each item of the planned rows, in their order (for results files).
+
+    Kept compact, a few bytes a row, so a plan of a million rows can say row by row
+    what it did without holding a million objects.
+    """
+
+    #: Per item of the rows: :data:`RowLog.RECORD` or :data:`RowLog.PROBLEM` (a ``RowError``).
+    order: bytearray
+    #: Per record item: its outcome, one of the codes below.
+    outcomes: bytearray
+    #: Per record item: its data row number and line (0: not known, input that is no
+    #: spreadsheet reader).
+    records: array[int]
+    lines: array[int]
+    #: Record items left out, by their index among the record items.
+    conflicts: Mapping[int, Conflict]
+    #: Where the key is among a row's cells as read, and how many cells a row has.
+    key_at: int | None = None
+    width: int = 0
+
+    RECORD = 0
+    PROBLEM = 1
+    CREATED = 1
+    UPDATED = 2
+    UNCHANGED = 3
+    DEACTIVATED = 4
+    REACTIVATED = 5
+    CONFLICT = 6
 
 
 @attrs.frozen
@@ -142,6 +187,8 @@ class UploadPlan:
     file_digest: str | None = None
     #: How the changes came in: an upload, or the revert of one.
     channel: Channel = Channel.UPLOAD
+    #: Which row had which outcome, in input order (``None`` for a plan made by hand).
+    row_log: RowLog | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def refused(self) -> bool:
@@ -222,17 +269,28 @@ class UploadPlan:
         return self.summary()
 
     def to_records(self) -> list[dict[str, Any]]:
-        """One flat dict per change, conflict and row error, for a DataFrame or a CSV."""
+        """One flat dict per change, conflict and row error, for a DataFrame or a CSV.
+
+        Each has ``kind``, ``key``, ``line``, ``code`` and ``detail``: ``code`` is a row
+        problem's :class:`~provisioning.spreadsheet.ErrorCode` value or a conflict's
+        :attr:`Conflict.code` (``None`` for a change), so problems group by code.
+        """
         out: list[dict[str, Any]] = []
         for kind, key, change in self.changes():
             fields = "; ".join(str(c) for c in change.changes) if isinstance(change, Update) else ""
-            out.append({"kind": kind, "key": key, "line": None, "detail": fields})
+            out.append({"kind": kind, "key": key, "line": None, "code": None, "detail": fields})
         out.extend(
-            {"kind": "conflict", "key": c.key, "line": None, "detail": c.message}
+            {"kind": "conflict", "key": c.key, "line": None, "code": c.code, "detail": c.message}
             for c in self.conflicts
         )
         out.extend(
-            {"kind": f"row_{e.severity}", "key": None, "line": e.line, "detail": str(e)}
+            {
+                "kind": f"row_{e.severity}",
+                "key": None,
+                "line": e.line,
+                "code": e.code.value,
+                "detail": str(e),
+            }
             for e in self.row_errors
         )
         return out
