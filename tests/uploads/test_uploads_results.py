@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import attrs
 import pytest
@@ -32,7 +33,7 @@ def _results(receipt: pv.Receipt, **options: bool) -> list[dict[str, str]]:
     return rows
 
 
-def _applied(text: str, stored: list[pv.UserRecord], **options: object) -> pv.Receipt:
+def _applied(text: str, stored: list[pv.UserRecord], **options: Any) -> pv.Receipt:
     repo = store(stored)
     reader = read(io.StringIO(text, newline=""), COMMUNITY_UPLOAD_USERS)
     p = plan(reader, repo, overrides=ALL, **options)

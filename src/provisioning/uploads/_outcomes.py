@@ -8,6 +8,7 @@ of a million rows, its lists kept in temporary files, writes its results in boun
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
@@ -72,7 +73,12 @@ def write_results(receipt: Receipt, stream: IO[str], *, formula_safe: bool = Tru
     """
     receipt = check_type(receipt, Receipt, "receipt", "a Receipt (what apply_plan returns)")
     formula_safe = bool(check_type(formula_safe, bool, "formula_safe", "True or False"))
-    if not callable(getattr(stream, "write", None)) or "b" in str(getattr(stream, "mode", "")):
+    binary = isinstance(stream, io.RawIOBase | io.BufferedIOBase)
+    if (
+        binary
+        or not callable(getattr(stream, "write", None))
+        or "b" in str(getattr(stream, "mode", ""))
+    ):
         raise InvalidValueError(
             f"stream must be a text stream (open the file with newline=''), got "
             f"{type(stream).__name__} {stream!r:.80}",
