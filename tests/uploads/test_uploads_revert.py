@@ -345,6 +345,7 @@ def test_a_record_changed_by_a_later_upload_is_left_and_listed(repo: AuditReposi
     for conflict in revert.conflicts:
         assert conflict.record == kept[conflict.key]
         assert "changed again after upload 2" in conflict.message
+        assert conflict.code == "changed_since"
     assert not {key for _, key, _ in revert.changes()} & {"2", "7"}
     pv.apply_plan(revert, repo, now=LATEST)
     after = _records(repo)

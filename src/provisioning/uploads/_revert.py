@@ -182,6 +182,7 @@ def _target(
                 record,
                 key,
                 f"{key!r} changed again after upload {upload_id}; the revert leaves it as it is",
+                "changed_since",
             )
         )
         return None
@@ -195,6 +196,7 @@ def _target(
                 record,
                 key,
                 f"{key!r}: its value before upload {upload_id} is no longer valid: {exc}",
+                "invalid_before",
             )
         )
         return None
