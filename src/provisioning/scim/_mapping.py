@@ -1,0 +1,164 @@
+"""A record as a SCIM ``User``, and the record cells a ``User`` gives.
+
+=========================================  ===========================================
+SCIM attribute                             record field (upload-template header)
+=========================================  ===========================================
+``externalId``                             ``LegacyContactKey`` (``SSO_IDENTIFIER_MATCH``)
+``userName``                               kept by the SCIM layer (unique per tenant)
+``name.givenName`` / ``familyName``        ``FirstName`` / ``LastName``
+``name.middleName``                        ``MiddleName``
+``name.honorificPrefix`` / ``…Suffix``     ``PrefixCode`` / ``SuffixCode``
+``nickName``                               ``InformalName``
+``title``                                  ``Title``
+``emails`` (the primary, else the first)   ``EmailAddress``
+``phoneNumbers[0]``, ``[1]`` (and types)   ``Phone1``, ``Phone2`` (``Phone1Type``...)
+``addresses`` (the primary, else first)    ``Address1`` / ``Address2`` (``streetAddress``
+                                           lines), ``City``, ``State``, ``PostalCode``,
+                                           ``Country``
+``active``                                 ``Status`` (Enabled / Deactivated)
+enterprise ``organization``                ``CompanyName``
+enterprise ``employeeNumber``              ``MemberId``
+ours ``memberSince``, ``memberExpiresOn``, ``MemberSince``, ``MemberExpiresOn``,
+``birthday``, ``isMember``                 ``Birthday``, ``IsMember``
+=========================================  ===========================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any, Final
+
+from scim2_models import Address, Email, Meta, PhoneNumber, User
+
+from ..audit import record_values
+from ..records import RecordStatus, UserRecord
+from ._models import USER_MODEL, CommunityExtension, RecordEnterprise, RecordName
+from ._state import UserEntry
+
+__all__ = ["cells_of", "resource_of", "version_of"]
+
+_EMPTY: Final = ""
+
+
+def version_of(record: UserRecord, entry: UserEntry) -> str:
+    """The resource's ETag: a weak tag of everything it shows, so it changes with each write."""
+    shown = [record_values(record), entry.user_name, entry.id]
+    digest = hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()
+    return f'W/"{digest[:24]}"'
+
+
+def resource_of(record: UserRecord, entry: UserEntry) -> User[Any]:
+    """The SCIM ``User`` of ``record`` (``meta.location`` is left to the server)."""
+    phones = [
+        PhoneNumber(value=value, type=PhoneNumber.Type(kind) if kind else None)
+        for value, kind in (
+            (record.phone1, record.phone1_type),
+            (record.phone2, record.phone2_type),
+        )
+        if value
+    ]
+    street = "\n".join(line for line in (record.address1, record.address2) if line)
+    address = Address(
+        street_address=street or None,
+        locality=record.city,
+        region=record.state,
+        postal_code=record.postal_code,
+        country=record.country,
+        primary=True,
+    )
+    has_address = any((street, record.city, record.state, record.postal_code, record.country))
+    user = USER_MODEL(
+        id=entry.id,
+        external_id=record.legacy_contact_key,
+        user_name=entry.user_name,
+        name=RecordName(
+            given_name=record.first_name,
+            family_name=record.last_name,
+            middle_name=record.middle_name,
+            honorific_prefix=record.prefix,
+            honorific_suffix=record.suffix,
+        ),
+        display_name=f"{record.first_name} {record.last_name}",
+        nick_name=record.informal_name,
+        title=record.title,
+        active=record.status is RecordStatus.ENABLED,
+        emails=[Email(value=record.email, primary=True, type=Email.Type.work)],
+        phone_numbers=phones or None,
+        addresses=[address] if has_address else None,
+        meta=Meta(
+            resource_type="User",
+            created=entry.created_at,
+            last_modified=entry.modified_at,
+            version=version_of(record, entry),
+        ),
+    )
+    user[RecordEnterprise] = RecordEnterprise(
+        organization=record.company_name, employee_number=record.member_id
+    )
+    if any(
+        v is not None
+        for v in (record.member_since, record.member_expires_on, record.birthday, record.is_member)
+    ):
+        user[CommunityExtension] = CommunityExtension(
+            member_since=record.member_since,
+            member_expires_on=record.member_expires_on,
+            birthday=record.birthday,
+            is_member=record.is_member,
+        )
+    return user
+
+
+def _text(value: object) -> str:
+    return _EMPTY if value is None else str(value)
+
+
+def _day(value: dt.date | None) -> str:
+    return _EMPTY if value is None else value.isoformat()
+
+
+def _chosen(items: list[Any] | None) -> Any:
+    """The primary item of a multi-valued attribute, else its first; ``None`` if none."""
+    if not items:
+        return None
+    return next((item for item in items if item.primary), items[0])
+
+
+def cells_of(user: User[Any], key: str) -> dict[str, str]:
+    """The upload-template cells of ``user`` (the whole record: what it leaves out is
+    cleared, as a PUT does), for the record ``key``; the status is not among them."""
+    name = user.name or RecordName()
+    email = _chosen(user.emails)
+    address = _chosen(user.addresses)
+    phones = list(user.phone_numbers or [])[:2]
+    enterprise = user[RecordEnterprise] or RecordEnterprise()
+    ours = user[CommunityExtension] or CommunityExtension()
+    street = (_text(address.street_address) if address else "").split("\n", 1)
+    cells = {
+        "LegacyContactKey": key,
+        "FirstName": _text(name.given_name),
+        "LastName": _text(name.family_name),
+        "EmailAddress": _text(email.value if email else None),
+        "CompanyName": _text(enterprise.organization),
+        "PrefixCode": _text(name.honorific_prefix),
+        "MiddleName": _text(name.middle_name),
+        "SuffixCode": _text(name.honorific_suffix),
+        "InformalName": _text(user.nick_name),
+        "Title": _text(user.title),
+        "MemberId": _text(enterprise.employee_number),
+        "MemberSince": _day(ours.member_since),
+        "MemberExpiresOn": _day(ours.member_expires_on),
+        "Birthday": _day(ours.birthday),
+        "Address1": street[0],
+        "Address2": street[1] if len(street) > 1 else _EMPTY,
+        "City": _text(address.locality if address else None),
+        "State": _text(address.region if address else None),
+        "PostalCode": _text(address.postal_code if address else None),
+        "Country": _text(address.country if address else None),
+        "IsMember": _EMPTY if ours.is_member is None else ("true" if ours.is_member else "false"),
+    }
+    for number, phone in enumerate(phones, start=1):
+        cells[f"Phone{number}"] = _text(phone.value)
+        cells[f"Phone{number}Type"] = _text(phone.type)
+    return cells

@@ -1,0 +1,268 @@
+"""What the SCIM layer keeps beside the records: tokens (hashed) and each user's SCIM facts.
+
+A record knows nothing of SCIM; a SCIM ``User`` has an ``id``, a ``userName`` (unique
+per tenant, compared ignoring case), timestamps, and may have been ``DELETE``d (the
+record is deactivated and kept, the resource is gone). These live in tables of their
+own, in an SQLite file (or in memory), beside whichever store holds the records.
+Tokens are kept as SHA-256 digests, never as themselves, and compared in constant time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import os
+import secrets
+import sqlite3
+import threading
+import uuid
+from typing import Any, Final
+
+import attrs
+
+from ..actors import Actor, Role
+from ..exceptions import InvalidValueError, NotFoundError
+
+__all__ = ["IssuedToken", "ScimState", "TokenInfo", "UserEntry"]
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS scim_tokens (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE TABLE IF NOT EXISTS scim_users (
+    tenant_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    id TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    user_name_lower TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    modified_at TEXT NOT NULL,
+    removed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, key),
+    UNIQUE (tenant_id, id),
+    UNIQUE (tenant_id, user_name_lower)
+);
+"""
+#: Compared against when a token's id is unknown, so that the time taken does not say so.
+_DUMMY: Final = hashlib.sha256(b"no such token").hexdigest()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@attrs.frozen
+class TokenInfo:
+    """A token as the store keeps it: who it acts as, never the token itself."""
+
+    id: str
+    tenant_id: str
+    actor: Actor
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+@attrs.frozen
+class IssuedToken:
+    """A new token: ``token`` is shown once, then only its digest is kept."""
+
+    info: TokenInfo
+    token: str = attrs.field(repr=False)
+
+
+@attrs.frozen
+class UserEntry:
+    """A record's SCIM facts: its resource id, userName, timestamps, whether DELETEd."""
+
+    tenant_id: str
+    key: str
+    id: str
+    user_name: str
+    created_at: dt.datetime
+    modified_at: dt.datetime
+    removed: bool
+
+
+class ScimState:
+    """Tokens and users' SCIM facts, in an SQLite database (``":memory:"`` by default).
+
+    Safe to share between the threads of a server. Given the path of a
+    :class:`~provisioning.adapters.SqliteRepository`'s file, it adds its two tables there.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] = ":memory:") -> None:
+        self._con = sqlite3.connect(
+            os.fspath(path), check_same_thread=False, isolation_level=None, timeout=30.0
+        )
+        self._lock = threading.Lock()
+        with self._lock:
+            self._con.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database."""
+        self._con.close()
+
+    # -- tokens -------------------------------------------------------------------------
+
+    def issue(self, tenant_id: str, actor: Actor, *, now: dt.datetime | None = None) -> IssuedToken:
+        """A new token of ``tenant_id`` acting as ``actor``; earlier ones stay valid."""
+        at = now or dt.datetime.now(dt.UTC)
+        token_id = secrets.token_hex(6)
+        token = f"{token_id}.{secrets.token_urlsafe(32)}"
+        with self._lock:
+            self._con.execute(
+                "INSERT INTO scim_tokens VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                (token_id, tenant_id, actor.id, actor.role.value, _digest(token), at.isoformat()),
+            )
+        info = TokenInfo(token_id, tenant_id, actor, at, None)
+        return IssuedToken(info, token)
+
+    def tokens(self, tenant_id: str) -> list[TokenInfo]:
+        """The tenant's tokens, revoked ones included, oldest first."""
+        with self._lock:
+            rows = self._con.execute(
+                "SELECT id, tenant_id, actor_id, role, created_at, revoked_at FROM scim_tokens "
+                "WHERE tenant_id = ? ORDER BY created_at, id",
+                (tenant_id,),
+            ).fetchall()
+        return [_token_info(row) for row in rows]
+
+    def revoke(self, tenant_id: str, token_id: str, *, now: dt.datetime | None = None) -> TokenInfo:
+        """Revoke the tenant's token ``token_id``; :class:`~provisioning.NotFoundError`
+        when the tenant has no such token."""
+        at = now or dt.datetime.now(dt.UTC)
+        with self._lock:
+            self._con.execute(
+                "UPDATE scim_tokens SET revoked_at = ? "
+                "WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL",
+                (at.isoformat(), tenant_id, token_id),
+            )
+        for info in self.tokens(tenant_id):
+            if info.id == token_id:
+                return info
+        raise NotFoundError(
+            f"tenant {tenant_id!r} has no SCIM token {token_id!r}", kind="token", key=token_id
+        )
+
+    def authenticate(self, tenant_id: str, token: str) -> Actor | None:
+        """The actor ``token`` acts as on ``tenant_id``; ``None`` for a token unknown,
+        revoked, or issued for another tenant. The digests are compared in constant time."""
+        token_id = token.partition(".")[0]
+        with self._lock:
+            row = self._con.execute(
+                "SELECT tenant_id, actor_id, role, digest, revoked_at FROM scim_tokens "
+                "WHERE id = ?",
+                (token_id,),
+            ).fetchone()
+        stored = _DUMMY if row is None else str(row[3])
+        same = hmac.compare_digest(_digest(token), stored)
+        if row is None or not same or row[4] is not None or row[0] != tenant_id:
+            return None
+        return Actor(id=row[1], role=Role(row[2]))
+
+    # -- users --------------------------------------------------------------------------
+
+    def entry(self, tenant_id: str, key: str) -> UserEntry | None:
+        """The SCIM facts of the record ``key``, or ``None``."""
+        return self._one("key", tenant_id, key)
+
+    def entry_by_id(self, tenant_id: str, resource_id: str) -> UserEntry | None:
+        """The SCIM facts of the resource ``resource_id``, or ``None``."""
+        return self._one("id", tenant_id, resource_id)
+
+    def entries(self, tenant_id: str) -> dict[str, UserEntry]:
+        """Every record's SCIM facts, by key."""
+        with self._lock:
+            rows = self._con.execute(
+                f"SELECT {_COLUMNS} FROM scim_users WHERE tenant_id = ?",  # noqa: S608 - a constant
+                (tenant_id,),
+            ).fetchall()
+        return {row[1]: _entry(row) for row in rows}
+
+    def holder_of(self, tenant_id: str, user_name: str) -> str | None:
+        """The key of the record whose userName is ``user_name`` (ignoring case)."""
+        with self._lock:
+            row = self._con.execute(
+                "SELECT key FROM scim_users WHERE tenant_id = ? AND user_name_lower = ?",
+                (tenant_id, user_name.casefold()),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def save(
+        self,
+        tenant_id: str,
+        key: str,
+        user_name: str,
+        *,
+        removed: bool = False,
+        now: dt.datetime | None = None,
+    ) -> UserEntry:
+        """Set the record's userName and whether it is DELETEd; its id is made on the
+        first save and kept. A userName another record holds is an
+        :class:`~provisioning.InvalidValueError`."""
+        at = (now or dt.datetime.now(dt.UTC)).isoformat()
+        try:
+            with self._lock:
+                self._con.execute(
+                    "INSERT INTO scim_users VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (tenant_id, key) DO UPDATE SET user_name = excluded.user_name, "
+                    "user_name_lower = excluded.user_name_lower, "
+                    "modified_at = excluded.modified_at, removed = excluded.removed",
+                    (
+                        tenant_id,
+                        key,
+                        str(uuid.uuid4()),
+                        user_name,
+                        user_name.casefold(),
+                        at,
+                        at,
+                        int(removed),
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            raise InvalidValueError(
+                f"userName {user_name!r} is another user's", field="userName"
+            ) from None
+        saved = self.entry(tenant_id, key)
+        assert saved is not None
+        return saved
+
+    def _one(self, column: str, tenant_id: str, value: str) -> UserEntry | None:
+        with self._lock:
+            row = self._con.execute(
+                f"SELECT {_COLUMNS} FROM scim_users WHERE tenant_id = ? AND {column} = ?",  # noqa: S608 - column is one of two literals
+                (tenant_id, value),
+            ).fetchone()
+        return None if row is None else _entry(row)
+
+
+_COLUMNS: Final = "tenant_id, key, id, user_name, created_at, modified_at, removed"
+
+
+def _token_info(row: tuple[Any, ...]) -> TokenInfo:
+    return TokenInfo(
+        id=row[0],
+        tenant_id=row[1],
+        actor=Actor(id=row[2], role=Role(row[3])),
+        created_at=dt.datetime.fromisoformat(row[4]),
+        revoked_at=None if row[5] is None else dt.datetime.fromisoformat(row[5]),
+    )
+
+
+def _entry(row: tuple[Any, ...]) -> UserEntry:
+    return UserEntry(
+        tenant_id=row[0],
+        key=row[1],
+        id=row[2],
+        user_name=row[3],
+        created_at=dt.datetime.fromisoformat(row[4]),
+        modified_at=dt.datetime.fromisoformat(row[5]),
+        removed=bool(row[6]),
+    )

@@ -1,0 +1,256 @@
+"""scim2-server's storage interface, backed by a tenant's records and the write path.
+
+Every write is a :func:`provisioning.writes.push` of the integration's operations,
+decided by the rulebook for the request's actor: a refusal is a SCIM 403 whose detail
+names the rule ids. ``DELETE`` deactivates the record (``DEACTIVATE_NOT_DELETE``) and
+removes the SCIM resource (404 afterwards); the record stays, deactivated and audited.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, Final, cast
+
+from scim2_models import (
+    ConflictException,
+    ForbiddenException,
+    InvalidValueException,
+    NotFoundException,
+    PreconditionFailedException,
+    Resource,
+    ResourceType,
+    ResponseParameters,
+    ScimFilter,
+    SearchRequest,
+    UnauthorizedException,
+    UniquenessException,
+    User,
+)
+from scim2_server.storage import ScimStorage, SearchPage
+from scim2_server.utils import parametrize
+
+from ..actors import Actor
+from ..exceptions import InvalidValueError, RefusedError
+from ..records import RecordStatus, UserRecord
+from ..repository import Repository, TenantStore
+from ..rules import DEFAULT_RULEBOOK, RuleBook
+from ..writes import PushOp, PushOperation, PushResult, push
+from ._mapping import cells_of, resource_of, version_of
+from ._models import USER_MODEL
+from ._state import ScimState, UserEntry
+
+__all__ = ["ACTOR", "REASSIGN_KEEPS_DEACTIVATION", "RecordStorage"]
+
+#: The actor of the request being served (set by the application once authenticated).
+ACTOR: Final[contextvars.ContextVar[Actor | None]] = contextvars.ContextVar(
+    "provisioning_scim_actor", default=None
+)
+
+#: [ours] A ``POST`` for a user whose resource was ``DELETE``d (the identity provider
+#: assigns the person again) restores the resource with the fields it sends, and the
+#: record stays deactivated: a sync does not undo a deactivation
+#: (``DEACTIVATE_NOT_DELETE``); an explicit reactivation (``active: true`` in a PUT or
+#: PATCH) does. Answered 201, never 409. ``RecordStorage(reassign_reactivates=True)``
+#: makes the POST's ``active: true`` reactivate instead.
+REASSIGN_KEEPS_DEACTIVATION: Final = "SCIM_REASSIGN_KEEPS_DEACTIVATION"
+
+
+class RecordStorage(ScimStorage):
+    """The Users of one tenant of ``repository`` (a repository and tenant store), as
+    scim2-server reads and writes them; their SCIM facts are kept in ``state``."""
+
+    def __init__(
+        self,
+        repository: Repository,
+        state: ScimState,
+        tenant_id: str,
+        *,
+        rulebook: RuleBook = DEFAULT_RULEBOOK,
+        key_attribute: str = "externalId",
+        reassign_reactivates: bool = False,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        if key_attribute not in {"externalId", "userName"}:
+            raise InvalidValueError(
+                f"key_attribute must be 'externalId' or 'userName', got {key_attribute!r}",
+                field="key_attribute",
+            )
+        self.repository = repository
+        self.state = state
+        self.tenant_id = tenant_id
+        self.rulebook = rulebook
+        self.key_attribute = key_attribute
+        self.reassign_reactivates = reassign_reactivates
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def _visible(self, resource_id: str) -> tuple[UserRecord, UserEntry]:
+        entry = self.state.entry_by_id(self.tenant_id, resource_id)
+        record = None if entry is None else self.repository.get(self.tenant_id, entry.key)
+        if entry is None or entry.removed or record is None or _gone(record):
+            raise NotFoundException(detail=f"No User {resource_id!r}")
+        return record, entry
+
+    def get(
+        self,
+        resource_type: ResourceType,
+        resource_id: str,
+        *,
+        response_parameters: ResponseParameters[Any] | None = None,
+    ) -> Resource[Any]:
+        return resource_of(*self._visible(resource_id))
+
+    def _entries(self) -> list[tuple[UserRecord, UserEntry]]:
+        """Every visible user; a record written by another channel gets its SCIM facts
+        (its email as userName) when first seen."""
+        entries = self.state.entries(self.tenant_id)
+        found = []
+        for record in self.repository.records(self.tenant_id):
+            if _gone(record):
+                continue
+            entry = entries.get(record.legacy_contact_key)
+            if entry is None:
+                entry = self._adopt(record)
+            if not entry.removed:
+                found.append((record, entry))
+        return found
+
+    def _adopt(self, record: UserRecord) -> UserEntry:
+        key = record.legacy_contact_key
+        name = record.email if self.state.holder_of(self.tenant_id, record.email) is None else key
+        return self.state.save(self.tenant_id, key, name, now=self._clock())
+
+    def search(
+        self,
+        resource_types: list[ResourceType],
+        search_request: SearchRequest[Any],
+        *,
+        position: Any = None,
+    ) -> SearchPage:
+        users = [resource_of(r, e) for r, e in self._entries()]
+        scim_filter = search_request.filter
+        if scim_filter is not None and not scim_filter.models:
+            scim_filter = parametrize(ScimFilter, USER_MODEL)(str(scim_filter))
+        found = [u for u in users if scim_filter is None or scim_filter.match(u)]
+        found.sort(key=lambda u: (str(u.user_name).casefold(), str(u.id)))
+        start = search_request.start_index_0 or 0
+        stop = None if search_request.count is None else start + search_request.count
+        return SearchPage(len(found), list(found[start:stop]))
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def _push(self, op: PushOp, cells: dict[str, str]) -> PushResult:
+        actor = ACTOR.get()
+        if actor is None:
+            raise UnauthorizedException(detail="No bearer token")
+        tenant = cast(TenantStore, self.repository).get_tenant(self.tenant_id)
+        try:
+            result = push(
+                tenant,
+                actor,
+                [PushOperation(op, cells, line=1)],
+                self.repository,
+                rulebook=self.rulebook,
+                now=self._clock(),
+            )
+        except RefusedError as exc:
+            raise ForbiddenException(detail=f"refused by {' '.join(exc.rules)}: {exc}") from None
+        if not isinstance(result, PushResult):
+            raise InvalidValueException(detail="; ".join(e.message for e in result))
+        return result
+
+    def _key(self, user: User[Any]) -> str:
+        key = user.external_id if self.key_attribute == "externalId" else user.user_name
+        if not key or not str(key).strip():
+            raise InvalidValueException(
+                detail=f"{self.key_attribute} is required: it is the record's LegacyContactKey "
+                "(SSO_IDENTIFIER_MATCH)"
+            )
+        return str(key).strip()
+
+    def _check_name(self, user: User[Any], key: str) -> str:
+        name = str(user.user_name or "").strip()
+        holder = self.state.holder_of(self.tenant_id, name)
+        if holder is not None and holder != key:
+            raise UniquenessException(detail=f"userName {name!r} is another user's")
+        return name
+
+    def _status(self, key: str, active: bool | None) -> None:
+        """Deactivate or reactivate the record as ``active`` says (``None``: leave it)."""
+        record = self.repository.get(self.tenant_id, key)
+        if record is None or active is None:
+            return
+        if not active and record.status is RecordStatus.ENABLED:
+            self._push(PushOp.DEACTIVATE, {"LegacyContactKey": key})
+        elif active and record.status is RecordStatus.DEACTIVATED:
+            self._push(PushOp.REACTIVATE, {"LegacyContactKey": key})
+
+    def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
+        user = cast(User[Any], resource)
+        key = self._key(user)
+        name = self._check_name(user, key)
+        stored = self.repository.get(self.tenant_id, key)
+        entry = self.state.entry(self.tenant_id, key)
+        if stored is not None and _gone(stored):
+            raise ConflictException(
+                detail=f"the person of {key!r} had their data deleted; nothing brings it back "
+                "(DEACTIVATE_NOT_DELETE)"
+            )
+        restoring = stored is not None and entry is not None and entry.removed
+        if stored is not None and not restoring:
+            raise UniquenessException(detail=f"a User has the externalId {key!r}")
+        self._push(PushOp.UPSERT, cells_of(user, key))
+        if not restoring or self.reassign_reactivates:
+            self._status(key, user.active)
+        self.state.save(self.tenant_id, key, name, now=self._clock())
+        return resource_of(*self._visible(self._id_of(key)))
+
+    def _id_of(self, key: str) -> str:
+        entry = self.state.entry(self.tenant_id, key)
+        assert entry is not None
+        return entry.id
+
+    def update(
+        self,
+        resource_type: ResourceType,
+        resource: Resource[Any],
+        *,
+        expected_version: str | None = None,
+    ) -> Resource[Any]:
+        user = cast(User[Any], resource)
+        record, entry = self._visible(str(user.id))
+        _check_version(record, entry, expected_version)
+        key = entry.key
+        given = user.external_id if self.key_attribute == "externalId" else user.user_name
+        if given is not None and str(given).strip() != key:
+            raise InvalidValueException(
+                detail=f"{self.key_attribute} is the record's key {key!r}: it is not changed"
+            )
+        name = self._check_name(user, key)
+        if cells_of(user, key) != cells_of(resource_of(record, entry), key):
+            self._push(PushOp.UPSERT, cells_of(user, key))
+        self._status(key, user.active)
+        self.state.save(self.tenant_id, key, name, now=self._clock())
+        return resource_of(*self._visible(entry.id))
+
+    def delete(
+        self, resource_type: ResourceType, resource_id: str, *, expected_version: str | None = None
+    ) -> None:
+        record, entry = self._visible(resource_id)
+        _check_version(record, entry, expected_version)
+        # DEACTIVATE_NOT_DELETE: the record is deactivated and kept; the resource goes.
+        self._push(PushOp.DEACTIVATE, {"LegacyContactKey": entry.key})
+        self.state.save(self.tenant_id, entry.key, entry.user_name, removed=True, now=self._clock())
+
+
+def _gone(record: UserRecord) -> bool:
+    """A tombstone (the person's data deleted) is no SCIM resource."""
+    return record.status is RecordStatus.DELETED
+
+
+def _check_version(record: UserRecord, entry: UserEntry, expected: str | None) -> None:
+    if expected is not None and expected != version_of(record, entry):
+        raise PreconditionFailedException(detail="The User changed since that version was read")

@@ -1,0 +1,307 @@
+"""SCIM 2.0 over the write path: what Okta and Entra send, replayed on both stores."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("scim2_server")
+
+import provisioning as pv
+from provisioning.adapters import MemoryRepository, SqliteRepository
+from provisioning.scim import REASSIGN_KEEPS_DEACTIVATION, ScimState, make_application
+
+INTEGRATED = pv.Tenant(
+    id="harbor",
+    name="Harbor",
+    products={"community": "standard_integration"},
+    integration="salesforce",
+)
+STANDALONE = pv.Tenant(id="cove", name="Cove", products={"community": "standalone"})
+UPLOADED = pv.Tenant(id="bay", name="Bay", products={"community": "spreadsheet_upload"})
+AMS = pv.Actor(id="ams", role="integration")
+JSON = "application/scim+json"
+
+
+class Client:
+    """Calls the WSGI application in process, as an HTTP client would."""
+
+    def __init__(self, app: Any, tenant: str, token: str) -> None:
+        self.app, self.tenant, self.token = app, tenant, token
+
+    def __call__(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        query: str = "",
+        headers: dict[str, str] | None = None,
+        token: str | None = None,
+    ) -> tuple[int, Any, dict[str, str]]:
+        data = b"" if body is None else json.dumps(body).encode()
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": f"/{self.tenant}/v2{path}",
+            "QUERY_STRING": query,
+            "SERVER_NAME": "scim.test",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(data),
+            "CONTENT_LENGTH": str(len(data)),
+            "CONTENT_TYPE": JSON if body is not None else "",
+            "HTTP_AUTHORIZATION": f"Bearer {self.token if token is None else token}",
+        }
+        for name, value in (headers or {}).items():
+            environ["HTTP_" + name.upper().replace("-", "_")] = value
+        started: list[Any] = []
+        chunks = self.app(environ, lambda status, hdrs, *_: started.extend([status, hdrs]))
+        raw = b"".join(chunks)
+        return int(started[0].split()[0]), json.loads(raw) if raw else None, dict(started[1])
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    store: Any = (
+        MemoryRepository() if request.param == "memory" else SqliteRepository(tmp_path / "s.db")
+    )
+    for tenant in (INTEGRATED, STANDALONE, UPLOADED):
+        store.save_tenant(tenant)
+    return store
+
+
+@pytest.fixture
+def state() -> ScimState:
+    return ScimState()
+
+
+def client(repo: Any, state: ScimState, tenant: str = "harbor", actor: pv.Actor = AMS) -> Client:
+    return Client(make_application(repo, state), tenant, state.issue(tenant, actor).token)
+
+
+def okta_user(user_name: str = "ada@example.com", external_id: str = "00u1001") -> dict[str, Any]:
+    """What Okta's POST /Users sends (its documented example, with our required attributes)."""
+    return {
+        "schemas": [
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+        ],
+        "userName": user_name,
+        "externalId": external_id,
+        "name": {"givenName": "Ada", "familyName": "Lovelace"},
+        "emails": [{"primary": True, "value": "ada@example.com", "type": "work"}],
+        "displayName": "Ada Lovelace",
+        "locale": "en-US",
+        "groups": [],
+        "active": True,
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+            "organization": "Analytical Engines"
+        },
+    }
+
+
+def test_okta_connection_test_then_create(repo: Any, state: ScimState) -> None:
+    """Okta's connection test (count=2), its lookup by userName, then the create."""
+    scim = client(repo, state)
+    status, body, _ = scim("GET", "/Users", query="startIndex=1&count=2")
+    assert (status, body["totalResults"], body.get("Resources", [])) == (200, 0, [])
+    status, body, _ = scim("GET", "/Users", query='filter=userName eq "ada@example.com"')
+    assert (status, body["totalResults"]) == (200, 0)
+    status, body, headers = scim("POST", "/Users", okta_user())
+    assert status == 201, body
+    assert body["externalId"] == "00u1001"
+    assert body["active"] is True
+    assert headers["ETag"] == body["meta"]["version"]
+    record = repo.get("harbor", "00u1001")
+    assert (record.first_name, record.email, record.company_name) == (
+        "Ada",
+        "ada@example.com",
+        "Analytical Engines",
+    )
+    event = list(repo.events("harbor"))[-1]
+    assert (event.kind.value, event.actor_id, event.key) == ("created", "ams", "00u1001")
+    status, body, _ = scim("GET", "/Users", query='filter=userName eq "ADA@example.com"')
+    assert (status, body["totalResults"]) == (200, 1)
+
+
+def test_okta_put_and_patch_update_the_record(repo: Any, state: ScimState) -> None:
+    """Okta's PUT replaces the user; its PATCH changes one attribute; each moves the ETag."""
+    scim = client(repo, state)
+    _, created, _ = scim("POST", "/Users", okta_user())
+    uid, first = created["id"], created["meta"]["version"]
+    replaced = okta_user() | {"id": uid, "name": {"givenName": "Ada", "familyName": "King"}}
+    status, body, _ = scim("PUT", f"/Users/{uid}", replaced)
+    assert status == 200, body
+    assert repo.get("harbor", "00u1001").last_name == "King"
+    assert body["meta"]["version"] != first
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "title", "value": "Countess"}],
+    }
+    assert scim("PATCH", f"/Users/{uid}", patch)[0] in {200, 204}
+    assert scim("GET", f"/Users/{uid}")[1]["title"] == "Countess"
+    assert repo.get("harbor", "00u1001").title == "Countess"
+
+
+def test_if_match_with_an_old_version_is_refused(repo: Any, state: ScimState) -> None:
+    """If-Match is honoured: a PUT against a version that is no longer current is a 412."""
+    scim = client(repo, state)
+    _, created, _ = scim("POST", "/Users", okta_user())
+    uid = created["id"]
+    scim("PUT", f"/Users/{uid}", okta_user() | {"title": "Countess"})
+    status, _, _ = scim(
+        "PUT",
+        f"/Users/{uid}",
+        okta_user() | {"title": "Analyst"},
+        headers={"If-Match": created["meta"]["version"]},
+    )
+    assert status == 412
+    assert repo.get("harbor", "00u1001").title == "Countess"
+
+
+@pytest.mark.parametrize("value", [False, "False", "false"])
+def test_entra_patch_active_false_deactivates_and_keeps_the_user(
+    repo: Any, state: ScimState, value: object
+) -> None:
+    """Entra's unassignment (DEACTIVATE_NOT_DELETE): active false, string "False" too;
+    the user stays readable with active false."""
+    scim = client(repo, state)
+    _, created, _ = scim("POST", "/Users", okta_user())
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "Replace", "path": "active", "value": value}],
+    }
+    assert scim("PATCH", f"/Users/{created['id']}", patch)[0] in {200, 204}
+    assert repo.get("harbor", "00u1001").status is pv.RecordStatus.DEACTIVATED
+    status, body, _ = scim("GET", f"/Users/{created['id']}")
+    assert (status, body["active"]) == (200, False)
+    assert list(repo.events("harbor"))[-1].kind.value == "deactivated"
+
+
+def test_delete_deactivates_then_the_resource_is_gone(repo: Any, state: ScimState) -> None:
+    """DELETE deactivates the record, never deletes it (DEACTIVATE_NOT_DELETE); the SCIM
+    resource answers 404 afterwards."""
+    scim = client(repo, state)
+    _, created, _ = scim("POST", "/Users", okta_user())
+    status, _, _ = scim("DELETE", f"/Users/{created['id']}")
+    assert status == 204
+    assert scim("GET", f"/Users/{created['id']}")[0] == 404
+    assert scim("GET", "/Users")[1]["totalResults"] == 0
+    assert repo.get("harbor", "00u1001").status is pv.RecordStatus.DEACTIVATED
+
+
+def test_a_repost_after_delete_restores_the_user_still_deactivated(
+    repo: Any, state: ScimState
+) -> None:
+    """SCIM_REASSIGN_KEEPS_DEACTIVATION: Okta's POST for a DELETEd user is a 201, not a
+    409; the record stays deactivated until an explicit reactivation (active true)."""
+    assert REASSIGN_KEEPS_DEACTIVATION == "SCIM_REASSIGN_KEEPS_DEACTIVATION"
+    scim = client(repo, state)
+    _, created, _ = scim("POST", "/Users", okta_user())
+    scim("DELETE", f"/Users/{created['id']}")
+    status, body, _ = scim("POST", "/Users", okta_user() | {"title": "Countess"})
+    assert (status, body["id"], body["active"]) == (201, created["id"], False)
+    assert repo.get("harbor", "00u1001").title == "Countess"
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": {"active": True}}],
+    }
+    assert scim("PATCH", f"/Users/{created['id']}", patch)[0] in {200, 204}
+    assert scim("GET", f"/Users/{created['id']}")[1]["active"] is True
+    assert repo.get("harbor", "00u1001").status is pv.RecordStatus.ENABLED
+
+
+def test_a_second_post_of_a_live_user_is_a_uniqueness_error(repo: Any, state: ScimState) -> None:
+    """A POST for a user who exists and was not DELETEd is a 409 uniqueness error."""
+    scim = client(repo, state)
+    scim("POST", "/Users", okta_user())
+    status, body, _ = scim("POST", "/Users", okta_user("other@example.com"))
+    assert (status, body["scimType"]) == (409, "uniqueness")
+
+
+@pytest.mark.parametrize(
+    ("tenant", "rule"),
+    [("cove", "STANDALONE_LOCAL_PORTAL"), ("bay", "UPLOAD_CSV_ONLY")],
+)
+def test_other_methods_refuse_scim_writes_naming_the_rule(
+    repo: Any, state: ScimState, tenant: str, rule: str
+) -> None:
+    """Only a standard-integration tenant takes SCIM writes; the 403 names the rule."""
+    scim = client(repo, state, tenant)
+    status, body, _ = scim("POST", "/Users", okta_user())
+    assert status == 403
+    assert body["detail"].startswith(f"refused by {rule}: "), body["detail"]
+    assert repo.count(tenant) == 0
+    assert scim("GET", "/Users")[0] == 200
+
+
+def test_a_person_token_cannot_write_on_an_integration_tenant(repo: Any, state: ScimState) -> None:
+    """Writes need the integration's role: a super admin's token is refused, naming
+    ROLE_PERMISSIONS."""
+    scim = client(repo, state, actor=pv.Actor(id="sa-1", role="super_admin"))
+    status, body, _ = scim("POST", "/Users", okta_user())
+    assert status == 403
+    assert body["detail"].startswith("refused by ROLE_PERMISSIONS: ")
+    assert repo.count("harbor") == 0
+
+
+def test_another_tenants_token_is_refused_and_changes_nothing(repo: Any, state: ScimState) -> None:
+    """A token of one tenant is refused (401) by every other tenant's base path."""
+    other = state.issue("cove", AMS).token
+    scim = client(repo, state)
+    status, _, _ = scim("POST", "/Users", okta_user(), token=other)
+    assert status == 401
+    assert scim("GET", "/Users", token="x.y")[0] == 401  # noqa: S106 - not a secret
+    assert repo.count("harbor") == 0
+
+
+def test_tokens_rotate_and_revoke_by_id(state: ScimState) -> None:
+    """Several tokens may be active; one is revoked by its id; only digests are kept."""
+    first, second = state.issue("harbor", AMS), state.issue("harbor", AMS)
+    state.revoke("harbor", first.info.id)
+    assert state.authenticate("harbor", first.token) is None
+    assert state.authenticate("harbor", second.token) == AMS
+    assert [t.revoked_at is not None for t in state.tokens("harbor")].count(True) == 1
+
+
+def test_filters_and_pages(repo: Any, state: ScimState) -> None:
+    """filter on userName, externalId, emails.value and active; startIndex and count."""
+    scim = client(repo, state)
+    for n in range(5):
+        user = okta_user(f"u{n}@example.com", f"k{n}")
+        user["emails"] = [{"value": f"u{n}@example.com", "primary": True}]
+        scim("POST", "/Users", user)
+    _, page, _ = scim("GET", "/Users", query="startIndex=2&count=2")
+    assert (page["totalResults"], page["startIndex"], len(page["Resources"])) == (5, 2, 2)
+    assert [u["userName"] for u in page["Resources"]] == ["u1@example.com", "u2@example.com"]
+    for query in (
+        'externalId eq "k3"',
+        'emails.value eq "u3@example.com"',
+        'userName eq "U3@EXAMPLE.COM"',
+    ):
+        _, found, _ = scim("GET", "/Users", query=f"filter={query}")
+        assert [u["externalId"] for u in found["Resources"]] == ["k3"], query
+    _, found, _ = scim("GET", "/Users", query="filter=active eq true")
+    assert found["totalResults"] == 5
+
+
+def test_schemas_mark_what_a_record_requires(repo: Any, state: ScimState) -> None:
+    """/Schemas says which attributes a record requires."""
+    _, body, _ = client(repo, state)("GET", "/Schemas")
+    user = next(s for s in body["Resources"] if s["id"].endswith("core:2.0:User"))
+    required = {a["name"] for a in user["attributes"] if a["required"]}
+    assert {"userName", "name", "emails"} <= required
+
+
+def test_the_core_imports_without_the_extra() -> None:
+    """import provisioning does not import the SCIM packages."""
+    code = "import sys, provisioning; print('scim2_server' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
