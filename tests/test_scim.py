@@ -127,6 +127,7 @@ def test_okta_connection_test_then_create(repo: Any, state: ScimState) -> None:
     )
     event = list(repo.events("harbor"))[-1]
     assert (event.kind.value, event.actor_id, event.key) == ("created", "ams", "00u1001")
+    assert event.channel is pv.Channel.SCIM
     status, body, _ = scim("GET", "/Users", query='filter=userName eq "ADA@example.com"')
     assert (status, body["totalResults"]) == (200, 1)
 

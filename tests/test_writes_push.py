@@ -141,3 +141,20 @@ def test_a_patch_does_not_set_the_status(repo: Repository) -> None:
     )
     assert isinstance(errors, tuple)
     assert "deactivate or reactivate" in errors[0].message
+
+
+def test_a_push_records_its_channel_and_takes_only_integration_or_scim() -> None:
+    """Events of a SCIM write say ``scim``; a push claiming another channel is refused."""
+
+    repo = MemoryRepository()
+    summit = pv.Tenant(id="summit", name="Summit", integration="imis",
+                       products={"community": "standard_integration"})  # fmt: skip
+    bot = pv.Actor(id="imis", role="integration")
+    cells = {"LegacyContactKey": "1", "FirstName": "A", "LastName": "B",
+             "EmailAddress": "a@example.org", "CompanyName": "C"}  # fmt: skip
+    op = writes.PushOperation(op="upsert", record=cells)
+    done = writes.push(summit, bot, [op], repo, channel="scim")
+    assert isinstance(done, writes.PushResult)
+    assert [e.channel for e in done.events] == [pv.Channel.SCIM]
+    with pytest.raises(pv.InvalidValueError, match="integration or SCIM"):
+        writes.push(summit, bot, [op], repo, channel="admin")

@@ -32,6 +32,7 @@ from scim2_server.storage import ScimStorage, SearchPage
 from scim2_server.utils import parametrize
 
 from ..actors import Actor
+from ..audit import Channel
 from ..exceptions import InvalidValueError, RefusedError
 from ..records import RecordStatus, UserRecord
 from ..repository import Repository, TenantStore
@@ -155,6 +156,7 @@ class RecordStorage(ScimStorage):
                 self.repository,
                 rulebook=self.rulebook,
                 now=self._clock(),
+                channel=Channel.SCIM,
             )
         except RefusedError as exc:
             raise ForbiddenException(detail=f"refused by {' '.join(exc.rules)}: {exc}") from None

@@ -139,6 +139,7 @@ def push(
     rulebook: RuleBook = DEFAULT_RULEBOOK,
     as_of: dt.date | None = None,
     now: dt.datetime | None = None,
+    channel: Channel | str = Channel.INTEGRATION,
 ) -> PushResult | tuple[PushError, ...]:
     """Apply a push from the integration: every operation, or none.
 
@@ -148,12 +149,19 @@ def push(
     operation is checked as an upload row is; when any fails, the errors are returned, a
     :class:`PushError` per operation, and nothing is written. An operation on a record
     whose person's data was deleted changes nothing (``DEACTIVATE_NOT_DELETE``): its key
-    is listed as unchanged. A key named twice is an
+    is listed as unchanged. ``channel`` is what the events record: ``integration`` (the
+    Push API) or ``scim`` (the SCIM service's writes). A key named twice is an
     error. Otherwise the changes and their events are committed in one transaction.
     """
     tenant = check_type(tenant, Tenant, "tenant", "a Tenant")
     actor = check_type(actor, Actor, "actor", "an Actor")
     rulebook = check_type(rulebook, RuleBook, "rulebook", "a RuleBook")
+    via = to_enum(Channel, channel, "channel")
+    if via not in (Channel.INTEGRATION, Channel.SCIM):
+        raise InvalidValueError(
+            f"a push comes in through the integration or SCIM, not {via.value!r}",
+            field="channel",
+        )
     check_type(repository, Repository, "repository", "a Repository")  # type: ignore[type-abstract]
     day = None if as_of is None else check_day(as_of, "as_of")
     at = _now(now)
@@ -182,7 +190,7 @@ def push(
                         key=None,
                         actor_id=actor.id,
                         role=actor.role,
-                        channel=Channel.INTEGRATION,
+                        channel=via,
                         kind=AuditKind.REFUSED,
                         rules=refusing,
                     ),
@@ -196,7 +204,7 @@ def push(
         rules.extend(decision.rules)
     for _ in range(TRIES):
         revision = repository.revision(tenant.id)
-        planned = _Planned(tenant.id, actor, at, tuple(dict.fromkeys(rules)))
+        planned = _Planned(tenant.id, actor, at, tuple(dict.fromkeys(rules)), via)
         planned.read(batch, repository)
         if planned.errors:
             return tuple(planned.errors)
@@ -226,6 +234,7 @@ class _Planned:
     actor: Actor
     at: dt.datetime
     rules: tuple[str, ...]
+    channel: Channel
     errors: list[PushError] = attrs.Factory(list)
     creates: list[UserRecord] = attrs.Factory(list)
     updates: list[UserRecord] = attrs.Factory(list)
@@ -263,7 +272,7 @@ class _Planned:
                     key=key,
                     actor_id=self.actor.id,
                     role=self.actor.role,
-                    channel=Channel.INTEGRATION,
+                    channel=self.channel,
                     kind=kind,
                     changes=changes_between(stored, record) if stored is not None else (),
                     rules=self.rules,
