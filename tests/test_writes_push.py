@@ -158,3 +158,49 @@ def test_a_push_records_its_channel_and_takes_only_integration_or_scim() -> None
     assert [e.channel for e in done.events] == [pv.Channel.SCIM]
     with pytest.raises(pv.InvalidValueError, match="integration or SCIM"):
         writes.push(summit, bot, [op], repo, channel="admin")
+
+
+def test_a_key_given_in_two_spellings_is_refused_and_writes_nothing() -> None:
+    """An operation naming LegacyContactKey twice (two spellings) is an error: it can
+    never be checked against one record and written to another."""
+    repo = MemoryRepository()
+    summit = pv.Tenant(id="summit", name="Summit", integration="imis",
+                       products={"community": "standard_integration"})  # fmt: skip
+    bot = pv.Actor(id="imis", role="integration")
+    base = {"FirstName": "A", "LastName": "B", "CompanyName": "C"}
+    first = [
+        writes.PushOperation(op="upsert", record={"LegacyContactKey": k, **base,
+                                                  "EmailAddress": f"{k}@example.org"})
+        for k in ("A", "B")
+    ]  # fmt: skip
+    assert isinstance(writes.push(summit, bot, first, repo), writes.PushResult)
+    twice = {"LegacyContactKey": "A", "legacycontactkey": "B", **base,
+             "EmailAddress": "x@example.org"}  # fmt: skip
+    for op in ("upsert", "patch"):
+        errors = writes.push(summit, bot, [writes.PushOperation(op=op, record=twice)], repo)
+        assert isinstance(errors, tuple)
+        assert errors
+    assert {r.email for r in repo.records("summit")} == {"A@example.org", "B@example.org"}
+
+
+def test_a_push_creates_no_account_request_and_a_patch_keeps_custom_fields() -> None:
+    """An upsert creating a Pending record is an error (requests are a standalone
+    site's); a patch of a record with custom fields keeps them."""
+    repo = MemoryRepository()
+    summit = pv.Tenant(id="summit", name="Summit", integration="imis",
+                       products={"community": "standard_integration"})  # fmt: skip
+    bot = pv.Actor(id="imis", role="integration")
+    pending = {"LegacyContactKey": "P", "FirstName": "A", "LastName": "B",
+               "EmailAddress": "p@example.org", "CompanyName": "C", "Status": "Pending Approval"}  # fmt: skip
+    errors = writes.push(summit, bot, [writes.PushOperation(op="upsert", record=pending)], repo)
+    assert isinstance(errors, tuple)
+    assert "STANDALONE_ACCOUNT_REQUESTS" in errors[0].message
+    noted = pv.UserRecord(legacy_contact_key="k1", first_name="a", last_name="b",
+                          email="k1@example.org", company_name="c", custom={"Note": "x"})  # fmt: skip
+    repo.commit("summit", pv.repository.ChangeSet(creates=[noted]), 0)
+    patch = writes.PushOperation(op="patch", record={"LegacyContactKey": "k1", "City": "Oslo"})
+    done = writes.push(summit, bot, [patch], repo)
+    assert isinstance(done, writes.PushResult)
+    stored = repo.get("summit", "k1")
+    assert stored is not None
+    assert (stored.city, dict(stored.custom)) == ("Oslo", {"Note": "x"})

@@ -28,24 +28,36 @@ def record_from_cells(cells: Mapping[str, str], base: UserRecord | None = None) 
     checks and error codes as an upload: :class:`~provisioning.InvalidValueError`
     naming each bad cell otherwise. ``base`` fills the cells not given (a cell given as
     ``""`` clears an optional field)."""
-    row: dict[str, str] = dict.fromkeys(HEADERS, "")
+    # The base's custom (demographic) columns are carried as the columns they were read
+    # from, so a change of other fields keeps them.
+    extra = sorted(base.custom) if base is not None else []
+    headers = (*HEADERS, *extra)
+    row: dict[str, str] = dict.fromkeys(headers, "")
     if base is not None:
         text = io.StringIO(newline="")
-        write([base], text, COMMUNITY_UPLOAD_USERS, formula_safe=False)
+        write([base], text, COMMUNITY_UPLOAD_USERS, formula_safe=False, extra_columns=extra)
         row |= next(csv.DictReader(io.StringIO(text.getvalue())))
+    given: dict[str, str] = {}
     for name, value in cells.items():
         header = header_of(name)
         if header is None:
             raise InvalidValueError(f"{name!r} is no column of the upload template", field=name)
+        if header in given:
+            # One column named twice (in two spellings): which one counts would be a guess,
+            # and for the key, a write to another record than the one checked.
+            raise InvalidValueError(
+                f"{header} is given twice ({given[header]!r} and {name!r})", field=header
+            )
         if not isinstance(value, str):
             raise InvalidValueError(
                 f"{header} must be text, as in an upload file, got {value!r:.80}", field=header
             )
+        given[header] = name
         row[header] = value
     text = io.StringIO(newline="")
     writer = csv.writer(text)
-    writer.writerow(HEADERS)
-    writer.writerow([row[h] for h in HEADERS])
+    writer.writerow(headers)
+    writer.writerow([row[h] for h in headers])
     text.seek(0)
     found = list(read(text, COMMUNITY_UPLOAD_USERS))
     errors = [e for e in found if isinstance(e, RowError) and e.is_error]

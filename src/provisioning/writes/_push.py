@@ -69,7 +69,9 @@ class PushOperation:
     @property
     def key(self) -> str:
         """The record's LegacyContactKey, as the operation gives it."""
-        return str(self.record.get("LegacyContactKey", "")).strip()
+        keys = [v for k, v in self.record.items() if header_of(k) == "LegacyContactKey"]
+        # Two spellings of the key column are no key: the operation is refused as such.
+        return str(keys[0]).strip() if len(keys) == 1 else ""
 
 
 @attrs.frozen
@@ -93,6 +95,18 @@ class PushResult:
     unchanged: tuple[str, ...]
 
 
+def _keyed(record: UserRecord, key: str) -> UserRecord:
+    """``record``, if it is the record the operation names (it always is, read from one
+    key cell; a check, since a write to another record than the one checked is the worst
+    thing a push could do)."""
+    if record.legacy_contact_key != key:  # pragma: no cover - record_from_cells ensures it
+        raise InvalidValueError(
+            f"the record's key {record.legacy_contact_key!r} is not the operation's {key!r}",
+            field="LegacyContactKey",
+        )
+    return record
+
+
 def _planned(
     operation: PushOperation, stored: UserRecord | None
 ) -> tuple[UserRecord | None, AuditKind | None]:
@@ -105,8 +119,14 @@ def _planned(
             record_from_cells(cells)
         return None, None
     if op is PushOp.UPSERT:
-        record = record_from_cells(cells)  # the full record: a field left out is cleared
-        if stored is None:
+        record = _keyed(record_from_cells(cells), key)  # the full record: a field left out
+        if stored is None:  # is cleared
+            if record.status not in (RecordStatus.ENABLED, RecordStatus.DEACTIVATED):
+                raise InvalidValueError(
+                    f"a push creates Enabled or Deactivated records, not {record.status.value}: "
+                    "account requests are a standalone site's (STANDALONE_ACCOUNT_REQUESTS)",
+                    field="Status",
+                )
             return record, AuditKind.CREATED
         # A sync does not undo a deactivation, nor move a record's state at all.
         record = attrs.evolve(record, status=stored.status)
@@ -119,7 +139,7 @@ def _planned(
                 raise InvalidValueError(
                     "a patch does not set the Status: deactivate or reactivate", field="Status"
                 )
-        record = record_from_cells(cells, base=stored)
+        record = _keyed(record_from_cells(cells, base=stored), key)
         return (None, None) if record == stored else (record, AuditKind.UPDATED)
     if op is PushOp.DEACTIVATE:
         if stored.status is RecordStatus.DEACTIVATED:
