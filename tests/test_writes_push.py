@@ -191,8 +191,10 @@ def test_a_push_creates_no_account_request_and_a_patch_keeps_custom_fields() -> 
                        products={"community": "standard_integration"})  # fmt: skip
     bot = pv.Actor(id="imis", role="integration")
     pending = {"LegacyContactKey": "P", "FirstName": "A", "LastName": "B",
-               "EmailAddress": "p@example.org", "CompanyName": "C", "Status": "Pending Approval"}  # fmt: skip
-    errors = writes.push(summit, bot, [writes.PushOperation(op="upsert", record=pending)], repo)
+               "EmailAddress": "p@example.org", "CompanyName": "C",
+               "Status": "Pending Approval"}  # fmt: skip
+    asked = writes.PushOperation(op="upsert", record=pending)
+    errors = writes.push(summit, bot, [asked], repo)
     assert isinstance(errors, tuple)
     assert "STANDALONE_ACCOUNT_REQUESTS" in errors[0].message
     noted = pv.UserRecord(legacy_contact_key="k1", first_name="a", last_name="b",
