@@ -198,7 +198,8 @@ def test_a_push_creates_no_account_request_and_a_patch_keeps_custom_fields() -> 
     assert isinstance(errors, tuple)
     assert "STANDALONE_ACCOUNT_REQUESTS" in errors[0].message
     noted = pv.UserRecord(legacy_contact_key="k1", first_name="a", last_name="b",
-                          email="k1@example.org", company_name="c", custom={"Note": "x"})  # fmt: skip
+                          email="k1@example.org", company_name="c",
+                          custom={"Note": "x"})  # fmt: skip
     repo.commit("summit", pv.repository.ChangeSet(creates=[noted]), 0)
     patch = writes.PushOperation(op="patch", record={"LegacyContactKey": "k1", "City": "Oslo"})
     done = writes.push(summit, bot, [patch], repo)
