@@ -210,3 +210,21 @@ def test_a_new_tenant_is_added_only_by_the_operator(tmp_path: Path) -> None:
     result = cli("tenant", "add", RIVERBEND, "--actor", "dana")
     assert result.code == 2
     assert "leave out --actor" in result.err
+
+
+def test_an_actor_cannot_promote_themselves_through_the_actors_list(tmp_path: Path) -> None:
+    """A change of the actors alone, asked by a member, is refused, audited and stores
+    nothing; the operator's is audited with the actors before and after."""
+    cli = Cli(tmp_path).with_riverbend()
+    promoted = _riverbend_moved(cli, **{'role = "member"': 'role = "super_admin"'})
+    refused = cli("tenant", "add", promoted, "--actor", "sam")
+    assert refused.code == 1
+    assert "ROLE_PERMISSIONS" in refused.err
+    shown = cli("tenant", "show", "riverbend", "--format", "json").json()
+    assert {a["id"]: a["role"] for a in shown["actors"]}["sam"] == "member"
+    assert _tenant_events(cli)[-1]["kind"] == "refused"
+    assert cli("tenant", "add", promoted).code == 0
+    change = _tenant_events(cli)[-1]
+    assert (change["kind"], change["actor"]) == ("tenant_changed", "operator")
+    assert "sam (super_admin)" in change["changes"]["actors"]["new"]
+    assert "sam (member)" in change["changes"]["actors"]["old"]

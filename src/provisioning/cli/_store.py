@@ -19,13 +19,14 @@ import click
 
 from ..actors import Actor
 from ..adapters import SqliteRepository
+from ..audit import FieldChange
 from ..exceptions import ConflictError, InvalidValueError, NotFoundError, RepositoryError
 from ..repository import ChangeSet
 from ..tenants import Tenant
+from ..writes import change_tenant
 
 if TYPE_CHECKING:
     from ..adapters.postgres import PostgresRepository
-from ..writes import change_tenant
 
 __all__ = ["DB", "DEFAULT_DB", "Store", "is_url", "open_store"]
 
@@ -104,8 +105,13 @@ class Store:
         moves the revision on once they are saved, so an upload planned with the old
         actors is refused at its commit or by the command's check after planning.
         """
-        actors_changed = self._actors_changed(tenant.id, actors)
-        change_tenant(tenant, self.repo, actor=actor)
+        before = self._actors_before(tenant.id)
+        after = sorted(f"{a.id} ({a.role.value})" for a in actors)
+        actors_changed = before is not None and before != after
+        # Who acts on a tenant is the tenant's business too: a change of the actors
+        # alone is decided (only the method owner) and audited like a setting.
+        also = [FieldChange("actors", before, after)] if actors_changed else []
+        change_tenant(tenant, self.repo, actor=actor, also=also)
         try:
             self._replace_actors(tenant.id, actors)
         except (sqlite3.Error, RepositoryError) as exc:
@@ -118,15 +124,13 @@ class Store:
         if actors_changed:
             self._advance(tenant.id)
 
-    def _actors_changed(self, tenant_id: str, actors: tuple[Actor, ...]) -> bool:
-        """Whether the tenant is stored already with other actors than ``actors``."""
+    def _actors_before(self, tenant_id: str) -> list[str] | None:
+        """The stored tenant's actors as ``id (role)``, sorted; ``None`` for a new tenant."""
         try:
             self.repo.get_tenant(tenant_id)
         except NotFoundError:
-            return False
-        before = [(a.id, a.role, a.name) for a in self.actors(tenant_id)]
-        after = sorted((a.id, a.role, a.name) for a in actors)
-        return before != after
+            return None
+        return sorted(f"{a.id} ({a.role.value})" for a in self.actors(tenant_id))
 
     def _advance(self, tenant_id: str) -> None:
         """Move the tenant's revision on by one, with an empty commit."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import attrs
 
 from .._validators import check_day, check_type
 from ..actors import Action, Actor
-from ..audit import AuditEvent, AuditKind, Channel, tenant_changes
+from ..audit import AuditEvent, AuditKind, Channel, FieldChange, tenant_changes
 from ..catalog import Product
 from ..exceptions import NotFoundError, RefusedError
 from ..repository import AuditLog, TenantStore
@@ -63,6 +64,7 @@ def change_tenant(
     rulebook: RuleBook = DEFAULT_RULEBOOK,
     as_of: dt.date | None = None,
     now: dt.datetime | None = None,
+    also: Sequence[FieldChange] = (),
 ) -> TenantChange:
     """Store ``tenant``, replacing the stored one, as an audited write.
 
@@ -79,6 +81,10 @@ def change_tenant(
     nothing stored. Without ``actor`` the change is the store's operator's (the vendor
     provisioning a tenant, e.g. ``provisioning tenant add``): recorded as actor
     ``"operator"`` with no role, and not decided. A new tenant can only be added so.
+
+    ``also`` are changes of the host's own that go with the tenant's and are decided and
+    audited with them (the command's list of a tenant's actors, say): a change of them
+    alone is a change too.
 
     >>> import datetime as dt
     >>> import provisioning as pv
@@ -103,7 +109,9 @@ def change_tenant(
     as_of = None if as_of is None else check_day(as_of, "as_of")
     at = _now(now)
     stored = _stored(store, tenant.id)
-    changes = tenant_changes(stored, tenant)
+    changes = tenant_changes(stored, tenant) + tuple(
+        check_type(c, FieldChange, "also", "FieldChange values") for c in also
+    )
     if stored is not None and not changes:
         revision = store.revision(tenant.id) if hasattr(store, "revision") else 0
         return TenantChange(stored, revision, None, ())
