@@ -9,6 +9,7 @@ import sys
 import time
 import tracemalloc
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -261,3 +262,42 @@ def test_without_the_extra_the_error_says_how_to_install_it(
     assert caught.value.code == ErrorCode.WORKBOOK
     assert "pip install 'provisioning-rules[xlsx]'" in caught.value.message
     assert "CSV UTF-8" in caught.value.message
+
+
+def _rewritten(data: bytes, change: Callable[[str], str]) -> bytes:
+    """``data`` with its first sheet's XML passed through ``change``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as old, zipfile.ZipFile(out, "w") as new:
+        for info in old.infolist():
+            body = old.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                body = change(body.decode("utf-8")).encode("utf-8")
+            new.writestr(info.filename, body)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda x: x.replace('r="XFD1048576"', "r='XFD1048576'"),
+        lambda x: x.replace('<c r="XFD', '<c\tr="XFD'),
+        lambda x: x.replace("<worksheet xmlns=", "<x:worksheet xmlns:x=")
+        .replace("</worksheet>", "</x:worksheet>")
+        .replace("<sheetData>", "<x:sheetData>")
+        .replace("</sheetData>", "</x:sheetData>")
+        .replace("<row ", "<x:row ")
+        .replace("</row>", "</x:row>")
+        .replace("<c ", "<x:c ")
+        .replace("</c>", "</x:c>"),
+        lambda x: x.replace('<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>',
+                            "<row>" + "<c/>" * 16_384 + "</row>" * 1 + "<row/>" * 2_000),
+    ],
+    ids=["single quotes", "a tab", "a namespace prefix", "no references"],
+)  # fmt: skip
+def test_a_far_cell_is_measured_however_the_sheet_is_written(change: Callable[[str], str]) -> None:
+    """Quoting, spacing, a prefix or cells without references do not hide a huge range
+    from the measure taken before the workbook is opened."""
+    far = workbook(Sheet("Members", [HEADER, ADA], far_cell="XFD1048576"))
+    with pytest.raises(SpreadsheetError) as caught:
+        read(io.BytesIO(_rewritten(far, change)), COMMUNITY_UPLOAD_USERS, max_rows=1_500)
+    assert caught.value.code == ErrorCode.FILE_TOO_LARGE

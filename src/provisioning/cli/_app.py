@@ -698,7 +698,8 @@ def validate_command(
                 rows = reader.summary.rows - blank
                 valid = reader.summary.ok
     except SpreadsheetError as exc:
-        if exc.code == ErrorCode.FILE_TOO_LARGE:
+        if exc.code == ErrorCode.FILE_TOO_LARGE and "max_file_size" in str(exc):
+            # The file's own size (a workbook's sheet or unpacked size has its own words).
             exc = _too_large(file, max_file_size, exc)
         if fmt == "json":
             data = {

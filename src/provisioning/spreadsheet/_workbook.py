@@ -25,6 +25,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import IO, Any
 from xml.etree import ElementTree as ET
+from xml.parsers import expat
 
 from ..exceptions import SpreadsheetError
 from ._codes import ErrorCode
@@ -52,9 +53,8 @@ _CHUNK = 1 << 20
 _ZIP = b"PK\x03\x04"
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # A cell's or a row's reference in a worksheet part: r="C14" / r="14".
-_CELL_COLUMN = re.compile(rb'<c [^>]*?r="([A-Z]{1,3})[0-9]')
-_CELL_ROW = re.compile(rb'<c [^>]*?r="[A-Z]{1,3}([0-9]{1,7})"')
-_ROW_REF = re.compile(rb'<row [^>]*?r="([0-9]{1,7})"')
+#: A cell reference: its column letters and its row number.
+_REFERENCE = re.compile(r"\$?([A-Z]{1,3})\$?([0-9]{1,7})")
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -82,11 +82,6 @@ def column_letter(index: int) -> str:
         index, rest = divmod(index - 1, 26)
         letters = chr(65 + rest) + letters
     return letters
-
-
-def _by_size(text: bytes) -> tuple[int, bytes]:
-    """A key that orders numbers and column letters written without leading zeros."""
-    return len(text), text
 
 
 def _column_index(letters: bytes) -> int:
@@ -233,28 +228,22 @@ class WorkbookLines:
         """Unpack one part in chunks (held to its declared size by zipfile, which raises
         when it holds more); a worksheet's last row and column (1-based, 0 if none)."""
         sheet = info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
-        rows = columns = 0
-        tail = b""
+        extent = _Extent()
+        parser = extent.parser() if sheet else None
         try:
             with archive.open(info) as part:
                 while chunk := part.read(_CHUNK):
-                    if not sheet:
-                        continue
-                    # A tail of the chunk before is looked at again: a reference may be
-                    # cut in two. The largest of many references, without a conversion
-                    # each: longest first, then by text.
-                    text = tail + chunk
-                    letters = set(_CELL_COLUMN.findall(text))
-                    if letters:
-                        columns = max(columns, _column_index(max(letters, key=_by_size)) + 1)
-                    numbers = set(_CELL_ROW.findall(text))
-                    numbers.update(_ROW_REF.findall(text))
-                    if numbers:
-                        rows = max(rows, int(max(numbers, key=_by_size)))
-                    tail = text[-200:]
+                    if parser is not None:
+                        parser.Parse(chunk, False)
+                if parser is not None:
+                    parser.Parse(b"", True)
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
             raise _refuse(f"the workbook's part {info.filename} cannot be read: {exc}") from None
-        return rows, columns
+        except (expat.ExpatError, ValueError) as exc:
+            raise _refuse(
+                f"the workbook's sheet {info.filename} is not well-formed: {exc}"
+            ) from None
+        return extent.rows, extent.columns
 
     def _choose(
         self, data: bytes, sheet: str | None, ranges: dict[str, tuple[int, int]]
@@ -382,3 +371,41 @@ class WorkbookLines:
         if column is None:
             return f"{name}!{line}:{line}"
         return f"{name}!{column_letter(column + self.first_column)}{line}"
+
+
+class _Extent:
+    """A sheet's last row and column (1-based), measured by an XML parser as it streams:
+    every cell counts, whatever its quoting, spacing or namespace prefix, with or without
+    a reference (a row or cell without one follows the one before, as Excel reads it)."""
+
+    def __init__(self) -> None:
+        self.rows = self.columns = 0
+        self._row = self._column = 0
+
+    def parser(self) -> Any:
+        parser = expat.ParserCreate(namespace_separator=" ")
+        parser.StartElementHandler = self._start
+        # No document type: no entity of any kind is expanded.
+        parser.StartDoctypeDeclHandler = self._refuse_doctype
+        return parser
+
+    @staticmethod
+    def _refuse_doctype(*_args: object) -> None:
+        raise ValueError("a sheet declares a document type")
+
+    def _start(self, name: str, attributes: dict[str, str]) -> None:
+        local = name.rpartition(" ")[2]
+        if local == "row":
+            given = attributes.get("r")
+            self._row = int(given) if given is not None and given.isdigit() else self._row + 1
+            self._column = 0
+            self.rows = max(self.rows, self._row)
+        elif local == "c":
+            given = attributes.get("r")
+            match = _REFERENCE.fullmatch(given) if given is not None else None
+            if match is not None:
+                self._column = _column_index(match.group(1).encode()) + 1
+                self.rows = max(self.rows, int(match.group(2)))
+            else:
+                self._column += 1
+            self.columns = max(self.columns, self._column)
