@@ -27,11 +27,13 @@ SRC = Path(pv.__file__).resolve().parent
 FIELDS = {a.name for a in attrs.fields(pv.UserRecord)} - {"legacy_contact_key", "email"}
 #: Words that are also field names in unrelated code (``enum.state``, ``Text(title=...)``).
 AMBIGUOUS = {"state", "title", "status", "custom", "prefix", "suffix"}
-#: The three places that name fields, each with the part of the file allowed to.
+#: The places that name fields (the model, its two wire formats, the SQLite migrations),
+#: each with the part of the file allowed to.
 ALLOWED = {
     "records.py": None,  # the model
     "spreadsheet/_templates.py": None,  # its template columns
     "adapters/sqlite.py": "_MIGRATIONS",  # the schema migrations only
+    "scim/_mapping.py": None,  # the SCIM attribute mapping: a wire format, as the template
 }
 
 

@@ -411,3 +411,21 @@ def test_a_push_or_an_upload_leaves_a_deleted_person_out(repo: Repository) -> No
     stored = repo.get("harbor", "7")
     assert stored is not None
     assert stored.status is pv.RecordStatus.DELETED
+
+
+def test_a_member_cannot_set_the_facts_of_their_own_membership(repo: Repository) -> None:
+    """A member's own edit may change their title, not their member id, dates, member flag
+    or the host's custom columns; nothing is written."""
+    writes.create_user(SITE, ADMIN, user("7"), repo)
+    me = pv.Actor(id="7", role="member")
+    revision = repo.revision("harbor")
+    for values in (
+        {"is_member": True},
+        {"member_expires_on": dt.date(2099, 1, 1)},
+        {"member_id": "GOLD-1", "title": "Dr"},
+        {"custom": {"Chapter": "North"}},
+    ):
+        with pytest.raises(pv.InvalidValueError, match="organisation keeps"):
+            writes.edit_own_profile(SITE, me, values, repo)
+    assert repo.revision("harbor") == revision
+    assert writes.edit_own_profile(SITE, me, {"title": "Dr"}, repo).record.title == "Dr"

@@ -21,7 +21,7 @@ import attrs
 
 from ._enum import ValueEnum
 from ._frozen import FrozenMap
-from ._metadata import FIELD_ROLE
+from ._metadata import FIELD_MEMBERSHIP, FIELD_ROLE
 from ._validators import (
     EMAIL,
     ID_MAX_LENGTH,
@@ -190,9 +190,11 @@ def _to_custom(value: Mapping[str, str] | None) -> CustomFields:
     return value if isinstance(value, CustomFields) else CustomFields(value)
 
 
-def _text() -> Any:
+def _text(metadata: Mapping[str, Any] | None = None) -> Any:
     """An optional text field: trimmed, empty becomes ``None``."""
-    return attrs.field(default=None, converter=attrs.Converter(_optional, takes_field=True))
+    return attrs.field(
+        default=None, converter=attrs.Converter(_optional, takes_field=True), metadata=metadata
+    )
 
 
 def _optional(value: object, field: attrs.Attribute[Any]) -> str | None:
@@ -209,9 +211,9 @@ def _optional(value: object, field: attrs.Attribute[Any]) -> str | None:
     return value or None
 
 
-def _day() -> Any:
+def _day(metadata: Mapping[str, Any] | None = None) -> Any:
     """An optional date field."""
-    return attrs.field(default=None, validator=_optional_date)
+    return attrs.field(default=None, validator=_optional_date, metadata=metadata)
 
 
 _check_key = identifier("legacy_contact_key", controls=False)
@@ -249,6 +251,8 @@ def _optional_id(value: str | None) -> str | None:
 _IDENTIFIER: Mapping[str, str] = {FIELD_ROLE: "identifier"}
 #: An email address: normalised and checked by the documented email rule.
 _EMAIL_FIELD: Mapping[str, str] = {FIELD_ROLE: "email"}
+#: A fact of the membership the organisation keeps: not the member's to edit.
+_MEMBERSHIP: Mapping[str, bool] = {FIELD_MEMBERSHIP: True}
 
 
 @attrs.frozen(kw_only=True)
@@ -273,9 +277,9 @@ class UserRecord:
     informal_name: str | None = _text()
     #: Job title.
     title: str | None = _text()
-    member_id: str | None = _text()
-    member_since: dt.date | None = _day()
-    member_expires_on: dt.date | None = _day()
+    member_id: str | None = _text(_MEMBERSHIP)
+    member_since: dt.date | None = _day(_MEMBERSHIP)
+    member_expires_on: dt.date | None = _day(_MEMBERSHIP)
     birthday: dt.date | None = _day()
     address1: str | None = _text()
     address2: str | None = _text()
@@ -287,7 +291,9 @@ class UserRecord:
     phone1_type: str | None = _text()
     phone2: str | None = _text()
     phone2_type: str | None = _text()
-    is_member: bool | None = attrs.field(default=None, validator=_optional_bool)
+    is_member: bool | None = attrs.field(
+        default=None, validator=_optional_bool, metadata=_MEMBERSHIP
+    )
     status: RecordStatus = attrs.field(default=RecordStatus.ENABLED, converter=_status)
     #: Custom demographic columns a host's template adds.
     custom: CustomFields = attrs.field(factory=CustomFields, converter=_to_custom)

@@ -10,6 +10,7 @@ from typing import Any, Final
 import attrs
 
 from .._fields import FieldKind, field_specs
+from .._metadata import FIELD_MEMBERSHIP
 from .._validators import check_day, check_type
 from ..actors import Action, Actor, Role
 from ..audit import AuditEvent, AuditKind, Channel, FieldChange, changes_between, redacted
@@ -39,6 +40,13 @@ TRIES: Final = 8
 #: Fields an edit cannot set: the key names the record, the status has its own actions.
 _NOT_EDITED: Final = frozenset({"legacy_contact_key", "status"})
 _FIELDS: Final = frozenset(a.name for a in attrs.fields(UserRecord))
+#: Fields a member's own profile edit cannot set: membership facts and custom columns.
+_NOT_SELF_EDITED: Final = frozenset(
+    spec.name
+    for spec in field_specs(UserRecord)
+    if spec.kind is FieldKind.MAPPING
+    or attrs.fields_dict(UserRecord)[spec.name].metadata.get(FIELD_MEMBERSHIP)
+)
 
 
 @attrs.frozen
@@ -337,8 +345,17 @@ def edit_own_profile(
     now: dt.datetime | None = None,
 ) -> WriteResult:
     """A member edits their own record (``EDIT_OWN_PROFILE``): the record whose key is the
-    actor's id."""
+    actor's id. The facts of their membership the organisation keeps (member id, dates,
+    the member flag) and the host's custom columns are not theirs to set: naming one is
+    an :class:`~provisioning.InvalidValueError`."""
     checked = _check_values(values)
+    kept = sorted(name for name in checked if name in _NOT_SELF_EDITED)
+    if kept:
+        raise InvalidValueError(
+            f"{', '.join(kept)}: the organisation keeps these, not the member editing their "
+            "own profile",
+            field=kept[0],
+        )
     w = _write(
         tenant, actor, Action.EDIT_OWN_PROFILE, Channel.SELF, repository, rulebook, as_of, now
     )
