@@ -182,3 +182,28 @@ def test_deleting_personal_data_asks_then_redacts_and_leaves_the_export(tmp_path
     again = cli("user", "edit", "H-2", *admin, "--set", "Title=Prof")
     assert again.code == 2
     assert "DEACTIVATE_NOT_DELETE" in again.err
+
+
+def test_push_lines_that_would_be_guessed_at_are_errors(tmp_path: Path) -> None:
+    """A repeated name, a lone surrogate or deep nesting is an error naming its line, not a
+    traceback nor a silent last-one-wins; nothing is written."""
+    cli = Cli(tmp_path)
+    assert cli("tenant", "add", SUMMIT).code == 0
+    person = '"FirstName": "A", "LastName": "B", "EmailAddress": "a@x.org", "CompanyName": "C"'
+    lines = [
+        '{"op": "deactivate", "op": "upsert", "record": {"LegacyContactKey": "S-1", '
+        + person
+        + "}}",
+        '{"op": "upsert", "record": {"LegacyContactKey": "S-2\\ud800", ' + person + "}}",
+        '{"op": "upsert", "record": ' + "[" * 5000 + "]" * 5000 + "}",
+        '{"op": "upsert", "record": {"LegacyContactKey": "S-3", ' + person,
+    ]
+    bad = cli.file("bad.jsonl", "\n".join(lines) + "\n")
+    refused = cli("push", bad, "--tenant", "summit", "--actor", "imis-sync")
+    assert refused.code == 1
+    assert "Traceback" not in refused.err
+    assert "line 1: 'op' is given twice" in refused.err
+    assert "line 2: the value of 'LegacyContactKey' holds a lone surrogate" in refused.err
+    assert "line 3: the JSON is nested too deeply" in refused.err
+    assert "line 4: not JSON:" in refused.err
+    assert cli.revision("summit") == 0

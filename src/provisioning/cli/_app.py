@@ -7,6 +7,7 @@ import gc
 import hashlib
 import json
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -1626,7 +1627,7 @@ def _push_operations(path: Path) -> tuple[list[writes.PushOperation], list[str]]
             if not raw.strip():
                 continue
             try:
-                data = json.loads(raw.decode("utf-8"))
+                data = json.loads(raw.decode("utf-8"), object_pairs_hook=_one_each)
                 if not isinstance(data, dict) or set(data) - {"op", "record"}:
                     raise ValueError('each line is {"op": ..., "record": {...}} and nothing else')
                 record = data.get("record", {})
@@ -1635,9 +1636,28 @@ def _push_operations(path: Path) -> tuple[list[writes.PushOperation], list[str]]
                 ):
                     raise ValueError("record is an object of template headers to text")
                 operations.append(writes.PushOperation(data.get("op", ""), record, number))
+            except RecursionError:
+                problems.append(f"line {number}: the JSON is nested too deeply")
+            except json.JSONDecodeError as exc:
+                problems.append(f"line {number}: not JSON: {exc.msg} at column {exc.colno}")
             except (ValueError, UnicodeDecodeError, InvalidValueError) as exc:
                 problems.append(f"line {number}: {exc}")
     return operations, problems
+
+
+def _one_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose names are each given once (a repeat is no guess of ours)."""
+    found: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in found:
+            raise ValueError(f"{name!r} is given twice in one object")
+        if isinstance(value, str) and _SURROGATE(value):
+            raise ValueError(f"the value of {name!r} holds a lone surrogate, which is no text")
+        found[name] = value
+    return found
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]").search
 
 
 @cli.command("push")
