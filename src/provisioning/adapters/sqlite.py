@@ -441,6 +441,9 @@ class SqliteRepository:
         # A bulk commit leaves a WAL as large as itself: shrink it after checkpoints.
         con.execute(f"PRAGMA journal_size_limit = {64 * 1024 * 1024}")
         con.execute("PRAGMA temp_store = MEMORY")
+        # Deleted content is overwritten, not left in free pages: a person's deleted data
+        # (delete_personal_data) does not linger in the file.
+        con.execute("PRAGMA secure_delete = ON")
 
     def _stored_version(self) -> int | None:
         """The schema version the file records, ``None`` for a new file."""
@@ -802,7 +805,7 @@ class SqliteRepository:
         batches = [("update", change_set.updates), ("create", change_set.creates)]
         events = [change_set.events]
         try:
-            return self._commit(
+            revision = self._commit(
                 tenant_id,
                 batches,
                 change_set.upload,
@@ -810,6 +813,12 @@ class SqliteRepository:
                 events,
                 redact=change_set.redact,
             )
+            if change_set.redact and self._path != ":memory:":
+                # The old values are still in the WAL until a checkpoint copies the pages
+                # back and empties it: done now (while other readers hold no snapshot).
+                with contextlib.suppress(sqlite3.Error):
+                    self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return revision
         except _MisfitError:
             # Rolled back. Find out why, with the lookups a pre-check would have cost.
             self._diagnose(tenant_id, change_set)
