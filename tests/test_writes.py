@@ -429,3 +429,29 @@ def test_a_member_cannot_set_the_facts_of_their_own_membership(repo: Repository)
             writes.edit_own_profile(SITE, me, values, repo)
     assert repo.revision("harbor") == revision
     assert writes.edit_own_profile(SITE, me, {"title": "Dr"}, repo).record.title == "Dr"
+
+
+def test_a_write_racing_a_method_switch_is_decided_again_and_refused() -> None:
+    """A create decided on a standalone site, whose commit finds the site switched to
+    spreadsheet upload meanwhile, is decided again on the stored tenant: refused,
+    nothing written."""
+    repo = MemoryRepository()
+    repo.save_tenant(SITE)
+    original = repo.commit
+    calls = {"n": 0}
+
+    def racing_commit(tenant_id: str, change_set: pv.repository.ChangeSet, expected: int) -> int:
+        calls["n"] += 1
+        if calls["n"] == 1:  # the switch lands between the decision and the commit
+            writes.change_tenant(
+                pv.Tenant(id="harbor", name="Harbor", products={"community": "spreadsheet_upload"}),
+                repo,
+                actor=ADMIN,
+            )
+        return original(tenant_id, change_set, expected)
+
+    repo.commit = racing_commit  # type: ignore[method-assign]
+    with pytest.raises(pv.RefusedError) as refused:
+        writes.create_user(SITE, ADMIN, user("7"), repo)
+    assert refused.value.rules == ("UPLOAD_SINGLE_SOURCE",)
+    assert repo.get("harbor", "7") is None

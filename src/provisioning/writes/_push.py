@@ -27,7 +27,7 @@ from ..rules import DEFAULT_RULEBOOK, RuleBook
 from ..tenants import Tenant
 from ..uploads import tenant_as_stored
 from ._cells import header_of, record_from_cells
-from ._write import TRIES, _now
+from ._write import TRIES, _now, current_tenant
 
 __all__ = ["PushError", "PushOp", "PushOperation", "PushResult", "push"]
 
@@ -192,10 +192,49 @@ def push(
             raise InvalidValueError(
                 f"a push holds at most {MOST_OPERATIONS:,} operations; split it", field="operations"
             )
-    stored_tenant = tenant_as_stored(tenant, repository)
     actions = [Action.INTEGRATION_SYNC]
     if any(o.op is PushOp.REACTIVATE for o in batch):
         actions.append(Action.REACTIVATE_USER)
+    rules = _decided(tenant, actor, actions, repository, rulebook, day, at, via)
+    for _ in range(TRIES):
+        revision = repository.revision(tenant.id)
+        planned = _Planned(tenant.id, actor, at, tuple(dict.fromkeys(rules)), via)
+        planned.read(batch, repository)
+        if planned.errors:
+            return tuple(planned.errors)
+        events, unchanged = planned.events, tuple(planned.unchanged)
+        if not events:
+            return PushResult(None, (), unchanged)
+        change_set = ChangeSet(creates=planned.creates, updates=planned.updates, events=events)
+        try:
+            new = repository.commit(tenant.id, change_set, revision)
+        except ConflictError:
+            # Decided again: the writer that came first may have changed the tenant.
+            rules = _decided(tenant, actor, actions, repository, rulebook, day, at, via)
+            continue
+        stamped = tuple(attrs.evolve(e, revision=new) for e in events)
+        return PushResult(new, stamped, unchanged)
+    raise ConflictError(
+        f"tenant {tenant.id!r} is busy with other writes; nothing was pushed: try again",
+        tenant_id=tenant.id,
+        expected=None,
+        actual=None,
+    )
+
+
+def _decided(  # noqa: PLR0917 - private, the push's facts
+    tenant: Tenant,
+    actor: Actor,
+    actions: list[Action],
+    repository: Repository,
+    rulebook: RuleBook,
+    day: dt.date | None,
+    at: dt.datetime,
+    via: Channel,
+) -> list[str]:
+    """The rules of the push's decisions on the tenant as stored; a refusal is audited,
+    then raised."""
+    stored_tenant = tenant_as_stored(current_tenant(tenant, repository), repository)
     rules: list[str] = []
     for action in actions:
         decision = rulebook.decide(stored_tenant, actor, action, as_of=day)
@@ -222,28 +261,7 @@ def push(
                 decision=decision,
             )
         rules.extend(decision.rules)
-    for _ in range(TRIES):
-        revision = repository.revision(tenant.id)
-        planned = _Planned(tenant.id, actor, at, tuple(dict.fromkeys(rules)), via)
-        planned.read(batch, repository)
-        if planned.errors:
-            return tuple(planned.errors)
-        events, unchanged = planned.events, tuple(planned.unchanged)
-        if not events:
-            return PushResult(None, (), unchanged)
-        change_set = ChangeSet(creates=planned.creates, updates=planned.updates, events=events)
-        try:
-            new = repository.commit(tenant.id, change_set, revision)
-        except ConflictError:
-            continue
-        stamped = tuple(attrs.evolve(e, revision=new) for e in events)
-        return PushResult(new, stamped, unchanged)
-    raise ConflictError(
-        f"tenant {tenant.id!r} is busy with other writes; nothing was pushed: try again",
-        tenant_id=tenant.id,
-        expected=None,
-        actual=None,
-    )
+    return rules
 
 
 @attrs.define

@@ -16,7 +16,7 @@ from ..actors import Action, Actor, Role
 from ..audit import AuditEvent, AuditKind, Channel, FieldChange, changes_between, redacted
 from ..exceptions import ConflictError, InvalidValueError, NotFoundError, RefusedError
 from ..records import RecordStatus, UserRecord
-from ..repository import AuditLog, ChangeSet, Repository
+from ..repository import AuditLog, ChangeSet, Repository, TenantStore
 from ..rules import DEFAULT_RULEBOOK, Decision, RuleBook
 from ..tenants import AccountRequestPolicy, Tenant
 from ..uploads import tenant_as_stored
@@ -84,8 +84,11 @@ class _Write:
     at: dt.datetime
 
     def decide(self, key: str | None) -> Decision:
-        """The decision, on the tenant as stored; a refusal is audited, then raised."""
-        stored = tenant_as_stored(self.tenant, self.repository)
+        """The decision, on the tenant as stored; a refusal is audited, then raised.
+
+        When the repository keeps tenants too, the tenant it holds under this id is the
+        one decided on (a caller's copy may be stale: read before a method switch)."""
+        stored = tenant_as_stored(current_tenant(self.tenant, self.repository), self.repository)
         decision = self.rulebook.decide(stored, self.actor, self.action, as_of=self.as_of)
         if decision.allowed:
             return decision
@@ -165,7 +168,10 @@ class _Write:
             try:
                 new = repo.commit(tenant_id, change_set, revision)
             except ConflictError:
-                continue  # another record's writer came first: read and try again
+                # Another writer came first: read and try again, decided again (the writer
+                # may have changed the tenant, which a decision taken before cannot know).
+                decision = self.decide(key)
+                continue
             return WriteResult(record, new, attrs.evolve(event, revision=new), decision)
         raise ConflictError(
             f"tenant {tenant_id!r} is busy with other writes; nothing was written: try again",
@@ -173,6 +179,17 @@ class _Write:
             expected=None,
             actual=None,
         )
+
+
+def current_tenant(tenant: Tenant, repository: object) -> Tenant:
+    """The tenant as the repository stores it, when it keeps tenants and has this one;
+    ``tenant`` otherwise."""
+    if isinstance(repository, TenantStore):
+        try:
+            return repository.get_tenant(tenant.id)
+        except NotFoundError:
+            pass
+    return tenant
 
 
 def _write(  # noqa: PLR0917 - private, one call a verb
