@@ -440,7 +440,9 @@ def test_a_write_racing_a_method_switch_is_decided_again_and_refused() -> None:
     original = repo.commit
     calls = {"n": 0}
 
-    def racing_commit(tenant_id: str, change_set: pv.repository.ChangeSet, expected: int) -> int:
+    def racing_commit(
+        tenant_id: str, change_set: pv.repository.ChangeSet, expected_revision: int
+    ) -> int:
         calls["n"] += 1
         if calls["n"] == 1:  # the switch lands between the decision and the commit
             writes.change_tenant(
@@ -448,7 +450,7 @@ def test_a_write_racing_a_method_switch_is_decided_again_and_refused() -> None:
                 repo,
                 actor=ADMIN,
             )
-        return original(tenant_id, change_set, expected)
+        return original(tenant_id, change_set, expected_revision)
 
     repo.commit = racing_commit  # type: ignore[method-assign]
     with pytest.raises(pv.RefusedError) as refused:
