@@ -242,6 +242,10 @@ def test_a_revert_of_the_revert_restores_the_upload(repo: AuditRepository) -> No
         "revert:3",
     ]
     assert {e.channel for e in repo.events(TENANT.id, upload_id=done.revision)} == {Channel.REVERT}
+    # Each is reverted once: again is refused, naming the revert that did it.
+    with pytest.raises(pv.RefusedError, match="reverted already, by upload 3") as again:
+        _revert(receipt.revision, repo)
+    assert again.value.rules == ("REVERT_UPLOAD",)
 
 
 def test_an_upload_that_changed_nothing_reverts_to_nothing(repo: AuditRepository) -> None:
@@ -354,13 +358,15 @@ def test_a_record_changed_by_a_later_upload_is_left_and_listed(repo: AuditReposi
     assert after["8"].status is DEACTIVATED
 
 
-def test_a_record_changed_by_a_later_revert_is_left_too(repo: AuditRepository) -> None:
-    """Once reverted, reverting the same upload again finds every record changed since."""
+def test_an_upload_is_reverted_once(repo: AuditRepository) -> None:
+    """Once reverted, reverting the same upload again is refused, naming the revert (a
+    second revert would only find every record changed since, and move the revision)."""
     receipt = _uploaded(repo)
-    pv.apply_plan(_revert(receipt.revision, repo, overrides=ALL), repo, now=LATER)
-    again = _revert(receipt.revision, repo, overrides=ALL)
-    assert list(again.changes()) == []
-    assert sorted(c.key for c in again.conflicts) == ["2", "3", "4", "5", "6", "7", "8"]
+    done = pv.apply_plan(_revert(receipt.revision, repo, overrides=ALL), repo, now=LATER)
+    revision = repo.revision(TENANT.id)
+    with pytest.raises(pv.RefusedError, match=f"by upload {done.revision}"):
+        _revert(receipt.revision, repo, overrides=ALL)
+    assert repo.revision(TENANT.id) == revision
 
 
 def test_a_refused_attempt_is_no_change(repo: AuditRepository) -> None:

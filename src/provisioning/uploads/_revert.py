@@ -96,6 +96,15 @@ def plan_revert(
             "an audit trail, so what it changed is not known: it cannot be reverted",
             rules=(RuleId.REVERT_UPLOAD,),
         )
+    again = next(
+        (e for e in repository.uploads(tenant.id) if e.file_digest == f"revert:{upload_id}"), None
+    )
+    if again is not None:
+        raise RefusedError(
+            f"{RuleId.REVERT_UPLOAD}: upload {upload_id} was reverted already, by upload "
+            f"{again.id}; revert that one to have upload {upload_id}'s changes back",
+            rules=(RuleId.REVERT_UPLOAD,),
+        )
     if entry.product is not Product.COMMUNITY:
         raise RefusedError(
             f"{RuleId.REVERT_UPLOAD}: upload {upload_id} is a {entry.product.value} upload; "
