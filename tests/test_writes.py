@@ -457,3 +457,12 @@ def test_a_write_racing_a_method_switch_is_decided_again_and_refused() -> None:
         writes.create_user(SITE, ADMIN, user("7"), repo)
     assert refused.value.rules == ("UPLOAD_SINGLE_SOURCE",)
     assert repo.get("harbor", "7") is None
+
+
+def test_an_edit_that_changes_nothing_writes_nothing(repo: Repository) -> None:
+    """Setting a field to the value it holds is an error: no empty event, no revision."""
+    writes.create_user(SITE, ADMIN, user("7", title="Dr"), repo)
+    revision = repo.revision("harbor")
+    with pytest.raises(pv.InvalidValueError, match="changes nothing"):
+        writes.edit_user(SITE, ADMIN, "7", {"title": "Dr"}, repo)
+    assert repo.revision("harbor") == revision

@@ -154,6 +154,11 @@ class _Write:
             if made is None:
                 raise InvalidValueError(f"record {key!r}: the write changes nothing", field="key")
             record, kind = made
+            if record == stored:
+                raise InvalidValueError(
+                    f"record {key!r}: the write changes nothing; nothing was written",
+                    field="key",
+                )
             changes = changes_between(stored, record) if stored is not None else ()
             event = self.event(key, kind, tuple(decision.rules), changes)
             if stored is None:
