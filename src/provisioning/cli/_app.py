@@ -699,7 +699,10 @@ def validate_command(
                 rows = reader.summary.rows - blank
                 valid = reader.summary.ok
     except SpreadsheetError as exc:
-        if exc.code == ErrorCode.FILE_TOO_LARGE and "max_file_size" in str(exc):
+        said = str(exc)
+        if exc.code == ErrorCode.FILE_TOO_LARGE and (
+            "max_file_size" in said or "max-file-size" in said
+        ):
             # The file's own size (a workbook's sheet or unpacked size has its own words).
             exc = _too_large(file, max_file_size, exc)
         if fmt == "json":
