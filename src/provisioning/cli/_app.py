@@ -699,11 +699,8 @@ def validate_command(
                 rows = reader.summary.rows - blank
                 valid = reader.summary.ok
     except SpreadsheetError as exc:
-        said = str(exc)
-        if exc.code == ErrorCode.FILE_TOO_LARGE and (
-            "max_file_size" in said or "max-file-size" in said
-        ):
-            # The file's own size (a workbook's sheet or unpacked size has its own words).
+        # The file's own size; a workbook's sheet or unpacked size has words of its own.
+        if exc.code == ErrorCode.FILE_TOO_LARGE and file.stat().st_size > max_file_size:
             exc = _too_large(file, max_file_size, exc)
         if fmt == "json":
             data = {
