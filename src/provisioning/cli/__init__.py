@@ -16,6 +16,7 @@ refused decision, a tripped safeguard, a stale plan); 2 a usage error or an unre
 input. A user error is one line on stderr, never a traceback.
 """
 
+from . import _scim  # noqa: F401 - registers the scim commands
 from ._app import main
 
 __all__ = ["main"]

@@ -175,7 +175,10 @@ def _os_message(exc: OSError) -> str:
 #: The sections ``provisioning --help`` lists the commands in, in order.
 _SECTIONS: Final = (
     ("Uploads", ("template", "validate", "plan", "apply", "export")),
-    ("Users and requests", ("register", "verify-email", "approve", "reject", "user", "push")),
+    (
+        "Users and requests",
+        ("register", "verify-email", "approve", "reject", "user", "push", "scim"),
+    ),
     ("Audit", ("uploads", "history", "revert")),
     ("Rules", ("explain", "sso")),
     ("Tenants", ("tenant", "db")),

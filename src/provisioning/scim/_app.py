@@ -18,7 +18,7 @@ from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
 from scim2_server.service import ScimService
 
-from ..exceptions import NotFoundError
+from ..exceptions import InvalidValueError, NotFoundError
 from ..repository import Repository, TenantStore
 from ..rules import DEFAULT_RULEBOOK, RuleBook
 from ._models import make_provider
@@ -67,7 +67,7 @@ class TenantApplication(WSGIApplication):
 
 
 def make_application(
-    repository: Repository,
+    repository: Repository | Callable[[], Repository],
     state: ScimState,
     *,
     rulebook: RuleBook = DEFAULT_RULEBOOK,
@@ -80,15 +80,16 @@ def make_application(
     ``key_attributes`` names, per tenant id, the SCIM attribute that gives the record's
     LegacyContactKey (``"externalId"``, the default, or ``"userName"``): with SSO the
     key must be what the identity provider asserts (``SSO_IDENTIFIER_MATCH``).
+    ``repository`` may be a function returning it (each thread's own, say).
     """
     keys = dict(key_attributes or {})
 
     def factory(tenant_id: str) -> WSGICallable | None:
+        tenants = repository() if callable(repository) else repository
         try:
-            repository_tenants = repository
-            assert isinstance(repository_tenants, TenantStore)
-            repository_tenants.get_tenant(tenant_id)
-        except NotFoundError:
+            assert isinstance(tenants, TenantStore)
+            tenants.get_tenant(tenant_id)
+        except (NotFoundError, InvalidValueError):
             return None
         storage = RecordStorage(
             repository,

@@ -3,7 +3,8 @@
 =========================================  ===========================================
 SCIM attribute                             record field (upload-template header)
 =========================================  ===========================================
-``externalId``                             ``LegacyContactKey`` (``SSO_IDENTIFIER_MATCH``)
+``externalId``                             ``LegacyContactKey`` at creation (else
+                                           ``userName``; ``SSO_IDENTIFIER_MATCH``)
 ``userName``                               kept by the SCIM layer (unique per tenant)
 ``name.givenName`` / ``familyName``        ``FirstName`` / ``LastName``
 ``name.middleName``                        ``MiddleName``
@@ -12,7 +13,7 @@ SCIM attribute                             record field (upload-template header)
 ``title``                                  ``Title``
 ``emails`` (the primary, else the first)   ``EmailAddress``
 ``phoneNumbers[0]``, ``[1]`` (and types)   ``Phone1``, ``Phone2`` (``Phone1Type``...)
-``addresses`` (the primary, else first)    ``Address1`` / ``Address2`` (``streetAddress``
+``addresses[0]``                           ``Address1`` / ``Address2`` (``streetAddress``
                                            lines), ``City``, ``State``, ``PostalCode``,
                                            ``Country``
 ``active``                                 ``Status`` (Enabled / Deactivated)
@@ -30,11 +31,20 @@ import hashlib
 import json
 from typing import Any, Final
 
-from scim2_models import Address, Email, Meta, PhoneNumber, User
+from scim2_models import Meta
 
 from ..audit import record_values
 from ..records import RecordStatus, UserRecord
-from ._models import USER_MODEL, CommunityExtension, RecordEnterprise, RecordName
+from ._models import (
+    USER_MODEL,
+    CommunityExtension,
+    CommunityUser,
+    RecordAddress,
+    RecordEmail,
+    RecordEnterprise,
+    RecordName,
+    RecordPhone,
+)
 from ._state import UserEntry
 
 __all__ = ["cells_of", "resource_of", "version_of"]
@@ -44,15 +54,15 @@ _EMPTY: Final = ""
 
 def version_of(record: UserRecord, entry: UserEntry) -> str:
     """The resource's ETag: a weak tag of everything it shows, so it changes with each write."""
-    shown = [record_values(record), entry.user_name, entry.id]
+    shown = [record_values(record), entry.user_name, entry.id, entry.external_id]
     digest = hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()
     return f'W/"{digest[:24]}"'
 
 
-def resource_of(record: UserRecord, entry: UserEntry) -> User[Any]:
+def resource_of(record: UserRecord, entry: UserEntry) -> CommunityUser[Any]:
     """The SCIM ``User`` of ``record`` (``meta.location`` is left to the server)."""
     phones = [
-        PhoneNumber(value=value, type=PhoneNumber.Type(kind) if kind else None)
+        RecordPhone(value=value, type=kind or None)
         for value, kind in (
             (record.phone1, record.phone1_type),
             (record.phone2, record.phone2_type),
@@ -60,18 +70,17 @@ def resource_of(record: UserRecord, entry: UserEntry) -> User[Any]:
         if value
     ]
     street = "\n".join(line for line in (record.address1, record.address2) if line)
-    address = Address(
+    address = RecordAddress(
         street_address=street or None,
         locality=record.city,
         region=record.state,
         postal_code=record.postal_code,
         country=record.country,
-        primary=True,
     )
     has_address = any((street, record.city, record.state, record.postal_code, record.country))
     user = USER_MODEL(
         id=entry.id,
-        external_id=record.legacy_contact_key,
+        external_id=entry.external_id,
         user_name=entry.user_name,
         name=RecordName(
             given_name=record.first_name,
@@ -80,11 +89,10 @@ def resource_of(record: UserRecord, entry: UserEntry) -> User[Any]:
             honorific_prefix=record.prefix,
             honorific_suffix=record.suffix,
         ),
-        display_name=f"{record.first_name} {record.last_name}",
         nick_name=record.informal_name,
         title=record.title,
         active=record.status is RecordStatus.ENABLED,
-        emails=[Email(value=record.email, primary=True, type=Email.Type.work)],
+        emails=[RecordEmail(value=record.email, type="work")],
         phone_numbers=phones or None,
         addresses=[address] if has_address else None,
         meta=Meta(
@@ -122,10 +130,10 @@ def _chosen(items: list[Any] | None) -> Any:
     """The primary item of a multi-valued attribute, else its first; ``None`` if none."""
     if not items:
         return None
-    return next((item for item in items if item.primary), items[0])
+    return next((i for i in items if i.unknown_attributes.get("primary") is True), items[0])
 
 
-def cells_of(user: User[Any], key: str) -> dict[str, str]:
+def cells_of(user: CommunityUser[Any], key: str) -> dict[str, str]:
     """The upload-template cells of ``user`` (the whole record: what it leaves out is
     cleared, as a PUT does), for the record ``key``; the status is not among them."""
     name = user.name or RecordName()

@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS scim_users (
     created_at TEXT NOT NULL,
     modified_at TEXT NOT NULL,
     removed INTEGER NOT NULL DEFAULT 0,
+    external_id TEXT,
     PRIMARY KEY (tenant_id, key),
     UNIQUE (tenant_id, id),
     UNIQUE (tenant_id, user_name_lower)
@@ -52,6 +53,8 @@ CREATE TABLE IF NOT EXISTS scim_users (
 """
 #: Compared against when a token's id is unknown, so that the time taken does not say so.
 _DUMMY: Final = hashlib.sha256(b"no such token").hexdigest()
+#: The longest bearer token looked at (an issued one is 57 characters).
+_MOST_TOKEN: Final = 256
 
 
 def _digest(token: str) -> str:
@@ -79,7 +82,8 @@ class IssuedToken:
 
 @attrs.frozen
 class UserEntry:
-    """A record's SCIM facts: its resource id, userName, timestamps, whether DELETEd."""
+    """A record's SCIM facts: its resource id, userName, timestamps, whether DELETEd, and
+    the ``externalId`` the client gave (``None``: none)."""
 
     tenant_id: str
     key: str
@@ -88,13 +92,17 @@ class UserEntry:
     created_at: dt.datetime
     modified_at: dt.datetime
     removed: bool
+    external_id: str | None = None
 
 
 class ScimState:
     """Tokens and users' SCIM facts, in an SQLite database (``":memory:"`` by default).
 
     Safe to share between the threads of a server. Given the path of a
-    :class:`~provisioning.adapters.SqliteRepository`'s file, it adds its two tables there.
+    :class:`~provisioning.adapters.SqliteRepository`'s file, it adds its two tables there;
+    for a :class:`~provisioning.adapters.PostgresRepository`, use
+    :class:`provisioning.scim.postgres.PostgresScimState` (needs psycopg), which keeps
+    them in the store's schema.
     """
 
     def __init__(self, path: str | os.PathLike[str] = ":memory:") -> None:
@@ -109,6 +117,24 @@ class ScimState:
         """Close the database."""
         self._con.close()
 
+    # -- the two primitives a store implements ------------------------------------------
+
+    def _rows(self, tenant_id: str, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """The rows ``sql`` (``?`` placeholders, tables ``scim_tokens`` and ``scim_users``)
+        selects, read as ``tenant_id``'s."""
+        with self._lock:
+            return list(self._con.execute(sql, params).fetchall())
+
+    def _run(self, tenant_id: str, sql: str, params: tuple[Any, ...]) -> bool:
+        """Run one writing statement as ``tenant_id``'s; ``False`` when it broke a
+        uniqueness constraint (and changed nothing)."""
+        try:
+            with self._lock:
+                self._con.execute(sql, params)
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
     # -- tokens -------------------------------------------------------------------------
 
     def issue(self, tenant_id: str, actor: Actor, *, now: dt.datetime | None = None) -> IssuedToken:
@@ -116,34 +142,36 @@ class ScimState:
         at = now or dt.datetime.now(dt.UTC)
         token_id = secrets.token_hex(6)
         token = f"{token_id}.{secrets.token_urlsafe(32)}"
-        with self._lock:
-            self._con.execute(
-                "INSERT INTO scim_tokens VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                (token_id, tenant_id, actor.id, actor.role.value, _digest(token), at.isoformat()),
-            )
+        done = self._run(
+            tenant_id,
+            "INSERT INTO scim_tokens VALUES (?, ?, ?, ?, ?, ?, NULL)",
+            (token_id, tenant_id, actor.id, actor.role.value, _digest(token), at.isoformat()),
+        )
+        if not done:  # pragma: no cover - 48 random bits
+            return self.issue(tenant_id, actor, now=now)
         info = TokenInfo(token_id, tenant_id, actor, at, None)
         return IssuedToken(info, token)
 
     def tokens(self, tenant_id: str) -> list[TokenInfo]:
         """The tenant's tokens, revoked ones included, oldest first."""
-        with self._lock:
-            rows = self._con.execute(
-                "SELECT id, tenant_id, actor_id, role, created_at, revoked_at FROM scim_tokens "
-                "WHERE tenant_id = ? ORDER BY created_at, id",
-                (tenant_id,),
-            ).fetchall()
+        rows = self._rows(
+            tenant_id,
+            "SELECT id, tenant_id, actor_id, role, created_at, revoked_at FROM scim_tokens "
+            "WHERE tenant_id = ? ORDER BY created_at, id",
+            (tenant_id,),
+        )
         return [_token_info(row) for row in rows]
 
     def revoke(self, tenant_id: str, token_id: str, *, now: dt.datetime | None = None) -> TokenInfo:
-        """Revoke the tenant's token ``token_id``; :class:`~provisioning.NotFoundError`
-        when the tenant has no such token."""
+        """Revoke the tenant's token ``token_id`` (a revoked one keeps its first
+        revocation); :class:`~provisioning.NotFoundError` when the tenant has no such token."""
         at = now or dt.datetime.now(dt.UTC)
-        with self._lock:
-            self._con.execute(
-                "UPDATE scim_tokens SET revoked_at = ? "
-                "WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL",
-                (at.isoformat(), tenant_id, token_id),
-            )
+        self._run(
+            tenant_id,
+            "UPDATE scim_tokens SET revoked_at = ? "
+            "WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL",
+            (at.isoformat(), tenant_id, token_id),
+        )
         for info in self.tokens(tenant_id):
             if info.id == token_id:
                 return info
@@ -154,13 +182,16 @@ class ScimState:
     def authenticate(self, tenant_id: str, token: str) -> Actor | None:
         """The actor ``token`` acts as on ``tenant_id``; ``None`` for a token unknown,
         revoked, or issued for another tenant. The digests are compared in constant time."""
+        if len(token) > _MOST_TOKEN:
+            return None
         token_id = token.partition(".")[0]
-        with self._lock:
-            row = self._con.execute(
-                "SELECT tenant_id, actor_id, role, digest, revoked_at FROM scim_tokens "
-                "WHERE id = ?",
-                (token_id,),
-            ).fetchone()
+        rows = self._rows(
+            tenant_id,
+            "SELECT tenant_id, actor_id, role, digest, revoked_at FROM scim_tokens "
+            "WHERE tenant_id = ? AND id = ?",
+            (tenant_id, token_id),
+        )
+        row = rows[0] if rows else None
         stored = _DUMMY if row is None else str(row[3])
         same = hmac.compare_digest(_digest(token), stored)
         if row is None or not same or row[4] is not None or row[0] != tenant_id:
@@ -179,21 +210,21 @@ class ScimState:
 
     def entries(self, tenant_id: str) -> dict[str, UserEntry]:
         """Every record's SCIM facts, by key."""
-        with self._lock:
-            rows = self._con.execute(
-                f"SELECT {_COLUMNS} FROM scim_users WHERE tenant_id = ?",  # noqa: S608 - a constant
-                (tenant_id,),
-            ).fetchall()
+        rows = self._rows(
+            tenant_id,
+            f"SELECT {_COLUMNS} FROM scim_users WHERE tenant_id = ?",  # noqa: S608 - a constant
+            (tenant_id,),
+        )
         return {row[1]: _entry(row) for row in rows}
 
     def holder_of(self, tenant_id: str, user_name: str) -> str | None:
         """The key of the record whose userName is ``user_name`` (ignoring case)."""
-        with self._lock:
-            row = self._con.execute(
-                "SELECT key FROM scim_users WHERE tenant_id = ? AND user_name_lower = ?",
-                (tenant_id, user_name.casefold()),
-            ).fetchone()
-        return None if row is None else str(row[0])
+        rows = self._rows(
+            tenant_id,
+            "SELECT key FROM scim_users WHERE tenant_id = ? AND user_name_lower = ?",
+            (tenant_id, user_name.casefold()),
+        )
+        return str(rows[0][0]) if rows else None
 
     def save(
         self,
@@ -202,48 +233,47 @@ class ScimState:
         user_name: str,
         *,
         removed: bool = False,
+        external_id: str | None = None,
         now: dt.datetime | None = None,
     ) -> UserEntry:
-        """Set the record's userName and whether it is DELETEd; its id is made on the
-        first save and kept. A userName another record holds is an
+        """Set the record's userName, externalId and whether it is DELETEd; its id is made
+        on the first save and kept. A userName another record holds is an
         :class:`~provisioning.InvalidValueError`."""
         at = (now or dt.datetime.now(dt.UTC)).isoformat()
-        try:
-            with self._lock:
-                self._con.execute(
-                    "INSERT INTO scim_users VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (tenant_id, key) DO UPDATE SET user_name = excluded.user_name, "
-                    "user_name_lower = excluded.user_name_lower, "
-                    "modified_at = excluded.modified_at, removed = excluded.removed",
-                    (
-                        tenant_id,
-                        key,
-                        str(uuid.uuid4()),
-                        user_name,
-                        user_name.casefold(),
-                        at,
-                        at,
-                        int(removed),
-                    ),
-                )
-        except sqlite3.IntegrityError:
-            raise InvalidValueError(
-                f"userName {user_name!r} is another user's", field="userName"
-            ) from None
+        done = self._run(
+            tenant_id,
+            "INSERT INTO scim_users VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (tenant_id, key) DO UPDATE SET user_name = excluded.user_name, "
+            "user_name_lower = excluded.user_name_lower, modified_at = excluded.modified_at, "
+            "removed = excluded.removed, external_id = excluded.external_id",
+            (
+                tenant_id,
+                key,
+                str(uuid.uuid4()),
+                user_name,
+                user_name.casefold(),
+                at,
+                at,
+                int(removed),
+                external_id,
+            ),
+        )
+        if not done:
+            raise InvalidValueError(f"userName {user_name!r} is another user's", field="userName")
         saved = self.entry(tenant_id, key)
         assert saved is not None
         return saved
 
     def _one(self, column: str, tenant_id: str, value: str) -> UserEntry | None:
-        with self._lock:
-            row = self._con.execute(
-                f"SELECT {_COLUMNS} FROM scim_users WHERE tenant_id = ? AND {column} = ?",  # noqa: S608 - column is one of two literals
-                (tenant_id, value),
-            ).fetchone()
-        return None if row is None else _entry(row)
+        rows = self._rows(
+            tenant_id,
+            f"SELECT {_COLUMNS} FROM scim_users WHERE tenant_id = ? AND {column} = ?",  # noqa: S608 - column is one of two literals
+            (tenant_id, value),
+        )
+        return _entry(rows[0]) if rows else None
 
 
-_COLUMNS: Final = "tenant_id, key, id, user_name, created_at, modified_at, removed"
+_COLUMNS: Final = "tenant_id, key, id, user_name, created_at, modified_at, removed, external_id"
 
 
 def _token_info(row: tuple[Any, ...]) -> TokenInfo:
@@ -265,4 +295,5 @@ def _entry(row: tuple[Any, ...]) -> UserEntry:
         created_at=dt.datetime.fromisoformat(row[4]),
         modified_at=dt.datetime.fromisoformat(row[5]),
         removed=bool(row[6]),
+        external_id=row[7],
     )

@@ -26,7 +26,6 @@ from scim2_models import (
     SearchRequest,
     UnauthorizedException,
     UniquenessException,
-    User,
 )
 from scim2_server.storage import ScimStorage, SearchPage
 from scim2_server.utils import parametrize
@@ -39,7 +38,7 @@ from ..repository import Repository, TenantStore
 from ..rules import DEFAULT_RULEBOOK, RuleBook
 from ..writes import PushOp, PushOperation, PushResult, push
 from ._mapping import cells_of, resource_of, version_of
-from ._models import USER_MODEL
+from ._models import USER_MODEL, CommunityUser
 from ._state import ScimState, UserEntry
 
 __all__ = ["ACTOR", "REASSIGN_KEEPS_DEACTIVATION", "RecordStorage"]
@@ -60,11 +59,15 @@ REASSIGN_KEEPS_DEACTIVATION: Final = "SCIM_REASSIGN_KEEPS_DEACTIVATION"
 
 class RecordStorage(ScimStorage):
     """The Users of one tenant of ``repository`` (a repository and tenant store), as
-    scim2-server reads and writes them; their SCIM facts are kept in ``state``."""
+    scim2-server reads and writes them; their SCIM facts are kept in ``state``.
+
+    ``repository`` may also be a function returning the repository to use, called at
+    each use: a server's threads each use their own SQLite connection that way.
+    """
 
     def __init__(
         self,
-        repository: Repository,
+        repository: Repository | Callable[[], Repository],
         state: ScimState,
         tenant_id: str,
         *,
@@ -78,13 +81,18 @@ class RecordStorage(ScimStorage):
                 f"key_attribute must be 'externalId' or 'userName', got {key_attribute!r}",
                 field="key_attribute",
             )
-        self.repository = repository
+        self._repository = repository if callable(repository) else (lambda: repository)
         self.state = state
         self.tenant_id = tenant_id
         self.rulebook = rulebook
         self.key_attribute = key_attribute
         self.reassign_reactivates = reassign_reactivates
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+
+    @property
+    def repository(self) -> Repository:
+        """The repository (of this thread, when given a function)."""
+        return self._repository()
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -122,7 +130,7 @@ class RecordStorage(ScimStorage):
     def _adopt(self, record: UserRecord) -> UserEntry:
         key = record.legacy_contact_key
         name = record.email if self.state.holder_of(self.tenant_id, record.email) is None else key
-        return self.state.save(self.tenant_id, key, name, now=self._clock())
+        return self.state.save(self.tenant_id, key, name, external_id=key, now=self._clock())
 
     def search(
         self,
@@ -164,16 +172,19 @@ class RecordStorage(ScimStorage):
             raise InvalidValueException(detail="; ".join(e.message for e in result))
         return result
 
-    def _key(self, user: User[Any]) -> str:
-        key = user.external_id if self.key_attribute == "externalId" else user.user_name
+    def _key(self, user: CommunityUser[Any]) -> str:
+        """The new record's LegacyContactKey: the key attribute, else the userName (a
+        client need not send ``externalId``: Okta does not by default)."""
+        key = user.external_id if self.key_attribute == "externalId" else None
+        key = key if key and str(key).strip() else user.user_name
         if not key or not str(key).strip():
             raise InvalidValueException(
-                detail=f"{self.key_attribute} is required: it is the record's LegacyContactKey "
-                "(SSO_IDENTIFIER_MATCH)"
+                detail="userName is required; it is the record's LegacyContactKey when no "
+                "externalId is sent (SSO_IDENTIFIER_MATCH)"
             )
         return str(key).strip()
 
-    def _check_name(self, user: User[Any], key: str) -> str:
+    def _check_name(self, user: CommunityUser[Any], key: str) -> str:
         name = str(user.user_name or "").strip()
         holder = self.state.holder_of(self.tenant_id, name)
         if holder is not None and holder != key:
@@ -191,7 +202,7 @@ class RecordStorage(ScimStorage):
             self._push(PushOp.REACTIVATE, {"LegacyContactKey": key})
 
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
-        user = cast(User[Any], resource)
+        user = cast(CommunityUser[Any], resource)
         key = self._key(user)
         name = self._check_name(user, key)
         stored = self.repository.get(self.tenant_id, key)
@@ -207,7 +218,9 @@ class RecordStorage(ScimStorage):
         self._push(PushOp.UPSERT, cells_of(user, key))
         if not restoring or self.reassign_reactivates:
             self._status(key, user.active)
-        self.state.save(self.tenant_id, key, name, now=self._clock())
+        self.state.save(
+            self.tenant_id, key, name, external_id=_text(user.external_id), now=self._clock()
+        )
         return resource_of(*self._visible(self._id_of(key)))
 
     def _id_of(self, key: str) -> str:
@@ -222,20 +235,17 @@ class RecordStorage(ScimStorage):
         *,
         expected_version: str | None = None,
     ) -> Resource[Any]:
-        user = cast(User[Any], resource)
+        user = cast(CommunityUser[Any], resource)
         record, entry = self._visible(str(user.id))
         _check_version(record, entry, expected_version)
         key = entry.key
-        given = user.external_id if self.key_attribute == "externalId" else user.user_name
-        if given is not None and str(given).strip() != key:
-            raise InvalidValueException(
-                detail=f"{self.key_attribute} is the record's key {key!r}: it is not changed"
-            )
         name = self._check_name(user, key)
         if cells_of(user, key) != cells_of(resource_of(record, entry), key):
             self._push(PushOp.UPSERT, cells_of(user, key))
         self._status(key, user.active)
-        self.state.save(self.tenant_id, key, name, now=self._clock())
+        self.state.save(
+            self.tenant_id, key, name, external_id=_text(user.external_id), now=self._clock()
+        )
         return resource_of(*self._visible(entry.id))
 
     def delete(
@@ -245,7 +255,19 @@ class RecordStorage(ScimStorage):
         _check_version(record, entry, expected_version)
         # DEACTIVATE_NOT_DELETE: the record is deactivated and kept; the resource goes.
         self._push(PushOp.DEACTIVATE, {"LegacyContactKey": entry.key})
-        self.state.save(self.tenant_id, entry.key, entry.user_name, removed=True, now=self._clock())
+        self.state.save(
+            self.tenant_id,
+            entry.key,
+            entry.user_name,
+            removed=True,
+            external_id=entry.external_id,
+            now=self._clock(),
+        )
+
+
+def _text(value: object) -> str | None:
+    """An attribute's text, ``None`` when absent or blank."""
+    return str(value).strip() or None if value is not None else None
 
 
 def _gone(record: UserRecord) -> bool:
