@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,19 +68,38 @@ class Client:
         return int(started[0].split()[0]), json.loads(raw) if raw else None, dict(started[1])
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    store: Any = (
-        MemoryRepository() if request.param == "memory" else SqliteRepository(tmp_path / "s.db")
-    )
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """The three stores: memory, SQLite, and PostgreSQL (a throwaway server's schema)."""
+    store: Any
+    if request.param == "memory":
+        store = MemoryRepository()
+    elif request.param == "sqlite":
+        store = SqliteRepository(tmp_path / "s.db")
+    else:
+        from provisioning.adapters.postgres import PostgresRepository
+
+        server = request.getfixturevalue("postgres_server")
+        schema = request.getfixturevalue("postgres_schema")
+        store = PostgresRepository(server.conninfo(), schema=schema)
+        store.conninfo = server.conninfo()
     for tenant in (INTEGRATED, STANDALONE, UPLOADED):
         store.save_tenant(tenant)
-    return store
+    yield store
+    if request.param != "memory":
+        store.close()
 
 
 @pytest.fixture
-def state() -> ScimState:
-    return ScimState()
+def state(repo: Any, tmp_path: Path) -> ScimState:
+    """The SCIM tables: in memory, in the SQLite store's file, in the PostgreSQL schema."""
+    if isinstance(repo, SqliteRepository):
+        return ScimState(tmp_path / "s.db")
+    if isinstance(repo, MemoryRepository):
+        return ScimState()
+    from provisioning.scim.postgres import PostgresScimState
+
+    return PostgresScimState(repo, repo.conninfo)
 
 
 def client(repo: Any, state: ScimState, tenant: str = "harbor", actor: pv.Actor = AMS) -> Client:
@@ -306,3 +326,172 @@ def test_the_core_imports_without_the_extra() -> None:
     code = "import sys, provisioning; print('scim2_server' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _patch(*operations: dict[str, Any]) -> dict[str, Any]:
+    return {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations}
+
+
+def entra_user() -> dict[str, Any]:
+    """What Microsoft Entra's provisioning service POSTs (its documented request, with
+    our required attributes): externalId from mailNickname, userName the UPN."""
+    return {
+        "schemas": [
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+        ],
+        "externalId": "Test_User_ab6490ee",
+        "userName": "Test_User_00aa00aa@contoso.com",
+        "active": True,
+        "emails": [{"primary": True, "type": "work", "value": "Test_User_11bb11bb@contoso.com"}],
+        "meta": {"resourceType": "User"},
+        "name": {
+            "formatted": "givenName familyName",
+            "familyName": "familyName",
+            "givenName": "givenName",
+        },
+        "roles": [],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+            "organization": "Contoso",
+            "department": "Sales",
+        },
+    }
+
+
+def test_entra_create_and_its_patch_forms(repo: Any, state: ScimState) -> None:
+    """Entra's create (attributes a record does not keep are ignored), then its PATCH
+    forms: capitalised ops, a filtered email path, a sub-attribute path, a path-less
+    value object, and a remove carrying a value."""
+    scim = client(repo, state)
+    status, created, _ = scim("GET", "/Users", query='filter=externalId eq "Test_User_ab6490ee"')
+    assert (status, created["totalResults"]) == (200, 0)
+    status, created, _ = scim("POST", "/Users", entra_user())
+    assert status == 201, created
+    assert repo.get("harbor", "Test_User_ab6490ee").email == "Test_User_11bb11bb@contoso.com"
+    assert "roles" not in created
+    assert "department" not in str(created)
+    uid = created["id"]
+    patch = _patch(
+        {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "new@contoso.com"},
+        {"op": "Replace", "path": "name.givenName", "value": "Grace"},
+        {"op": "Add", "value": {"title": "Admiral", "nickName": "Amazing"}},
+    )
+    status, body, _ = scim("PATCH", f"/Users/{uid}", patch)
+    assert status in {200, 204}, body
+    record = repo.get("harbor", "Test_User_ab6490ee")
+    assert (record.email, record.first_name, record.title, record.informal_name) == (
+        "new@contoso.com",
+        "Grace",
+        "Admiral",
+        "Amazing",
+    )
+    # A filter matching no entry adds it (phoneNumbers[type eq "mobile"]), as Entra expects.
+    add_phone = _patch(
+        {"op": "Add", "path": 'phoneNumbers[type eq "mobile"].value', "value": "555-0100"}
+    )
+    status, body, _ = scim("PATCH", f"/Users/{uid}", add_phone)
+    assert status in {200, 204}, body
+    record = repo.get("harbor", "Test_User_ab6490ee")
+    assert (record.phone1, record.phone1_type) == ("555-0100", "mobile")
+    # Entra's remove names what it removes in its value.
+    remove = _patch(
+        {"op": "Remove", "path": "phoneNumbers", "value": [{"value": "555-0100"}]},
+        {"op": "Remove", "path": "nickName"},
+    )
+    status, body, _ = scim("PATCH", f"/Users/{uid}", remove)
+    assert status in {200, 204}, body
+    assert repo.get("harbor", "Test_User_ab6490ee").phone1 is None
+    assert repo.get("harbor", "Test_User_ab6490ee").informal_name is None
+
+
+def test_a_put_of_fields_and_active_is_one_commit(repo: Any, state: ScimState) -> None:
+    """A PUT that edits the user and sets active false is one write: the revision moves
+    once, with an updated and a deactivated event."""
+    scim = client(repo, state)
+    _, created, _ = scim("POST", "/Users", okta_user())
+    before = repo.revision("harbor")
+    status, body, _ = scim(
+        "PUT", f"/Users/{created['id']}", okta_user() | {"title": "Countess", "active": False}
+    )
+    assert (status, body["active"], body["title"]) == (200, False, "Countess")
+    assert repo.revision("harbor") == before + 1
+    events = [e for e in repo.events("harbor") if e.revision == before + 1]
+    assert [e.kind.value for e in events] == ["updated", "deactivated"]
+    assert {e.channel for e in events} == {pv.Channel.SCIM}
+
+
+def test_a_post_with_active_false_creates_a_deactivated_record_in_one_commit(
+    repo: Any, state: ScimState
+) -> None:
+    """A user created inactive is one write: created, then deactivated, one revision."""
+    scim = client(repo, state)
+    status, body, _ = scim("POST", "/Users", okta_user() | {"active": False})
+    assert (status, body["active"]) == (201, False)
+    assert repo.revision("harbor") == 1
+    assert [e.kind.value for e in repo.events("harbor")] == ["created", "deactivated"]
+
+
+def test_okta_deactivates_with_a_put_and_reactivates_with_a_patch(
+    repo: Any, state: ScimState
+) -> None:
+    """Okta's deactivation is a PUT with active false; its reactivation a PATCH
+    {"active": true} without a path (REACTIVATE_USER)."""
+    scim = client(repo, state)
+    _, created, _ = scim("POST", "/Users", okta_user())
+    uid = created["id"]
+    assert scim("PUT", f"/Users/{uid}", okta_user() | {"active": False})[1]["active"] is False
+    patch = _patch({"op": "replace", "value": {"active": True}})
+    assert scim("PATCH", f"/Users/{uid}", patch)[0] in {200, 204}
+    assert repo.get("harbor", "00u1001").status is pv.RecordStatus.ENABLED
+    assert list(repo.events("harbor"))[-1].kind.value == "reactivated"
+
+
+def test_the_primary_email_is_the_one_kept(repo: Any, state: ScimState) -> None:
+    """Of several emails, the one marked primary is the record's EmailAddress."""
+    scim = client(repo, state)
+    user = okta_user() | {
+        "emails": [
+            {"value": "home@example.com", "type": "home"},
+            {"value": "work@example.com", "type": "work", "primary": True},
+        ]
+    }
+    status, body, _ = scim("POST", "/Users", user)
+    assert status == 201, body
+    assert repo.get("harbor", "00u1001").email == "work@example.com"
+
+
+def test_a_user_without_external_id_is_keyed_by_user_name(repo: Any, state: ScimState) -> None:
+    """A create without externalId takes its userName as the record's key; a later
+    externalId is the SCIM attribute's and does not rename the record."""
+    scim = client(repo, state)
+    user = okta_user("grace@example.com")
+    del user["externalId"]
+    status, body, _ = scim("POST", "/Users", user)
+    assert status == 201, body
+    assert "externalId" not in body
+    assert repo.get("harbor", "grace@example.com") is not None
+    patch = _patch({"op": "add", "path": "externalId", "value": "00u2"})
+    assert scim("PATCH", f"/Users/{body['id']}", patch)[0] in {200, 204}
+    assert scim("GET", f"/Users/{body['id']}")[1]["externalId"] == "00u2"
+    assert repo.get("harbor", "grace@example.com") is not None
+    assert repo.get("harbor", "00u2") is None
+
+
+def test_user_names_are_unique_ignoring_case(repo: Any, state: ScimState) -> None:
+    """A userName another user holds, in any case, is a 409 uniqueness error; nothing is
+    written."""
+    scim = client(repo, state)
+    scim("POST", "/Users", okta_user("Ada@Example.com"))
+    status, body, _ = scim("POST", "/Users", okta_user("ada@example.COM", "00u2"))
+    assert (status, body["scimType"]) == (409, "uniqueness")
+    assert repo.get("harbor", "00u2") is None
+
+
+def test_a_bearer_token_is_bounded_and_the_scheme_checked(repo: Any, state: ScimState) -> None:
+    """A huge token, another scheme or no token at all: 401, looked up no further."""
+    scim = client(repo, state)
+    assert scim("GET", "/Users", token="x" * 100_000)[0] == 401
+    good = scim.token
+    scim.token = ""
+    assert scim("GET", "/Users")[0] == 401
+    assert scim("GET", "/Users", headers={"Authorization": f"Basic {good}"})[0] == 401

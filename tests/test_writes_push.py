@@ -207,3 +207,71 @@ def test_a_push_creates_no_account_request_and_a_patch_keeps_custom_fields() -> 
     stored = repo.get("summit", "k1")
     assert stored is not None
     assert (stored.city, dict(stored.custom)) == ("Oslo", {"Note": "x"})
+
+
+def test_then_changes_the_status_after_the_fields_in_the_same_commit(repo: Repository) -> None:
+    """then=deactivate after an upsert: one commit, an updated and a deactivated event;
+    then=reactivate after a patch is decided as REACTIVATE_USER too."""
+    ok(writes.push(SUMMIT, SYNC, [PushOperation("upsert", cells("1"))], repo))
+    before = repo.revision("summit")
+    done = ok(
+        writes.push(
+            SUMMIT,
+            SYNC,
+            [PushOperation("upsert", cells("1", Title="Dr"), then="deactivate")],
+            repo,
+        )
+    )
+    assert done.revision == before + 1
+    assert [e.kind.value for e in done.events] == ["updated", "deactivated"]
+    assert [(c.field, c.new) for c in done.events[1].changes] == [("status", "Deactivated")]
+    stored = repo.get("summit", "1")
+    assert stored is not None
+    assert (stored.title, stored.status) == ("Dr", pv.RecordStatus.DEACTIVATED)
+    back = ok(
+        writes.push(
+            SUMMIT,
+            SYNC,
+            [PushOperation("patch", {"LegacyContactKey": "1", "City": "Oslo"}, then="reactivate")],
+            repo,
+        )
+    )
+    assert [e.kind.value for e in back.events] == ["updated", "reactivated"]
+    assert "REACTIVATE_USER" in back.events[1].rules
+
+
+def test_then_on_a_new_record_creates_it_deactivated(repo: Repository) -> None:
+    """An upsert of a new key with then=deactivate: created and deactivated, one commit."""
+    done = ok(
+        writes.push(SUMMIT, SYNC, [PushOperation("upsert", cells("7"), then="deactivate")], repo)
+    )
+    assert [e.kind.value for e in done.events] == ["created", "deactivated"]
+    assert repo.revision("summit") == done.revision
+    stored = repo.get("summit", "7")
+    assert stored is not None
+    assert stored.status is pv.RecordStatus.DEACTIVATED
+
+
+def test_then_with_nothing_to_change_changes_nothing(repo: Repository) -> None:
+    """then=reactivate of an enabled record whose fields are unchanged: no commit."""
+    ok(writes.push(SUMMIT, SYNC, [PushOperation("upsert", cells("1"))], repo))
+    done = ok(
+        writes.push(SUMMIT, SYNC, [PushOperation("upsert", cells("1"), then="reactivate")], repo)
+    )
+    assert (done.revision, done.events, done.unchanged) == (None, (), ("1",))
+
+
+@pytest.mark.parametrize(
+    ("op", "then", "message"),
+    [
+        ("upsert", "patch", "then is deactivate or reactivate, not 'patch'"),
+        ("deactivate", "reactivate", "then follows an upsert or a patch, not a deactivate"),
+        ("upsert", "sideways", "then"),
+    ],
+)
+def test_then_is_a_status_change_after_a_field_change(op: str, then: str, message: str) -> None:
+    """then names deactivate or reactivate, after an upsert or a patch; anything else is
+    an InvalidValueError naming the field."""
+    with pytest.raises(pv.InvalidValueError, match=message) as caught:
+        PushOperation(op, cells("1"), then=then)
+    assert caught.value.field == "then"

@@ -151,7 +151,7 @@ class RecordStorage(ScimStorage):
 
     # -- writes ---------------------------------------------------------------------------
 
-    def _push(self, op: PushOp, cells: dict[str, str]) -> PushResult:
+    def _push(self, op: PushOp, cells: dict[str, str], then: PushOp | None = None) -> PushResult:
         actor = ACTOR.get()
         if actor is None:
             raise UnauthorizedException(detail="No bearer token")
@@ -160,7 +160,7 @@ class RecordStorage(ScimStorage):
             result = push(
                 tenant,
                 actor,
-                [PushOperation(op, cells, line=1)],
+                [PushOperation(op, cells, line=1, then=then)],
                 self.repository,
                 rulebook=self.rulebook,
                 now=self._clock(),
@@ -191,15 +191,14 @@ class RecordStorage(ScimStorage):
             raise UniquenessException(detail=f"userName {name!r} is another user's")
         return name
 
-    def _status(self, key: str, active: bool | None) -> None:
-        """Deactivate or reactivate the record as ``active`` says (``None``: leave it)."""
-        record = self.repository.get(self.tenant_id, key)
-        if record is None or active is None:
-            return
-        if not active and record.status is RecordStatus.ENABLED:
-            self._push(PushOp.DEACTIVATE, {"LegacyContactKey": key})
-        elif active and record.status is RecordStatus.DEACTIVATED:
-            self._push(PushOp.REACTIVATE, {"LegacyContactKey": key})
+    def _then(self, stored: UserRecord | None, active: bool | None) -> PushOp | None:
+        """The status change ``active`` asks of the record (``None``: none)."""
+        status = RecordStatus.ENABLED if stored is None else stored.status
+        if active is False and status is RecordStatus.ENABLED:
+            return PushOp.DEACTIVATE
+        if active is True and status is RecordStatus.DEACTIVATED:
+            return PushOp.REACTIVATE
+        return None
 
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
         user = cast(CommunityUser[Any], resource)
@@ -215,9 +214,12 @@ class RecordStorage(ScimStorage):
         restoring = stored is not None and entry is not None and entry.removed
         if stored is not None and not restoring:
             raise UniquenessException(detail=f"a User has the externalId {key!r}")
-        self._push(PushOp.UPSERT, cells_of(user, key))
-        if not restoring or self.reassign_reactivates:
-            self._status(key, user.active)
+        # One commit: the fields, and the status the POST asks (a restored user stays
+        # deactivated unless reassign_reactivates: SCIM_REASSIGN_KEEPS_DEACTIVATION).
+        then = (
+            self._then(stored, user.active) if not restoring or self.reassign_reactivates else None
+        )
+        self._push(PushOp.UPSERT, cells_of(user, key), then)
         self.state.save(
             self.tenant_id, key, name, external_id=_text(user.external_id), now=self._clock()
         )
@@ -240,9 +242,12 @@ class RecordStorage(ScimStorage):
         _check_version(record, entry, expected_version)
         key = entry.key
         name = self._check_name(user, key)
+        # One commit: the fields (when changed) and the status ``active`` asks.
+        then = self._then(record, user.active)
         if cells_of(user, key) != cells_of(resource_of(record, entry), key):
-            self._push(PushOp.UPSERT, cells_of(user, key))
-        self._status(key, user.active)
+            self._push(PushOp.UPSERT, cells_of(user, key), then)
+        elif then is not None:
+            self._push(then, {"LegacyContactKey": key})
         self.state.save(
             self.tenant_id, key, name, external_id=_text(user.external_id), now=self._clock()
         )

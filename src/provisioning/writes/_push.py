@@ -57,14 +57,37 @@ def _cells(value: Mapping[str, str]) -> Mapping[str, str]:
     return dict(value)
 
 
+def _then(value: PushOp | str | None) -> PushOp | None:
+    if value is None:
+        return None
+    then = to_enum(PushOp, value, "then")
+    if then not in (PushOp.DEACTIVATE, PushOp.REACTIVATE):
+        raise InvalidValueError(
+            f"then is deactivate or reactivate, not {then.value!r}", field="then"
+        )
+    return then
+
+
 @attrs.frozen
 class PushOperation:
     """One operation: ``op`` and the record's cells by upload-template header (text, as in
-    an upload file). ``line`` is where it came from, for errors."""
+    an upload file). ``line`` is where it came from, for errors.
+
+    ``then`` (``deactivate`` or ``reactivate``) changes the record's status after an
+    ``upsert`` or ``patch`` of its fields, in the same commit, each change with its own
+    audit event: a SCIM ``PUT`` that edits a user and sets ``active`` is one write.
+    """
 
     op: PushOp = attrs.field(converter=_op)
     record: Mapping[str, str] = attrs.field(converter=_cells)
     line: int = 0
+    then: PushOp | None = attrs.field(default=None, kw_only=True, converter=_then)
+
+    def __attrs_post_init__(self) -> None:
+        if self.then is not None and self.op not in (PushOp.UPSERT, PushOp.PATCH):
+            raise InvalidValueError(
+                f"then follows an upsert or a patch, not a {self.op.value}", field="then"
+            )
 
     @property
     def key(self) -> str:
@@ -105,6 +128,26 @@ def _keyed(record: UserRecord, key: str) -> UserRecord:
             field="LegacyContactKey",
         )
     return record
+
+
+def _steps(
+    operation: PushOperation, stored: UserRecord | None
+) -> list[tuple[AuditKind, UserRecord]]:
+    """What an operation does to the stored record, a change (and its kind) at a time:
+    none, the fields' or the status', or both when ``then`` follows a field change."""
+    steps: list[tuple[AuditKind, UserRecord]] = []
+    record, kind = _planned(operation, stored)
+    if record is not None and kind is not None:
+        steps.append((kind, record))
+    if operation.then is not None:
+        current = record if record is not None else stored
+        if current is None:  # pragma: no cover - _planned refused an unknown key
+            return steps
+        status = PushOperation(operation.then, {"LegacyContactKey": operation.key})
+        record, kind = _planned(status, current)
+        if record is not None and kind is not None:
+            steps.append((kind, record))
+    return steps
 
 
 def _planned(
@@ -193,7 +236,7 @@ def push(
                 f"a push holds at most {MOST_OPERATIONS:,} operations; split it", field="operations"
             )
     actions = [Action.INTEGRATION_SYNC]
-    if any(o.op is PushOp.REACTIVATE for o in batch):
+    if any(PushOp.REACTIVATE in (o.op, o.then) for o in batch):
         actions.append(Action.REACTIVATE_USER)
     rules = _decided(tenant, actor, actions, repository, rulebook, day, at, via)
     for _ in range(TRIES):
@@ -295,24 +338,27 @@ class _Planned:
             seen[key] = operation.line
             stored = repository.get(self.tenant_id, key)
             try:
-                record, kind = _planned(operation, stored)
+                steps = _steps(operation, stored)
             except InvalidValueError as exc:
                 self.errors.append(PushError(operation.line, key, str(exc)))
                 continue
-            if record is None or kind is None:
+            if not steps:
                 self.unchanged.append(key)
                 continue
-            (self.creates if stored is None else self.updates).append(record)
-            self.events.append(
-                AuditEvent(
-                    at=self.at,
-                    tenant_id=self.tenant_id,
-                    key=key,
-                    actor_id=self.actor.id,
-                    role=self.actor.role,
-                    channel=self.channel,
-                    kind=kind,
-                    changes=changes_between(stored, record) if stored is not None else (),
-                    rules=self.rules,
+            (self.creates if stored is None else self.updates).append(steps[-1][1])
+            before = stored
+            for kind, record in steps:
+                self.events.append(
+                    AuditEvent(
+                        at=self.at,
+                        tenant_id=self.tenant_id,
+                        key=key,
+                        actor_id=self.actor.id,
+                        role=self.actor.role,
+                        channel=self.channel,
+                        kind=kind,
+                        changes=changes_between(before, record) if before is not None else (),
+                        rules=self.rules,
+                    )
                 )
-            )
+                before = record
