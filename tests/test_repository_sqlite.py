@@ -14,6 +14,8 @@ from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from provisioning import RecordStatus, RepositoryError, Tenant, UserRecord
 from provisioning.adapters import COMMIT_STEPS, FaultHook, SqliteRepository, fail_at
@@ -565,3 +567,19 @@ def test_a_snapshot_reads_the_same_records_twice(path: Path) -> None:
             assert reader.revision("acme") == 1
         assert [r.legacy_contact_key for r in reader.records("acme")] == ["1001", "1002"]
         assert reader.revision("acme") == 2
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(st.dictionaries(st.text(), st.tuples(_JSON_VALUES, _JSON_VALUES).map(list), max_size=4))
+def test_events_changes_are_written_as_the_json_encoder_writes_them(
+    changes: dict[str, list[object]],
+) -> None:
+    """The C encoder made once writes each event's changes as the JSON encoder would."""
+    assert adapter._encode_changes(changes) == adapter._dump_changes(changes)
+    assert json.loads(adapter._encode_changes(changes)) == changes

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 import provisioning as pv
 from provisioning.adapters import MemoryRepository, SqliteRepository
+from provisioning.audit import changes_between
 from provisioning.repository import BatchReader, ChangeSet, Repository, UploadEntry
 from provisioning.spreadsheet import COMMUNITY_UPLOAD_USERS, ErrorCode, RowError, read
 from provisioning.uploads import _plan, _spill
@@ -621,3 +622,29 @@ def test_a_plan_under_sso_leaves_no_file_open(monkeypatch: pytest.MonkeyPatch) -
         del p
         gc.collect()
     assert [w.message for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+@pytest.mark.parametrize("batch", [1, 3, _spill.BATCH])
+@pytest.mark.parametrize("hold", [0, 2, 50_000])
+def test_the_changes_kept_beside_a_spilled_update_are_those_of_its_row(
+    hold: int, batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What an apply makes its audit events of (the changes the plan wrote beside its
+    rows) is what the rows themselves say, field changes built as their constructor
+    builds them, rows left out afterwards (conflicts) left out of both."""
+    monkeypatch.setattr(_spill, "BATCH", batch)
+    p = plan(_big_file(), store(_big_store()), overrides=ALL, file_digest="sha256:f", hold=hold)
+    assert p.counts.conflicts
+    for group in (p.updates, p.deactivations, p.reactivations):
+        expected = [(u.key, changes_between(u.old, u.new)) for u in group]
+        assert expected
+        if not isinstance(group, Spill):
+            continue
+        kept = [_spill.change_rows_changes(row) for row in group.change_rows()]
+        assert kept == expected == [_spill.update_row_changes(row) for row in group.rows()]
+        for _key, changes in kept:
+            for change in changes:
+                assert type(change) is pv.FieldChange
+                assert change == pv.FieldChange(change.field, change.old, change.new)
+    with pytest.raises(TypeError, match="no side rows"):
+        next(_spill.record_spill(0).change_rows())

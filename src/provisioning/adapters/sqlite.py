@@ -312,6 +312,38 @@ _UTC = dt.UTC
 _dump_changes = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
+def _fast_dumps() -> Any:
+    """``_dump_changes`` through the json module's C encoder, made once rather than per
+    call as ``JSONEncoder.encode`` does (half the cost of a small object, a million times);
+    ``_dump_changes`` itself where the C encoder is missing or not what it is here."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return _dump_changes
+    try:
+        # Values come from records: plain JSON values, never circular (no markers).
+        encoder = make(
+            None,
+            json.JSONEncoder().default,
+            json.encoder.encode_basestring,
+            None,
+            ":",
+            ",",
+            False,
+            False,
+            True,
+        )
+        probe = {"a": ["\u00e9\n", None], "b": [True, {"k": "v"}], "c": [1.5, 2]}
+        if "".join(encoder(probe, 0)) != _dump_changes(probe):
+            return _dump_changes
+    except (TypeError, ValueError):  # another signature: a Python without this encoder
+        return _dump_changes
+    join = "".join
+    return lambda value: join(encoder(value, 0))
+
+
+_encode_changes: Any = _fast_dumps()
+
+
 @functools.lru_cache(maxsize=64)
 def _utc_text(at: dt.datetime) -> str:
     # The events of one commit share their time: it is written as text once, not a
@@ -344,7 +376,7 @@ def _event_row(event: AuditEvent, revision: int, upload_id: int | None) -> tuple
         text[event.role],
         text[event.channel],
         text[event.kind],
-        _dump_changes({c.field: [c.old, c.new] for c in changes}) if changes else None,
+        _encode_changes({c.field: [c.old, c.new] for c in changes}) if changes else None,
         _rules_text(event.rules),
     )
 

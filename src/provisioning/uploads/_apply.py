@@ -23,7 +23,7 @@ from ..repository import (
     UploadEntry,
 )
 from ._results import FieldChange, Update, UploadCounts, UploadPlan
-from ._spill import Spill, update_row_changes, update_row_record
+from ._spill import Spill, change_rows_changes, update_row_record
 
 __all__ = ["EventKind", "Receipt", "RecordEvent", "apply_plan"]
 
@@ -223,7 +223,9 @@ def _events(plan: UploadPlan, at: dt.datetime) -> Iterator[AuditEvent]:
         (AuditKind.REACTIVATED, plan.reactivations),
     ):
         changed: Iterable[tuple[str, tuple[FieldChange, ...]]] = (
-            map(update_row_changes, group.rows())
+            # The changes the plan wrote beside its spilled rows: the records are not
+            # read again.
+            map(change_rows_changes, group.change_rows())
             if isinstance(group, Spill)
             else ((u.key, changes_between(u.old, u.new)) for u in group)
         )

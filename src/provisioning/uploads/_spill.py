@@ -19,12 +19,21 @@ import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import IO, Any, Generic, TypeVar, overload
 
+from .._twin import unfrozen_twin
 from ..audit import ROW_CODEC, FieldChange
 from ..records import UserRecord
 from ..spreadsheet import ErrorCode, RowError, Severity
 from ._results import Update
 
-__all__ = ["BATCH", "Spill", "error_spill", "record_spill", "string_spill", "update_spill"]
+__all__ = [
+    "BATCH",
+    "Spill",
+    "change_rows_changes",
+    "error_spill",
+    "record_spill",
+    "string_spill",
+    "update_spill",
+]
 
 _T = TypeVar("_T")
 
@@ -61,6 +70,35 @@ def update_row_changes(row: tuple[Any, Any]) -> tuple[str, tuple[FieldChange, ..
     return new[0], tuple(FieldChange(_FIELD_NAMES[i], old, new[i]) for i, old in diff)
 
 
+def _update_changes(row: tuple[Any, Any]) -> tuple[str, tuple[tuple[int, Any, Any], ...]]:
+    # What an update's audit event needs, written beside its row: the key and each
+    # changed field as (index, old, new), so that the events are made without reading
+    # (and unmarshalling) the whole records again.
+    new, diff = row
+    return new[0], tuple((i, old, new[i]) for i, old in diff)
+
+
+def change_rows_changes(row: tuple[str, Any]) -> tuple[str, tuple[FieldChange, ...]]:
+    """:func:`update_row_changes` of what :meth:`Spill.change_rows` gives."""
+    key, diff = row
+    names, new = _FIELD_NAMES, _new_change
+    changes = []
+    for i, old, value in diff:
+        change: Any = new(_ChangeTwin)
+        change.field = names[i]
+        change.old = old
+        change.new = value
+        change.__class__ = FieldChange
+        changes.append(change)
+    return key, tuple(changes)
+
+
+# FieldChange built as the reader builds rows: its values are the plan's own, and a
+# FieldChange has no converter or validator to skip (tests hold it to the constructor).
+_ChangeTwin = unfrozen_twin(FieldChange)
+_new_change = object.__new__
+
+
 def update_row_record(row: tuple[Any, Any]) -> UserRecord:
     """A spilled update's new record, without making the old one."""
     return _decode_record(row[0])
@@ -84,8 +122,14 @@ class Spill(Sequence[_T], Generic[_T]):
         decode: Callable[[Any], _T],
         key: Callable[[_T], str],
         hold: int,
+        side: Callable[[Any], tuple[str, Any]] | None = None,
     ) -> None:
         self._encode, self._decode, self._key, self._hold = encode, decode, key, hold
+        #: Made of each encoded row and written beside it (a key first): what
+        #: :meth:`change_rows` reads without reading the rows themselves.
+        self._side = side
+        #: (offset, size) of each batch's side rows.
+        self._side_batches: list[tuple[int, int]] = []
         self._head: list[_T] = []
         self._buffer: list[Any] = []
         self._file: IO[bytes] | None = None
@@ -112,12 +156,14 @@ class Spill(Sequence[_T], Generic[_T]):
         if not self._buffer:
             return
         data = marshal.dumps(self._buffer)
+        side = b"" if self._side is None else marshal.dumps(list(map(self._side, self._buffer)))
         try:
             if self._file is None:
                 self._file = tempfile.TemporaryFile(prefix="provisioning-plan-")  # noqa: SIM115
                 # Closed (and so deleted) when the list goes, with no warning on the way.
                 weakref.finalize(self, self._file.close)
             self._file.write(data)
+            self._file.write(side)
         except OSError as exc:
             folder = tempfile.gettempdir()
             raise OSError(
@@ -126,7 +172,8 @@ class Spill(Sequence[_T], Generic[_T]):
                 "a plan of many changes needs room there: set TMPDIR to a folder that has it",
             ) from exc
         self._batches.append((self._end, len(data)))
-        self._end += len(data)
+        self._side_batches.append((self._end + len(data), len(side)))
+        self._end += len(data) + len(side)
         self._buffer = []
 
     def discard(self, keys: Collection[str], found: int) -> None:
@@ -174,6 +221,24 @@ class Spill(Sequence[_T], Generic[_T]):
             batch = marshal.loads(os.pread(fd, size, offset))  # noqa: S302 - our own file
             if gone:
                 batch = [row for row in batch if self._row_key(row) not in gone]
+            yield from batch
+
+    def change_rows(self) -> Iterator[tuple[str, Any]]:
+        """The side rows (see ``side``) of the items, in order, without reading the rows."""
+        side = self._side
+        if side is None:
+            raise TypeError("this list keeps no side rows")
+        gone, key, encode = self._gone, self._key, self._encode
+        for item in self._head:
+            if not gone or key(item) not in gone:
+                yield side(encode(item))
+        if self._file is None:
+            return
+        fd = self._file.fileno()
+        for offset, size in self._side_batches:
+            batch = marshal.loads(os.pread(fd, size, offset))  # noqa: S302 - our own file
+            if gone:
+                batch = [row for row in batch if row[0] not in gone]
             yield from batch
 
     def _row_key(self, row: Any) -> str:
@@ -255,7 +320,7 @@ def record_spill(hold: int) -> Spill[UserRecord]:
 
 def update_spill(hold: int) -> Spill[Update]:
     """A spill of updates (a stored record and what the file makes of it)."""
-    return Spill(_encode_update, _decode_update, _update_key, hold)
+    return Spill(_encode_update, _decode_update, _update_key, hold, side=_update_changes)
 
 
 def string_spill(hold: int) -> Spill[str]:
