@@ -264,6 +264,12 @@ class ScimState:
         assert saved is not None
         return saved
 
+    def forget(self, tenant_id: str, key: str) -> None:
+        """Remove the record's SCIM facts (a reservation whose write failed)."""
+        self._run(
+            tenant_id, "DELETE FROM scim_users WHERE tenant_id = ? AND key = ?", (tenant_id, key)
+        )
+
     def _one(self, column: str, tenant_id: str, value: str) -> UserEntry | None:
         rows = self._rows(
             tenant_id,

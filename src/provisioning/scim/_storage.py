@@ -191,6 +191,39 @@ class RecordStorage(ScimStorage):
             raise UniquenessException(detail=f"userName {name!r} is another user's")
         return name
 
+    def _reserve(self, key: str, name: str, external_id: str | None) -> Callable[[], None]:
+        """Save the user's SCIM facts before the record's write: the store's uniqueness
+        constraint decides a race for a userName before any record is written. Returns
+        what puts the facts back, for when the write fails."""
+        before = self.state.entry(self.tenant_id, key)
+        try:
+            self.state.save(self.tenant_id, key, name, external_id=external_id, now=self._clock())
+        except InvalidValueError:
+            raise UniquenessException(detail=f"userName {name!r} is another user's") from None
+
+        def undo() -> None:
+            if before is None:
+                self.state.forget(self.tenant_id, key)
+            else:
+                self.state.save(
+                    self.tenant_id,
+                    key,
+                    before.user_name,
+                    removed=before.removed,
+                    external_id=before.external_id,
+                    now=before.modified_at,
+                )
+
+        return undo
+
+    def _write(self, undo: Callable[[], None], *push: Any) -> None:
+        """The record's write (``push``'s arguments); the reservation undone if it fails."""
+        try:
+            self._push(*push)
+        except BaseException:
+            undo()
+            raise
+
     def _then(self, stored: UserRecord | None, active: bool | None) -> PushOp | None:
         """The status change ``active`` asks of the record (``None``: none)."""
         status = RecordStatus.ENABLED if stored is None else stored.status
@@ -219,10 +252,8 @@ class RecordStorage(ScimStorage):
         then = (
             self._then(stored, user.active) if not restoring or self.reassign_reactivates else None
         )
-        self._push(PushOp.UPSERT, cells_of(user, key), then)
-        self.state.save(
-            self.tenant_id, key, name, external_id=_text(user.external_id), now=self._clock()
-        )
+        undo = self._reserve(key, name, _text(user.external_id))
+        self._write(undo, PushOp.UPSERT, cells_of(user, key), then)
         return resource_of(*self._visible(self._id_of(key)))
 
     def _id_of(self, key: str) -> str:
@@ -244,13 +275,11 @@ class RecordStorage(ScimStorage):
         name = self._check_name(user, key)
         # One commit: the fields (when changed) and the status ``active`` asks.
         then = self._then(record, user.active)
+        undo = self._reserve(key, name, _text(user.external_id))
         if cells_of(user, key) != cells_of(resource_of(record, entry), key):
-            self._push(PushOp.UPSERT, cells_of(user, key), then)
+            self._write(undo, PushOp.UPSERT, cells_of(user, key), then)
         elif then is not None:
-            self._push(then, {"LegacyContactKey": key})
-        self.state.save(
-            self.tenant_id, key, name, external_id=_text(user.external_id), now=self._clock()
-        )
+            self._write(undo, then, {"LegacyContactKey": key})
         return resource_of(*self._visible(entry.id))
 
     def delete(
