@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from scim2_models import UnauthorizedException
+from scim2_models import SCIMException, UnauthorizedException
 from scim2_server.applications.wsgi import TenantDispatcher, WSGIApplication
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
@@ -34,12 +34,22 @@ __all__ = ["TenantApplication", "make_application", "request_log"]
 LOG: Final = logging.getLogger("provisioning.scim")
 
 
+class _Service(ScimService):
+    """scim2-server's service, logging what it answers with a 500 (its traceback stays
+    in the log, never in the answer)."""
+
+    def error_response(self, exception: Exception) -> ScimResponse:
+        if not isinstance(exception, SCIMException):
+            LOG.error("unexpected error serving a SCIM request", exc_info=exception)
+        return super().error_response(exception)
+
+
 class TenantApplication(WSGIApplication):
     """One tenant's SCIM application: scim2-server's, with our bearer tokens."""
 
     def __init__(self, storage: RecordStorage) -> None:
         provider = make_provider()
-        super().__init__(storage, provider, ScimService(provider))
+        super().__init__(storage, provider, _Service(provider))
         self.records = storage
 
     def get_subject(self, request: ScimRequest) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import threading
 from collections.abc import Callable
 from typing import Any, Final, cast
 
@@ -22,6 +23,7 @@ from scim2_models import (
     Resource,
     ResourceType,
     ResponseParameters,
+    SCIMException,
     ScimFilter,
     SearchRequest,
     UnauthorizedException,
@@ -32,7 +34,7 @@ from scim2_server.utils import parametrize
 
 from ..actors import Actor
 from ..audit import Channel
-from ..exceptions import InvalidValueError, RefusedError
+from ..exceptions import ConflictError, InvalidValueError, RefusedError
 from ..records import RecordStatus, UserRecord
 from ..repository import Repository, TenantStore
 from ..rules import DEFAULT_RULEBOOK, RuleBook
@@ -55,6 +57,12 @@ ACTOR: Final[contextvars.ContextVar[Actor | None]] = contextvars.ContextVar(
 #: PATCH) does. Answered 201, never 409. ``RecordStorage(reassign_reactivates=True)``
 #: makes the POST's ``active: true`` reactivate instead.
 REASSIGN_KEEPS_DEACTIVATION: Final = "SCIM_REASSIGN_KEEPS_DEACTIVATION"
+
+
+class BusyException(SCIMException):
+    """The tenant's store is busy with other writes: a 503 the client retries."""
+
+    status = 503
 
 
 class RecordStorage(ScimStorage):
@@ -88,6 +96,10 @@ class RecordStorage(ScimStorage):
         self.key_attribute = key_attribute
         self.reassign_reactivates = reassign_reactivates
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        # One write of this tenant at a time in this process: its commits are ordered by
+        # the tenant's revision anyway, and a write's checks (If-Match, the userName)
+        # then see no other write of this process between them and its commit.
+        self._writing = threading.Lock()
 
     @property
     def repository(self) -> Repository:
@@ -168,6 +180,8 @@ class RecordStorage(ScimStorage):
             )
         except RefusedError as exc:
             raise ForbiddenException(detail=f"refused by {' '.join(exc.rules)}: {exc}") from None
+        except ConflictError as exc:
+            raise BusyException(detail=str(exc)) from None
         if not isinstance(result, PushResult):
             raise InvalidValueException(detail="; ".join(e.message for e in result))
         return result
@@ -234,6 +248,10 @@ class RecordStorage(ScimStorage):
         return None
 
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
+        with self._writing:
+            return self._create(resource)
+
+    def _create(self, resource: Resource[Any]) -> Resource[Any]:
         user = cast(CommunityUser[Any], resource)
         key = self._key(user)
         name = self._check_name(user, key)
@@ -268,6 +286,10 @@ class RecordStorage(ScimStorage):
         *,
         expected_version: str | None = None,
     ) -> Resource[Any]:
+        with self._writing:
+            return self._update(resource, expected_version)
+
+    def _update(self, resource: Resource[Any], expected_version: str | None) -> Resource[Any]:
         user = cast(CommunityUser[Any], resource)
         record, entry = self._visible(str(user.id))
         _check_version(record, entry, expected_version)
@@ -285,6 +307,10 @@ class RecordStorage(ScimStorage):
     def delete(
         self, resource_type: ResourceType, resource_id: str, *, expected_version: str | None = None
     ) -> None:
+        with self._writing:
+            self._delete(resource_id, expected_version)
+
+    def _delete(self, resource_id: str, expected_version: str | None) -> None:
         record, entry = self._visible(resource_id)
         _check_version(record, entry, expected_version)
         # DEACTIVATE_NOT_DELETE: the record is deactivated and kept; the resource goes.
