@@ -58,6 +58,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql as pg_sql
 
+from .._gc import collector_paused
 from .._rows import row_codec
 from .._validators import (
     check_page,
@@ -1124,7 +1125,7 @@ class PostgresRepository:
         """One transaction: lock the tenant, check its revision, write the batches, the
         events, the history and the revision. :class:`_MisfitError` (rolled back) when
         the records do not fit, carrying what failed."""
-        with self._borrowed() as con:
+        with self._borrowed() as con, collector_paused():
             self._batch_tables(con)
             try:
                 with con.transaction():

@@ -19,6 +19,7 @@ import attrs
 
 from .._clock import today
 from .._fields import make_carry, make_equal, make_replace
+from .._gc import collector_paused
 from .._validators import check_day, check_type, to_enum
 from ..actors import Action, Actor, Role
 from ..audit import Channel
@@ -190,9 +191,10 @@ def plan_rows(
     if actor.role is Role.SUPER_ADMIN:
         protected.add(actor.id)
     planner = _Planner(lookups(repository, tenant.id), rows, protected, hold)
-    planner.read(rows)
-    conflicts = planner.resolve_conflicts()
-    planner.finish(mode)
+    with collector_paused():  # millions of short-lived objects, none in a cycle
+        planner.read(rows)
+        conflicts = planner.resolve_conflicts()
+        planner.finish(mode)
     facts = planner.facts(mode, rulebook, len(conflicts))
     findings, tripped = check_safeguards(rulebook, facts, chosen)
     sso = rulebook.sso_eligibility(effective, product=product, as_of=day)

@@ -17,6 +17,8 @@ import os
 import tempfile
 import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
+from itertools import compress
+from operator import ne
 from typing import IO, Any, Generic, TypeVar, overload
 
 from .._twin import unfrozen_twin
@@ -44,13 +46,15 @@ BATCH = 4096
 _CODEC = ROW_CODEC
 _encode_record = _CODEC.encode
 _decode_record = _CODEC.decode
+_INDEXES = range(len(_CODEC.columns))
 
 
 def _encode_update(update: Update) -> tuple[Any, Any]:
-    # The new record whole, the old one as the fields it differs in: (index, old value).
+    # The new record whole, the old one as the fields it differs in: (index, old value),
+    # those picked out without a Python loop over every field.
     new = _encode_record(update.new)
     old = _encode_record(update.old)
-    return new, tuple((i, o) for i, (o, n) in enumerate(zip(old, new, strict=True)) if o != n)
+    return new, tuple([(i, old[i]) for i in compress(_INDEXES, map(ne, old, new))])
 
 
 def _decode_update(row: tuple[Any, Any]) -> Update:
