@@ -511,3 +511,36 @@ def test_a_failed_write_leaves_the_user_name_as_it_was(repo: Any, state: ScimSta
     assert "EmailAddress" in body["detail"]
     assert scim("GET", f"/Users/{created['id']}")[1]["userName"] == "ada@example.com"
     assert state.holder_of("harbor", "renamed@example.com") is None
+
+
+def test_entra_default_attribute_mappings(repo: Any, state: ScimState) -> None:
+    """The PATCH Entra sends with its default user mappings: the attributes a record
+    keeps are written, the others (department, manager, preferredLanguage, an address's
+    formatted text, displayName) are ignored, not refused."""
+    scim = client(repo, state)
+    _, created, _ = scim("POST", "/Users", entra_user())
+    enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    patch = _patch(
+        {"op": "Add", "path": "displayName", "value": "Grace Hopper"},
+        {"op": "Add", "path": "preferredLanguage", "value": "en-US"},
+        {"op": "Add", "path": 'addresses[type eq "work"].formatted', "value": "Bldg 7"},
+        {"op": "Add", "path": 'addresses[type eq "work"].locality', "value": "Arlington"},
+        {"op": "Add", "path": 'addresses[type eq "work"].postalCode', "value": "22201"},
+        {"op": "Add", "path": 'phoneNumbers[type eq "work"].value', "value": "555-0199"},
+        {"op": "Add", "path": f"{enterprise}:department", "value": "Navy"},
+        {"op": "Add", "path": f"{enterprise}:employeeNumber", "value": "E-7"},
+        {"op": "Replace", "path": "title", "value": "Rear Admiral"},
+    )
+    status, body, _ = scim("PATCH", f"/Users/{created['id']}", patch)
+    assert status in {200, 204}, body
+    record = repo.get("harbor", "Test_User_ab6490ee")
+    assert (record.city, record.postal_code, record.phone1, record.phone1_type) == (
+        "Arlington",
+        "22201",
+        "555-0199",
+        "work",
+    )
+    assert (record.member_id, record.title) == ("E-7", "Rear Admiral")
+    shown = scim("GET", f"/Users/{created['id']}")[1]
+    assert shown["addresses"] == [{"type": "work", "locality": "Arlington", "postalCode": "22201"}]
+    assert "displayName" not in shown

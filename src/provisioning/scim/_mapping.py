@@ -71,6 +71,7 @@ def resource_of(record: UserRecord, entry: UserEntry) -> CommunityUser[Any]:
     ]
     street = "\n".join(line for line in (record.address1, record.address2) if line)
     address = RecordAddress(
+        type="work",
         street_address=street or None,
         locality=record.city,
         region=record.state,

@@ -80,8 +80,10 @@ class RecordPhone(ComplexAttribute):
 
 class RecordAddress(ComplexAttribute):
     """The record's address (one is kept): ``streetAddress`` is Address1 and Address2,
-    a line each."""
+    a line each. ``type`` is ``work``, so that Entra's ``addresses[type eq "work"]``
+    paths find it."""
 
+    type: Annotated[str | None, Field(examples=["work"])] = None
     street_address: str | None = None
     locality: str | None = None
     region: str | None = None
