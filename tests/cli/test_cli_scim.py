@@ -175,3 +175,18 @@ def test_serve_needs_a_store(tmp_path: Path) -> None:
     result = Cli(tmp_path)("scim", "serve", "--port", "0")
     assert result.code == 2
     assert "there is no store at" in result.err
+
+
+def test_serve_keys_a_tenant_by_user_name_when_asked(cli: Cli, tmp_path: Path) -> None:
+    """--key-from-user-name TENANT: the record's key is the userName, not the externalId;
+    an unknown tenant there is a usage error."""
+    token = _issue(cli)["token"]
+    with serving(cli.db, tmp_path, "--key-from-user-name", "summit") as served:
+        status, body = _call(f"{served.base('summit')}/Users", token, "POST", USER)
+        assert status == 201, body
+    with SqliteRepository(cli.db) as repo:
+        assert repo.get("summit", "ada@example.com") is not None
+        assert repo.get("summit", "00u1") is None
+    result = cli("scim", "serve", "--port", "0", "--key-from-user-name", "nowhere")
+    assert result.code == 2
+    assert "no tenant 'nowhere'" in result.err
