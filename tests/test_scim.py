@@ -544,3 +544,39 @@ def test_entra_default_attribute_mappings(repo: Any, state: ScimState) -> None:
     shown = scim("GET", f"/Users/{created['id']}")[1]
     assert shown["addresses"] == [{"type": "work", "locality": "Arlington", "postalCode": "22201"}]
     assert "displayName" not in shown
+
+
+def test_the_scim_facts_beside_the_record_are_audited(repo: Any, state: ScimState) -> None:
+    """userName and externalId are in the create's event; a PUT changing only the
+    userName is an updated event of its own; a DELETE of a user already deactivated is
+    audited too (the resource's removal)."""
+    scim = client(repo, state)
+    _, created, _ = scim("POST", "/Users", okta_user())
+    first = list(repo.events("harbor"))[-1]
+    assert [(c.field, c.old, c.new) for c in first.changes] == [
+        ("userName", None, "ada@example.com"),
+        ("externalId", None, "00u1001"),
+    ]
+    before = repo.revision("harbor")
+    status, body, _ = scim("PUT", f"/Users/{created['id']}", okta_user("ada.king@example.com"))
+    assert (status, body["userName"]) == (200, "ada.king@example.com")
+    assert body["meta"]["version"] != created["meta"]["version"]
+    renamed = list(repo.events("harbor"))[-1]
+    assert (renamed.kind.value, renamed.revision, renamed.channel) == (
+        "updated",
+        before + 1,
+        pv.Channel.SCIM,
+    )
+    assert [(c.field, c.old, c.new) for c in renamed.changes] == [
+        ("userName", "ada@example.com", "ada.king@example.com")
+    ]
+    assert scim("PUT", f"/Users/{created['id']}", okta_user("ada.king@example.com"))[0] == 200
+    assert repo.revision("harbor") == before + 1  # nothing changed, nothing written
+    off = _patch({"op": "replace", "path": "active", "value": False})
+    scim("PATCH", f"/Users/{created['id']}", off)
+    assert scim("DELETE", f"/Users/{created['id']}")[0] == 204
+    gone = list(repo.events("harbor"))[-1]
+    assert (gone.kind.value, [(c.field, c.new) for c in gone.changes]) == (
+        "updated",
+        [("scimResource", None)],
+    )

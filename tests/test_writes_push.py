@@ -275,3 +275,24 @@ def test_then_is_a_status_change_after_a_field_change(op: str, then: str, messag
     with pytest.raises(pv.InvalidValueError, match=message) as caught:
         PushOperation(op, cells("1"), then=then)
     assert caught.value.field == "then"
+
+
+def test_also_is_audited_with_the_change_or_on_its_own(repo: Repository) -> None:
+    """also: a host's own changes beside the record, in the operation's first event, or
+    an updated event of their own when the record does not change."""
+    renamed = (pv.FieldChange("userName", "a", "b"),)
+    created = ok(
+        writes.push(SUMMIT, SYNC, [PushOperation("upsert", cells("1"), also=renamed)], repo)
+    )
+    assert [(c.field, c.new) for c in created.events[0].changes] == [("userName", "b")]
+    alone = ok(
+        writes.push(
+            SUMMIT, SYNC, [PushOperation("patch", {"LegacyContactKey": "1"}, also=renamed)], repo
+        )
+    )
+    assert (alone.revision, [e.kind.value for e in alone.events]) == (2, ["updated"])
+    assert alone.events[0].changes == renamed
+    kinds = [e.kind.value for e in repo.events("summit")]  # type: ignore[attr-defined]
+    assert kinds == ["created", "updated"]
+    with pytest.raises(pv.InvalidValueError, match="also must be FieldChange values"):
+        PushOperation("patch", {"LegacyContactKey": "1"}, also="userName")  # type: ignore[arg-type]

@@ -33,7 +33,7 @@ from scim2_server.storage import ScimStorage, SearchPage
 from scim2_server.utils import parametrize
 
 from ..actors import Actor
-from ..audit import Channel
+from ..audit import Channel, FieldChange
 from ..exceptions import ConflictError, InvalidValueError, RefusedError
 from ..records import RecordStatus, UserRecord
 from ..repository import Repository, TenantStore
@@ -163,7 +163,13 @@ class RecordStorage(ScimStorage):
 
     # -- writes ---------------------------------------------------------------------------
 
-    def _push(self, op: PushOp, cells: dict[str, str], then: PushOp | None = None) -> PushResult:
+    def _push(
+        self,
+        op: PushOp,
+        cells: dict[str, str],
+        then: PushOp | None = None,
+        also: tuple[FieldChange, ...] = (),
+    ) -> PushResult:
         actor = ACTOR.get()
         if actor is None:
             raise UnauthorizedException(detail="No bearer token")
@@ -172,7 +178,7 @@ class RecordStorage(ScimStorage):
             result = push(
                 tenant,
                 actor,
-                [PushOperation(op, cells, line=1, then=then)],
+                [PushOperation(op, cells, line=1, then=then, also=also)],
                 self.repository,
                 rulebook=self.rulebook,
                 now=self._clock(),
@@ -205,13 +211,22 @@ class RecordStorage(ScimStorage):
             raise UniquenessException(detail=f"userName {name!r} is another user's")
         return name
 
-    def _reserve(self, key: str, name: str, external_id: str | None) -> Callable[[], None]:
+    def _reserve(
+        self, key: str, name: str, external_id: str | None, *, removed: bool = False
+    ) -> Callable[[], None]:
         """Save the user's SCIM facts before the record's write: the store's uniqueness
         constraint decides a race for a userName before any record is written. Returns
         what puts the facts back, for when the write fails."""
         before = self.state.entry(self.tenant_id, key)
         try:
-            self.state.save(self.tenant_id, key, name, external_id=external_id, now=self._clock())
+            self.state.save(
+                self.tenant_id,
+                key,
+                name,
+                external_id=external_id,
+                removed=removed,
+                now=self._clock(),
+            )
         except InvalidValueError:
             raise UniquenessException(detail=f"userName {name!r} is another user's") from None
 
@@ -270,8 +285,13 @@ class RecordStorage(ScimStorage):
         then = (
             self._then(stored, user.active) if not restoring or self.reassign_reactivates else None
         )
-        undo = self._reserve(key, name, _text(user.external_id))
-        self._write(undo, PushOp.UPSERT, cells_of(user, key), then)
+        external_id = _text(user.external_id)
+        also = _facts(entry, name, external_id)
+        if restoring:
+            assert entry is not None
+            also += (FieldChange("scimResource", None, entry.id),)
+        undo = self._reserve(key, name, external_id)
+        self._write(undo, PushOp.UPSERT, cells_of(user, key), then, also)
         return resource_of(*self._visible(self._id_of(key)))
 
     def _id_of(self, key: str) -> str:
@@ -297,11 +317,18 @@ class RecordStorage(ScimStorage):
         name = self._check_name(user, key)
         # One commit: the fields (when changed) and the status ``active`` asks.
         then = self._then(record, user.active)
-        undo = self._reserve(key, name, _text(user.external_id))
-        if cells_of(user, key) != cells_of(resource_of(record, entry), key):
-            self._write(undo, PushOp.UPSERT, cells_of(user, key), then)
+        external_id = _text(user.external_id)
+        also = _facts(entry, name, external_id)
+        changed = cells_of(user, key) != cells_of(resource_of(record, entry), key)
+        if not (changed or then or also):
+            return resource_of(record, entry)  # nothing to write
+        undo = self._reserve(key, name, external_id)
+        if changed:
+            self._write(undo, PushOp.UPSERT, cells_of(user, key), then, also)
         elif then is not None:
-            self._write(undo, then, {"LegacyContactKey": key})
+            self._write(undo, then, {"LegacyContactKey": key}, None, also)
+        else:  # only the SCIM facts changed: their own audited event
+            self._write(undo, PushOp.PATCH, {"LegacyContactKey": key}, None, also)
         return resource_of(*self._visible(entry.id))
 
     def delete(
@@ -313,16 +340,23 @@ class RecordStorage(ScimStorage):
     def _delete(self, resource_id: str, expected_version: str | None) -> None:
         record, entry = self._visible(resource_id)
         _check_version(record, entry, expected_version)
-        # DEACTIVATE_NOT_DELETE: the record is deactivated and kept; the resource goes.
-        self._push(PushOp.DEACTIVATE, {"LegacyContactKey": entry.key})
-        self.state.save(
-            self.tenant_id,
-            entry.key,
-            entry.user_name,
-            removed=True,
-            external_id=entry.external_id,
-            now=self._clock(),
-        )
+        # DEACTIVATE_NOT_DELETE: the record is deactivated and kept; the resource goes,
+        # audited even when the record was deactivated already.
+        undo = self._reserve(entry.key, entry.user_name, entry.external_id, removed=True)
+        also = (FieldChange("scimResource", entry.id, None),)
+        self._write(undo, PushOp.DEACTIVATE, {"LegacyContactKey": entry.key}, None, also)
+
+
+def _facts(entry: UserEntry | None, name: str, external_id: str | None) -> tuple[FieldChange, ...]:
+    """The changes of the SCIM facts kept beside the record, for its audit event."""
+    old_name = None if entry is None else entry.user_name
+    old_external = None if entry is None else entry.external_id
+    changes = []
+    if name != old_name:
+        changes.append(FieldChange("userName", old_name, name))
+    if external_id != old_external:
+        changes.append(FieldChange("externalId", old_external, external_id))
+    return tuple(changes)
 
 
 def _text(value: object) -> str | None:

@@ -19,7 +19,7 @@ import attrs
 from .._enum import ValueEnum
 from .._validators import check_day, check_type, to_enum
 from ..actors import Action, Actor
-from ..audit import AuditEvent, AuditKind, Channel, changes_between
+from ..audit import AuditEvent, AuditKind, Channel, FieldChange, changes_between
 from ..exceptions import ConflictError, InvalidValueError, RefusedError
 from ..records import RecordStatus, UserRecord
 from ..repository import AuditLog, ChangeSet, Repository
@@ -68,6 +68,13 @@ def _then(value: PushOp | str | None) -> PushOp | None:
     return then
 
 
+def _also(value: Iterable[FieldChange]) -> tuple[FieldChange, ...]:
+    given: object = value
+    if isinstance(given, str | bytes) or not isinstance(given, Iterable):
+        raise InvalidValueError(f"also must be FieldChange values, got {value!r:.80}", field="also")
+    return tuple(check_type(c, FieldChange, "also", "FieldChange values") for c in value)
+
+
 @attrs.frozen
 class PushOperation:
     """One operation: ``op`` and the record's cells by upload-template header (text, as in
@@ -76,12 +83,18 @@ class PushOperation:
     ``then`` (``deactivate`` or ``reactivate``) changes the record's status after an
     ``upsert`` or ``patch`` of its fields, in the same commit, each change with its own
     audit event: a SCIM ``PUT`` that edits a user and sets ``active`` is one write.
+
+    ``also`` is changes a host keeps beside the record (the SCIM layer's ``userName``),
+    recorded in the operation's first audit event; when the operation changes nothing
+    of the record, they are an ``updated`` event of their own, so no change goes
+    unaudited.
     """
 
     op: PushOp = attrs.field(converter=_op)
     record: Mapping[str, str] = attrs.field(converter=_cells)
     line: int = 0
     then: PushOp | None = attrs.field(default=None, kw_only=True, converter=_then)
+    also: tuple[FieldChange, ...] = attrs.field(default=(), kw_only=True, converter=_also)
 
     def __attrs_post_init__(self) -> None:
         if self.then is not None and self.op not in (PushOp.UPSERT, PushOp.PATCH):
@@ -116,6 +129,11 @@ class PushResult:
     revision: int | None
     events: tuple[AuditEvent, ...]
     unchanged: tuple[str, ...]
+
+
+def _deleted(record: UserRecord) -> bool:
+    """A tombstone: the person's data was deleted (DEACTIVATE_NOT_DELETE)."""
+    return record.status is RecordStatus.DELETED
 
 
 def _keyed(record: UserRecord, key: str) -> UserRecord:
@@ -342,23 +360,29 @@ class _Planned:
             except InvalidValueError as exc:
                 self.errors.append(PushError(operation.line, key, str(exc)))
                 continue
-            if not steps:
+            also = operation.also
+            if not steps and (not also or stored is None or _deleted(stored)):
                 self.unchanged.append(key)
                 continue
-            (self.creates if stored is None else self.updates).append(steps[-1][1])
+            if steps:
+                (self.creates if stored is None else self.updates).append(steps[-1][1])
+            else:  # only what the host keeps beside the record changed: audited alone
+                self.events.append(self._event(key, AuditKind.UPDATED, also))
             before = stored
             for kind, record in steps:
-                self.events.append(
-                    AuditEvent(
-                        at=self.at,
-                        tenant_id=self.tenant_id,
-                        key=key,
-                        actor_id=self.actor.id,
-                        role=self.actor.role,
-                        channel=self.channel,
-                        kind=kind,
-                        changes=changes_between(before, record) if before is not None else (),
-                        rules=self.rules,
-                    )
-                )
-                before = record
+                changes = changes_between(before, record) if before is not None else ()
+                self.events.append(self._event(key, kind, (*changes, *also)))
+                before, also = record, ()
+
+    def _event(self, key: str, kind: AuditKind, changes: Sequence[FieldChange]) -> AuditEvent:
+        return AuditEvent(
+            at=self.at,
+            tenant_id=self.tenant_id,
+            key=key,
+            actor_id=self.actor.id,
+            role=self.actor.role,
+            channel=self.channel,
+            kind=kind,
+            changes=tuple(changes),
+            rules=self.rules,
+        )
