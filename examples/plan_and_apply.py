@@ -7,13 +7,11 @@ command-line tool would use. Run it with ``python examples/plan_and_apply.py``.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import tempfile
 from pathlib import Path
 
 import provisioning as pv
 from provisioning.adapters import SqliteRepository
-from provisioning.spreadsheet import COMMUNITY_UPLOAD_USERS, read
 
 AS_OF = dt.date(2026, 11, 25)
 HEADER = "LegacyContactKey,FirstName,LastName,EmailAddress,CompanyName,Title,Status\n"
@@ -51,18 +49,7 @@ def plan_file(
     path: Path, repo: SqliteRepository, overrides: tuple[str, ...] = (), mode: str = "full"
 ) -> pv.UploadPlan:
     """Read ``path`` and plan it for Sam; the plan carries the file's digest."""
-    digest = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
-    with path.open("rb") as stream:
-        return pv.plan_upload(
-            ACME,
-            SAM,
-            read(stream, COMMUNITY_UPLOAD_USERS),
-            repo,
-            as_of=AS_OF,
-            mode=mode,
-            overrides=overrides,
-            file_digest=digest,
-        )
+    return pv.plan_upload_file(path, ACME, SAM, repo, as_of=AS_OF, mode=mode, overrides=overrides)
 
 
 def main() -> None:

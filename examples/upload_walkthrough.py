@@ -15,7 +15,7 @@ from pathlib import Path
 import provisioning as pv
 from provisioning.adapters import SqliteRepository
 from provisioning.serialization import tenant_from_dict
-from provisioning.spreadsheet import COMMUNITY_UPLOAD_USERS, read, write
+from provisioning.spreadsheet import COMMUNITY_UPLOAD_USERS, write
 
 HERE = Path(__file__).resolve().parent
 UPLOAD = HERE / "data" / "community-upload.csv"
@@ -30,8 +30,7 @@ with SqliteRepository(":memory:") as repo:
     repo.save_tenant(tenant)
 
     # 1. The dry run. The broken rows hold the plan: nothing is applied in silence.
-    with UPLOAD.open("rb") as stream:
-        plan = pv.plan_upload(tenant, dana, read(stream, COMMUNITY_UPLOAD_USERS), repo, as_of=AS_OF)
+    plan = pv.plan_upload_file(UPLOAD, tenant, dana, repo, as_of=AS_OF)
     print(plan)
     assert not plan.applicable
     assert plan.held_by == {pv.Safeguard.ROW_ERRORS}
@@ -40,15 +39,7 @@ with SqliteRepository(":memory:") as repo:
     print()
 
     # 2. Decide to load the valid rows now and fix the others later: override by name.
-    with UPLOAD.open("rb") as stream:
-        plan = pv.plan_upload(
-            tenant,
-            dana,
-            read(stream, COMMUNITY_UPLOAD_USERS),
-            repo,
-            as_of=AS_OF,
-            overrides=["row_errors"],
-        )
+    plan = pv.plan_upload_file(UPLOAD, tenant, dana, repo, as_of=AS_OF, overrides=["row_errors"])
     receipt = pv.apply_plan(plan, repo)
     print(receipt)
     events = list(receipt.events())
@@ -61,15 +52,7 @@ with SqliteRepository(":memory:") as repo:
     print()
 
     # 3. The same file again changes nothing: applying is idempotent.
-    with UPLOAD.open("rb") as stream:
-        again = pv.plan_upload(
-            tenant,
-            dana,
-            read(stream, COMMUNITY_UPLOAD_USERS),
-            repo,
-            as_of=AS_OF,
-            overrides=["row_errors"],
-        )
+    again = pv.plan_upload_file(UPLOAD, tenant, dana, repo, as_of=AS_OF, overrides=["row_errors"])
     print(again.summary())
     assert again.counts.unchanged == 293
     assert not again.creates

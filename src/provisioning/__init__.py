@@ -103,6 +103,7 @@ from .uploads import (
     apply_plan,
     plan_revert,
     plan_upload,
+    plan_upload_file,
     tenant_as_stored,
     write_results,
 )
@@ -195,6 +196,7 @@ __all__ = [
     "plan_migration",
     "plan_revert",
     "plan_upload",
+    "plan_upload_file",
     "read",
     "read_all",
     "scenarios",

@@ -60,7 +60,7 @@ from ..uploads import (
     UploadPlan,
     apply_plan,
     plan_revert,
-    plan_upload,
+    plan_spooled,
     tenant_as_stored,
     write_results,
 )
@@ -77,7 +77,7 @@ from ._inputs import (
     parse_size,
     spool,
 )
-from ._reading import PARAMETERS, ReadingOptions, open_reader, reading_options
+from ._reading import COMMAND_NAMES, PARAMETERS, ReadingOptions, open_reader, reading_options
 from ._store import DB, DEFAULT_DB, Store, open_store
 
 __all__ = ["cli", "main"]
@@ -791,16 +791,22 @@ def _plan(
     watch = _progress(upload.path, state.err, "planning")
     with watch(cast(BinaryIO, upload.stream), upload.size) as stream, store.repo.snapshot():
         # One read snapshot: the plan's lookups all see the revision it was made at.
-        plan = plan_upload(
+        plan = plan_spooled(
+            upload,
             tenant,
             actor,
-            open_reader(stream, COMMUNITY_UPLOAD_USERS, reading, None),
             store.repo,
+            stream=stream,
+            max_file_size=None,
+            date_order=reading.date_order,
+            lenient_headers=reading.lenient_headers,
+            encoding=reading.encoding,
+            sheet=reading.sheet,
+            option_names=COMMAND_NAMES,
             mode=mode,
             as_of=as_of,
             overrides=overrides,
             protected_keys=admins,
-            file_digest=upload.digest,
         )
     # The tenant and actors were read before the plan's snapshot: if `tenant add` changed
     # them since, the plan was decided by who the actor was, not who the actor is.

@@ -20,8 +20,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext, supp
 from pathlib import Path
 from typing import IO, BinaryIO, cast
 
-import attrs
-
+from ..uploads import Spooled
 from ._render import TerminalText
 
 __all__ = [
@@ -151,18 +150,6 @@ def read_capped(path: Path, what: str, cap: int = DOCUMENT_CAP) -> bytes:
     if len(data) > cap:
         raise _too_large(path, what, cap)
     return data
-
-
-@attrs.frozen
-class Spooled:
-    """An upload file read once, within its cap: its bytes and their digest."""
-
-    stream: IO[bytes]
-    #: ``sha256:`` and the hex digest of exactly the bytes in ``stream``.
-    digest: str
-    size: int
-    #: The file it is a copy of.
-    path: Path
 
 
 #: Wraps the opened file, given its size: a progress bar, say.

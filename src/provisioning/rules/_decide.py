@@ -20,6 +20,7 @@ import attrs
 
 from .._enum import ValueEnum
 from .._html import html_table
+from .._pandas import data_frame
 from .._validators import to_enum
 from ..actors import Action, Actor, Role
 from ..catalog import Product
@@ -724,6 +725,10 @@ class PermissionMatrix:
             }
             for (action, method, role), permission in self.cells.items()
         ]
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_records` as a ``pandas.DataFrame``; needs pandas (the extra ``pandas``)."""
+        return data_frame(self.to_records(), ("action", "method", "role", "verdict", "rules"))
 
     def _repr_html_(self) -> str:
         rows = [tuple(r.values()) for r in self.to_records()]

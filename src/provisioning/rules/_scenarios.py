@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .._clock import today
 from .._html import html_table
+from .._pandas import data_frame
 from ..actors import Action, Actor, Role
 from ..catalog import Product
 from ..catalog import ProvisioningMethod as Method
@@ -154,6 +155,11 @@ class ScenarioTable:
     def to_records(self) -> list[dict[str, object]]:
         """One flat dict per scenario, ready for ``pandas.DataFrame``."""
         return [s.to_record() for s in self.scenarios]
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_records` as a ``pandas.DataFrame``; needs pandas (the extra ``pandas``)."""
+        records = self.to_records()
+        return data_frame(records, tuple(records[0]) if records else ())
 
     def __str__(self) -> str:
         lines = [f"{len(self.scenarios)} scenarios as of {self.as_of.isoformat()}"]

@@ -11,6 +11,7 @@ from typing import IO, Any, Generic, TypedDict, Unpack
 
 import attrs
 
+from .._pandas import data_frame
 from .._validators import check_type, to_enum
 from ..exceptions import InvalidValueError, SpreadsheetError
 from ..records import normalize_email
@@ -38,6 +39,9 @@ __all__ = [
 
 #: 50 MB, the upload limit of comparable platforms (see the domain reference, docs/domain.md).
 DEFAULT_MAX_FILE_SIZE = 50_000_000
+
+#: The columns of :meth:`ReadReport.to_records`, in order.
+PROBLEM_COLUMNS = ("record", "line", "cell", "column", "code", "severity", "message", "value")
 #: Excel's own limit on the characters of one cell.
 DEFAULT_MAX_FIELD_SIZE = 32_767
 #: The most columns a header may have; the vendor's template has 27.
@@ -913,6 +917,31 @@ class ReadReport(Generic[R]):
     def ok(self) -> bool:
         """Whether every row yielded a record."""
         return self.summary.ok
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat dict per problem, in file order, so problems group by ``code``.
+
+        Each has ``record``, ``line``, ``cell`` (a workbook's ``Members!C14``, else
+        ``None``), ``column``, ``code``, ``severity``, ``message`` and ``value``.
+        """
+        return [
+            {
+                "record": p.record,
+                "line": p.line,
+                "cell": p.cell,
+                "column": p.column,
+                "code": p.code.value,
+                "severity": p.severity.value,
+                "message": p.message,
+                "value": p.value,
+            }
+            for p in self.problems
+        ]
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_records` as a ``pandas.DataFrame``: one row per problem; needs pandas
+        (the extra ``pandas``). The records themselves are in :attr:`records`."""
+        return data_frame(self.to_records(), PROBLEM_COLUMNS)
 
 
 class ReadOptions(TypedDict, total=False):

@@ -19,6 +19,7 @@
 
 from ..repository import UploadMode
 from ._apply import EventKind, Receipt, RecordEvent, apply_plan
+from ._file import Spooled, plan_spooled, plan_upload_file, spool
 from ._outcomes import RESULTS_COLUMNS, write_results
 from ._plan import plan_upload
 from ._results import Conflict, FieldChange, Update, UploadCounts, UploadPlan
@@ -34,13 +35,17 @@ __all__ = [
     "Receipt",
     "RecordEvent",
     "Safeguard",
+    "Spooled",
     "Update",
     "UploadCounts",
     "UploadMode",
     "UploadPlan",
     "apply_plan",
     "plan_revert",
+    "plan_spooled",
     "plan_upload",
+    "plan_upload_file",
+    "spool",
     "tenant_as_stored",
     "write_results",
 ]

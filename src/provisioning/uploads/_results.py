@@ -15,6 +15,7 @@ import attrs
 
 from .._fields import field_specs
 from .._html import html_table
+from .._pandas import data_frame
 from ..actors import Actor
 from ..audit import Channel, FieldChange
 from ..catalog import Product
@@ -35,6 +36,9 @@ __all__ = [
 ]
 
 #: The record's fields, in their order.
+#: The columns of :meth:`UploadPlan.to_records`, in order.
+PLAN_COLUMNS = ("kind", "key", "line", "code", "detail")
+
 RECORD_FIELDS = tuple(spec.name for spec in field_specs(UserRecord))
 
 
@@ -294,6 +298,11 @@ class UploadPlan:
             for e in self.row_errors
         )
         return out
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_records` as a ``pandas.DataFrame`` (columns ``kind``, ``key``,
+        ``line``, ``code``, ``detail``); needs pandas (the extra ``pandas``)."""
+        return data_frame(self.to_records(), PLAN_COLUMNS)
 
     def _repr_html_(self) -> str:
         rows = [(k, str(v)) for k, v in self.counts.as_dict().items()]
