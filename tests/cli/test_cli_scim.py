@@ -7,6 +7,8 @@ import re
 import sqlite3
 import urllib.error
 import urllib.request
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ pytest.importorskip("scim2_server")
 
 from _cli import EXAMPLES, Cli
 
+from _postgres import APP, OWNER, Server
 from _scim_server import serving
 from provisioning.adapters import SqliteRepository
 
@@ -190,3 +193,39 @@ def test_serve_keys_a_tenant_by_user_name_when_asked(cli: Cli, tmp_path: Path) -
     result = cli("scim", "serve", "--port", "0", "--key-from-user-name", "nowhere")
     assert result.code == 2
     assert "no tenant 'nowhere'" in result.err
+
+
+@pytest.fixture
+def database(postgres_server: Server) -> Iterator[str]:
+    """A new database owned by the ordinary role: its name."""
+    name = f"scim_{uuid.uuid4().hex[:12]}"
+    with postgres_server.superuser() as con:
+        con.execute(f"CREATE DATABASE {name} OWNER {OWNER}")
+    yield name
+    with postgres_server.superuser() as con:
+        con.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def test_an_application_role_serves_scim_after_db_migrate_grant(
+    tmp_path: Path, postgres_server: Server, database: str
+) -> None:
+    """db migrate --grant (as the owner) makes and grants the SCIM tables too; the
+    application role, without DDL rights, then issues tokens and serves writes."""
+    owner = Cli(tmp_path)
+    owner.db = postgres_server.url(OWNER, database)  # type: ignore[assignment]
+    assert owner("db", "migrate", "--grant", APP).code == 0
+    assert owner("tenant", "add", SUMMIT).code == 0
+    app = Cli(tmp_path)
+    app.db = postgres_server.url(APP, database)  # type: ignore[assignment]
+    token = _issue(app)["token"]
+    with serving(app.db, tmp_path) as served:
+        status, body = _call(f"{served.base('summit')}/Users", token, "POST", USER)
+        assert status == 201, body
+        bad = USER | {
+            "userName": "x@example.com",
+            "externalId": "00u2",
+            "emails": [{"value": "no"}],
+        }
+        assert _call(f"{served.base('summit')}/Users", token, "POST", bad)[0] == 400
+    listed = app("scim", "token", "list", "--tenant", "summit", "--format", "json").json()
+    assert [t["actor"] for t in listed] == ["imis-sync"]

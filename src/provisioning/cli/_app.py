@@ -384,6 +384,9 @@ def db_migrate(ctx: click.Context, roles: tuple[str, ...]) -> None:
     store = state.open(ctx, create=True)  # opening creates or migrates the schema
     for role in roles:
         store.grant(role)
+    from ._scim import migrate_tables  # noqa: PLC0415 - it imports this module
+
+    migrate_tables(store, roles)  # the SCIM tables too, with the scim extra
     granted = f"; granted its use to {', '.join(roles)}" if roles else ""
     state.out.print(
         render.text(f"{store.path} is at schema version {store.repo.schema_version}{granted}")

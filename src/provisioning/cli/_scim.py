@@ -68,6 +68,21 @@ def _scim_state(store: Store) -> ScimState:
     return PostgresScimState(store.repo, store._url)  # type: ignore[arg-type, attr-defined]
 
 
+def migrate_tables(store: Store, roles: tuple[str, ...]) -> bool:
+    """Make the store's SCIM tables, and let ``roles`` use them (PostgreSQL), when the
+    ``scim`` extra is installed; whether it is."""
+    try:
+        scim_state = _scim_state(store)
+    except BadInput:
+        return False
+    try:
+        for role in roles:
+            scim_state.grant(role)  # type: ignore[attr-defined]  # roles: PostgreSQL only
+    finally:
+        scim_state.close()
+    return True
+
+
 @cli.group("scim", cls=_Group)
 def scim_group() -> None:
     """SCIM 2.0 for identity providers: bearer tokens, and the service."""

@@ -51,6 +51,7 @@ class PostgresScimState(ScimState):
     def __init__(self, repository: PostgresRepository, conninfo: str) -> None:
         self._repo = repository
         self._schema = repository.schema
+        self._conninfo = conninfo
         self._make_tables(conninfo)
 
     def close(self) -> None:
@@ -87,7 +88,30 @@ class PostgresScimState(ScimState):
         except psycopg.Error as exc:
             raise RepositoryError(
                 f"cannot make the SCIM tables of {self._repo.where()}: {exc}; run `provisioning "
-                "scim serve` once as the database's owner"
+                "db migrate` as the database's owner (with the scim extra installed)"
+            ) from exc
+
+    def grant(self, role: str) -> None:
+        """Let ``role`` (an application role, without DDL rights) use the SCIM tables:
+        read and write them, and delete the SCIM facts of a write that failed."""
+        statements = [
+            pg_sql.SQL("GRANT SELECT, INSERT, UPDATE ON {} TO {}").format(
+                pg_sql.Identifier(self._schema, name), pg_sql.Identifier(role)
+            )
+            for name, _ in _TABLES
+        ]
+        statements.append(
+            pg_sql.SQL("GRANT DELETE ON {} TO {}").format(
+                pg_sql.Identifier(self._schema, "scim_users"), pg_sql.Identifier(role)
+            )
+        )
+        try:
+            with psycopg.connect(self._conninfo, autocommit=True) as con, con.transaction():
+                for statement in statements:
+                    con.execute(statement)
+        except psycopg.Error as exc:
+            raise RepositoryError(
+                f"cannot grant {role!r} the use of the SCIM tables of {self._repo.where()}: {exc}"
             ) from exc
 
     def _sql(self, sql: str) -> pg_sql.Composed:
