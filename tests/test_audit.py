@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import provisioning as pv
 from provisioning.audit import (
     CSV_COLUMNS,
+    ROW_CODEC,
     AuditEvent,
     AuditKind,
     Channel,
@@ -169,6 +170,41 @@ def test_with_values_refuses_a_value_of_the_wrong_shape(values: dict[str, Any]) 
     for the custom fields...) is an InvalidValueError, as the docstring says."""
     with pytest.raises(pv.InvalidValueError):
         with_values(_user(), values)
+
+
+def _reference_with_values(record: pv.UserRecord, values: dict[str, Any]) -> pv.UserRecord:
+    """with_values as it was first written: the whole record built again by its constructor."""
+    row = list(ROW_CODEC.encode(record))
+    for name, value in values.items():
+        row[FIELDS.index(name)] = value
+    try:
+        decoded = ROW_CODEC.decode(row)
+    except (KeyError, ValueError, TypeError, AttributeError, RecursionError):
+        raise pv.InvalidValueError("the values make no record") from None
+    return pv.UserRecord(**{name: getattr(decoded, name) for name in FIELDS})
+
+
+@given(records, records, st.data())
+def test_with_values_checks_the_values_set_as_the_constructor_does(
+    record: pv.UserRecord, other: pv.UserRecord, data: st.DataObject
+) -> None:
+    """Setting any of another record's values, padded with spaces or not, gives what
+    building the whole record again gives (the values set are normalised and checked as
+    a new record's are), or is refused, as it is."""
+    values = record_values(other)
+    names = data.draw(st.lists(st.sampled_from(FIELDS), unique=True, max_size=4))
+    padded = data.draw(st.booleans())
+    chosen = {
+        name: f" {values[name]} " if padded and isinstance(values[name], str) else values[name]
+        for name in names
+    }
+    try:
+        expected = _reference_with_values(record, chosen)
+    except pv.InvalidValueError:
+        with pytest.raises(pv.InvalidValueError):
+            with_values(record, chosen)
+        return
+    assert with_values(record, chosen) == expected
 
 
 def test_a_field_change_prints_for_a_person() -> None:

@@ -11,6 +11,7 @@ import textwrap
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -18,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from provisioning import RecordStatus, RepositoryError, Tenant, UserRecord
+from provisioning import audit as pv_audit
 from provisioning.adapters import COMMIT_STEPS, FaultHook, SqliteRepository, fail_at
 from provisioning.adapters import sqlite as adapter
 from provisioning.repository import ChangeSet, ChangeSetError, UploadEntry
@@ -583,3 +585,90 @@ def test_events_changes_are_written_as_the_json_encoder_writes_them(
     """The C encoder made once writes each event's changes as the JSON encoder would."""
     assert adapter._encode_changes(changes) == adapter._dump_changes(changes)
     assert json.loads(adapter._encode_changes(changes)) == changes
+
+
+def _stored_event(path: Path) -> pv_audit.AuditEvent:
+    """One upload's event, with a field change, written to a new file at ``path``."""
+    at = dt.datetime(2026, 11, 25, 9, 30, tzinfo=dt.UTC)
+    event = pv_audit.AuditEvent(
+        at=at,
+        tenant_id="acme",
+        key="1001",
+        actor_id="sa-1",
+        role="super_admin",
+        channel="upload",
+        kind="updated",
+        changes=[pv_audit.FieldChange("title", None, "Chair")],
+        rules=("UPLOAD_PARTIAL", "X"),
+    )
+    entry = UploadEntry(
+        tenant_id="acme", actor_id="sa-1", at=at, file_digest="sha256:0", mode="partial"
+    )
+    with SqliteRepository(path) as repo:
+        repo.commit("acme", ChangeSet(creates=[_record("1001")], upload=entry, events=[event]), 0)
+        (stored,) = repo.events("acme")
+    assert stored == attrs.evolve(event, upload_id=1, revision=1)
+    return stored
+
+
+@pytest.mark.parametrize(
+    ("statement", "changed"),
+    [
+        ("UPDATE events SET key = ' 1001 '", {}),
+        ("UPDATE events SET actor_id = 'sa-1 '", {}),
+        ('UPDATE events SET changes = \' {"title":[null,"Chair"]} \'', {}),
+        ("UPDATE events SET role = NULL", {"role": None}),
+        ("UPDATE events SET changes = NULL", {"changes": ()}),
+        ("UPDATE events SET upload_id = NULL", {"upload_id": None}),
+        ("UPDATE events SET rules = ''", {"rules": ()}),
+    ],
+)
+def test_stored_events_read_as_their_constructor_reads_them(
+    path: Path, statement: str, changed: dict[str, Any]
+) -> None:
+    """An event row not as the adapter writes it is read by AuditEvent's constructor
+    (which normalises it), not by the fast path that trusts what the adapter wrote."""
+    stored = _stored_event(path)
+    with sqlite3.connect(path) as con:
+        con.execute(statement)
+        (row,) = con.execute(f"SELECT {adapter._EVENT_COLUMNS} FROM events").fetchall()  # noqa: S608 - constant columns
+    con.close()
+    with SqliteRepository(path) as repo:
+        (read,) = repo.events("acme")
+        assert read == repo._event("acme", row)
+    assert read == attrs.evolve(stored, **changed)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE events SET changes = '[1]'",
+        "UPDATE events SET changes = '{\"title\":[1]}'",
+        'UPDATE events SET changes = \'{"title":"x"}\'',
+        'UPDATE events SET changes = \'{"title":[null,"Chair"]} x\'',
+        "UPDATE events SET changes = '{'",
+        "UPDATE events SET changes = 5",
+        "UPDATE events SET at = 'yesterday'",
+        "UPDATE events SET at = '2026-11-25T09:30:00'",
+        "UPDATE events SET kind = 'exploded'",
+        "UPDATE events SET channel = 'pigeon'",
+        "UPDATE events SET role = 'king'",
+        "UPDATE events SET actor_id = ''",
+        "UPDATE events SET actor_id = X'41'",
+        "UPDATE events SET revision = 'abc'",
+        "UPDATE events SET revision = -1",
+        "UPDATE events SET upload_id = 'x'",
+        "UPDATE events SET rules = X'41'",
+    ],
+)
+def test_a_damaged_event_is_named(path: Path, statement: str) -> None:
+    """An event row that is no event: RepositoryError naming the store, tenant and event."""
+    _stored_event(path)
+    with sqlite3.connect(path) as con:
+        con.execute(statement)
+    con.close()
+    with SqliteRepository(path) as repo, pytest.raises(RepositoryError) as caught:
+        list(repo.events("acme"))
+    assert str(caught.value).startswith(
+        f"SQLite database {str(path)!r}, tenant 'acme': a stored audit event of revision "
+    )

@@ -70,6 +70,12 @@ class RowCodec(Generic[_T]):
             s.name for s in self._specs if s.required or s.kind in (FieldKind.ENUM, FieldKind.TEXT)
         )
 
+    def read(self, column: str, value: object) -> Any:
+        """One column's value as the record holds it, read as :attr:`decode` reads it:
+        ``KeyError`` for no such column, and what ``decode`` raises for a value it
+        would refuse (:meth:`problem` of a row says which and why)."""
+        return self._readers[column](value)
+
     def problem(self, row: object) -> str | None:
         """Why ``row`` is not a record (the first column that cannot be read, and why),
         or ``None`` when it is one: exactly when :attr:`decode` would raise."""

@@ -181,16 +181,21 @@ def plan_rows(
     revision: int,
     channel: Channel = Channel.UPLOAD,
     left_alone: Sequence[Conflict] = (),
+    store: Lookups | None = None,
 ) -> UploadPlan:
     """The plan of ``rows`` once the decision allowed it (arguments already checked).
 
     ``left_alone`` are rows the caller reports and leaves out for its own reasons (a
     revert: the records changed again since); it is read once ``rows`` is read through.
+    ``store`` answers the planner's questions in place of the repository's own lookups
+    (a revert's, which has read the records of its rows already).
     """
     product = Product.COMMUNITY
     if actor.role is Role.SUPER_ADMIN:
         protected.add(actor.id)
-    planner = _Planner(lookups(repository, tenant.id), rows, protected, hold)
+    if store is None:
+        store = lookups(repository, tenant.id)
+    planner = _Planner(store, rows, protected, hold)
     with collector_paused():  # millions of short-lived objects, none in a cycle
         planner.read(rows)
         conflicts = planner.resolve_conflicts()

@@ -17,6 +17,7 @@ import itertools
 from collections.abc import Collection, Iterable, Iterator, Mapping
 
 from .._clock import today
+from .._fields import make_replace
 from .._validators import check_day, check_type
 from ..actors import Action, Actor
 from ..audit import AuditEvent, AuditKind, Channel, with_values
@@ -26,7 +27,7 @@ from ..records import RecordStatus, UserRecord
 from ..repository import AuditLog, Repository, UploadMode
 from ..rules import DEFAULT_RULEBOOK, RuleBook, RuleId
 from ..tenants import Tenant
-from ._lookups import lookups
+from ._lookups import Lookups, lookups
 from ._plan import HOLD, check_protected, plan_rows
 from ._results import Conflict, UploadPlan
 from ._safeguards import Safeguard, overrides_of
@@ -36,6 +37,9 @@ __all__ = ["plan_revert"]
 
 #: Events read, and their records looked up, at a time.
 _PER_BATCH = 2000
+
+#: A record with another (valid) status, no other field checked again.
+_deactivated = make_replace(UserRecord, "status")
 
 
 def plan_revert(
@@ -134,7 +138,8 @@ def plan_revert(
         if e.kind is not AuditKind.REFUSED and e.key is not None
     }
     left_alone: list[Conflict] = []
-    rows = _targets(repository, tenant.id, upload_id, changed_since, left_alone)
+    store = _Fetched(lookups(repository, tenant.id))
+    rows = _targets(repository, tenant.id, upload_id, changed_since, left_alone, store=store)
     return plan_rows(
         tenant=tenant,
         actor=actor,
@@ -152,6 +157,7 @@ def plan_revert(
         revision=revision,
         channel=Channel.REVERT,
         left_alone=left_alone,
+        store=store,
     )
 
 
@@ -161,17 +167,58 @@ def _targets(
     upload_id: int,
     changed_since: set[str],
     left_alone: list[Conflict],
+    *,
+    store: _Fetched,
 ) -> Iterator[UserRecord]:
-    """Each record the upload touched, as the revert makes it; the rest into ``left_alone``."""
-    assert isinstance(repository, Repository)
-    store = lookups(repository, tenant_id)
+    """Each record the upload touched, as the revert makes it; the rest into ``left_alone``.
+
+    The records looked up here are kept in ``store`` for the planner, which asks for
+    them next: each is read from the store once.
+    """
     events = repository.events(tenant_id, upload_id=upload_id)
     while batch := list(itertools.islice(events, _PER_BATCH)):
-        current = store.get_many([e.key for e in batch if e.key is not None])
+        current = store.fetch([e.key for e in batch if e.key is not None])
         for event in batch:
             target = _target(event, current, changed_since, upload_id, left_alone)
             if target is not None:
                 yield target
+            elif event.key is not None:
+                store.drop(event.key)  # the planner will not ask for it
+
+
+class _Fetched(Lookups):
+    """The store's lookups, answering the planner's ``get_many`` from the records the
+    revert read for the same keys just before (each answered once, then forgotten)."""
+
+    def __init__(self, store: Lookups) -> None:
+        self._store = store
+        self._kept: dict[str, UserRecord] = {}
+
+    def fetch(self, keys: list[str]) -> Mapping[str, UserRecord]:
+        found = self._store.get_many(keys)
+        self._kept.update(found)
+        return found
+
+    def drop(self, key: str) -> None:
+        self._kept.pop(key, None)
+
+    def get_many(self, keys: Collection[str]) -> Mapping[str, UserRecord]:
+        kept, found, missing = self._kept, {}, []
+        for key in keys:
+            record = kept.pop(key, None)
+            if record is None:
+                missing.append(key)
+            else:
+                found[key] = record
+        if missing:
+            found.update(self._store.get_many(missing))
+        return found
+
+    def email_owners(self, emails: Collection[str]) -> Mapping[str, str]:
+        return self._store.email_owners(emails)
+
+    def statuses(self) -> Iterator[tuple[str, RecordStatus]]:
+        return self._store.statuses()
 
 
 def _target(
@@ -196,7 +243,7 @@ def _target(
         )
         return None
     if event.kind is AuditKind.CREATED:
-        return with_values(record, {"status": RecordStatus.DEACTIVATED.value})
+        return _deactivated(record, RecordStatus.DEACTIVATED)
     try:
         return with_values(record, {c.field: c.old for c in event.changes})
     except InvalidValueError as exc:
