@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import sqlite3
 import subprocess
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 
 from provisioning import RecordStatus, RepositoryError, Tenant, UserRecord
 from provisioning import audit as pv_audit
+from provisioning import exceptions as pv_errors
 from provisioning.adapters import COMMIT_STEPS, FaultHook, SqliteRepository, fail_at
 from provisioning.adapters import sqlite as adapter
 from provisioning.repository import ChangeSet, ChangeSetError, UploadEntry
@@ -672,3 +674,17 @@ def test_a_damaged_event_is_named(path: Path, statement: str) -> None:
     assert str(caught.value).startswith(
         f"SQLite database {str(path)!r}, tenant 'acme': a stored audit event of revision "
     )
+
+
+def test_a_commit_pauses_the_cyclic_collector_and_turns_it_on_again() -> None:
+    """A bulk commit makes no reference cycles: the collector is off while it runs (at
+    every commit step), on again after, a failed commit included."""
+    seen: list[bool] = []
+    gc.enable()
+    with SqliteRepository(":memory:", fault=lambda _step: seen.append(gc.isenabled())) as repo:
+        repo.commit("acme", ChangeSet(creates=[_record("1001")]), 0)
+        assert seen == [False] * len(COMMIT_STEPS)
+        assert gc.isenabled()
+        with pytest.raises(pv_errors.ConflictError):
+            repo.commit("acme", ChangeSet(creates=[_record("1002")]), 0)
+        assert gc.isenabled()

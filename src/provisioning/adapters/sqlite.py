@@ -33,6 +33,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
+from .._gc import collector_paused
 from .._rows import row_codec
 from .._twin import unfrozen_twin
 from .._validators import (
@@ -1023,7 +1024,8 @@ class SqliteRepository:
         """One transaction: check the revision, write the batches, then the history and
         the revision. :class:`_MisfitError` (rolled back) when the records do not fit,
         carrying the verb and batch that failed, if one did."""
-        with self._transaction("commit to"):
+        # A bulk commit makes millions of short-lived objects, none in a cycle.
+        with collector_paused(), self._transaction("commit to"):
             con = self._con
             rows = con.execute(
                 "SELECT revision FROM revisions WHERE tenant_id = ?", (tenant_id,)
