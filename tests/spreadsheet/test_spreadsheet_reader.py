@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import pickle
+from collections.abc import Iterator
 
 import pytest
 
@@ -188,12 +190,23 @@ def test_paths_and_contents_are_refused() -> None:
         assert caught.value.field == "stream"
 
 
+@pytest.fixture
+def csv_default_limit() -> Iterator[int]:
+    """The csv module's limit at its default (131,072): a library imported in the same
+    process may have raised it (frictionless does, on import), and it is process-wide."""
+    before = csv.field_size_limit(131_072)
+    yield 131_072
+    csv.field_size_limit(before)
+
+
+@pytest.mark.usefixtures("csv_default_limit")
 def test_field_limit_above_the_csv_modules_is_refused() -> None:
     """A field limit the csv module cannot honour is a clear error, not a silent cap."""
     with pytest.raises(InvalidValueError, match=r"csv\.field_size_limit"):
         read(_file(HEADER), COMMUNITY_UPLOAD_USERS, max_field_size=10**9)
 
 
+@pytest.mark.usefixtures("csv_default_limit")
 def test_a_field_over_the_csv_modules_own_limit_is_a_file_error() -> None:
     """A quoted value longer than csv's limit stops the read, naming where it starts."""
     data = _file(HEADER, ADA, '2,"' + "x" * 140_000 + '",L,b@example.com,X')

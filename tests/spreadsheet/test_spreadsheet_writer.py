@@ -260,14 +260,24 @@ def test_table_schema() -> None:
     assert schema["missingValues"] == [""]
     fields = {f["name"]: f for f in schema["fields"]}
     assert list(fields) == list(COMMUNITY_UPLOAD_USERS.headers)
-    assert fields["LegacyContactKey"]["constraints"] == {"required": True, "unique": True}
+    assert schema["name"] == "upload-users"
+    assert schema["title"] == "Upload Users"
+    assert schema["fieldsMatch"] == "partial"
+    assert fields["LegacyContactKey"]["constraints"] == {
+        "required": True,
+        "unique": True,
+        "maxLength": 255,
+        "pattern": r"[\s\S]*\S[\s\S]*",
+    }
     assert fields["EmailAddress"]["format"] == "email"
     assert fields["MemberSince"]["type"] == "date"
     assert "true" in fields["IsMember"]["trueValues"]
     assert "No" in fields["IsMember"]["falseValues"]
-    assert fields["Status"]["constraints"] == {
-        "enum": [s.value for s in RecordStatus if s is not RecordStatus.DELETED]
+    enum = fields["Status"]["constraints"]["enum"]
+    assert {e.lower() for e in enum} == {
+        s.value.lower() for s in RecordStatus if s is not RecordStatus.DELETED
     }
+    assert {"Enabled", "enabled", "ENABLED"} <= set(enum)
     assert "constraints" not in fields["Title"]
     assert MARKETING_PROFESSIONAL.to_table_schema()["x-delimiter"] == "\t"
 

@@ -295,7 +295,7 @@ COMMUNITY_UPLOAD_USERS: Template[UserRecord] = Template(
              **_VENDOR),
         _col("FirstName", "first_name", "Given name.", "Ada", **_VENDOR),
         _col("LastName", "last_name", "Family name.", "Lovelace", **_VENDOR),
-        _col("EmailAddress", "email", "Email address, unique in the file.",
+        _col("EmailAddress", "email", "Email address, unique in the file ignoring case.",
              "ada@example.com", kind=ColumnType.EMAIL, **_VENDOR),
         _col("CompanyName", "company_name", "Employer or organisation.",
              "Analytical Engines", **_VENDOR),
