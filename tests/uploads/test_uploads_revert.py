@@ -41,6 +41,7 @@ from provisioning.repository import (
 )
 from provisioning.testing._contract import AuditRepository
 from provisioning.uploads._plan import HOLD
+from provisioning.uploads._revert import UploadEventReader
 
 ADAPTERS = ("memory", "sqlite")
 #: How many changes of each kind a plan holds in memory before it spills to a file.
@@ -631,3 +632,45 @@ def test_a_protected_super_admin_account_is_not_deactivated_silently(
     revert = _revert(receipt.revision, repo, overrides="mass_deactivation")
     assert pv.Safeguard.SUPER_ADMIN in revert.held_by
     assert _records(repo)[ADMIN.id].status is ENABLED
+
+
+# -- one ordered read -------------------------------------------------------------------------
+
+
+class _WithoutUploadEvents:
+    """A SQLite store seen without ``upload_events``: the revert looks records up itself."""
+
+    def __init__(self, inner: SqliteRepository) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "upload_events":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+@pytest.mark.parametrize("hold", [0, HOLD])
+def test_sqlite_reads_an_uploads_events_with_their_records_as_a_lookup_would(hold: int) -> None:
+    """upload_events gives each event of the upload, in order, with the record its key
+    names now (None for none); a revert planned through it is the one planned by looking
+    the records up, conflicts (changed since, invalid before) included."""
+    with SqliteRepository(":memory:") as repo:
+        receipt = _uploaded(repo)
+        _upload([user("2", title="Prof")], repo, mode="partial")
+        events = list(repo.events(TENANT.id, upload_id=receipt.revision))
+        assert events
+        assert list(repo.upload_events(TENANT.id, receipt.revision)) == [
+            (e, repo.get(TENANT.id, e.key) if e.key is not None else None) for e in events
+        ]
+        assert list(repo.upload_events(TENANT.id, receipt.revision + 5)) == []
+        plain = _WithoutUploadEvents(repo)
+        assert not isinstance(plain, UploadEventReader)
+        assert isinstance(repo, UploadEventReader)
+        joined = _revert(receipt.revision, repo, overrides=ALL, hold=hold)
+        looked_up = _revert(receipt.revision, plain, overrides=ALL, hold=hold)
+        assert [c.code for c in joined.conflicts] == ["changed_since"]
+        assert joined == looked_up
+        assert list(joined.changes()) == list(looked_up.changes())
+        for wrong in (-1, None, "2"):
+            with pytest.raises(pv.InvalidValueError, match="upload_id must be an int"):
+                repo.upload_events(TENANT.id, wrong)  # type: ignore[arg-type]

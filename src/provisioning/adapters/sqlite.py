@@ -308,6 +308,17 @@ _EVENT_COLUMNS: Final = (
     "revision, upload_id, at, key, actor_id, role, channel, kind, changes, rules"
 )
 _UTC = dt.UTC
+_EVENT_WIDTH: Final = len(_EVENT_COLUMNS.split(", "))
+# An upload's events in order, each with its record (a LEFT JOIN: NULLs when none).
+_UPLOAD_EVENTS: Final = (
+    "SELECT "  # noqa: S608 - constant column names only
+    + ", ".join(f"e.{c}" for c in _EVENT_COLUMNS.split(", "))
+    + ", "
+    + ", ".join(f"r.{c}" for c in _FIELDS)
+    + " FROM events AS e LEFT JOIN records AS r"
+    " ON r.tenant_id = e.tenant_id AND r.legacy_contact_key = e.key"
+    " WHERE e.tenant_id = ? AND e.upload_id = ? ORDER BY e.id"
+)
 
 
 #: Changes as JSON, in the record's field order (events keep them in it): no key sorting.
@@ -862,6 +873,54 @@ class SqliteRepository:
         except sqlite3.Error as exc:
             raise RepositoryError(f"cannot read SQLite database {self._path!r}: {exc}") from exc
         return self._events(cursor, tenant_id)
+
+    def upload_events(
+        self, tenant_id: str, upload_id: int
+    ) -> Iterator[tuple[AuditEvent, UserRecord | None]]:
+        """The events of the upload ``upload_id``, oldest first, each with the tenant's
+        current record of its key (``None`` when it has none or names no record).
+
+        What planning the revert of an upload reads: one ordered read through the
+        upload's events, joined to the records by key, rather than a lookup of the
+        records a batch of events at a time.
+        """
+        check_tenant_id(tenant_id)
+        given: object = upload_id
+        if given is None:
+            raise InvalidValueError(
+                "upload_id must be an int 0 or more, got None", field="upload_id"
+            )
+        event_filter(upload_id=upload_id)  # checks it
+        try:
+            cursor = self._con.execute(_UPLOAD_EVENTS, (tenant_id, upload_id))
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot read SQLite database {self._path!r}: {exc}") from exc
+        return self._upload_events(cursor, tenant_id)
+
+    def _upload_events(
+        self, cursor: sqlite3.Cursor, tenant_id: str
+    ) -> Iterator[tuple[AuditEvent, UserRecord | None]]:
+        fast = _trusted_event if tenant_id == tenant_id.strip() else None
+        where = self._where(tenant_id)
+        width = _EVENT_WIDTH
+        try:
+            while True:
+                try:
+                    rows = cursor.fetchmany(1000)
+                except sqlite3.Error as exc:
+                    raise RepositoryError(f"cannot read {where}: {exc}") from exc
+                if not rows:
+                    return
+                for row in rows:
+                    head = row[:width]
+                    event = fast(tenant_id, head) if fast is not None else None
+                    if event is None:
+                        event = self._event(tenant_id, head)
+                    record = None if row[width] is None else _record(row[width:], where)
+                    yield event, record
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                cursor.close()
 
     def _events(self, cursor: sqlite3.Cursor, tenant_id: str) -> Iterator[AuditEvent]:
         fast = _trusted_event if tenant_id == tenant_id.strip() else None

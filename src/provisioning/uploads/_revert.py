@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Collection, Iterable, Iterator, Mapping
+from typing import Protocol, runtime_checkable
 
 from .._clock import today
 from .._fields import make_replace
@@ -161,6 +162,15 @@ def plan_revert(
     )
 
 
+@runtime_checkable
+class UploadEventReader(Protocol):
+    """A store that reads an upload's events with the current record of each, at once."""
+
+    def upload_events(
+        self, tenant_id: str, upload_id: int
+    ) -> Iterator[tuple[AuditEvent, UserRecord | None]]: ...
+
+
 def _targets(
     repository: AuditLog,
     tenant_id: str,
@@ -172,18 +182,33 @@ def _targets(
 ) -> Iterator[UserRecord]:
     """Each record the upload touched, as the revert makes it; the rest into ``left_alone``.
 
-    The records looked up here are kept in ``store`` for the planner, which asks for
-    them next: each is read from the store once.
+    The records read here are kept in ``store`` for the planner, which asks for them
+    next: each is read from the store once. A store that is an
+    :class:`UploadEventReader` gives each event with its record in one ordered read;
+    another's records are looked up a batch of events at a time.
     """
+    pairs: Iterator[tuple[AuditEvent, UserRecord | None]]
+    if isinstance(repository, UploadEventReader):
+        pairs = repository.upload_events(tenant_id, upload_id)
+    else:
+        pairs = _with_records(repository, tenant_id, upload_id, store)
+    keep = store.keep
+    for event, record in pairs:
+        target = _target(event, record, changed_since, upload_id, left_alone)
+        if target is not None:
+            keep(target.legacy_contact_key, record)
+            yield target
+
+
+def _with_records(
+    repository: AuditLog, tenant_id: str, upload_id: int, store: _Fetched
+) -> Iterator[tuple[AuditEvent, UserRecord | None]]:
+    """The upload's events, each with its current record, looked up a batch at a time."""
     events = repository.events(tenant_id, upload_id=upload_id)
     while batch := list(itertools.islice(events, _PER_BATCH)):
-        current = store.fetch([e.key for e in batch if e.key is not None])
+        current = store.lookups.get_many([e.key for e in batch if e.key is not None])
         for event in batch:
-            target = _target(event, current, changed_since, upload_id, left_alone)
-            if target is not None:
-                yield target
-            elif event.key is not None:
-                store.drop(event.key)  # the planner will not ask for it
+            yield event, current.get(event.key) if event.key is not None else None
 
 
 class _Fetched(Lookups):
@@ -191,16 +216,13 @@ class _Fetched(Lookups):
     revert read for the same keys just before (each answered once, then forgotten)."""
 
     def __init__(self, store: Lookups) -> None:
-        self._store = store
+        self._store = self.lookups = store
         self._kept: dict[str, UserRecord] = {}
 
-    def fetch(self, keys: list[str]) -> Mapping[str, UserRecord]:
-        found = self._store.get_many(keys)
-        self._kept.update(found)
-        return found
-
-    def drop(self, key: str) -> None:
-        self._kept.pop(key, None)
+    def keep(self, key: str, record: UserRecord | None) -> None:
+        """Answer the planner's next question about ``key`` with ``record``."""
+        if record is not None:
+            self._kept[key] = record
 
     def get_many(self, keys: Collection[str]) -> Mapping[str, UserRecord]:
         kept, found, missing = self._kept, {}, []
@@ -223,13 +245,12 @@ class _Fetched(Lookups):
 
 def _target(
     event: AuditEvent,
-    current: Mapping[str, UserRecord],
+    record: UserRecord | None,
     changed_since: set[str],
     upload_id: int,
     left_alone: list[Conflict],
 ) -> UserRecord | None:
     key = event.key
-    record = current.get(key) if key is not None else None
     if key is None or record is None:
         return None  # records are never deleted: an event of the upload always has one
     if key in changed_since:
