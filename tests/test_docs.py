@@ -1,7 +1,13 @@
-"""Every ```python block in docs/ runs, in order, one namespace per page."""
+"""Every ```python block in docs/ runs, in order, one namespace per page.
+
+A ```text block right after a ```python block is the output that block prints: the test
+compares them, line by line (spaces at the end of a line aside).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import uuid
 from pathlib import Path
@@ -9,7 +15,15 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-_BLOCK = re.compile(r"^```python\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+_BLOCK = re.compile(
+    r"^```python\n(?P<code>.*?)^```\n(?:\s*^```text\n(?P<shown>.*?)^```$)?",
+    re.MULTILINE | re.DOTALL,
+)
+
+
+def _lines(text: str) -> list[str]:
+    """``text`` line by line, without the spaces that end a line (a page has none)."""
+    return [line.rstrip() for line in text.splitlines()]
 
 
 def _pages() -> list[Path]:
@@ -45,5 +59,11 @@ def test_page_examples_run(
     text = page.read_text(encoding="utf-8")
     for number, match in enumerate(_BLOCK.finditer(text), start=1):
         line = text.count("\n", 0, match.start()) + 2
-        code = compile(match.group(1), f"{page.name}:block{number}:line{line}", "exec")
-        exec(code, namespace)  # noqa: S102 - the docs are our own code, run on purpose
+        where = f"{page.name}:block{number}:line{line}"
+        code = compile(match["code"], where, "exec")
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(code, namespace)  # noqa: S102 - the docs are our own code, run on purpose
+        if match["shown"] is not None:
+            shown, out = _lines(match["shown"]), _lines(printed.getvalue())
+            assert out == shown, f"{where}: the output shown is not what the block prints"

@@ -1,6 +1,6 @@
 """Sphinx directives that render the rulebook itself, so docs and code cannot disagree.
 
-``{rule-catalog}`` becomes one table per rule group: every rule id (a link to its entry
+``{rule-catalog}`` becomes one list per rule group: every rule id (a link to its entry
 in the domain reference), what it says, where it comes from, and whether it is ours
 (with the settings that govern it). ``{rule-index}`` becomes the domain reference's
 rules by id: one entry per rule, each an anchor ``rule-<id>`` the catalog links to.
@@ -26,35 +26,32 @@ def _anchor(rule: Rule) -> str:
     return "rule-" + rule.id.lower().replace("_", "-")
 
 
-def _table(rules: list[Rule]) -> nodes.table:
-    headers = ("rule", "what it says", "source", "ours, and how to override it")
-    table = nodes.table()
-    group = nodes.tgroup(cols=len(headers))
-    table += group
-    for width in (22, 46, 16, 16):
-        group += nodes.colspec(colwidth=width)
-    head = nodes.thead()
-    group += head
-    row = nodes.row()
-    for text in headers:
-        row += nodes.entry("", nodes.paragraph(text=text))
-    head += row
-    body = nodes.tbody()
-    group += body
+def _entries(rules: list[Rule]) -> nodes.definition_list:
+    """The rules as a list, one entry each, readable at any width (long ids and
+    overrides never stretch a table past the page): the id, linked to the domain
+    reference, then what it says, its source and, for ours, how to override it."""
+    entries = nodes.definition_list(classes=["rule-catalog"])
     for rule in rules:
-        row = nodes.row()
-        ours = f"ours; override: {rule.override}" if rule.ours else ""
+        item = nodes.definition_list_item()
+        term = nodes.term()
         link = nodes.reference("", "", refuri=f"{_DOMAIN_PAGE}#{_anchor(rule)}")
         link += nodes.literal(text=rule.id)
-        cells = (link, rule.statement, rule.source, ours)
-        for cell in cells:
-            entry = nodes.entry()
-            paragraph = nodes.paragraph()
-            paragraph += cell if isinstance(cell, nodes.Node) else nodes.Text(cell)
-            entry += paragraph
-            row += entry
-        body += row
-    return table
+        term += link
+        if rule.ours:
+            term += nodes.Text(" (ours)")
+        item += term
+        body = nodes.definition()
+        body += nodes.paragraph(text=rule.statement)
+        facts = nodes.paragraph()
+        facts += nodes.emphasis(text="Source: ")
+        facts += nodes.Text(rule.source + ".")
+        if rule.ours:
+            facts += nodes.emphasis(text=" Override: ")
+            facts += nodes.literal(text=rule.override)
+        body += facts
+        item += body
+        entries += item
+    return entries
 
 
 class RuleCatalog(Directive):
@@ -68,7 +65,7 @@ class RuleCatalog(Directive):
             rules = [r for r in RULES if r.group is group]
             section = nodes.section(ids=[f"rules-{group.name.lower()}"])
             section += nodes.title(text=str(group).capitalize())
-            section += _table(rules)
+            section += _entries(rules)
             out.append(section)
         return out
 
