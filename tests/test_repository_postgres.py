@@ -465,6 +465,24 @@ def test_batches_copied_whole_or_row_by_row_read_back_as_written(pg: PostgresRep
     assert list(pg.records(ACME)) == plain + changed
 
 
+def test_the_statements_of_a_bulk_commit_are_never_prepared(pg: PostgresRepository) -> None:
+    """Each batch's statement is planned for that batch: none is a prepared statement,
+    which PostgreSQL would plan once for every batch from its sixth run on (a generic
+    plan that, for a large tenant, scanned the whole table for each row of a batch)."""
+    pg.commit(ACME, ChangeSet(creates=[_record(f"k{n:03}") for n in range(80)]), 0)
+    with pg._borrowed() as con, con.transaction():
+        pg._batch_tables(con)
+        adapter._scope(con, ACME)
+        for start in range(0, 80, 10):
+            batch = [_record(f"k{n:03}", title="Chair") for n in range(start, start + 10)]
+            sent = pg._write(con, ACME, 2, "update", batch)
+            assert sent is not None
+            assert sent.fits()
+        prepared = con.execute("SELECT statement FROM pg_prepared_statements").fetchall()
+        assert not [s for (s,) in prepared if "records" in s], prepared
+        raise psycopg.Rollback  # nothing kept
+
+
 # -- reading -----------------------------------------------------------------------------
 
 

@@ -371,7 +371,10 @@ class _Sent:
         self.what = what
         self._rows = rows
         for sql, params in statements:
-            self._cursor.execute(sql.encode(), params)
+            # Never prepared: a prepared statement run a sixth time may get PostgreSQL's
+            # generic plan, made without this batch's size, which can scan the whole
+            # tenant for every row of the batch (minutes a batch for a large tenant).
+            self._cursor.execute(sql.encode(), params, prepare=False)
 
     def fits(self) -> bool:
         """Wait for the statements: whether they wrote as many rows as wanted and broke no
