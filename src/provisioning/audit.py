@@ -113,6 +113,7 @@ def _shown(value: Any) -> str:
 
 _SPECS: Final = field_specs(UserRecord)
 _NAMES: Final = tuple(spec.name for spec in _SPECS)
+_NAME_SET: Final = frozenset(_NAMES)
 
 
 _CODEC: Final = row_codec(UserRecord, empty=None, dates="iso", flags="bool", mappings="dict")
@@ -147,8 +148,8 @@ def with_values(record: UserRecord, values: dict[str, Any]) -> UserRecord:
     validator): a value an event kept that no record may hold raises
     :class:`~provisioning.InvalidValueError`. The other fields are ``record``'s own.
     """
-    unknown = sorted(set(values) - set(_NAMES))
-    if unknown:
+    if not _NAME_SET.issuperset(values):
+        unknown = sorted(values.keys() - _NAME_SET)
         raise InvalidValueError(f"no record field is named {unknown[0]!r}", field=unknown[0])
     read = _CODEC.read
     try:

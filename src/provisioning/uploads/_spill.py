@@ -50,17 +50,18 @@ _INDEXES = range(len(_CODEC.columns))
 
 
 def _encode_update(update: Update) -> tuple[Any, Any]:
-    # The new record whole, the old one as the fields it differs in: (index, old value),
-    # those picked out without a Python loop over every field.
+    # The new record whole, the old one as the fields it differs in: (index, old value,
+    # new value), those picked out without a Python loop over every field. The new value
+    # is there again so that the changes alone are what an audit event needs.
     new = _encode_record(update.new)
     old = _encode_record(update.old)
-    return new, tuple([(i, old[i]) for i in compress(_INDEXES, map(ne, old, new))])
+    return new, tuple([(i, old[i], new[i]) for i in compress(_INDEXES, map(ne, old, new))])
 
 
 def _decode_update(row: tuple[Any, Any]) -> Update:
     new, diff = row
     old = list(new)
-    for index, value in diff:
+    for index, value, _new in diff:
         old[index] = value
     return Update(_decode_record(old), _decode_record(new))
 
@@ -71,15 +72,14 @@ _FIELD_NAMES = tuple(ROW_CODEC.columns)
 def update_row_changes(row: tuple[Any, Any]) -> tuple[str, tuple[FieldChange, ...]]:
     """A spilled update's key and changed fields (plain values), without making records."""
     new, diff = row
-    return new[0], tuple(FieldChange(_FIELD_NAMES[i], old, new[i]) for i, old in diff)
+    return new[0], tuple(FieldChange(_FIELD_NAMES[i], old, value) for i, old, value in diff)
 
 
 def _update_changes(row: tuple[Any, Any]) -> tuple[str, tuple[tuple[int, Any, Any], ...]]:
     # What an update's audit event needs, written beside its row: the key and each
     # changed field as (index, old, new), so that the events are made without reading
     # (and unmarshalling) the whole records again.
-    new, diff = row
-    return new[0], tuple((i, old, new[i]) for i, old in diff)
+    return row[0][0], row[1]
 
 
 def change_rows_changes(row: tuple[str, Any]) -> tuple[str, tuple[FieldChange, ...]]:
