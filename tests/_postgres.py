@@ -17,7 +17,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import attrs
@@ -85,8 +85,13 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def throwaway_server(binaries: Path) -> Iterator[Server]:
-    """Start a server in a new temporary folder; stop it and remove the folder after."""
+def throwaway_server(
+    binaries: Path, *, settings: Mapping[str, str] | None = None
+) -> Iterator[Server]:
+    """Start a server in a new temporary folder; stop it and remove the folder after.
+
+    ``settings`` are server settings beyond the tests' own (``{"shared_buffers": "1GB"}``).
+    """
     prefix: list[str] = []
     root = Path(tempfile.mkdtemp(prefix="provisioning-pg-"))
     if os.geteuid() == 0:  # pg_ctl refuses root: run the server as the postgres user
@@ -130,6 +135,7 @@ def throwaway_server(binaries: Path) -> Iterator[Server]:
             options = (
                 f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
                 " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+                + "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
             )
             started = subprocess.run(
                 [

@@ -28,6 +28,8 @@ def test_the_postgres_benchmark_runs(postgres_server: Server) -> None:
     for line in (
         "plan against the stored records",
         "apply with audit events",
-        "peak memory of this process",
+        "peak memory of this process planning",
+        "peak memory of this process applying",
+        "apply: CPU seconds, PostgreSQL client",
     ):
         assert line in proc.stdout

@@ -416,6 +416,25 @@ def _copy_text(lines: list[str], columns: int) -> bytes | None:
         return None
 
 
+# A bulk commit's batch meets the stored records by key through the primary key's
+# index, a lookup a row, whatever the statistics say: just after a bulk load they are
+# stale (a table of a million records taken for one of 33), and PostgreSQL would hash
+# or sort the whole tenant for each batch, or read it all for each row of the batch. The
+# batch tables have no index and are read whole anyway. No JIT: the costs these settings
+# make up would have each batch's statement compiled, for longer than it runs.
+_BULK_PLANS: Final = "SELECT " + ", ".join(
+    f"set_config('{name}', 'off', true)"
+    for name in (
+        "enable_hashjoin",
+        "enable_mergejoin",
+        "enable_seqscan",
+        "enable_bitmapscan",
+        "enable_material",
+        "jit",
+    )
+)
+
+
 def _scope(con: _Connection, tenant_id: str) -> None:
     """Scope the open transaction to ``tenant_id``: row-level security shows its rows only."""
     con.execute("SELECT set_config(%s, %s, true)", (TENANT_SETTING, tenant_id))
@@ -1133,11 +1152,7 @@ class PostgresRepository:
             try:
                 with con.transaction():
                     _scope(con, tenant_id)
-                    # A batch meets the stored records by key through the primary key's
-                    # index: without these, a table's statistics (stale after a bulk load)
-                    # may make every batch hash the whole tenant.
-                    con.execute("SET LOCAL enable_hashjoin = off")
-                    con.execute("SET LOCAL enable_mergejoin = off")
+                    con.execute(_BULK_PLANS)
                     revision = self._locked_revision(con, tenant_id)
                     check_revision(tenant_id, expected_revision, revision)
                     if upload is not None and upload.tenant_id != tenant_id:
