@@ -7,6 +7,7 @@ purpose in several files (a quoted value holding a line break, CR-only line endi
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,8 @@ class Case:
     raises: tuple[ErrorCode, int] | None = None
     #: A text the message of the first problem (or of the error) must contain.
     says: str = ""
+    #: For a workbook: each problem's sheet and cell (``Members!C14``), in order.
+    cells: tuple[str | None, ...] | None = None
 
 
 DAY_FIRST = {"date_order": DateOrder.DAY_FIRST}
@@ -174,6 +177,34 @@ CASES: dict[str, Case] = {
     "nul_in_row.csv": Case(raises=(C.NUL_BYTE, 3), records=1),
     "workbook.csv": Case(raises=(C.WORKBOOK, 1), says="Save As"),
     "too_large.csv": Case(raises=(C.FILE_TOO_LARGE, 2), options={"max_file_size": 100}),
+    # -- workbooks (.xlsx, written once by _xlsx.py): the same codes, with their cells ----
+    # A formula cell gives the value Excel computed; a text that looks like one warns.
+    "workbook_formula_cell.xlsx": Case(
+        ((2, 3, "FirstName", C.FORMULA_LIKE, WARNING),),
+        records=2,
+        cells=("Members!B3",),
+        says="'='",
+    ),
+    # Merged header cells F1:G1 leave G1 blank: a blank header, and a value under it.
+    "workbook_merged_header.xlsx": Case(
+        (
+            (0, 1, "Notes", C.UNKNOWN_COLUMN, WARNING),
+            (0, 1, None, C.BLANK_HEADER, WARNING),
+            (1, 2, None, C.VALUE_WITHOUT_HEADER, ERROR),
+        ),
+        cells=("Members!F1", "Members!1:1", "Members!G2"),
+    ),
+    # A hidden sheet (a list of choices, say) is not asked about: the visible one is read.
+    "workbook_hidden_sheet.xlsx": Case(
+        ((2, 3, "LastName", C.MISSING_VALUE, ERROR),), records=1, cells=("Members!C3",)
+    ),
+    # A date typed as text is text: ambiguous without an order; a date cell needs none.
+    "workbook_date_as_text.xlsx": Case(
+        ((1, 2, "MemberSince", C.AMBIGUOUS_DATE, ERROR),),
+        cells=("Members!F2",),
+        says="DateOrder.DAY_FIRST",
+    ),
+    "workbook_date_as_text.xlsx#day_first": Case(records=1, options=DAY_FIRST),
 }
 
 
@@ -213,7 +244,49 @@ def test_corpus_file(name: str) -> None:
             row_errors = list(error.problems)
             messages = [p.message for p in error.problems]
     assert tuple(_problem(e) for e in row_errors) == case.problems
+    if case.cells is not None:
+        assert tuple(e.cell for e in row_errors) == case.cells
+    elif name.endswith(".csv"):
+        assert all(e.cell is None for e in row_errors)
     assert len(records) == case.records
     assert all(messages)
     if case.says:
         assert case.says in messages[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "encoding"),
+    [
+        ("cp1252_names.csv", "cp1252"),
+        ("cp1252_names.csv", "auto"),
+        ("utf16le_without_bom_names.csv", "utf-16"),
+        ("utf16le_without_bom_names.csv", "utf-16-le"),
+        ("utf16le_without_bom_names.csv", "auto"),
+    ],
+)
+def test_regional_files_read_their_names_unmangled(name: str, encoding: str) -> None:
+    """Excel's plain CSV (Windows-1252) and UTF-16 LE without a BOM, read as told: the
+    names come out as written, not as mojibake."""
+    data = io.BytesIO((CORPUS / name).read_bytes())
+    records = [
+        i
+        for i in read(data, COMMUNITY_UPLOAD_USERS, encoding=encoding)
+        if not isinstance(i, RowError)
+    ]
+    assert [(r.first_name, r.last_name, r.company_name) for r in records] == [
+        ("Ada", "Lovelace", "Analytical Engines"),
+        ("Zoë", "Müller", "Café Société"),
+    ]
+
+
+def test_a_workbook_date_cell_needs_no_order_and_text_takes_one() -> None:
+    """In the same row, a date cell is read as it is and a date typed as text by the order."""
+    data = (CORPUS / "workbook_date_as_text.xlsx").read_bytes()
+    records = [
+        i
+        for i in read(io.BytesIO(data), COMMUNITY_UPLOAD_USERS, date_order=DateOrder.DAY_FIRST)
+        if not isinstance(i, RowError)
+    ]
+    assert [(r.member_since, r.birthday) for r in records] == [
+        (dt.date(2015, 4, 3), dt.date(1990, 12, 10))
+    ]

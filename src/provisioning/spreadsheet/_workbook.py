@@ -97,21 +97,47 @@ def _refuse(
     return SpreadsheetError(message, code=code, line=line)
 
 
+def _float_text(value: float) -> str:
+    # Ids and counts are stored as floats: 100000.0 is the id "100000".
+    if value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return repr(value)
+
+
+def _datetime_text(value: dt.datetime) -> str:
+    if value.time() == dt.time():
+        return value.date().isoformat()
+    return value.isoformat(sep=" ")
+
+
+def _bool_text(value: bool) -> str:
+    return "true" if value else "false"
+
+
+#: How a cell of each type calamine gives becomes text, by its exact type.
+_TEXTS: dict[type, Any] = {
+    str: str,
+    float: _float_text,
+    dt.date: dt.date.isoformat,
+    dt.datetime: _datetime_text,
+    bool: _bool_text,
+    int: str,
+}
+
+
 def _text(value: Any) -> str:
     """A cell's value as the text a CSV export of it would hold."""
+    convert = _TEXTS.get(value.__class__)
+    if convert is not None:
+        return convert(value)  # type: ignore[no-any-return]
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return _bool_text(value)
     if isinstance(value, float):
-        # Ids and counts are stored as floats: 100000.0 is the id "100000".
-        if value.is_integer() and abs(value) < 2**53:
-            return str(int(value))
-        return repr(value)
+        return _float_text(value)
     if isinstance(value, dt.datetime):
-        if value.time() == dt.time():
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
+        return _datetime_text(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
@@ -226,17 +252,30 @@ class WorkbookLines:
     @staticmethod
     def _unpack(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int]:
         """Unpack one part in chunks (held to its declared size by zipfile, which raises
-        when it holds more); a worksheet's last row and column (1-based, 0 if none)."""
+        when it holds more); a worksheet's last row and column (1-based, 0 if none).
+
+        A worksheet is measured by :class:`_Scan`, at the speed of the regular
+        expression engine, when every row and cell is written the usual way; the first
+        one that is not sends the part to the XML parser (:class:`_Extent`), which
+        measures any well-formed sheet.
+        """
         sheet = info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
-        extent = _Extent()
-        parser = extent.parser() if sheet else None
+        scan = _Scan() if sheet else None
         try:
             with archive.open(info) as part:
                 while chunk := part.read(_CHUNK):
-                    if parser is not None:
-                        parser.Parse(chunk, False)
-                if parser is not None:
-                    parser.Parse(b"", True)
+                    if scan is not None and not scan.feed(chunk):
+                        break
+            if scan is None:
+                return 0, 0
+            if scan.done():
+                return scan.rows, scan.columns
+            extent = _Extent()
+            parser = extent.parser()
+            with archive.open(info) as part:
+                while chunk := part.read(_CHUNK):
+                    parser.Parse(chunk, False)
+                parser.Parse(b"", True)
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
             raise _refuse(f"the workbook's part {info.filename} cannot be read: {exc}") from None
         except (expat.ExpatError, ValueError) as exc:
@@ -330,6 +369,7 @@ class WorkbookLines:
         special = re.compile("[" + re.escape(delimiter) + '"\r\n]')
         # A line needs quoting only when a cell holds a quote, a break or the delimiter.
         breaks = re.compile('["\r\n]').search
+        texts = _TEXTS.get
         text = _text
         count = 1
         for row in rows:
@@ -340,7 +380,7 @@ class WorkbookLines:
                     ErrorCode.FILE_TOO_LARGE,
                     top + count,
                 )
-            cells = [c if c.__class__ is str else text(c) for c in row]
+            cells = [c if c.__class__ is str else (texts(c.__class__) or text)(c) for c in row]
             if not any(cells):
                 yield "\n"
                 continue
@@ -371,6 +411,64 @@ class WorkbookLines:
         if column is None:
             return f"{name}!{line}:{line}"
         return f"{name}!{column_letter(column + self.first_column)}{line}"
+
+
+#: A row or cell start tag not written the usual way (``<row r="14"``, ``<c r="C14"``,
+#: no namespace prefix, one space, double quotes, the reference first): the scan leaves
+#: such a sheet to the XML parser.
+_UNUSUAL = re.compile(
+    rb"<(?:[A-Za-z_][-\w.]*:(?:c|row)[\s/>]"
+    rb'|c(?=[\s/>])(?! r="[A-Z]{1,3}[0-9]{1,7}")'
+    rb'|row(?=[\s/>])(?! r="[0-9]{1,7}"))'
+)
+_ROW_REFERENCE = re.compile(rb'<row r="([0-9]{1,7})"')
+_CELL_REFERENCE = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+
+
+class _Scan:
+    """A sheet's last row and column (1-based), from the references of its row and cell
+    tags, found by regular expressions chunk by chunk; :meth:`feed` says ``False`` (and
+    the scan gives up) at the first row or cell tag written any other way.
+
+    Every row or cell tag is either matched by ``_UNUSUAL`` or begins ``<row r="N"`` /
+    ``<c r="LN"``, so none is missed; a tag inside a comment or CDATA section counts
+    too, which can only make the measure larger than calamine's. A chunk is cut after
+    its last ``<``, so no tag is split between two.
+    """
+
+    def __init__(self) -> None:
+        self.rows = self.columns = 0
+        self._carry = b""
+        self._unusual = False
+
+    def feed(self, chunk: bytes) -> bool:
+        data = self._carry + chunk
+        cut = data.rfind(b"<")
+        if cut < 0:
+            cut = len(data)
+        self._carry = data[cut:]
+        return self._measure(data[:cut])
+
+    def done(self) -> bool:
+        """Whether the whole sheet was measured (``False``: leave it to the parser)."""
+        return self._measure(self._carry + b" ") and not self._unusual
+
+    def _measure(self, data: bytes) -> bool:
+        if self._unusual or _UNUSUAL.search(data) is not None:
+            self._unusual = True
+            return False
+        rows = _ROW_REFERENCE.findall(data)
+        if rows:
+            last = max(map(int, rows))
+            self.rows = max(self.rows, last)
+        cells = _CELL_REFERENCE.findall(data)
+        if cells:
+            letters = {cell[0] for cell in cells}
+            widest = max(letters, key=lambda c: (len(c), c))
+            self.columns = max(self.columns, _column_index(widest) + 1)
+            last = max(map(int, {cell[1] for cell in cells}))
+            self.rows = max(self.rows, last)
+        return True
 
 
 class _Extent:
