@@ -521,6 +521,27 @@ def test_a_batch_meets_the_stored_records_through_their_key_even_before_any_anal
 # -- reading -----------------------------------------------------------------------------
 
 
+def test_a_record_changed_behind_the_store_is_named_by_every_read(
+    pg: PostgresRepository, postgres_schema: str
+) -> None:
+    """A stored row that is no record (its status changed by hand) is a RepositoryError
+    naming the store and the key, read one at a time or thousands at a time."""
+    pg.commit(ACME, ChangeSet(creates=[_record(f"k{n}") for n in range(5)]), 0)
+    with pg.transaction(ACME) as cursor:
+        cursor.execute(
+            f"UPDATE {postgres_schema}.records SET status = 'Bogus'"  # noqa: S608
+            " WHERE legacy_contact_key = 'k3'"
+        )
+    for read in (
+        lambda: pg.get(ACME, "k3"),
+        lambda: pg.get_many(ACME, ["k1", "k3", "k4"]),
+        lambda: list(pg.records(ACME)),
+    ):
+        with pytest.raises(RepositoryError, match="the stored record 'k3': status 'Bogus'"):
+            read()
+    assert pg.get_many(ACME, ["k1", "k4"]) == {"k1": _record("k1"), "k4": _record("k4")}
+
+
 def test_records_stream_through_a_server_side_cursor(
     postgres_server: Server, pg: PostgresRepository
 ) -> None:
