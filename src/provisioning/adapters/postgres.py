@@ -417,11 +417,12 @@ def _copy_text(lines: list[str], columns: int) -> bytes | None:
 
 
 # A bulk commit's batch meets the stored records by key through the primary key's
-# index, a lookup a row, whatever the statistics say: just after a bulk load they are
-# stale (a table of a million records taken for one of 33), and PostgreSQL would hash
-# or sort the whole tenant for each batch, or read it all for each row of the batch. The
-# batch tables have no index and are read whole anyway. No JIT: the costs these settings
-# make up would have each batch's statement compiled, for longer than it runs.
+# index, a lookup a row, whatever the statistics say (so the batch tables need none):
+# just after a bulk load they are stale (a table of a million records taken for one of
+# 33), and PostgreSQL would hash or sort the whole tenant for each batch, or read it all
+# for each row of the batch. The batch tables have no index and are read whole anyway.
+# No JIT: the costs these settings make up would have each batch's statement compiled,
+# for longer than it runs.
 _BULK_PLANS: Final = "SELECT " + ", ".join(
     f"set_config('{name}', 'off', true)"
     for name in (
@@ -1259,9 +1260,6 @@ class PostgresRepository:
                     write = copy.write_row
                     for record in batch:
                         write(_encode(record.email.lower(), record))
-        # Its size known, the batch is joined to the stored records through their key's
-        # index, a lookup a row (see _commit), not by hashing the whole tenant.
-        analyse = ("ANALYZE pg_temp.provisioning_batch", ())
         if verb == "update":
             assignments = ", ".join(f"{name} = b.{name}" for name in _FIELDS[1:])
             update = (
@@ -1275,7 +1273,7 @@ class PostgresRepository:
             # touches a record not yet at the commit's revision only).
             return _Sent(
                 con,
-                [analyse, (update, {"version": version, "tenant": tenant_id})],
+                [(update, {"version": version, "tenant": tenant_id})],
                 rows=len(batch),
                 what=(verb, batch),
             )
@@ -1284,7 +1282,7 @@ class PostgresRepository:
             f" SELECT %s, %s, email_key, {_COLUMNS} FROM pg_temp.provisioning_batch"
         )
         # A key already stored breaks the primary key: a create is never an update.
-        return _Sent(con, [analyse, (insert, (tenant_id, version))], what=(verb, batch))
+        return _Sent(con, [(insert, (tenant_id, version))], what=(verb, batch))
 
     def _check_emails(self, con: _Connection, tenant_id: str) -> None:
         """Check the unique email index now that every record is written; a record
