@@ -580,3 +580,54 @@ def test_the_scim_facts_beside_the_record_are_audited(repo: Any, state: ScimStat
         "updated",
         [("scimResource", None)],
     )
+
+
+def test_lookups_by_index_find_what_a_full_scan_finds(repo: Any, state: ScimState) -> None:
+    """userName / externalId / id / emails.value eq filters are looked up rather than
+    scanned, with the same answers: ignoring case where the attribute does, a record
+    written by another channel since, a DELETEd user left out."""
+    scim = client(repo, state)
+    _, ada, _ = scim("POST", "/Users", okta_user())
+    _, other, _ = scim(
+        "POST",
+        "/Users",
+        okta_user("bob@example.com", "00u2") | {"emails": [{"value": "bob@example.com"}]},
+    )
+    scim("DELETE", f"/Users/{other['id']}")
+    # A record another channel writes gets its SCIM facts when first looked for.
+    pushed = pv.writes.push(
+        INTEGRATED,
+        AMS,
+        [
+            pv.writes.PushOperation(
+                "upsert",
+                {
+                    "LegacyContactKey": "k7",
+                    "FirstName": "Cy",
+                    "LastName": "Young",
+                    "EmailAddress": "cy@example.com",
+                    "CompanyName": "Acme",
+                },
+            )
+        ],
+        repo,
+    )
+    assert isinstance(pushed, pv.writes.PushResult)
+    expected = {
+        'userName eq "ADA@example.com"': ["00u1001"],
+        'externalId eq "00u1001"': ["00u1001"],
+        'externalId eq "00U1001"': [],  # externalId is case-exact
+        f'id eq "{ada["id"]}"': ["00u1001"],
+        'emails.value eq "Ada@Example.com"': ["00u1001"],
+        'userName eq "bob@example.com"': [],  # DELETEd
+        'externalId eq "00u2"': [],
+        'userName eq "cy@example.com"': ["k7"],  # adopted: its email is its userName
+        'externalId eq "k7"': ["k7"],
+        'emails.value eq "cy@example.com"': ["k7"],
+        'userName eq "nobody@example.com"': [],
+    }
+    for query, keys in expected.items():
+        status, found, _ = scim("GET", "/Users", query=f"filter={query}")
+        assert status == 200, (query, found)
+        assert [u["externalId"] for u in found.get("Resources", [])] == keys, query
+        assert found["totalResults"] == len(keys), query

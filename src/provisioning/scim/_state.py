@@ -264,6 +264,15 @@ class ScimState:
         assert saved is not None
         return saved
 
+    def keys_of_external_id(self, tenant_id: str, external_id: str) -> list[str]:
+        """The keys of the records whose externalId is ``external_id`` (exactly)."""
+        rows = self._rows(
+            tenant_id,
+            "SELECT key FROM scim_users WHERE tenant_id = ? AND external_id = ? ORDER BY key",
+            (tenant_id, external_id),
+        )
+        return [str(row[0]) for row in rows]
+
     def forget(self, tenant_id: str, key: str) -> None:
         """Remove the record's SCIM facts (a reservation whose write failed)."""
         self._run(

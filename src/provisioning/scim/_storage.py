@@ -29,6 +29,7 @@ from scim2_models import (
     UnauthorizedException,
     UniquenessException,
 )
+from scim2_models.path import CompareOperator, Comparison
 from scim2_server.storage import ScimStorage, SearchPage
 from scim2_server.utils import parametrize
 
@@ -100,6 +101,8 @@ class RecordStorage(ScimStorage):
         # the tenant's revision anyway, and a write's checks (If-Match, the userName)
         # then see no other write of this process between them and its commit.
         self._writing = threading.Lock()
+        #: The tenant's revision up to which every record has its SCIM facts (-1: none).
+        self._adopted = -1
 
     @property
     def repository(self) -> Repository:
@@ -151,15 +154,66 @@ class RecordStorage(ScimStorage):
         *,
         position: Any = None,
     ) -> SearchPage:
-        users = [resource_of(r, e) for r, e in self._entries()]
         scim_filter = search_request.filter
         if scim_filter is not None and not scim_filter.models:
             scim_filter = parametrize(ScimFilter, USER_MODEL)(str(scim_filter))
+        pairs = self._candidates(scim_filter)
+        if pairs is None:
+            pairs = self._entries()
+        users = [resource_of(r, e) for r, e in pairs]
         found = [u for u in users if scim_filter is None or scim_filter.match(u)]
         found.sort(key=lambda u: (str(u.user_name).casefold(), str(u.id)))
         start = search_request.start_index_0 or 0
         stop = None if search_request.count is None else start + search_request.count
         return SearchPage(len(found), list(found[start:stop]))
+
+    def _candidates(
+        self, scim_filter: ScimFilter[Any] | None
+    ) -> list[tuple[UserRecord, UserEntry]] | None:
+        """The users a filter ``ATTR eq "value"`` on ``userName``, ``externalId``, ``id`` or
+        ``emails.value`` can match, looked up by index rather than read all (identity
+        providers ask it before every create); ``None`` for any other filter. The filter
+        is still applied to them, for its exact semantics."""
+        node = None if scim_filter is None else scim_filter.ast
+        if (
+            not isinstance(node, Comparison)
+            or node.op is not CompareOperator.eq
+            or not isinstance(node.value, str)
+            or node.attr_path.uri
+        ):
+            return None
+        attribute, value = str(node.attr_path).lower(), node.value
+        if attribute not in {"username", "externalid", "id", "emails.value"}:
+            return None
+        self._adopt_all()  # every record has its SCIM facts: the lookups see them all
+        if attribute == "username":
+            keys = [k for k in [self.state.holder_of(self.tenant_id, value)] if k]
+        elif attribute == "externalid":
+            keys = self.state.keys_of_external_id(self.tenant_id, value)
+        elif attribute == "id":
+            entry = self.state.entry_by_id(self.tenant_id, value)
+            keys = [] if entry is None else [entry.key]
+        else:
+            record = self.repository.get_by_email(self.tenant_id, value)
+            keys = [] if record is None else [record.legacy_contact_key]
+        found = []
+        for key in keys:
+            record, entry = (
+                self.repository.get(self.tenant_id, key),
+                self.state.entry(self.tenant_id, key),
+            )
+            if record is not None and entry is not None and not entry.removed and not _gone(record):
+                found.append((record, entry))
+        return found
+
+    def _adopt_all(self) -> None:
+        """Give SCIM facts to the records written since last looked at (by other channels
+        or processes): read them all, unless the tenant's revision has not moved but by
+        this storage's own writes."""
+        revision = self.repository.revision(self.tenant_id)
+        if revision != self._adopted:
+            self._entries()
+            self._adopted = revision
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -190,6 +244,8 @@ class RecordStorage(ScimStorage):
             raise BusyException(detail=str(exc)) from None
         if not isinstance(result, PushResult):
             raise InvalidValueException(detail="; ".join(e.message for e in result))
+        if result.revision is not None and self._adopted == result.revision - 1:
+            self._adopted = result.revision  # its records have their SCIM facts already
         return result
 
     def _key(self, user: CommunityUser[Any]) -> str:
