@@ -72,10 +72,12 @@ def row_error(  # noqa: PLR0917 - one call per warning on the hot path: position
     value: str,
     severity: Severity,
     row: tuple[str, ...],
+    cell: str | None = None,
 ) -> RowError:
     """Build a :class:`RowError` from trusted values, without attrs' ``__init__``.
 
-    The reader makes one per warning, which can be one per row of a large file.
+    The reader makes one per warning, which can be one per row of a large file (and, for
+    a workbook, one more naming the cell).
     """
     error: Any = object.__new__(unfrozen_twin(RowError))
     error.record = record
@@ -86,7 +88,7 @@ def row_error(  # noqa: PLR0917 - one call per warning on the hot path: position
     error.value = value
     error.severity = severity
     error.row = row
-    error.cell = None
+    error.cell = cell
     error.__class__ = RowError
     built: RowError = error
     return built

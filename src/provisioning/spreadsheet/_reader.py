@@ -422,7 +422,19 @@ class Reader(Generic[R]):
             index = by_header.get(problem.column) if problem.column is not None else None
             if problem.code is ErrorCode.VALUE_WITHOUT_HEADER:
                 index = next((i for i in blanks if problem.row[i] == problem.value), None)
-            yield attrs.evolve(problem, cell=book.cell(index, problem.line))
+            # A copy with its cell, built as the reader builds warnings (attrs.evolve runs
+            # every validator again, once per problem of a large sheet).
+            yield row_error(
+                problem.record,
+                problem.line,
+                problem.column,
+                problem.code,
+                problem.message,
+                problem.value,
+                problem.severity,
+                problem.row,
+                book.cell(index, problem.line),
+            )
 
     def _split_header(self, first: str) -> list[str]:
         if '"' not in first:

@@ -19,6 +19,7 @@ day/month order; true/false cells become ``true``/``false``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import re
 import zipfile
@@ -188,6 +189,10 @@ class WorkbookLines:
             )
         ranges = self._check_zip(data, max_uncompressed_size)
         self.sheet, used = self._choose(data, sheet, ranges)
+        #: The sheet's name as a cell reference writes it: quoted unless a plain name.
+        self._quoted = self.sheet
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", self.sheet):
+            self._quoted = "'" + self.sheet.replace("'", "''") + "'"
         self._check_range(used)
         self.header_row = 1
         self.first_column = 0
@@ -405,9 +410,7 @@ class WorkbookLines:
     def cell(self, column: int | None, line: int) -> str:
         """Excel's reference of the cell at 0-based ``column`` of sheet row ``line``
         (the whole row when ``column`` is ``None``), with the sheet: ``Members!C14``."""
-        name = self.sheet
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name):
-            name = "'" + name.replace("'", "''") + "'"
+        name = self._quoted
         if column is None:
             return f"{name}!{line}:{line}"
         return f"{name}!{column_letter(column + self.first_column)}{line}"
@@ -415,14 +418,49 @@ class WorkbookLines:
 
 #: A row or cell start tag not written the usual way (``<row r="14"``, ``<c r="C14"``,
 #: no namespace prefix, one space, double quotes, the reference first): the scan leaves
-#: such a sheet to the XML parser.
-_UNUSUAL = re.compile(
-    rb"<(?:[A-Za-z_][-\w.]*:(?:c|row)[\s/>]"
-    rb'|c(?=[\s/>])(?! r="[A-Z]{1,3}[0-9]{1,7}")'
-    rb'|row(?=[\s/>])(?! r="[0-9]{1,7}"))'
+#: such a sheet to the XML parser. Each pattern starts with a literal, which the regular
+#: expression engine finds fast.
+_UNUSUAL = (
+    re.compile(rb'<c(?=[\s/>])(?! r="[A-Z]{1,3}[0-9]{1,7}")'),
+    re.compile(rb'<row(?=[\s/>])(?! r="[0-9]{1,7}")'),
+    re.compile(rb":(?:c|row)[\s/>]"),  # a prefixed tag, <x:c or <x:row
 )
 _ROW_REFERENCE = re.compile(rb'<row r="([0-9]{1,7})"')
 _CELL_REFERENCE = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+
+
+@functools.cache
+def _past(letters: bytes, digits: bytes) -> re.Pattern[bytes]:
+    """A cell reference past column ``letters`` or past row ``digits``: longer, or as
+    long and greater at the first place it differs (references have no leading zero)."""
+
+    def greater(text: bytes, alphabet: bytes, longest: int) -> list[bytes]:
+        one = b"[" + alphabet[:1] + b"-" + alphabet[-1:] + b"]"
+        ways = [one + b"{%d,%d}" % (len(text) + 1, longest)] if len(text) < longest else []
+        for i, char in enumerate(text):
+            higher = alphabet[alphabet.index(char) + 1 :]
+            if higher:
+                rest = len(text) - i - 1
+                ways.append(
+                    re.escape(text[:i])
+                    + b"["
+                    + higher[:1]
+                    + b"-"
+                    + higher[-1:]
+                    + b"]"
+                    + (one + b"{%d}" % rest if rest else b"")
+                )
+        return ways
+
+    letters_past = greater(letters, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", 3) or [b"(?!)"]
+    digits_past = greater(digits, b"0123456789", 7) or [b"(?!)"]
+    return re.compile(
+        b'<c r="(?:(?:'
+        + b"|".join(letters_past)
+        + b')[0-9]{1,7}"|[A-Z]{1,3}(?:'
+        + b"|".join(digits_past)
+        + b')")'
+    )
 
 
 class _Scan:
@@ -432,8 +470,10 @@ class _Scan:
 
     Every row or cell tag is either matched by ``_UNUSUAL`` or begins ``<row r="N"`` /
     ``<c r="LN"``, so none is missed; a tag inside a comment or CDATA section counts
-    too, which can only make the measure larger than calamine's. A chunk is cut after
-    its last ``<``, so no tag is split between two.
+    too, which can only make the measure larger than calamine's. Cells are looked at
+    one by one only in a chunk with a cell past the column or row measured so far (in
+    a usual sheet: the first chunk); the others are searched for one, in C. A chunk is
+    cut after its last ``<``, so no tag is split between two.
     """
 
     def __init__(self) -> None:
@@ -454,20 +494,21 @@ class _Scan:
         return self._measure(self._carry + b" ") and not self._unusual
 
     def _measure(self, data: bytes) -> bool:
-        if self._unusual or _UNUSUAL.search(data) is not None:
+        if self._unusual or any(p.search(data) is not None for p in _UNUSUAL):
             self._unusual = True
             return False
         rows = _ROW_REFERENCE.findall(data)
         if rows:
             last = max(map(int, rows))
             self.rows = max(self.rows, last)
+        letters = column_letter(self.columns - 1).encode() if self.columns else b""
+        if _past(letters, str(self.rows).encode()).search(data) is None:
+            return True
         cells = _CELL_REFERENCE.findall(data)
-        if cells:
-            letters = {cell[0] for cell in cells}
-            widest = max(letters, key=lambda c: (len(c), c))
-            self.columns = max(self.columns, _column_index(widest) + 1)
-            last = max(map(int, {cell[1] for cell in cells}))
-            self.rows = max(self.rows, last)
+        widest = max({cell[0] for cell in cells}, key=lambda c: (len(c), c))
+        self.columns = max(self.columns, _column_index(widest) + 1)
+        last = max(map(int, {cell[1] for cell in cells}))
+        self.rows = max(self.rows, last)
         return True
 
 
