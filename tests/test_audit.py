@@ -47,6 +47,7 @@ JSON_KEYS = {
     "upload_id",
     "revision",
     "rules",
+    "product",
 }
 
 records = user_records(custom_keys=("Chapter", "Region"))
@@ -329,6 +330,7 @@ def test_each_jsonl_line_is_one_event_with_the_documented_keys() -> None:
         "upload_id": 3,
         "revision": 3,
         "rules": ["UPLOAD_SUPER_ADMIN_ONLY"],
+        "product": "community",
     }
     assert parsed[1]["at"] == "2026-03-02T08:00:00+02:00"
     assert (parsed[1]["key"], parsed[1]["upload_id"], parsed[1]["kind"]) == (None, None, "refused")

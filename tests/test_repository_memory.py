@@ -13,6 +13,7 @@ from provisioning.repository import ChangeSet, UploadEntry
 from provisioning.testing import (
     AuditLogContract,
     BatchRepositoryContract,
+    ContactStoreContract,
     RepositoryContract,
     TenantStoreContract,
 )
@@ -45,6 +46,18 @@ class TestMemoryBatchRepository(BatchRepositoryContract):
 
 class TestMemoryAuditLog(AuditLogContract):
     """MemoryRepository passes the audit trail contract, fault tests included."""
+
+    @pytest.fixture
+    def repository(self) -> MemoryRepository:
+        return MemoryRepository()
+
+    @pytest.fixture
+    def faulty_repository(self) -> Callable[[FaultHook], MemoryRepository]:
+        return lambda fault: MemoryRepository(fault=fault)
+
+
+class TestMemoryContactStore(ContactStoreContract):
+    """MemoryRepository passes the contact store contract, fault tests included."""
 
     @pytest.fixture
     def repository(self) -> MemoryRepository:

@@ -26,6 +26,7 @@ from provisioning.repository import ChangeSet, ChangeStream
 from provisioning.testing import (
     AuditLogContract,
     BatchRepositoryContract,
+    ContactStoreContract,
     RepositoryContract,
     TenantStoreContract,
 )
@@ -94,6 +95,20 @@ class TestPostgresBatchRepository(BatchRepositoryContract):
 
 class TestPostgresAuditLog(AuditLogContract):
     """PostgresRepository passes the audit trail contract, faults included."""
+
+    @pytest.fixture
+    def repository(self, pg: PostgresRepository) -> PostgresRepository:
+        return pg
+
+    @pytest.fixture
+    def faulty_repository(
+        self, faulty: Callable[[FaultHook], PostgresRepository]
+    ) -> Callable[[FaultHook], PostgresRepository]:
+        return faulty
+
+
+class TestPostgresContactStore(ContactStoreContract):
+    """PostgresRepository passes the contact store contract, faults included."""
 
     @pytest.fixture
     def repository(self, pg: PostgresRepository) -> PostgresRepository:
@@ -300,10 +315,10 @@ def test_a_new_schema_gets_the_current_version(
 ) -> None:
     """A first use creates the schema at SCHEMA_VERSION, recorded in schema_version."""
     with PostgresRepository(postgres_server.conninfo(), schema=postgres_schema) as repo:
-        assert repo.schema_version == adapter.SCHEMA_VERSION == 2
+        assert repo.schema_version == adapter.SCHEMA_VERSION == 3
     with psycopg.connect(postgres_server.conninfo()) as con:
         rows = con.execute(f"SELECT version FROM {postgres_schema}.schema_version").fetchall()  # noqa: S608
-        assert rows == [(2,)]
+        assert rows == [(3,)]
 
 
 def test_an_older_schema_is_migrated_once(
@@ -341,7 +356,7 @@ def test_a_version_1_store_is_migrated_to_version_2_keeping_its_records_and_even
                 0,
             )
     with PostgresRepository(conninfo, schema=postgres_schema) as repo:
-        assert repo.schema_version == 2
+        assert repo.schema_version == adapter.SCHEMA_VERSION
         assert repo.get(ACME, "k0") == _record("k0")
         assert [e.key for e in repo.events(ACME)] == ["k0", "k1", "k2"]
         assert [e.key for e in repo.events(ACME, key="k1")] == ["k1"]

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provisioning import RecordStatus, RepositoryError, Tenant, UserRecord
+from provisioning import Product, RecordStatus, RepositoryError, Tenant, UserRecord
 from provisioning import audit as pv_audit
 from provisioning import exceptions as pv_errors
 from provisioning.adapters import COMMIT_STEPS, FaultHook, SqliteRepository, fail_at
@@ -29,6 +29,7 @@ from provisioning.serialization import tenant_to_dict
 from provisioning.testing import (
     AuditLogContract,
     BatchRepositoryContract,
+    ContactStoreContract,
     RepositoryContract,
     TenantStoreContract,
 )
@@ -102,6 +103,30 @@ class TestSqliteAuditLog(AuditLogContract):
             repo.close()
 
 
+class TestSqliteContactStore(ContactStoreContract):
+    """SqliteRepository passes the contact store contract, in memory and in a file, faults
+    included."""
+
+    @pytest.fixture
+    def repository(self, any_repository: SqliteRepository) -> SqliteRepository:
+        return any_repository
+
+    @pytest.fixture(params=["memory", "file"])
+    def faulty_repository(
+        self, request: pytest.FixtureRequest, tmp_path: Path
+    ) -> Iterator[Callable[[FaultHook], SqliteRepository]]:
+        opened: list[SqliteRepository] = []
+
+        def make(fault: FaultHook) -> SqliteRepository:
+            path = ":memory:" if request.param == "memory" else tmp_path / f"{len(opened)}.db"
+            opened.append(SqliteRepository(path, fault=fault))
+            return opened[-1]
+
+        yield make
+        for repo in opened:
+            repo.close()
+
+
 @pytest.fixture
 def path(tmp_path: Path) -> Path:
     """Where a test's database file goes."""
@@ -121,10 +146,12 @@ def test_one_column_per_record_field() -> None:
 def test_a_new_file_gets_the_current_schema(path: Path) -> None:
     """Opening a missing file creates it at SCHEMA_VERSION, recorded in schema_version."""
     with SqliteRepository(path) as repo:
-        assert repo.schema_version == adapter.SCHEMA_VERSION == 2
+        assert repo.schema_version == adapter.SCHEMA_VERSION == 3
     with sqlite3.connect(path) as con:
-        assert con.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert con.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
     assert "changes" in _columns(path, "events")
+    assert "product" in _columns(path, "events")
+    assert _columns(path, "contacts")[:3] == ["tenant_id", "key", "email_key"]
     assert not path.with_name(path.name + ".schema-1.bak").exists()  # nothing to back up
     assert _columns(path, "records")[:3] == ["tenant_id", "email_key", "legacy_contact_key"]
 
@@ -171,7 +198,7 @@ def test_a_store_from_before_the_audit_trail_is_backed_up_then_migrated(path: Pa
         )
     con.close()
     with SqliteRepository(path) as repo:
-        assert repo.schema_version == 2
+        assert repo.schema_version == adapter.SCHEMA_VERSION
         (stored,) = repo.uploads("acme")
         assert (stored.id, stored.audited) == (1, False)
         assert list(repo.events("acme")) == []
@@ -182,6 +209,28 @@ def test_a_store_from_before_the_audit_trail_is_backed_up_then_migrated(path: Pa
     with sqlite3.connect(backup) as copy:
         assert copy.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
         assert copy.execute("SELECT legacy_contact_key FROM records").fetchall() == [("1001",)]
+
+
+def test_a_store_from_before_contacts_keeps_its_events_as_community_ones(path: Path) -> None:
+    """Version 2 (no contacts): migrated to 3, its events are of Community records."""
+    with sqlite3.connect(path) as con:  # a file as version 2 wrote it
+        for migration in adapter._MIGRATIONS[:2]:
+            for statement in migration:
+                con.execute(statement)
+        con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        con.execute("INSERT INTO schema_version VALUES (2)")
+        con.execute("INSERT INTO revisions VALUES ('acme', 1)")
+        con.execute(
+            "INSERT INTO events (tenant_id, revision, at, key, actor_id, role, channel, kind,"
+            " rules) VALUES ('acme', 1, '2026-01-01T00:00:00+00:00', '1001', 'sa-1',"
+            " 'super_admin', 'admin', 'created', 'ROLE_PERMISSIONS')"
+        )
+    con.close()
+    with SqliteRepository(path) as repo:
+        assert repo.schema_version == 3
+        (event,) = repo.events("acme")
+        assert (event.key, event.product) == ("1001", Product.COMMUNITY)
+        assert repo.contact_count("acme") == 0
 
 
 def test_a_newer_file_is_refused(path: Path) -> None:

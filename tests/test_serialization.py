@@ -63,6 +63,7 @@ FULL_DICT: dict[str, Any] = {
     "initial_upload_done": True,
     "account_requests": {"policy": "admin_approval", "email_verification": True},
     "marketing_edition": "professional",
+    "marketing_key": "email",
 }
 
 TENANTS = [
@@ -246,7 +247,7 @@ def test_error_message_counts_and_lists_the_problems() -> None:
         "tenant document has 2 problems:\n"
         "  initial_upload_done: expected true or false, got 1\n"
         "  colour: unknown key; allowed keys: account_requests, id, initial_upload_done, "
-        "integration, marketing_edition, name, products, sso"
+        "integration, marketing_edition, marketing_key, name, products, sso"
     )
 
 
@@ -264,7 +265,7 @@ def test_error_message_for_one_problem() -> None:
             {"colour": "red"},
             (
                 "colour: unknown key; allowed keys: account_requests, id, initial_upload_done, "
-                "integration, marketing_edition, name, products, sso"
+                "integration, marketing_edition, marketing_key, name, products, sso"
             ),
         ),
         (
@@ -405,6 +406,7 @@ def test_default_settings_to_dict() -> None:
         "local_login_with_sso": False,
         "truncated_file_share": 0.5,
         "max_deactivation_share": 0.2,
+        "marketing_full_unsubscribes": False,
     }
 
 
@@ -471,7 +473,8 @@ def test_every_settings_problem_is_reported_together() -> None:
         "truncated_file_share: expected a number, got '0.2'",
         "max_deactivation_share: expected a number, got True",
         (
-            "x: unknown key; allowed keys: local_login_with_sso, max_deactivation_share, "
+            "x: unknown key; allowed keys: local_login_with_sso, marketing_full_unsubscribes, "
+            "max_deactivation_share, "
             "sso_lead_time, sso_products, truncated_file_share, user_admin_roles"
         ),
     )
@@ -619,7 +622,8 @@ def test_every_rulebook_problem_is_reported_together() -> None:
     }
     assert problems(rulebook_from_dict, document) == (
         (
-            "settings.x: unknown key; allowed keys: local_login_with_sso, max_deactivation_share, "
+            "settings.x: unknown key; allowed keys: local_login_with_sso, "
+            "marketing_full_unsubscribes, max_deactivation_share, "
             "sso_lead_time, sso_products, truncated_file_share, user_admin_roles"
         ),
         "systems[0].id: must be a non-empty lower-case id without surrounding spaces, got 'A'",

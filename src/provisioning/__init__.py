@@ -30,7 +30,7 @@ from .exceptions import (
     SafeguardError,
     SpreadsheetError,
 )
-from .records import Contact, CustomFields, RecordStatus, SubscriptionStatus, UserRecord
+from .records import Contact, ContactKey, CustomFields, RecordStatus, SubscriptionStatus, UserRecord
 from .rules import (
     DEFAULT_RULEBOOK,
     RULES,
@@ -91,6 +91,10 @@ from .tenants import (
 from .uploads import (
     RESULTS_COLUMNS,
     Conflict,
+    ContactConflict,
+    ContactCounts,
+    ContactPlan,
+    ContactUpdate,
     EventKind,
     FieldChange,
     Receipt,
@@ -101,6 +105,8 @@ from .uploads import (
     UploadMode,
     UploadPlan,
     apply_plan,
+    contact_template,
+    plan_contacts,
     plan_revert,
     plan_upload,
     plan_upload_file,
@@ -131,6 +137,11 @@ __all__ = [
     "Conflict",
     "ConflictError",
     "Contact",
+    "ContactConflict",
+    "ContactCounts",
+    "ContactKey",
+    "ContactPlan",
+    "ContactUpdate",
     "CustomFields",
     "DateOrder",
     "Decision",
@@ -191,8 +202,10 @@ __all__ = [
     "applicable_methods",
     "apply_plan",
     "check",
+    "contact_template",
     "decide",
     "permission_matrix",
+    "plan_contacts",
     "plan_migration",
     "plan_revert",
     "plan_upload",

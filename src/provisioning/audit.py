@@ -35,8 +35,9 @@ from ._fields import field_specs, make_replace
 from ._rows import row_codec
 from ._validators import check_type, nonempty, strip, to_enum
 from .actors import Role
+from .catalog import Product
 from .exceptions import InvalidValueError
-from .records import CustomFields, UserRecord
+from .records import Contact, CustomFields, UserRecord
 from .serialization import tenant_to_dict
 from .spreadsheet import neutralise
 from .tenants import Tenant
@@ -48,6 +49,8 @@ __all__ = [
     "Channel",
     "FieldChange",
     "changes_between",
+    "contact_changes",
+    "contact_values",
     "events_to_csv",
     "events_to_jsonl",
     "record_values",
@@ -206,6 +209,34 @@ _REPLACE: Final = {name: make_replace(UserRecord, name) for name in _NAMES}
 
 _INDEX: Final = {name: index for index, name in enumerate(_NAMES)}
 
+_CONTACT_CODEC: Final = row_codec(Contact, empty=None, dates="iso", flags="bool", mappings="dict")
+_CONTACT_NAMES: Final = _CONTACT_CODEC.columns
+
+
+def contact_values(contact: Contact) -> dict[str, Any]:
+    """A Marketing contact as plain JSON values by field name (the subscription its value)."""
+    return dict(zip(_CONTACT_NAMES, _CONTACT_CODEC.encode(contact), strict=True))
+
+
+def contact_changes(old: Contact, new: Contact) -> tuple[FieldChange, ...]:
+    """The fields of two contacts that differ, in field order, with plain JSON values.
+
+    >>> import provisioning as pv
+    >>> old = pv.Contact(email="ada@example.com", first_name="Ada")
+    >>> [str(c) for c in contact_changes(old, pv.Contact(email="ada@example.com"))]
+    ["first_name: 'Ada' -> None"]
+    """
+    return tuple(
+        FieldChange(name, a, b)
+        for name, a, b in zip(
+            _CONTACT_NAMES,
+            _CONTACT_CODEC.encode(old),
+            _CONTACT_CODEC.encode(new),
+            strict=True,
+        )
+        if a != b
+    )
+
 
 def _flat(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """A tenant document as ``{"products.community": "standalone", ...}``."""
@@ -295,6 +326,10 @@ def _kind(value: AuditKind | str) -> AuditKind:
     return to_enum(AuditKind, value, "kind")
 
 
+def _product(value: Product | str) -> Product:
+    return to_enum(Product, value, "product")
+
+
 @attrs.frozen(kw_only=True)
 class AuditEvent:
     """One change to one record, or one refused attempt, as the audit trail keeps it.
@@ -319,6 +354,9 @@ class AuditEvent:
     rules: tuple[str, ...] = attrs.field(default=(), converter=_rules)
     upload_id: int | None = attrs.field(default=None, converter=_revision)
     revision: int | None = attrs.field(default=None, converter=_revision)
+    #: The product whose record changed: a Community user record, or a Marketing contact
+    #: (whose ``key`` is then the contact's key, its lower-cased email or member id).
+    product: Product = attrs.field(default=Product.COMMUNITY, converter=_product)
 
     def to_dict(self) -> dict[str, Any]:
         """The event as plain JSON values (what ``events_to_jsonl`` writes a line of)."""
@@ -334,6 +372,7 @@ class AuditEvent:
             "upload_id": self.upload_id,
             "revision": self.revision,
             "rules": list(self.rules),
+            "product": self.product.value,
         }
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "ID_FIELDS",
     "ID_MAX_LENGTH",
     "Contact",
+    "ContactKey",
     "CustomFields",
     "RecordStatus",
     "SubscriptionStatus",
@@ -328,6 +329,37 @@ class Contact:
     def email_key(self) -> str:
         """The email compared case-insensitively."""
         return self.email.lower()
+
+
+class ContactKey(ValueEnum):
+    """What identifies a Marketing contact (``MARKETING_CONTACT_KEY``).
+
+    Professional contacts are keyed by their email; Enterprise ones by their email
+    (the default) or by a custom member id.
+
+    >>> from provisioning import Contact
+    >>> ada = Contact(email="Ada@Example.com", member_id="M-1815")
+    >>> ContactKey.EMAIL.of(ada), ContactKey.MEMBER_ID.of(ada)
+    ('ada@example.com', 'M-1815')
+    """
+
+    #: The email, compared ignoring case: the key is the lower-cased email.
+    EMAIL = "email"
+    #: The contact's member id, compared exactly.
+    MEMBER_ID = "member_id"
+
+    def of(self, contact: Contact) -> str:
+        """The key ``contact`` is stored under; a contact without a member id has none
+        by member id (:class:`~provisioning.InvalidValueError`)."""
+        if self is ContactKey.EMAIL:
+            return contact.email.lower()
+        if contact.member_id is None:
+            raise InvalidValueError(
+                f"contact {contact.email!r} has no member id, and contacts are keyed by "
+                "member id (MARKETING_CONTACT_KEY)",
+                field="member_id",
+            )
+        return contact.member_id
 
 
 ID_FIELDS = {

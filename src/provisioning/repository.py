@@ -39,7 +39,7 @@ from ._validators import check_type, nonempty, strip, to_enum
 from .audit import AuditEvent, AuditKind
 from .catalog import Product
 from .exceptions import ConflictError, InvalidValueError, RepositoryError
-from .records import RecordStatus, UserRecord
+from .records import Contact, ContactKey, RecordStatus, UserRecord
 from .tenants import Tenant
 
 __all__ = [
@@ -48,6 +48,8 @@ __all__ = [
     "ChangeSet",
     "ChangeSetError",
     "ChangeStream",
+    "ContactChanges",
+    "ContactStore",
     "RecordReader",
     "RecordWriter",
     "Repository",
@@ -236,6 +238,93 @@ def _listed(items: Sequence[str]) -> str:
     return f"{shown} and {more} more" if more > 0 else shown
 
 
+def _contacts(value: object, field: str) -> tuple[Contact, ...]:
+    if not isinstance(value, Iterable) or isinstance(value, str | bytes | Mapping):
+        raise InvalidValueError(
+            f"{field} must be an iterable of Contact values, got {type(value).__name__} "
+            f"{value!r:.80}",
+            field=field,
+        )
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, Contact):
+            raise InvalidValueError(
+                f"{field} must hold Contact values, got {item!r:.80}", field=field
+            )
+    return items
+
+
+def _contact_creates(value: Iterable[Contact]) -> tuple[Contact, ...]:
+    return _contacts(value, "creates")
+
+
+def _contact_updates(value: Iterable[Contact]) -> tuple[Contact, ...]:
+    return _contacts(value, "updates")
+
+
+def _contact_key(value: ContactKey | str) -> ContactKey:
+    return to_enum(ContactKey, value, "key")
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class ContactChanges:
+    """The Marketing contacts one commit writes: new ones, and whole replacements.
+
+    A store keeps a tenant's contacts by ``key`` (``MARKETING_CONTACT_KEY``): each is
+    stored under :meth:`ContactKey.of <provisioning.ContactKey.of>` of it, the lower-cased
+    email or the member id. As with records, each key and each email (compared
+    ignoring case) is named once; contacts are never deleted.
+
+    >>> from provisioning import Contact
+    >>> ContactChanges(creates=[Contact(email="ada@example.com")])
+    <ContactChanges by email: 1 creates, 0 updates>
+    """
+
+    key: ContactKey = attrs.field(default=ContactKey.EMAIL, converter=_contact_key)
+    creates: tuple[Contact, ...] = attrs.field(default=(), converter=_contact_creates)
+    updates: tuple[Contact, ...] = attrs.field(default=(), converter=_contact_updates)
+
+    def __attrs_post_init__(self) -> None:
+        changes = self.creates + self.updates
+        keys = [self.key.of(c) for c in changes]  # refuses a contact without the key
+        emails = [c.email_key for c in changes]
+        if len(set(keys)) == len(keys) and len(set(emails)) == len(emails):
+            return
+        repeated = [f"key {k!r}" for k, n in Counter(keys).items() if n > 1]
+        repeated += [f"email {e!r}" for e, n in Counter(emails).items() if n > 1]
+        repeated = list(dict.fromkeys(repeated))
+        raise InvalidValueError(
+            "contact changes name each key and each email once; repeated: " + _listed(repeated),
+            field="contacts",
+        )
+
+    def keyed(self) -> Iterator[tuple[str, str, Contact]]:
+        """``("create", key, contact)`` for each create, then ``("update", key, contact)``."""
+        of = self.key.of
+        for verb, contacts in (("create", self.creates), ("update", self.updates)):
+            for contact in contacts:
+                yield verb, of(contact), contact
+
+    def __len__(self) -> int:
+        return len(self.creates) + len(self.updates)
+
+    def __repr__(self) -> str:
+        return (
+            f"<ContactChanges by {self.key.value}: {len(self.creates)} creates, "
+            f"{len(self.updates)} updates>"
+        )
+
+
+def _contact_changes(
+    _inst: object, attribute: attrs.Attribute[ContactChanges | None], value: object
+) -> None:
+    if value is not None and not isinstance(value, ContactChanges):
+        raise InvalidValueError(
+            f"contacts must be ContactChanges or None, got {type(value).__name__} {value!r:.80}",
+            field=attribute.name,
+        )
+
+
 @attrs.frozen(kw_only=True, repr=False)
 class ChangeSet:
     """What one commit writes to a tenant: new records, replaced records, an upload entry.
@@ -266,6 +355,9 @@ class ChangeSet:
     #: same transaction. Each must be a key of :attr:`updates` (the record is kept, its
     #: personal values replaced, as ``delete_personal_data`` does).
     redact: tuple[str, ...] = attrs.field(default=(), converter=_keys)
+    #: The Marketing contacts this commit writes, in the same transaction (by a store
+    #: that keeps contacts, a :class:`ContactStore`; others refuse them).
+    contacts: ContactChanges | None = attrs.field(default=None, validator=_contact_changes)
 
     def __attrs_post_init__(self) -> None:
         updated = {r.legacy_contact_key for r in self.updates}
@@ -294,7 +386,11 @@ class ChangeSet:
 
     def __repr__(self) -> str:
         upload = "" if self.upload is None else f", upload={self.upload.file_digest!r}"
-        return f"<ChangeSet: {len(self.creates)} creates, {len(self.updates)} updates{upload}>"
+        contacts = "" if self.contacts is None else f", {len(self.contacts)} contact changes"
+        return (
+            f"<ChangeSet: {len(self.creates)} creates, {len(self.updates)} updates"
+            f"{contacts}{upload}>"
+        )
 
 
 def _batches(value: object) -> Iterable[Sequence[UserRecord]]:
@@ -464,6 +560,8 @@ def check_change_set(
     *,
     stored_keys: Callable[[Sequence[str]], Collection[str]],
     email_owners: Callable[[Sequence[str]], Mapping[str, str]],
+    stored_contact_keys: Callable[[Sequence[str]], Collection[str]] | None = None,
+    contact_email_owners: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
 ) -> None:
     """Raise :class:`ChangeSetError` listing every way ``change_set`` does not fit the store.
 
@@ -472,6 +570,11 @@ def check_change_set(
     that are stored; ``email_owners(email_keys)`` maps each stored lower-cased email of
     ``email_keys`` to the key of the record holding it. The checks are on the state after
     the commit, so two updates may swap their emails.
+
+    A change set with :attr:`~ChangeSet.contacts` is checked the same way against the
+    tenant's stored contacts, through ``stored_contact_keys`` and
+    ``contact_email_owners`` (the same questions of a :class:`ContactStore`); without
+    them such a change set is refused, as by a store that keeps no contacts.
     """
     check_type(change_set, ChangeSet, "change_set", "a ChangeSet")
     for name, lookup in (("stored_keys", stored_keys), ("email_owners", email_owners)):
@@ -506,6 +609,10 @@ def check_change_set(
                 problems.append(
                     f"{verb} {key!r}: email {record.email!r} already belongs to {owner!r}"
                 )
+    if change_set.contacts is not None:
+        problems.extend(
+            _contact_problems(change_set.contacts, stored_contact_keys, contact_email_owners)
+        )
     if problems:
         raise ChangeSetError(
             f"the change set does not fit the records of tenant {tenant_id!r}, nothing was "
@@ -514,6 +621,31 @@ def check_change_set(
             tenant_id=tenant_id,
             problems=tuple(problems),
         )
+
+
+def _contact_problems(
+    changes: ContactChanges,
+    stored_keys: Callable[[Sequence[str]], Collection[str]] | None,
+    email_owners: Callable[[Sequence[str]], Mapping[str, str]] | None,
+) -> list[str]:
+    if stored_keys is None or email_owners is None:
+        return ["contacts: this store keeps no Marketing contacts"]
+    keyed = list(changes.keyed())
+    stored = set(stored_keys([key for _, key, _ in keyed]))
+    owners = email_owners([c.email_key for _, _, c in keyed])
+    updated = {key for verb, key, _ in keyed if verb == "update"}
+    problems: list[str] = []
+    for verb, key, contact in keyed:
+        if verb == "create" and key in stored:
+            problems.append(f"create contact {key!r}: key already stored")
+        elif verb == "update" and key not in stored:
+            problems.append(f"update contact {key!r}: no stored contact has this key")
+        owner = owners.get(contact.email_key)
+        if owner is not None and owner != key and owner not in updated:
+            problems.append(
+                f"{verb} contact {key!r}: email {contact.email!r} already belongs to {owner!r}"
+            )
+    return problems
 
 
 @runtime_checkable
@@ -651,6 +783,34 @@ class StreamWriter(Protocol):
 
         The same errors as :meth:`RecordWriter.commit`, found as the batches are written.
         """
+        ...
+
+
+@runtime_checkable
+class ContactStore(Protocol):
+    """Keeps one tenant's Marketing contacts, each under its key (``MARKETING_CONTACT_KEY``).
+
+    Contacts are written by :meth:`RecordWriter.commit` from
+    :attr:`ChangeSet.contacts`, in the same transaction and under the same revision as
+    records, upload entries and audit events; a key is the lower-cased email or the
+    member id, as the change set says (:class:`ContactChanges`). Every stored email,
+    compared ignoring case, belongs to one contact of the tenant.
+    """
+
+    def contacts(self, tenant_id: str) -> Iterator[tuple[str, Contact]]:
+        """Every contact of the tenant with its key, in key order (by code point), streamed."""
+        ...
+
+    def get_contacts(self, tenant_id: str, keys: Collection[str]) -> Mapping[str, Contact]:
+        """The stored contacts among ``keys``, by key; keys not stored are left out."""
+        ...
+
+    def contact_email_owners(self, tenant_id: str, emails: Collection[str]) -> Mapping[str, str]:
+        """For each of ``emails`` (lower-cased) a stored contact holds: that contact's key."""
+        ...
+
+    def contact_count(self, tenant_id: str) -> int:
+        """How many contacts the tenant has."""
         ...
 
 

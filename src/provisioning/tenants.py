@@ -23,6 +23,7 @@ from ._frozen import FrozenMap
 from ._validators import identifier, is_bool, text, to_enum
 from .catalog import MarketingEdition, Product, ProvisioningMethod
 from .exceptions import InvalidValueError
+from .records import ContactKey
 
 _T = TypeVar("_T")
 
@@ -99,6 +100,20 @@ def _policy(value: AccountRequestPolicy | str) -> AccountRequestPolicy:
 
 def _edition(value: MarketingEdition | str) -> MarketingEdition:
     return to_enum(MarketingEdition, value, "marketing_edition")
+
+
+def _contact_key(value: ContactKey | str) -> ContactKey:
+    return to_enum(ContactKey, value, "marketing_key")
+
+
+def _check_contact_key(inst: Tenant, _attribute: attrs.Attribute[Any], value: ContactKey) -> None:
+    # MARKETING_CONTACT_KEY: only Enterprise lets a custom member id key the contacts.
+    if value is ContactKey.MEMBER_ID and inst.marketing_edition is not MarketingEdition.ENTERPRISE:
+        raise InvalidValueError(
+            "marketing_key: Marketing Professional contacts are keyed by email; only "
+            "Enterprise takes a member id (MARKETING_CONTACT_KEY)",
+            field="marketing_key",
+        )
 
 
 def _to_idp(value: IdentityProvider | str) -> IdentityProvider:
@@ -290,6 +305,11 @@ class Tenant:
     marketing_edition: MarketingEdition = attrs.field(
         default=MarketingEdition.ENTERPRISE,
         converter=_edition,
+    )
+    #: What keys the Marketing contacts (``MARKETING_CONTACT_KEY``): ``email``, or, in
+    #: the Enterprise edition, ``member_id`` (the file is then the by-member-id template).
+    marketing_key: ContactKey = attrs.field(
+        default=ContactKey.EMAIL, converter=_contact_key, validator=_check_contact_key
     )
 
     def method_for(self, product: Product) -> ProvisioningMethod | None:

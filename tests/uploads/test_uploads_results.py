@@ -203,6 +203,7 @@ def test_every_input_row_and_each_deactivation_appears_exactly_once(
     receipt = _applied(text, stored, mode=mode, hold=hold)
     rows = _results(receipt)
     p = receipt.plan
+    assert isinstance(p, pv.UploadPlan)
     summary = read(io.StringIO(text, newline=""), COMMUNITY_UPLOAD_USERS)
     problems = [i for i in summary if isinstance(i, pv.RowError)]
     expected_rows = summary.summary.rows - summary.summary.blank

@@ -32,7 +32,7 @@ from .._validators import (
 )
 from ..audit import AuditEvent, redacted
 from ..exceptions import InvalidValueError, NotFoundError
-from ..records import RecordStatus, UserRecord, email_key
+from ..records import Contact, RecordStatus, UserRecord, email_key
 from ..repository import (
     ChangeSet,
     ChangeSetError,
@@ -60,6 +60,9 @@ class _Snapshot:
     emails: Mapping[str, str] = attrs.field(factory=dict)
     uploads: tuple[UploadEntry, ...] = ()
     events: tuple[AuditEvent, ...] = ()
+    #: The Marketing contacts by key, and lower-cased email -> key of the contact.
+    contacts: Mapping[str, Contact] = attrs.field(factory=dict)
+    contact_emails: Mapping[str, str] = attrs.field(factory=dict)
     #: The keys in key order, worked out when first asked for (a snapshot never changes).
     _sorted: list[str] = attrs.field(factory=list, eq=False, repr=False)
 
@@ -143,6 +146,25 @@ class MemoryRepository:
         start = 0 if after is None else bisect.bisect_right(keys, after)
         return tuple(snapshot.records[k] for k in keys[start : start + limit])
 
+    def contacts(self, tenant_id: str) -> Iterator[tuple[str, Contact]]:
+        """Every Marketing contact of the tenant with its key, in key order."""
+        contacts = self._snapshot(tenant_id).contacts
+        return ((key, contacts[key]) for key in sorted(contacts))
+
+    def get_contacts(self, tenant_id: str, keys: Collection[str]) -> Mapping[str, Contact]:
+        """The stored contacts among ``keys``, by key."""
+        contacts = self._snapshot(tenant_id).contacts
+        return {k: contacts[k] for k in check_strings(keys, "keys") if k in contacts}
+
+    def contact_email_owners(self, tenant_id: str, emails: Collection[str]) -> Mapping[str, str]:
+        """For each of ``emails`` (lower-cased) a stored contact holds: its key."""
+        owners = self._snapshot(tenant_id).contact_emails
+        return {e: owners[e] for e in check_strings(emails, "emails") if e in owners}
+
+    def contact_count(self, tenant_id: str) -> int:
+        """How many Marketing contacts the tenant has."""
+        return len(self._snapshot(tenant_id).contacts)
+
     def revision(self, tenant_id: str) -> int:
         """The tenant's current revision; 0 before its first commit."""
         return self._snapshot(tenant_id).revision
@@ -169,8 +191,19 @@ class MemoryRepository:
             def email_owners(emails: Sequence[str]) -> Mapping[str, str]:
                 return {e: old.emails[e] for e in emails if e in old.emails}
 
+            def stored_contact_keys(keys: Sequence[str]) -> Collection[str]:
+                return [k for k in keys if k in old.contacts]
+
+            def contact_email_owners(emails: Sequence[str]) -> Mapping[str, str]:
+                return {e: old.contact_emails[e] for e in emails if e in old.contact_emails}
+
             check_change_set(
-                tenant_id, change_set, stored_keys=stored_keys, email_owners=email_owners
+                tenant_id,
+                change_set,
+                stored_keys=stored_keys,
+                email_owners=email_owners,
+                stored_contact_keys=stored_contact_keys,
+                contact_email_owners=contact_email_owners,
             )
             self._fault("checked")
             records = dict(old.records)
@@ -181,6 +214,16 @@ class MemoryRepository:
             for record in change_set.updates + change_set.creates:
                 records[record.legacy_contact_key] = record
                 emails[record.email_key] = record.legacy_contact_key
+            contacts, contact_emails = old.contacts, old.contact_emails
+            if change_set.contacts is not None:
+                contacts, contact_emails = dict(contacts), dict(contact_emails)
+                keyed = list(change_set.contacts.keyed())
+                for verb, key, _ in keyed:
+                    if verb == "update":
+                        del contact_emails[contacts[key].email_key]
+                for _, key, contact in keyed:
+                    contacts[key] = contact
+                    contact_emails[contact.email_key] = key
             self._fault("records")
             revision = old.revision + 1
             uploads, upload_id = old.uploads, None
@@ -195,7 +238,7 @@ class MemoryRepository:
                 attrs.evolve(e, revision=revision, upload_id=upload_id) for e in change_set.events
             )
             self._fault("history")
-            new = _Snapshot(revision, records, emails, uploads, events)
+            new = _Snapshot(revision, records, emails, uploads, events, contacts, contact_emails)
             self._fault("revision")
             self._snapshots[tenant_id] = new
             return new.revision

@@ -37,7 +37,7 @@ suites; what PostgreSQL adds:
 ...     revision = repo.save_tenant(pv.Tenant(id="acme", name="Acme",
 ...                                           products={"community": "standalone"}))
 ...     print(repo.get_tenant("acme").name, repo.schema_version, repo.revision("acme"))
-Acme 2 0
+Acme 3 0
 """
 
 from __future__ import annotations
@@ -69,11 +69,12 @@ from .._validators import (
 )
 from ..audit import AuditEvent, FieldChange, redacted
 from ..exceptions import InvalidValueError, NotFoundError, RepositoryError
-from ..records import RecordStatus, UserRecord, email_key
+from ..records import Contact, RecordStatus, UserRecord, email_key
 from ..repository import (
     ChangeSet,
     ChangeSetError,
     ChangeStream,
+    ContactChanges,
     UploadEntry,
     check_change_set,
     check_refusal,
@@ -235,6 +236,27 @@ _MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE {s}.events ADD CONSTRAINT events_pkey PRIMARY KEY (tenant_id, id)",
         "DROP INDEX {s}.events_tenant",
     ),
+    # 3: Marketing contacts, and the product of each audit event.
+    (
+        """
+        CREATE TABLE {s}.contacts (
+            tenant_id text COLLATE "C" NOT NULL,
+            key text COLLATE "C" NOT NULL,  -- the lower-cased email or the member id
+            email_key text NOT NULL,  -- the lower-cased email
+            email text NOT NULL,
+            member_id text,
+            first_name text,
+            last_name text,
+            subscription text NOT NULL,
+            custom text,  -- a JSON object, NULL when empty
+            PRIMARY KEY (tenant_id, key),
+            -- checked when a commit's contacts are all written: contacts may swap emails
+            CONSTRAINT contacts_email UNIQUE (tenant_id, email_key) DEFERRABLE INITIALLY DEFERRED
+        )
+        """,
+        *_isolated("contacts"),
+        "ALTER TABLE {s}.events ADD COLUMN product text NOT NULL DEFAULT 'community'",
+    ),
 ]
 
 #: The schema version this library writes.
@@ -251,8 +273,11 @@ _UTC = dt.UTC
 _loads = json.loads
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 _EVENT_COLUMNS: Final = (
-    "revision, upload_id, at, key, actor_id, role, channel, kind, changes, rules"
+    "revision, upload_id, at, key, actor_id, role, channel, kind, changes, rules, product"
 )
+#: Contacts to rows and back: the key and the email key first, then each field.
+_CONTACT_CODEC: Final = row_codec(Contact, empty=None, dates="date", flags="bool", leading=2)
+_CONTACT_COLUMNS: Final = ", ".join(_CONTACT_CODEC.columns)
 _cursor_names = count()
 
 
@@ -997,7 +1022,7 @@ class PostgresRepository:
         return self._stream(tenant_id, sql, params, convert)
 
     def _event(self, tenant_id: str, row: Sequence[Any]) -> AuditEvent:
-        revision, upload_id, at, key, actor, role, channel, kind, changes, rules = row
+        revision, upload_id, at, key, actor, role, channel, kind, changes, rules, product = row
         try:
             fields = _loads(changes) if changes is not None else {}
             if not isinstance(fields, dict) or type(rules) is not str:
@@ -1014,6 +1039,7 @@ class PostgresRepository:
                 rules=tuple(rules.split()),
                 upload_id=upload_id,
                 revision=revision,
+                product=product,
             )
         except (ValueError, TypeError, RecursionError) as exc:
             raise RepositoryError(
@@ -1079,6 +1105,7 @@ class PostgresRepository:
                 expected_revision,
                 events=[change_set.events],
                 redact=change_set.redact,
+                contacts=change_set.contacts,
             )
         except _MisfitError:
             # Rolled back. Find out why, with the lookups a pre-check would have cost.
@@ -1148,6 +1175,7 @@ class PostgresRepository:
         *,
         events: Iterable[Sequence[AuditEvent]],
         redact: Sequence[str] = (),
+        contacts: ContactChanges | None = None,
     ) -> int:
         """One transaction: lock the tenant, check its revision, write the batches, the
         events, the history and the revision. :class:`_MisfitError` (rolled back) when
@@ -1162,7 +1190,11 @@ class PostgresRepository:
                     check_revision(tenant_id, expected_revision, revision)
                     if upload is not None and upload.tenant_id != tenant_id:
                         raise _MisfitError("upload", ())
+                    if contacts is not None:
+                        self._check_contacts(con, tenant_id, contacts)
                     self._fault("checked")
+                    if contacts is not None:
+                        self._write_contacts(con, tenant_id, contacts)
                     sent: _Sent | None = None
                     try:
                         for verb, batch in batches:
@@ -1216,6 +1248,115 @@ class PostgresRepository:
                 ) from exc
         return revision
 
+    def _check_contacts(self, con: _Connection, tenant_id: str, changes: ContactChanges) -> None:
+        """Raise :class:`ChangeSetError` when ``changes`` do not fit the stored contacts
+        (read under the tenant's lock, so nothing changes them before the write)."""
+        s = self._schema
+
+        def lookup(columns: str, column: str, values: Sequence[str]) -> list[Any]:
+            return con.execute(
+                f"SELECT {columns} FROM {s}.contacts"  # noqa: S608
+                f" WHERE tenant_id = %s AND {column} = ANY(%s)",
+                (tenant_id, list(values)),
+            ).fetchall()
+
+        def stored_contact_keys(keys: Sequence[str]) -> Collection[str]:
+            return {row[0] for row in lookup("key", "key", keys)}
+
+        def contact_email_owners(emails: Sequence[str]) -> Mapping[str, str]:
+            return dict(lookup("email_key, key", "email_key", emails))
+
+        check_change_set(
+            tenant_id,
+            ChangeSet(contacts=changes),
+            stored_keys=lambda _keys: (),
+            email_owners=lambda _emails: {},
+            stored_contact_keys=stored_contact_keys,
+            contact_email_owners=contact_email_owners,
+        )
+
+    def _write_contacts(self, con: _Connection, tenant_id: str, changes: ContactChanges) -> None:
+        """Write checked contacts (the email constraint waits for the commit: swaps pass)."""
+        s = self._schema
+        encode = _CONTACT_CODEC.encode
+        names = _CONTACT_CODEC.columns
+        keyed = list(changes.keyed())
+        updates = [encode(c.email_key, key, c) for verb, key, c in keyed if verb == "update"]
+        creates = [encode(c.email_key, key, c) for verb, key, c in keyed if verb == "create"]
+        cursor = con.cursor()
+        if updates:
+            assignments = ", ".join(f"{name} = %s" for name in names)
+            cursor.executemany(
+                f"UPDATE {s}.contacts SET email_key = %s, {assignments}"  # noqa: S608
+                " WHERE tenant_id = %s AND key = %s",
+                [(row[0], *row[2:], tenant_id, row[1]) for row in updates],
+            )
+        if creates:
+            marks = ", ".join(["%s"] * (len(names) + 3))
+            cursor.executemany(
+                f"INSERT INTO {s}.contacts (tenant_id, email_key, key, {_CONTACT_COLUMNS})"  # noqa: S608
+                f" VALUES ({marks})",
+                [(tenant_id, *row) for row in creates],
+            )
+
+    def _read_contacts(self, rows: Sequence[Any], tenant_id: str) -> list[tuple[str, Contact]]:
+        out = []
+        for row in rows:
+            try:
+                out.append((row[0], _CONTACT_CODEC.decode(row[1:])))
+            except (KeyError, ValueError, TypeError, AttributeError, RecursionError):
+                problem = _CONTACT_CODEC.problem(row[1:]) or "it cannot be read as a contact"
+                raise RepositoryError(
+                    f"{self.where(tenant_id)}: the stored contact {row[0]!r}: {problem}"
+                ) from None
+        return out
+
+    def contacts(self, tenant_id: str) -> Iterator[tuple[str, Contact]]:
+        """Every Marketing contact of the tenant with its key, in key order, read by a
+        server-side cursor."""
+        check_tenant_id(tenant_id)
+        sql = (
+            f"SELECT key, {_CONTACT_COLUMNS} FROM {self._schema}.contacts"  # noqa: S608
+            " WHERE tenant_id = %s ORDER BY key"
+        )
+
+        def convert(rows: Sequence[Any]) -> Iterable[tuple[str, Contact]]:
+            return self._read_contacts(rows, tenant_id)
+
+        return self._stream(tenant_id, sql, (tenant_id,), convert)
+
+    def _contact_lookup(
+        self, columns: str, column: str, tenant_id: str, values: Collection[str]
+    ) -> Iterator[Any]:
+        values = list(dict.fromkeys(check_strings(values, f"{column}s")))
+        sql = (
+            f"SELECT {columns} FROM {self._schema}.contacts"  # noqa: S608
+            f" WHERE tenant_id = %s AND {column} = ANY(%s)"
+        )
+        for start in range(0, len(values), _CHUNK):
+            yield from self._read(tenant_id, sql, (tenant_id, values[start : start + _CHUNK]))
+
+    def get_contacts(self, tenant_id: str, keys: Collection[str]) -> Mapping[str, Contact]:
+        """The stored contacts among ``keys``, by key."""
+        check_tenant_id(tenant_id)
+        rows = list(self._contact_lookup(f"key, {_CONTACT_COLUMNS}", "key", tenant_id, keys))
+        return dict(self._read_contacts(rows, tenant_id))
+
+    def contact_email_owners(self, tenant_id: str, emails: Collection[str]) -> Mapping[str, str]:
+        """For each of ``emails`` (lower-cased) a stored contact holds: its key."""
+        check_tenant_id(tenant_id)
+        return dict(self._contact_lookup("email_key, key", "email_key", tenant_id, emails))
+
+    def contact_count(self, tenant_id: str) -> int:
+        """How many Marketing contacts the tenant has."""
+        check_tenant_id(tenant_id)
+        rows = self._read(
+            tenant_id,
+            f"SELECT count(*) FROM {self._schema}.contacts WHERE tenant_id = %s",  # noqa: S608
+            (tenant_id,),
+        )
+        return int(rows[0][0])
+
     def _batch_tables(self, con: _Connection) -> None:
         """The connection's temporary tables that ``COPY`` fills, made once per connection."""
         if con in self._batches:
@@ -1231,7 +1372,8 @@ class PostgresRepository:
                     "CREATE TEMP TABLE IF NOT EXISTS provisioning_events ("
                     " n bigint GENERATED ALWAYS AS IDENTITY, tenant_id text, revision bigint,"
                     " upload_id bigint, at timestamptz, key text, actor_id text, role text,"
-                    " channel text, kind text, changes text, rules text) ON COMMIT DELETE ROWS"
+                    " channel text, kind text, changes text, rules text, product text)"
+                    " ON COMMIT DELETE ROWS"
                 )
         except psycopg.Error as exc:
             raise _failed(f"write to {self.where()}", exc) from exc
@@ -1320,7 +1462,7 @@ class PostgresRepository:
         s = self._schema
         columns = f"tenant_id, {_EVENT_COLUMNS}"
         if len(events) < 10:
-            marks = ", ".join(["%s"] * 11)
+            marks = ", ".join(["%s"] * 12)
             con.cursor().executemany(
                 f"INSERT INTO {s}.events ({columns}) VALUES ({marks})",  # noqa: S608
                 [_event_row(e, revision, upload_id) for e in events],

@@ -15,7 +15,7 @@ instance per thread or process. ``":memory:"`` gives a private, throw-away datab
 ...     acme = pv.Tenant(id="acme", name="Acme", products={"community": "standalone"})
 ...     _ = repo.save_tenant(acme)
 ...     print(repo.get_tenant("acme").name, repo.schema_version, repo.revision("acme"))
-Acme 2 0
+Acme 3 0
 """
 
 from __future__ import annotations
@@ -45,12 +45,14 @@ from .._validators import (
 )
 from ..actors import Role
 from ..audit import AuditEvent, AuditKind, Channel, FieldChange, redacted
+from ..catalog import Product
 from ..exceptions import InvalidValueError, NotFoundError, RepositoryError
-from ..records import RecordStatus, UserRecord, email_key
+from ..records import Contact, RecordStatus, UserRecord, email_key
 from ..repository import (
     ChangeSet,
     ChangeSetError,
     ChangeStream,
+    ContactChanges,
     UploadEntry,
     check_change_set,
     check_refusal,
@@ -166,10 +168,55 @@ _MIGRATIONS: list[tuple[str, ...]] = [
         # The revision of each record's last change (0: before version 2 kept it).
         "ALTER TABLE records ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
     ),
+    # 3: Marketing contacts, and the product of each audit event.
+    (
+        """
+        CREATE TABLE contacts (
+            tenant_id TEXT NOT NULL,
+            key TEXT NOT NULL,  -- the lower-cased email or the member id
+            -- the lower-cased email, NULL only inside a commit while an update moves it
+            email_key TEXT,
+            email TEXT NOT NULL,
+            member_id TEXT,
+            first_name TEXT,
+            last_name TEXT,
+            subscription TEXT NOT NULL,
+            custom TEXT,  -- a JSON object, NULL when empty
+            PRIMARY KEY (tenant_id, key)
+        ) WITHOUT ROWID
+        """,
+        "CREATE UNIQUE INDEX contacts_email ON contacts (tenant_id, email_key)",
+        "ALTER TABLE events ADD COLUMN product TEXT NOT NULL DEFAULT 'community'",
+    ),
 ]
 
 #: The schema version this library writes.
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
+
+#: Contacts to rows and back: ?1 the tenant, ?2 the key, ?3 the email key, then each
+#: field of the contact in declaration order.
+_CONTACT_CODEC: Final = row_codec(Contact, empty="", leading=3)
+_CONTACT_FIELDS: Final = _CONTACT_CODEC.columns
+_CONTACT_COLUMNS: Final = ", ".join(_CONTACT_FIELDS)
+_CONTACT_PARAM: Final = {
+    name: f"?{n}" if name in _CONTACT_CODEC.required else f"NULLIF(?{n}, '')"
+    for n, name in enumerate(_CONTACT_FIELDS, start=4)
+}
+_INSERT_CONTACT: Final = (
+    f"INSERT INTO contacts (tenant_id, key, email_key, {_CONTACT_COLUMNS}) "  # noqa: S608
+    f"VALUES (?1, ?2, ?3, {', '.join(_CONTACT_PARAM.values())})"
+)
+# As for records: an updated contact gives its email key up first (NULL is never taken),
+# and takes its new one once every contact of the commit is written.
+_UPDATE_CONTACT: Final = (
+    "UPDATE contacts SET email_key = NULL, "  # noqa: S608
+    + ", ".join(f"{name} = {param}" for name, param in _CONTACT_PARAM.items())
+    + " WHERE tenant_id = ?1 AND key = ?2"
+)
+_SETTLE_CONTACTS: Final = (
+    "UPDATE contacts SET email_key = lower(email) WHERE tenant_id = ? AND email_key IS NULL"
+)
+_SELECT_CONTACTS: Final = f"SELECT key, {_CONTACT_COLUMNS} FROM contacts WHERE tenant_id = ?"  # noqa: S608
 
 _COLUMNS: Final = ", ".join(_FIELDS)
 # Every SQL text built here joins constant column names only, never a value.
@@ -302,10 +349,10 @@ class _Transaction:
 
 _INSERT_EVENT: Final = (
     "INSERT INTO events (tenant_id, revision, upload_id, at, key, actor_id, role, channel,"
-    " kind, changes, rules) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " kind, changes, rules, product) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _EVENT_COLUMNS: Final = (
-    "revision, upload_id, at, key, actor_id, role, channel, kind, changes, rules"
+    "revision, upload_id, at, key, actor_id, role, channel, kind, changes, rules, product"
 )
 _UTC = dt.UTC
 _EVENT_WIDTH: Final = len(_EVENT_COLUMNS.split(", "))
@@ -367,7 +414,9 @@ def _utc_text(at: dt.datetime) -> str:
 #: Enum members to their stored text, without the enum machinery a million times.
 _TEXT: Final[dict[Any, str | None]] = {
     None: None,
-    **{member: str(member.value) for kind in (Role, Channel, AuditKind) for member in kind},
+    **{
+        member: str(member.value) for kind in (Role, Channel, AuditKind, Product) for member in kind
+    },
 }
 
 
@@ -391,6 +440,7 @@ def _event_row(event: AuditEvent, revision: int, upload_id: int | None) -> tuple
         text[event.kind],
         _encode_changes({c.field: [c.old, c.new] for c in changes}) if changes else None,
         _rules_text(event.rules),
+        text[event.product],
     )
 
 
@@ -941,7 +991,7 @@ class SqliteRepository:
 
     def _event(self, tenant_id: str, row: Sequence[Any]) -> AuditEvent:
         """The event a row holds; a damaged row names the store and the event."""
-        revision, upload_id, at, key, actor, role, channel, kind, changes, rules = row
+        revision, upload_id, at, key, actor, role, channel, kind, changes, rules, product = row
         try:
             fields = _loads(changes) if changes is not None else {}
             if (
@@ -964,6 +1014,7 @@ class SqliteRepository:
                 rules=tuple(rules.split()),
                 upload_id=upload_id,
                 revision=revision,
+                product=product,
             )
         except (ValueError, TypeError, RecursionError) as exc:
             raise RepositoryError(
@@ -1000,6 +1051,7 @@ class SqliteRepository:
                 expected_revision,
                 events,
                 redact=change_set.redact,
+                contacts=change_set.contacts,
             )
             if change_set.redact and self._path != ":memory:":
                 # The old values are still in the WAL until a checkpoint copies the pages
@@ -1079,6 +1131,7 @@ class SqliteRepository:
         events: Iterable[Sequence[AuditEvent]] = (),
         *,
         redact: Sequence[str] = (),
+        contacts: ContactChanges | None = None,
     ) -> int:
         """One transaction: check the revision, write the batches, then the history and
         the revision. :class:`_MisfitError` (rolled back) when the records do not fit,
@@ -1098,6 +1151,8 @@ class SqliteRepository:
                 if not self._write(tenant_id, revision + 1, verb, batch):
                     raise _MisfitError(verb, batch)
             if not self._settle_emails(tenant_id):
+                raise _MisfitError
+            if contacts is not None and not self._write_contacts(tenant_id, contacts):
                 raise _MisfitError
             revision += 1
             upload_id = revision if upload is not None else None
@@ -1174,6 +1229,93 @@ class SqliteRepository:
             return False  # a key or an email is already taken
         return True
 
+    def _write_contacts(self, tenant_id: str, changes: ContactChanges) -> bool:
+        """Write the contacts of a commit; ``False`` when they do not fit (the caller rolls
+        back)."""
+        con = self._con
+        encode = _CONTACT_CODEC.encode
+        updates = [encode(tenant_id, key, "", c) for _, key, c in changes.keyed() if _ == "update"]
+        try:
+            if updates:
+                cursor = con.executemany(_UPDATE_CONTACT, updates)
+                if cursor.rowcount != len(updates):
+                    return False  # an update's key is not stored
+            con.executemany(
+                _INSERT_CONTACT,
+                (
+                    encode(tenant_id, key, c.email_key, c)
+                    for v, key, c in changes.keyed()
+                    if v == "create"
+                ),
+            )
+            con.execute(_SETTLE_CONTACTS, (tenant_id,))
+        except sqlite3.IntegrityError:
+            return False  # a key or an email is already taken
+        return True
+
+    def contacts(self, tenant_id: str) -> Iterator[tuple[str, Contact]]:
+        """Every Marketing contact of the tenant with its key, in key order, read in batches."""
+        check_tenant_id(tenant_id)
+        try:
+            cursor = self._con.execute(f"{_SELECT_CONTACTS} ORDER BY key", (tenant_id,))
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot read SQLite database {self._path!r}: {exc}") from exc
+        return self._contact_rows(cursor, tenant_id)
+
+    def _contact_rows(
+        self, cursor: sqlite3.Cursor, tenant_id: str
+    ) -> Iterator[tuple[str, Contact]]:
+        try:
+            while True:
+                try:
+                    rows = cursor.fetchmany(1000)
+                except sqlite3.Error as exc:
+                    raise RepositoryError(f"cannot read {self._where(tenant_id)}: {exc}") from exc
+                if not rows:
+                    return
+                for row in rows:
+                    yield row[0], self._contact(tenant_id, row)
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                cursor.close()
+
+    def _contact(self, tenant_id: str, row: Sequence[Any]) -> Contact:
+        try:
+            return _CONTACT_CODEC.decode(row[1:])
+        except (KeyError, ValueError, TypeError, AttributeError, RecursionError):
+            problem = _CONTACT_CODEC.problem(row[1:]) or "it cannot be read as a contact"
+            raise RepositoryError(
+                f"{self._where(tenant_id)}: the stored contact {row[0]!r}: {problem}"
+            ) from None
+
+    def _contact_lookup(
+        self, columns: str, column: str, tenant_id: str, values: Collection[str]
+    ) -> Iterator[Any]:
+        """``SELECT columns`` of the tenant's contacts whose ``column`` is one of ``values``."""
+        values = list(dict.fromkeys(check_strings(values, f"{column}s")))
+        for start in range(0, len(values), _CHUNK):
+            chunk = values[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT {columns} FROM contacts WHERE tenant_id = ? AND {column} IN ({marks})"  # noqa: S608
+            yield from self._read(sql, (tenant_id, *chunk))
+
+    def get_contacts(self, tenant_id: str, keys: Collection[str]) -> Mapping[str, Contact]:
+        """The stored contacts among ``keys``, by key, looked up a few hundred at a time."""
+        check_tenant_id(tenant_id)
+        rows = self._contact_lookup(f"key, {_CONTACT_COLUMNS}", "key", tenant_id, keys)
+        return {row[0]: self._contact(tenant_id, row) for row in rows}
+
+    def contact_email_owners(self, tenant_id: str, emails: Collection[str]) -> Mapping[str, str]:
+        """For each of ``emails`` (lower-cased) a stored contact holds: its key."""
+        check_tenant_id(tenant_id)
+        return dict(self._contact_lookup("email_key, key", "email_key", tenant_id, emails))
+
+    def contact_count(self, tenant_id: str) -> int:
+        """How many Marketing contacts the tenant has."""
+        check_tenant_id(tenant_id)
+        rows = self._read("SELECT count(*) FROM contacts WHERE tenant_id = ?", (tenant_id,))
+        return int(rows[0][0])
+
     def _settle_emails(self, tenant_id: str) -> bool:
         """Give each record whose email moved its new email key, once every record is in;
         ``False`` when one is taken (the caller rolls back)."""
@@ -1197,7 +1339,20 @@ class SqliteRepository:
         def email_owners(emails: Sequence[str]) -> Mapping[str, str]:
             return dict(self.email_owners(tenant_id, emails))
 
-        check_change_set(tenant_id, change_set, stored_keys=stored_keys, email_owners=email_owners)
+        def stored_contact_keys(keys: Sequence[str]) -> Collection[str]:
+            return {row[0] for row in self._contact_lookup("key", "key", tenant_id, keys)}
+
+        def contact_email_owners(emails: Sequence[str]) -> Mapping[str, str]:
+            return dict(self.contact_email_owners(tenant_id, emails))
+
+        check_change_set(
+            tenant_id,
+            change_set,
+            stored_keys=stored_keys,
+            email_owners=email_owners,
+            stored_contact_keys=stored_contact_keys,
+            contact_email_owners=contact_email_owners,
+        )
 
     def _lookup(
         self, columns: str, column: str, tenant_id: str, values: Collection[str]

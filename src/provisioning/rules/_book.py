@@ -112,6 +112,9 @@ class Settings:
     #: moving out of Enabled in any other way) more than this share of the Enabled
     #: stored records.
     max_deactivation_share: float = attrs.field(default=0.2, validator=_share)
+    #: ``MARKETING_LEFT_OUT_KEPT``: a full Marketing import unsubscribes the stored
+    #: contacts its file leaves out (by default they are kept as they are).
+    marketing_full_unsubscribes: bool = attrs.field(default=False, validator=is_bool)
 
 
 def _instance(cls: type[Any]) -> Any:

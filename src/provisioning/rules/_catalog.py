@@ -366,4 +366,36 @@ RULES: tuple[Rule, ...] = (
         ours=True,
         override="plan_revert(..., overrides=...) for the safeguards it trips",
     ),
+    # -- Marketing contacts -----------------------------------------------------------
+    Rule(
+        id=RuleId.MARKETING_CONTACT_KEY,
+        group=RuleGroup.PERMISSIONS,
+        statement="A Marketing contact is keyed by its email in the Professional edition "
+        "(a tab-delimited file); in the Enterprise edition (a CSV file) by its email, or by "
+        "a custom member id. Of two rows of one file with one email only the first is "
+        "loaded, and a row with an invalid email is skipped and reported.",
+        source="HL 360033049211, 5194754870676",
+    ),
+    Rule(
+        id=RuleId.MARKETING_SUBSCRIPTION_UPLOADS,
+        group=RuleGroup.PERMISSIONS,
+        statement="Opt-outs, unsubscribes and resubscribes are uploads of their own, with "
+        "an email column only: a contact upload keeps each stored contact's subscription "
+        "as it is.",
+        source="HL 360033048931",
+    ),
+    Rule(
+        id=RuleId.MARKETING_LEFT_OUT_KEPT,
+        group=RuleGroup.SAFEGUARDS,
+        statement="A Marketing contact upload adds the contacts its file lists and replaces "
+        "the stored ones with the same key; the contacts it leaves out are kept as they "
+        "are, in a full import as in a partial one (a contact has no login to deactivate, "
+        "and no upload deletes). A host may have a full import unsubscribe them instead; "
+        "the empty-file, truncated-file and mass-deactivation safeguards then hold it as "
+        "they hold a Community full import.",
+        source="ours",
+        ours=True,
+        settings=("marketing_full_unsubscribes",),
+        override="Settings.marketing_full_unsubscribes",
+    ),
 )

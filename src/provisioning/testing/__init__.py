@@ -10,8 +10,9 @@ extra); they are imported on first use, so importing this module never requires 
   :func:`record_texts`.
 - Contracts: :class:`RepositoryContract`, :class:`TenantStoreContract`,
   :class:`BatchRepositoryContract` for a store with the optional batch reads and
-  streamed commits, and :class:`AuditLogContract` for a store that keeps an audit
-  trail; subclass one in your test suite and provide a ``repository`` fixture (see
+  streamed commits, :class:`AuditLogContract` for a store that keeps an audit
+  trail, and :class:`ContactStoreContract` for one that keeps Marketing contacts;
+  subclass one in your test suite and provide a ``repository`` fixture (see
   "Implement a repository").
 """
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from ._contract import (
         AuditLogContract,
         BatchRepositoryContract,
+        ContactStoreContract,
         RepositoryContract,
         TenantStoreContract,
     )
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AuditLogContract",
     "BatchRepositoryContract",
+    "ContactStoreContract",
     "RepositoryContract",
     "TenantStoreContract",
     "actions",
@@ -53,6 +56,7 @@ __all__ = [
 _LAZY = {
     "AuditLogContract": "._contract",
     "BatchRepositoryContract": "._contract",
+    "ContactStoreContract": "._contract",
     "RepositoryContract": "._contract",
     "TenantStoreContract": "._contract",
     "actions": "._policy_strategies",

@@ -27,6 +27,9 @@ subclasses :class:`AuditLogContract` too, with the same two fixtures: the events
 commit written with it and stamped with its revision (and upload id), the queries by
 record, upload and time, refused attempts, tenant isolation, and no event left behind
 by a commit that fails. Both reference adapters pass it.
+
+A store that keeps Marketing contacts (:class:`~provisioning.repository.ContactStore`)
+subclasses :class:`ContactStoreContract` too, with the same two fixtures.
 """
 
 from __future__ import annotations
@@ -42,16 +45,26 @@ import pytest
 from .._fields import FieldKind, FieldSpec, field_specs
 from ..actors import Role
 from ..adapters import COMMIT_STEPS, FaultHook, fail_at
-from ..audit import AuditEvent, AuditKind, Channel, FieldChange, changes_between, redacted
+from ..audit import (
+    AuditEvent,
+    AuditKind,
+    Channel,
+    FieldChange,
+    changes_between,
+    contact_changes,
+    redacted,
+)
 from ..catalog import Product
 from ..exceptions import ConflictError, InvalidValueError, NotFoundError, RepositoryError
-from ..records import RecordStatus, UserRecord
+from ..records import Contact, ContactKey, RecordStatus, UserRecord
 from ..repository import (
     AuditLog,
     BatchReader,
     ChangeSet,
     ChangeSetError,
     ChangeStream,
+    ContactChanges,
+    ContactStore,
     RecordReader,
     Repository,
     StreamWriter,
@@ -64,6 +77,7 @@ from ..tenants import SsoSetup, Tenant
 __all__ = [
     "AuditLogContract",
     "BatchRepositoryContract",
+    "ContactStoreContract",
     "RepositoryContract",
     "TenantStoreContract",
 ]
@@ -1762,3 +1776,291 @@ class TenantStoreContract:
         assert tenant_store.get_tenant(ACME) == _tenant()
         if isinstance(tenant_store, RecordReader):
             assert tenant_store.revision(ACME) == 0
+
+
+# -- Marketing contacts ---------------------------------------------------------------------
+
+
+@runtime_checkable
+class ContactRepository(Repository, ContactStore, Protocol):
+    """A repository that keeps Marketing contacts."""
+
+
+_CONTACT_SPECS = field_specs(Contact)
+#: The contact's member id (its key under the by-member-id template), and one optional
+#: text field, for a change a test makes to a contact.
+_CONTACT_ID = next(s.name for s in _CONTACT_SPECS if s.role == "identifier")
+_CONTACT_TEXT = next(
+    s.name for s in _CONTACT_SPECS if s.kind is FieldKind.OPTIONAL_TEXT and s.role is None
+)
+
+
+def _contact(email: str, member_id: str | None = None, text: str | None = None) -> Contact:
+    """A contact with ``email``, a member id and one optional text field (see above)."""
+    fields: dict[str, Any] = {_CONTACT_ID: member_id, _CONTACT_TEXT: text}
+    return Contact(email=email, **fields)
+
+
+def _full_contact(email: str = "Zoe.O'Brien@Example.ORG", member_id: str = "Ñ-M'0042") -> Contact:
+    """A contact with every field set, none to its default, whatever fields the model has."""
+    values = _full_values(Contact)
+    values.update({"email": email, _CONTACT_ID: member_id})
+    return Contact(**values)
+
+
+def _contacts_of(repository: ContactRepository, tenant_id: str = ACME) -> list[tuple[str, Contact]]:
+    return list(repository.contacts(tenant_id))
+
+
+def _contact_state(repository: ContactRepository, tenant_id: str = ACME) -> tuple[Any, ...]:
+    """Every read of the tenant, its contacts included."""
+    return (
+        *_state(repository, tenant_id),
+        repository.contact_count(tenant_id),
+        _contacts_of(repository, tenant_id),
+    )
+
+
+def _contact_commit(
+    repository: ContactRepository,
+    tenant_id: str = ACME,
+    *,
+    creates: Sequence[Contact] = (),
+    updates: Sequence[Contact] = (),
+    key: ContactKey = ContactKey.EMAIL,
+    **fields: Any,
+) -> int:
+    changes = ContactChanges(key=key, creates=creates, updates=updates)
+    return _commit(repository, tenant_id, ChangeSet(contacts=changes, **fields))
+
+
+class ContactStoreContract:
+    """What every :class:`~provisioning.repository.ContactStore` repository does, as pytest
+    tests: contacts kept per tenant under their key, written by the same atomic commit as
+    records (checked, revisioned, all or nothing), with their upload entry and events.
+
+    Provide a ``repository`` fixture that returns a new, empty repository keeping contacts,
+    and a ``faulty_repository`` fixture when the store can be made to fail on purpose (as
+    for :class:`BatchRepositoryContract`). Every reference adapter passes.
+    """
+
+    @pytest.fixture
+    def repository(self) -> ContactRepository:
+        """Override: a new, empty repository for each test."""
+        pytest.fail("a ContactStoreContract subclass must define a `repository` fixture")
+
+    @pytest.fixture
+    def faulty_repository(self) -> Callable[[FaultHook], ContactRepository]:
+        """Override, when the store can fail on purpose: a new, empty repository calling
+        the given hook at each commit step."""
+        pytest.skip("the repository takes no fault hook (no `faulty_repository` fixture)")
+
+    def test_implements_the_contact_store_protocol(self, repository: ContactRepository) -> None:
+        """The repository has every method of the ContactStore protocol."""
+        assert isinstance(repository, ContactStore)
+
+    def test_a_new_tenant_has_no_contacts(self, repository: ContactRepository) -> None:
+        """An unknown tenant has no contacts, and lookups find nothing."""
+        assert _contacts_of(repository) == []
+        assert repository.contact_count(ACME) == 0
+        assert dict(repository.get_contacts(ACME, ["ada@example.com"])) == {}
+        assert dict(repository.contact_email_owners(ACME, ["ada@example.com"])) == {}
+
+    @pytest.mark.parametrize("key", list(ContactKey))
+    def test_every_contact_field_round_trips(
+        self, repository: ContactRepository, key: ContactKey
+    ) -> None:
+        """A contact with every field set comes back equal, under its key."""
+        contact = _full_contact()
+        _contact_commit(repository, creates=[contact], key=key)
+        stored_key = key.of(contact)
+        assert _contacts_of(repository) == [(stored_key, contact)]
+        assert dict(repository.get_contacts(ACME, [stored_key])) == {stored_key: contact}
+        owners = repository.contact_email_owners(ACME, [contact.email_key])
+        assert dict(owners) == {contact.email_key: stored_key}
+
+    def test_absent_contact_fields_round_trip_as_none(self, repository: ContactRepository) -> None:
+        """A contact with only an email comes back with None, not empty text."""
+        contact = _contact("ada@example.com")
+        _contact_commit(repository, creates=[contact])
+        assert _contacts_of(repository) == [("ada@example.com", contact)]
+
+    def test_an_email_key_is_the_lower_cased_email(self, repository: ContactRepository) -> None:
+        """Keyed by email, a contact is found by its email in lower case only."""
+        contact = _contact("Ada.L@Example.com")
+        _contact_commit(repository, creates=[contact])
+        assert dict(repository.get_contacts(ACME, ["ada.l@example.com", "Ada.L@example.com"])) == {
+            "ada.l@example.com": contact
+        }
+
+    def test_contacts_stream_in_code_point_key_order(self, repository: ContactRepository) -> None:
+        """contacts() gives every contact once, by key in code-point order."""
+        contacts = [_contact(f"c{n}@example.com", key) for n, key in enumerate(_UNORDERED_KEYS)]
+        _contact_commit(repository, creates=contacts, key=ContactKey.MEMBER_ID)
+        assert [k for k, _ in _contacts_of(repository)] == sorted(_UNORDERED_KEYS)
+        assert repository.contact_count(ACME) == len(contacts)
+
+    def test_a_contacts_commit_raises_the_revision_by_one(
+        self, repository: ContactRepository
+    ) -> None:
+        """Contacts share the tenant's revision with its records."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001")]))
+        assert _contact_commit(repository, creates=[_contact("ada@example.com")]) == 2
+        assert repository.revision(ACME) == 2
+
+    def test_an_update_replaces_the_whole_contact(self, repository: ContactRepository) -> None:
+        """An update replaces every field; a field left out is cleared."""
+        _contact_commit(repository, creates=[_full_contact("ada@example.com")])
+        new = _contact("ada@example.com", text="King")
+        _contact_commit(repository, updates=[new])
+        assert _contacts_of(repository) == [("ada@example.com", new)]
+
+    def test_an_update_by_member_id_moves_the_email(self, repository: ContactRepository) -> None:
+        """Keyed by member id, a contact may change its email; the owners follow."""
+        by_id = ContactKey.MEMBER_ID
+        _contact_commit(repository, creates=[_contact("old@example.com", "M1")], key=by_id)
+        _contact_commit(repository, updates=[_contact("new@example.com", "M1")], key=by_id)
+        owners = repository.contact_email_owners(ACME, ["old@example.com", "new@example.com"])
+        assert dict(owners) == {"new@example.com": "M1"}
+
+    def test_two_contact_updates_may_swap_emails(self, repository: ContactRepository) -> None:
+        """The email checks are on the state after the commit."""
+        by_id = ContactKey.MEMBER_ID
+        a, b = _contact("a@example.com", "M1"), _contact("b@example.com", "M2")
+        _contact_commit(repository, creates=[a, b], key=by_id)
+        swapped = [_contact("b@example.com", "M1"), _contact("a@example.com", "M2")]
+        _contact_commit(repository, updates=swapped, key=by_id)
+        assert [c for _, c in _contacts_of(repository)] == swapped
+
+    @pytest.mark.parametrize(
+        ("creates", "updates", "problem"),
+        [
+            ([_contact("ada@example.com", "M1")], [], "create contact 'M1': key already stored"),
+            (
+                [_contact("ADA@example.com", "M9")],
+                [],
+                "create contact 'M9': email 'ADA@example.com' already belongs to 'M1'",
+            ),
+            ([], [_contact("x@example.com", "M9")], "update contact 'M9': no stored contact"),
+        ],
+        ids=["stored key", "stored email", "missing key"],
+    )
+    def test_a_contact_change_that_does_not_fit_writes_nothing(
+        self,
+        repository: ContactRepository,
+        creates: list[Contact],
+        updates: list[Contact],
+        problem: str,
+    ) -> None:
+        """A create of a stored key or email, an update of no stored key: refused, whole."""
+        by_id = ContactKey.MEMBER_ID
+        _contact_commit(repository, creates=[_contact("ada@example.com", "M1")], key=by_id)
+        before = _contact_state(repository)
+        with pytest.raises(ChangeSetError) as caught:
+            _contact_commit(
+                repository,
+                creates=[*creates, _contact("new@example.com", "M5")],
+                updates=updates,
+                key=by_id,
+                upload=_entry(product=Product.MARKETING),
+            )
+        assert any(p.startswith(problem) for p in caught.value.problems), caught.value.problems
+        assert _contact_state(repository) == before
+
+    def test_records_and_contacts_land_together_or_not_at_all(
+        self, repository: ContactRepository
+    ) -> None:
+        """A commit whose contacts do not fit writes none of its records either."""
+        _contact_commit(repository, creates=[_contact("ada@example.com")])
+        before = _contact_state(repository)
+        bad = ChangeSet(
+            creates=[_record("1001")],
+            contacts=ContactChanges(creates=[_contact("ada@example.com")]),
+        )
+        with pytest.raises(ChangeSetError):
+            _commit(repository, ACME, bad)
+        assert _contact_state(repository) == before
+
+    def test_a_stale_revision_writes_no_contact(self, repository: ContactRepository) -> None:
+        """A contacts commit at an old revision raises ConflictError and writes nothing."""
+        _contact_commit(repository, creates=[_contact("ada@example.com")])
+        before = _contact_state(repository)
+        change_set = ChangeSet(contacts=ContactChanges(creates=[_contact("bob@example.com")]))
+        with pytest.raises(ConflictError):
+            repository.commit(ACME, change_set, 0)
+        assert _contact_state(repository) == before
+
+    def test_contacts_stay_in_their_tenant(self, repository: ContactRepository) -> None:
+        """One key and one email in two tenants are two contacts; a commit touches one."""
+        _contact_commit(repository, creates=[_contact("ada@example.com", text="Ada")])
+        _contact_commit(repository, GLOBEX, creates=[_contact("ada@example.com")])
+        _contact_commit(repository, updates=[_contact("ada@example.com", text="Augusta")])
+        assert _contacts_of(repository, GLOBEX) == [
+            ("ada@example.com", _contact("ada@example.com"))
+        ]
+        assert dict(repository.get_contacts(GLOBEX, ["ada@example.com"])) == {
+            "ada@example.com": _contact("ada@example.com")
+        }
+        assert (repository.revision(ACME), repository.revision(GLOBEX)) == (2, 1)
+
+    def test_an_update_cannot_reach_another_tenants_contact(
+        self, repository: ContactRepository
+    ) -> None:
+        """A contact stored for one tenant is not there to update for another."""
+        _contact_commit(repository, GLOBEX, creates=[_contact("ada@example.com")])
+        with pytest.raises(ChangeSetError):
+            _contact_commit(repository, updates=[_contact("ada@example.com", text="A")])
+        assert _contacts_of(repository) == []
+
+    def test_a_marketing_upload_entry_is_recorded_with_its_contacts(
+        self, repository: ContactRepository
+    ) -> None:
+        """The upload entry of a Marketing upload keeps its product and counts."""
+        entry = _entry(product=Product.MARKETING, counts={"created": 1, "skipped": 2})
+        _contact_commit(repository, creates=[_contact("ada@example.com")], upload=entry)
+        (stored,) = repository.uploads(ACME)
+        assert stored == attrs.evolve(entry, id=1, audited=isinstance(repository, AuditLog))
+
+    def test_contact_events_keep_their_product(self, repository: ContactRepository) -> None:
+        """A contact's audit event comes back with product marketing and its changes."""
+        if not isinstance(repository, AuditLog):
+            pytest.skip("the repository keeps no audit trail")
+        old, new = _contact("ada@example.com", text="Ada"), _full_contact("ada@example.com")
+        _contact_commit(repository, creates=[old])
+        event = _event(
+            "ada@example.com", product=Product.MARKETING, changes=contact_changes(old, new)
+        )
+        _contact_commit(repository, updates=[new], events=[event])
+        (stored,) = repository.events(ACME, key="ada@example.com")
+        assert stored == attrs.evolve(event, revision=2, upload_id=None)
+        assert _plain_changes(stored) == _plain_changes(event)
+
+    @pytest.mark.parametrize("step", COMMIT_STEPS)
+    def test_a_fault_at_any_step_leaves_no_contact(
+        self, faulty_repository: Callable[[FaultHook], ContactRepository], step: str
+    ) -> None:
+        """A contacts commit failing at each step changes nothing; the same commit lands after."""
+        switch = _Switch(step)
+        repository = faulty_repository(switch)
+        by_id = ContactKey.MEMBER_ID
+        _contact_commit(repository, creates=[_contact("a@example.com", "M1")], key=by_id)
+        before = _contact_state(repository)
+        changes = ContactChanges(
+            key=by_id,
+            creates=[_contact("a@example.com", "M2")],
+            updates=[_contact("moved@example.com", "M1")],
+        )
+        change_set = ChangeSet(
+            contacts=changes,
+            creates=[_record("1001")],
+            upload=_entry(product=Product.MARKETING),
+        )
+        switch.armed = True
+        with pytest.raises(RepositoryError) as caught:
+            repository.commit(ACME, change_set, 1)
+        assert str(caught.value) == f"injected fault at commit step {step!r}"
+        assert _contact_state(repository) == before
+        assert dict(repository.contact_email_owners(ACME, ["moved@example.com"])) == {}
+        switch.armed = False
+        assert repository.commit(ACME, change_set, 1) == 2
+        assert repository.contact_count(ACME) == 2

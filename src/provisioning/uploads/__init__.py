@@ -19,6 +19,14 @@
 
 from ..repository import UploadMode
 from ._apply import EventKind, Receipt, RecordEvent, apply_plan
+from ._contacts import (
+    ContactConflict,
+    ContactCounts,
+    ContactPlan,
+    ContactUpdate,
+    contact_template,
+    plan_contacts,
+)
 from ._file import Spooled, plan_spooled, plan_upload_file, spool
 from ._outcomes import RESULTS_COLUMNS, write_results
 from ._plan import plan_upload
@@ -30,6 +38,10 @@ from ._stored import tenant_as_stored
 __all__ = [
     "RESULTS_COLUMNS",
     "Conflict",
+    "ContactConflict",
+    "ContactCounts",
+    "ContactPlan",
+    "ContactUpdate",
     "EventKind",
     "FieldChange",
     "Receipt",
@@ -41,6 +53,8 @@ __all__ = [
     "UploadMode",
     "UploadPlan",
     "apply_plan",
+    "contact_template",
+    "plan_contacts",
     "plan_revert",
     "plan_spooled",
     "plan_upload",

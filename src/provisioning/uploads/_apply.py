@@ -12,16 +12,20 @@ import attrs
 from .._enum import ValueEnum
 from .._twin import unfrozen_twin
 from .._validators import check_revision_number, check_type
-from ..audit import AuditEvent, AuditKind, changes_between
+from ..audit import AuditEvent, AuditKind, Channel, changes_between
+from ..catalog import Product
 from ..exceptions import ConflictError, InvalidValueError, RefusedError, SafeguardError
 from ..repository import (
     AuditLog,
     ChangeSet,
     ChangeStream,
+    ContactChanges,
+    ContactStore,
     Repository,
     StreamWriter,
     UploadEntry,
 )
+from ._contacts import ContactCounts, ContactPlan, ContactUpdate
 from ._results import FieldChange, Update, UploadCounts, UploadPlan
 from ._spill import Spill, change_rows_changes, update_row_record
 
@@ -35,6 +39,8 @@ class EventKind(ValueEnum):
     UPDATED = "updated"
     DEACTIVATED = "deactivated"
     REACTIVATED = "reactivated"
+    #: A Marketing contact a full import unsubscribed (``MARKETING_LEFT_OUT_KEPT``).
+    UNSUBSCRIBED = "unsubscribed"
 
 
 @attrs.frozen
@@ -58,15 +64,15 @@ class Receipt:
     #: The store's revision after the commit.
     revision: int
     at: dt.datetime
-    counts: UploadCounts
+    counts: UploadCounts | ContactCounts
     entry: UploadEntry
-    plan: UploadPlan = attrs.field(repr=False, eq=False)
+    plan: UploadPlan | ContactPlan = attrs.field(repr=False, eq=False)
 
     def events(self) -> Iterator[RecordEvent]:
         """The domain events, created first, each with the acting actor; built lazily."""
         plan, at, actor = self.plan, self.at, self.plan.actor.id
         for kind, key, change in plan.changes():
-            changes = change.changes if isinstance(change, Update) else ()
+            changes = change.changes if isinstance(change, Update | ContactUpdate) else ()
             yield RecordEvent(EventKind(kind), plan.tenant_id, key, actor, at, changes)
 
     def __str__(self) -> str:
@@ -74,7 +80,7 @@ class Receipt:
 
 
 def apply_plan(
-    plan: UploadPlan,
+    plan: UploadPlan | ContactPlan,
     repository: Repository,
     *,
     now: dt.datetime | None = None,
@@ -92,12 +98,16 @@ def apply_plan(
     :class:`~provisioning.SafeguardError` for a plan a safeguard holds, and
     :class:`~provisioning.ConflictError` when the store moved since the plan was made
     (or since ``expected_revision``); in every case nothing is written. ``now`` stamps
-    the upload history (default: the current time, UTC). ``progress``, when given, is
+    the upload history (default: the current time, UTC). A Marketing plan
+    (:class:`~provisioning.ContactPlan`) is committed the same way, its contacts written
+    with their audit events (product ``marketing``) to a
+    :class:`~provisioning.repository.ContactStore`. ``progress``, when given, is
     called with how many changed records were handed to the store so far, after each
     batch of a streaming commit (a progress bar, say); the commit lands only after the
     last one.
     """
-    plan = check_type(plan, UploadPlan, "plan", "an UploadPlan")
+    if not isinstance(plan, ContactPlan):
+        plan = check_type(plan, UploadPlan, "plan", "an UploadPlan or a ContactPlan")
     check_type(repository, Repository, "repository", "a Repository")  # type: ignore[type-abstract]
     if expected_revision is not None:
         expected_revision = check_revision_number(expected_revision)
@@ -129,6 +139,8 @@ def apply_plan(
             actual=plan.revision,
         )
     at = now if now is not None else dt.datetime.now(dt.UTC)
+    if isinstance(plan, ContactPlan):
+        return _apply_contacts(plan, repository, at)
     counts = plan.counts
     entry = UploadEntry(
         tenant_id=plan.tenant_id,
@@ -204,6 +216,7 @@ def _events(plan: UploadPlan, at: dt.datetime) -> Iterator[AuditEvent]:
         made.rules = rules
         made.upload_id = None
         made.revision = None
+        made.product = _COMMUNITY
         made.__class__ = AuditEvent
         built: AuditEvent = made
         return built
@@ -231,6 +244,56 @@ def _events(plan: UploadPlan, at: dt.datetime) -> Iterator[AuditEvent]:
         )
         for key, changes in changed:
             yield event(kind, key, changes)
+
+
+_COMMUNITY = Product.COMMUNITY
+
+
+def _apply_contacts(plan: ContactPlan, repository: Repository, at: dt.datetime) -> Receipt:
+    """Commit a Marketing plan: its contacts, upload entry and events, in one commit."""
+    if not isinstance(repository, ContactStore):
+        raise InvalidValueError(
+            "the repository keeps no Marketing contacts (ContactStore)", field="repository"
+        )
+    assert plan.revision is not None  # an allowed plan always carries one
+    counts = plan.counts
+    entry = UploadEntry(
+        tenant_id=plan.tenant_id,
+        actor_id=plan.actor.id,
+        at=at,
+        file_digest=plan.file_digest or "not given",
+        mode=plan.mode,
+        product=Product.MARKETING,
+        counts=counts.as_dict(),
+    )
+    audited = isinstance(repository, AuditLog)
+    events: tuple[AuditEvent, ...] = ()
+    if audited:
+        rules = tuple(plan.decision.rules)
+        events = tuple(
+            AuditEvent(
+                at=at,
+                tenant_id=plan.tenant_id,
+                key=key,
+                actor_id=plan.actor.id,
+                role=plan.actor.role,
+                channel=Channel.UPLOAD,
+                kind=AuditKind.CREATED if kind == "created" else AuditKind.UPDATED,
+                changes=change.changes if isinstance(change, ContactUpdate) else (),
+                rules=rules,
+                product=Product.MARKETING,
+            )
+            for kind, key, change in plan.changes()
+        )
+    contacts = ContactChanges(
+        key=plan.key,
+        creates=plan.creates,
+        updates=[u.new for u in (*plan.updates, *plan.unsubscribes)],
+    )
+    change_set = ChangeSet(contacts=contacts, upload=entry, events=events)
+    revision = repository.commit(plan.tenant_id, change_set, expected_revision=plan.revision)
+    entry = attrs.evolve(entry, id=revision, audited=audited)
+    return Receipt(plan.tenant_id, revision, at, counts, entry, plan)
 
 
 def _batches(

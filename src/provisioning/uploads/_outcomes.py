@@ -72,6 +72,13 @@ def write_results(receipt: Receipt, stream: IO[str], *, formula_safe: bool = Tru
     ,,1001,created,,,,
     """
     receipt = check_type(receipt, Receipt, "receipt", "a Receipt (what apply_plan returns)")
+    plan = receipt.plan
+    if not isinstance(plan, UploadPlan):
+        raise InvalidValueError(
+            "results are written for Community uploads; a Marketing upload's receipt has "
+            "its counts and events (Receipt.counts, Receipt.events())",
+            field="receipt",
+        )
     formula_safe = bool(check_type(formula_safe, bool, "formula_safe", "True or False"))
     binary = isinstance(stream, io.RawIOBase | io.BufferedIOBase)
     if (
@@ -88,7 +95,7 @@ def write_results(receipt: Receipt, stream: IO[str], *, formula_safe: bool = Tru
     writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow(RESULTS_COLUMNS)
     count = 0
-    for record, line, key, outcome, *texts in result_rows(receipt.plan):
+    for record, line, key, outcome, *texts in result_rows(plan):
         writer.writerow(
             (
                 "" if record is None else record,

@@ -81,6 +81,20 @@ class Facts:
     bad_rows: int
     #: The rows left out for taking another record's identity.
     conflicts: int
+    #: Whether the plan is of Marketing contacts: a full import then unsubscribes the
+    #: contacts it leaves out (``MARKETING_LEFT_OUT_KEPT``), and "active" and "Enabled"
+    #: both mean subscribed.
+    contacts: bool = False
+
+    @property
+    def active_noun(self) -> str:
+        """What the file-size shares are of, for a person."""
+        return "subscribed stored contacts" if self.contacts else "active stored records"
+
+    @property
+    def lockout_verb(self) -> str:
+        """What a full import does to what its file leaves out."""
+        return "unsubscribe" if self.contacts else "deactivate"
 
     @property
     def lockouts(self) -> int:
@@ -116,7 +130,9 @@ def _mass_deactivation(f: Facts) -> bool:
 
 def _mass_message(f: Facts) -> str:
     count, most = f.lockouts, f.settings.max_deactivation_share
-    if f.demotions:
+    if f.contacts:
+        message = f"the upload would unsubscribe {count} of {f.enabled} subscribed stored contacts"
+    elif f.demotions:
         ways = Counter({_DEACTIVATED.value: f.disabled}) + f.demotions
         how = ", ".join(f"{n} to {status}" for status, n in sorted(ways.items()))
         message = (
@@ -135,7 +151,7 @@ SAFEGUARDS: tuple[SafeguardRow, ...] = (
         RuleId.SAFEGUARD_EMPTY_FILE,
         lambda f: _full_import(f) and f.valid == 0 and f.active > 0,
         lambda f: (
-            f"a full import with no valid row would deactivate all {f.active} active stored records"
+            f"a full import with no valid row would {f.lockout_verb} all {f.active} {f.active_noun}"
         ),
     ),
     SafeguardRow(
@@ -143,7 +159,7 @@ SAFEGUARDS: tuple[SafeguardRow, ...] = (
         RuleId.SAFEGUARD_TRUNCATED_FILE,
         _truncated,
         lambda f: (
-            f"the file has {f.valid} valid rows for {f.active} active stored records "
+            f"the file has {f.valid} valid rows for {f.active} {f.active_noun} "
             f"(less than {f.settings.truncated_file_share:.0%}): is it truncated?"
         ),
     ),

@@ -1,0 +1,596 @@
+"""Plan a Marketing upload: a contact file against the stored contacts, then what would change.
+
+The same steps as a Community upload (``_plan``), on contacts: the rulebook decides
+(``UPLOAD_COMMUNITY_OR_MARKETING``, ``UPLOAD_SUPER_ADMIN_ONLY``), each row is matched to
+the stored contact of its key (``MARKETING_CONTACT_KEY``), the safeguards of
+``_safeguards`` hold the plan, and :func:`~provisioning.apply_plan` commits it whole.
+What differs is the domain's: rows the vendor skips (a repeated or invalid email) are
+reported and leave the rest loading, a contact's subscription is never changed by a
+contact file (``MARKETING_SUBSCRIPTION_UPLOADS``), and the contacts a file leaves out
+are kept (``MARKETING_LEFT_OUT_KEPT``, ours: a host may have a full import unsubscribe them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from .._clock import today
+from .._fields import FieldKind, field_specs
+from .._html import html_table
+from .._validators import check_day, check_type, to_enum
+from ..actors import Action, Actor
+from ..audit import FieldChange, contact_changes
+from ..catalog import MarketingEdition, Product
+from ..exceptions import InvalidValueError
+from ..records import Contact, ContactKey, SubscriptionStatus
+from ..repository import ContactStore, Repository, UploadMode
+from ..rules import DEFAULT_RULEBOOK, Decision, Finding, RuleBook, RuleId, Severity
+from ..spreadsheet import (
+    MARKETING_ENTERPRISE,
+    MARKETING_ENTERPRISE_BY_MEMBER_ID,
+    MARKETING_PROFESSIONAL,
+    Column,
+    Reader,
+    RowError,
+    RowSeverity,
+    Template,
+)
+from ..tenants import Tenant
+from ._safeguards import Facts, Safeguard, check_safeguards, overrides_of
+
+__all__ = [
+    "ContactConflict",
+    "ContactCounts",
+    "ContactPlan",
+    "ContactUpdate",
+    "contact_template",
+    "plan_contacts",
+]
+
+_MARKETING = Product.MARKETING
+_SUBSCRIBED = SubscriptionStatus.SUBSCRIBED
+_UNSUBSCRIBED = SubscriptionStatus.UNSUBSCRIBED
+#: Contact fields a file may lack a column for (all but the email, which every contact
+#: file has, and the subscription, which none has): the stored value is kept then.
+_OPTIONAL_FIELDS = tuple(
+    s.name for s in field_specs(Contact) if s.role != "email" and s.kind is not FieldKind.ENUM
+)
+#: Rows matched against the store at once.
+_ROWS_PER_BATCH = 2000
+# What separates the cells of a row with errors: its key may be among the pieces.
+_PIECES = re.compile(r"[,;\t\r\n\"]")
+
+
+def contact_template(tenant: Tenant) -> Template[Contact]:
+    """The contact file ``tenant``'s Marketing uploads take (``MARKETING_CONTACT_KEY``).
+
+    Professional: tab-delimited, keyed by email; Enterprise: CSV, keyed by email or, when
+    the tenant's ``marketing_key`` is ``member_id``, by member id.
+
+    >>> import provisioning as pv
+    >>> pro = pv.Tenant(id="acme", name="Acme", products={"marketing": "spreadsheet_upload"},
+    ...                 marketing_edition="professional")
+    >>> contact_template(pro).name, contact_template(pro).delimiter
+    ('Marketing Professional contacts', '\\t')
+    """
+    tenant = check_type(tenant, Tenant, "tenant", "a Tenant")
+    if tenant.marketing_edition is MarketingEdition.PROFESSIONAL:
+        return MARKETING_PROFESSIONAL
+    if tenant.marketing_key is ContactKey.MEMBER_ID:
+        return MARKETING_ENTERPRISE_BY_MEMBER_ID
+    return MARKETING_ENTERPRISE
+
+
+@attrs.frozen
+class ContactUpdate:
+    """A stored contact and what the file makes of it."""
+
+    key: str
+    old: Contact
+    new: Contact
+
+    @property
+    def changes(self) -> tuple[FieldChange, ...]:
+        """Every field that differs, in the contact's field order, as plain values."""
+        return contact_changes(self.old, self.new)
+
+
+@attrs.frozen
+class ContactConflict:
+    """A row left out: its email belongs to another stored contact (``identity_conflict``),
+    or its key or email repeats an earlier row of input that is no spreadsheet reader
+    (``duplicate_key``, ``duplicate_email``)."""
+
+    contact: Contact
+    #: The key the row would have had.
+    key: str
+    #: The contact that keeps the email (or the earlier row's key).
+    owner_key: str
+    message: str
+    code: str = "identity_conflict"
+
+
+@attrs.frozen
+class ContactCounts:
+    """How many of each in a Marketing upload: rows read, errors, rows the vendor skips
+    (repeated or invalid emails), and each kind of change."""
+
+    rows: int = 0
+    errors: int = 0
+    skipped: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    unsubscribed: int = 0
+    conflicts: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """The counts as a plain dict, in field order."""
+        return attrs.asdict(self)
+
+    def __str__(self) -> str:
+        return ", ".join(f"{n} {name}" for name, n in self.as_dict().items())
+
+
+def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(value)
+
+
+@attrs.frozen(kw_only=True)
+class ContactPlan:
+    """What a Marketing upload would do, and whether it may be applied.
+
+    The contact counterpart of :class:`~provisioning.UploadPlan`: a refused plan holds
+    only the decision; otherwise every change, conflict and row problem, and the
+    safeguards it trips. :func:`~provisioning.apply_plan` commits it.
+    """
+
+    tenant_id: str
+    edition: MarketingEdition
+    #: What keys the contacts: the lower-cased email, or the member id.
+    key: ContactKey
+    mode: UploadMode
+    actor: Actor
+    as_of: dt.date
+    decision: Decision
+    revision: int | None = None
+    creates: tuple[Contact, ...] = attrs.field(default=(), converter=_tuple)
+    updates: tuple[ContactUpdate, ...] = attrs.field(default=(), converter=_tuple)
+    #: Keys of the rows that change nothing.
+    unchanged: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    #: Stored contacts a full import unsubscribes (only with
+    #: ``Settings.marketing_full_unsubscribes``), in key order.
+    unsubscribes: tuple[ContactUpdate, ...] = attrs.field(default=(), converter=_tuple)
+    conflicts: tuple[ContactConflict, ...] = attrs.field(default=(), converter=_tuple)
+    #: Every row problem: errors, warnings, and the rows the vendor skips.
+    row_errors: tuple[RowError, ...] = attrs.field(default=(), converter=_tuple)
+    #: Contact fields the file has no column for: matched contacts keep their values.
+    kept_fields: tuple[str, ...] = ()
+    #: The rows read, valid or not.
+    rows: int = 0
+    #: Stored contacts a full import leaves out and keeps (``MARKETING_LEFT_OUT_KEPT``).
+    left_out: int = 0
+    tripped: frozenset[Safeguard] = frozenset()
+    overrides: frozenset[Safeguard] = frozenset()
+    findings: tuple[Finding, ...] = ()
+    file_digest: str | None = None
+
+    @property
+    def product(self) -> Product:
+        """Always :attr:`Product.MARKETING <provisioning.Product.MARKETING>`."""
+        return _MARKETING
+
+    @property
+    def refused(self) -> bool:
+        """Whether the rules refuse this upload outright."""
+        return not self.decision.allowed
+
+    @property
+    def held_by(self) -> frozenset[Safeguard]:
+        """The tripped safeguards the caller has not overridden."""
+        return self.tripped - self.overrides
+
+    @property
+    def applicable(self) -> bool:
+        """Whether :func:`~provisioning.apply_plan` would commit this plan."""
+        return not self.refused and not self.held_by
+
+    @property
+    def rules(self) -> tuple[RuleId, ...]:
+        """The rule ids that refuse or hold the plan."""
+        if self.refused:
+            return tuple(f.rule for f in self.decision.refusals)
+        return tuple(f.rule for f in self.findings if f.severity is Severity.ERROR)
+
+    @property
+    def counts(self) -> ContactCounts:
+        """How many rows and changes of each kind."""
+        return ContactCounts(
+            rows=self.rows,
+            errors=sum(1 for e in self.row_errors if e.severity is RowSeverity.ERROR),
+            skipped=sum(1 for e in self.row_errors if e.severity is RowSeverity.SKIPPED),
+            created=len(self.creates),
+            updated=len(self.updates),
+            unchanged=len(self.unchanged),
+            unsubscribed=len(self.unsubscribes),
+            conflicts=len(self.conflicts),
+        )
+
+    def changes(self) -> Iterator[tuple[str, str, ContactUpdate | Contact]]:
+        """Every change as ``(kind, key, change)``: created, updated, then unsubscribed."""
+        of = self.key.of
+        for contact in self.creates:
+            yield "created", of(contact), contact
+        for kind, group in (("updated", self.updates), ("unsubscribed", self.unsubscribes)):
+            for update in group:
+                yield kind, update.key, update
+
+    def summary(self) -> str:
+        """A few lines for a person: verdict, counts, what holds the plan."""
+        head = (
+            f"upload to {self.tenant_id} (marketing {self.edition}, by {self.key}, "
+            f"{self.mode}) by {self.actor.id}"
+        )
+        if self.refused:
+            return "\n".join([f"{head}: refused", *(f"  {f}" for f in self.decision.refusals)])
+        verdict = "ready to apply" if self.applicable else "held"
+        lines = [f"{head}: {verdict}", f"  {self.counts}"]
+        lines.extend(f"  {f}" for f in self.findings)
+        if self.kept_fields:
+            lines.append(
+                "  fields the file has no column for keep their stored values: "
+                + ", ".join(self.kept_fields)
+            )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat dict per change, conflict and row problem (``kind``, ``key``, ``line``,
+        ``code``, ``detail``), as :meth:`UploadPlan.to_records
+        <provisioning.UploadPlan.to_records>` gives them."""
+        out: list[dict[str, Any]] = []
+        for kind, key, change in self.changes():
+            detail = (
+                "; ".join(str(c) for c in change.changes)
+                if isinstance(change, ContactUpdate)
+                else ""
+            )
+            out.append({"kind": kind, "key": key, "line": None, "code": None, "detail": detail})
+        out.extend(
+            {"kind": "conflict", "key": c.key, "line": None, "code": c.code, "detail": c.message}
+            for c in self.conflicts
+        )
+        out.extend(
+            {
+                "kind": f"row_{e.severity}",
+                "key": None,
+                "line": e.line,
+                "code": e.code.value,
+                "detail": str(e),
+            }
+            for e in self.row_errors
+        )
+        return out
+
+    def _repr_html_(self) -> str:
+        rows = [(k, str(v)) for k, v in self.counts.as_dict().items()]
+        rows += [(f.rule, f.message) for f in (*self.decision.refusals, *self.findings)]
+        return html_table(str(self).splitlines()[0], ("", ""), rows)
+
+
+def plan_contacts(
+    tenant: Tenant,
+    actor: Actor,
+    rows: Iterable[Contact | RowError],
+    repository: Repository,
+    *,
+    mode: UploadMode | str = UploadMode.FULL,
+    rulebook: RuleBook = DEFAULT_RULEBOOK,
+    as_of: dt.date | None = None,
+    overrides: Safeguard | str | Iterable[Safeguard | str] = (),
+    file_digest: str | None = None,
+) -> ContactPlan:
+    """Plan a Marketing upload against the contacts ``repository`` stores for ``tenant``.
+
+    ``rows`` is what :func:`provisioning.spreadsheet.read` yields from the tenant's
+    contact file (:func:`contact_template`), or a plain iterable of contacts. The
+    repository must keep contacts (:class:`~provisioning.repository.ContactStore`).
+    The rulebook decides as for a Community upload, for the Marketing product. Rows the
+    vendor skips (``skipped``: a repeated email, an invalid one) are reported and hold
+    nothing; rows with errors hold the plan unless ``row_errors`` is overridden; a row
+    whose email another stored contact keeps is a conflict (``identity_conflict``).
+    A stored contact keeps its subscription (``MARKETING_SUBSCRIPTION_UPLOADS``) and,
+    when the file has no column for a field, that field's value. Contacts the file
+    leaves out are kept, even by a full import (``MARKETING_LEFT_OUT_KEPT``), unless
+    the rulebook's ``marketing_full_unsubscribes`` is set: a full import then
+    unsubscribes them, held by the same safeguards as a Community full import.
+
+    >>> import datetime as dt
+    >>> import provisioning as pv
+    >>> from provisioning.adapters import MemoryRepository
+    >>> acme = pv.Tenant(id="acme", name="Acme", products={"marketing": "spreadsheet_upload"})
+    >>> admin = pv.Actor(id="sa-1", role="super_admin")
+    >>> plan = plan_contacts(acme, admin, [pv.Contact(email="ada@example.com")],
+    ...                      MemoryRepository(), as_of=dt.date(2026, 11, 25))
+    >>> plan.counts.created, plan.applicable
+    (1, True)
+    """
+    tenant = check_type(tenant, Tenant, "tenant", "a Tenant")
+    actor = check_type(actor, Actor, "actor", "an Actor")
+    rulebook = check_type(rulebook, RuleBook, "rulebook", "a RuleBook")
+    check_type(repository, Repository, "repository", "a Repository")  # type: ignore[type-abstract]
+    if not isinstance(repository, ContactStore):
+        raise InvalidValueError(
+            "the repository keeps no Marketing contacts (ContactStore), so no Marketing "
+            "upload can be planned against it",
+            field="repository",
+        )
+    mode = to_enum(UploadMode, mode, "mode")
+    day = check_day(as_of, "as_of") if as_of is not None else today()
+    chosen = overrides_of(overrides)
+    if file_digest is not None:
+        check_type(file_digest, str, "file_digest", "a string or None")
+    if isinstance(rows, Reader):
+        if rows.started:
+            raise InvalidValueError(
+                "rows: the reader has been read from already; plan with a new reader",
+                field="rows",
+            )
+        _check_template(tenant, rows.template)
+    if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
+        raise InvalidValueError(
+            "rows must be an iterable of Contact and RowError values (what read() yields), "
+            f"got {type(rows).__name__}",
+            field="rows",
+        )
+    revision = repository.revision(tenant.id)
+    first = not any(e.product is _MARKETING for e in repository.uploads(tenant.id))
+    action = Action.INITIAL_UPLOAD if first else Action.SUBSEQUENT_UPLOAD
+    decision = rulebook.decide(tenant, actor, action, product=_MARKETING, as_of=day)
+    common: dict[str, Any] = {
+        "tenant_id": tenant.id,
+        "edition": tenant.marketing_edition,
+        "key": tenant.marketing_key,
+        "mode": mode,
+        "actor": actor,
+        "as_of": day,
+        "decision": decision,
+        "file_digest": file_digest,
+    }
+    if not decision.allowed:
+        return ContactPlan(**common)
+    planner = _ContactPlanner(repository, tenant.id, tenant.marketing_key, rows)
+    planner.read(rows)
+    conflicts = planner.resolve_conflicts()
+    unsubscribing = mode is UploadMode.FULL and rulebook.settings.marketing_full_unsubscribes
+    planner.finish(unsubscribing=unsubscribing)
+    facts = Facts(
+        # A full import that keeps what it leaves out risks nothing the file-size
+        # safeguards look for: it is judged as the partial import it amounts to.
+        mode=mode if unsubscribing else UploadMode.PARTIAL,
+        settings=rulebook.settings,
+        stored=planner.stored,
+        active=planner.subscribed,
+        enabled=planner.subscribed,
+        valid=planner.valid,
+        disabled=len(planner.unsubscribes),
+        demotions=Counter(),
+        admin_lockouts=[],
+        bad_rows=planner.bad_rows,
+        conflicts=len(conflicts),
+        contacts=True,
+    )
+    findings, tripped = check_safeguards(rulebook, facts, chosen)
+    if mode is UploadMode.FULL and not unsubscribing and planner.left_out:
+        message = (
+            f"a full Marketing import keeps the {planner.left_out} stored contact(s) its "
+            "file leaves out, subscribed as they are"
+        )
+        findings += (rulebook.finding(RuleId.MARKETING_LEFT_OUT_KEPT, Severity.INFO, message),)
+    return ContactPlan(
+        **common,
+        revision=revision,
+        creates=planner.creates,
+        updates=planner.updates,
+        unchanged=planner.unchanged,
+        unsubscribes=planner.unsubscribes,
+        conflicts=conflicts,
+        row_errors=planner.errors,
+        kept_fields=tuple(f for f in _OPTIONAL_FIELDS if f in planner.kept),
+        rows=planner.valid + len(planner.bad_records),
+        left_out=planner.left_out,
+        tripped=tripped,
+        overrides=chosen,
+        findings=findings,
+    )
+
+
+def _check_template(tenant: Tenant, template: Template[Any]) -> None:
+    """Refuse a reader of another file than the tenant's contact file."""
+    wanted = contact_template(tenant)
+    if (
+        not issubclass(template.record_type, Contact)
+        or template.key != wanted.key
+        or template.delimiter != wanted.delimiter
+    ):
+        raise InvalidValueError(
+            f"rows: the file is read as {template.name!r}, but tenant {tenant.id!r} uploads "
+            f"{wanted.name!r} (Marketing {tenant.marketing_edition}, keyed by "
+            f"{tenant.marketing_key}: MARKETING_CONTACT_KEY)",
+            field="rows",
+        )
+
+
+def _kept_fields(rows: object) -> frozenset[str]:
+    """The optional contact fields a spreadsheet reader's file has no column for."""
+    if not isinstance(rows, Reader):
+        return frozenset()
+    present = {s.field for s in rows.layout if isinstance(s, Column) and s.field}
+    if any(isinstance(s, str) or (isinstance(s, Column) and not s.field) for s in rows.layout):
+        present.add("custom")
+    return frozenset(_OPTIONAL_FIELDS) - present
+
+
+@attrs.define
+class _Claim:
+    """A row giving a contact an email it did not hold: settled once the file is read."""
+
+    kind: str
+    key: str
+    email: str
+    holder: str | None
+    contact: Contact
+
+
+class _ContactPlanner:
+    """One pass over a contact file: each batch of rows against its stored contacts."""
+
+    def __init__(self, store: ContactStore, tenant_id: str, key: ContactKey, rows: object) -> None:
+        self.store, self.tenant_id, self.key_of = store, tenant_id, key.of
+        self.kept = _kept_fields(rows)
+        self.creates: list[Contact] = []
+        self.updates: list[ContactUpdate] = []
+        self.unchanged: list[str] = []
+        self.unsubscribes: list[ContactUpdate] = []
+        self.errors: list[RowError] = []
+        self.bad_rows = 0
+        self.bad_records: set[int] = set()
+        self.errored: set[str] = set()
+        self.duplicates: list[ContactConflict] = []
+        self.seen: dict[str, None] = {}
+        self.emails: dict[str, str] = {}
+        self.claims: list[_Claim] = []
+        #: Keys the file moves to another email, and the email (lower-cased).
+        self.moved: dict[str, str] = {}
+        self.valid = 0
+        self.stored = self.subscribed = self.left_out = 0
+
+    def read(self, rows: Iterable[Contact | RowError]) -> None:
+        batch: list[tuple[str, Contact]] = []
+        for position, item in enumerate(rows):
+            if isinstance(item, Contact):
+                self.valid += 1
+                key, email = self.key_of(item), item.email_key
+                if key in self.seen or email in self.emails:
+                    # Input that is no reader; a reader skips these rows itself.
+                    code = "duplicate_key" if key in self.seen else "duplicate_email"
+                    owner = key if key in self.seen else self.emails[email]
+                    message = (
+                        f"contact {key!r} repeats an earlier row's "
+                        f"{'key' if code == 'duplicate_key' else 'email'}; only the first "
+                        "row is loaded (MARKETING_CONTACT_KEY)"
+                    )
+                    self.duplicates.append(ContactConflict(item, key, owner, message, code))
+                    continue
+                self.seen[key] = None
+                self.emails[email] = key
+                batch.append((key, item))
+                if len(batch) >= _ROWS_PER_BATCH:
+                    self._batch(batch)
+                    batch = []
+                continue
+            if not isinstance(item, RowError):
+                raise InvalidValueError(
+                    f"rows: item {position} is a {type(item).__name__} ({item!r:.80}); "
+                    "each must be a Contact or a RowError",
+                    field="rows",
+                )
+            self.errors.append(item)
+            if item.severity is RowSeverity.ERROR:
+                self.bad_rows += 1
+            if item.is_error:
+                if item.record:
+                    self.bad_records.add(item.record)
+                for cell in item.row:
+                    if whole := cell.strip():
+                        self.errored.add(whole)
+                        self.errored.add(whole.lower())
+                    for piece in _PIECES.split(cell):
+                        if piece := piece.strip():
+                            self.errored.add(piece)
+                            self.errored.add(piece.lower())
+        self._batch(batch)
+
+    def _batch(self, batch: list[tuple[str, Contact]]) -> None:
+        if not batch:
+            return
+        stored = self.store.get_contacts(self.tenant_id, [key for key, _ in batch])
+        claims: list[tuple[str, str, Contact]] = []
+        for key, item in batch:
+            old = stored.get(key)
+            if old is None:
+                self.creates.append(item)
+                claims.append(("create", key, item))
+                continue
+            carried = {f: getattr(old, f) for f in self.kept}
+            # MARKETING_SUBSCRIPTION_UPLOADS: a contact file never (un)subscribes anyone.
+            carried["subscription"] = old.subscription
+            new = attrs.evolve(item, **carried)
+            if new == old:
+                self.unchanged.append(key)
+                continue
+            self.updates.append(ContactUpdate(key, old, new))
+            if new.email_key != old.email_key:
+                self.moved[key] = new.email_key
+                claims.append(("update", key, new))
+        if claims:
+            owners = self.store.contact_email_owners(
+                self.tenant_id, [c.email_key for _, _, c in claims]
+            )
+            for kind, key, contact in claims:
+                holder = owners.get(contact.email_key)
+                self.claims.append(
+                    _Claim(kind, key, contact.email_key, None if holder == key else holder, contact)
+                )
+
+    def resolve_conflicts(self) -> tuple[ContactConflict, ...]:
+        """Leave out rows taking an email a stored contact keeps (and the file does not
+        move away); a row left out keeps its own old email taken, so repeat until settled."""
+        conflicts = list(self.duplicates)
+        dropped: set[str] = set()
+        while True:
+            bad = [
+                c
+                for c in self.claims
+                if c.key not in dropped
+                and c.holder is not None
+                and self.moved.get(c.holder, c.email) == c.email
+            ]
+            if not bad:
+                break
+            for claim in bad:
+                message = (
+                    f"email {claim.contact.email!r} belongs to the stored contact "
+                    f"{claim.holder!r}; the row is not applied (no merge, no takeover)"
+                )
+                assert claim.holder is not None
+                conflicts.append(ContactConflict(claim.contact, claim.key, claim.holder, message))
+                dropped.add(claim.key)
+                self.moved.pop(claim.key, None)
+        if dropped:
+            self.creates = [c for c in self.creates if self.key_of(c) not in dropped]
+            self.updates = [u for u in self.updates if u.key not in dropped]
+        return tuple(conflicts)
+
+    def finish(self, *, unsubscribing: bool) -> None:
+        """Go through the stored contacts: count them, and (a full import that
+        unsubscribes) unsubscribe the subscribed ones the file leaves out."""
+        seen, errored = self.seen, self.errored
+        for key, contact in self.store.contacts(self.tenant_id):
+            self.stored += 1
+            subscribed = contact.subscription is _SUBSCRIBED
+            self.subscribed += subscribed
+            if key in seen or key in errored:
+                continue
+            self.left_out += 1
+            if unsubscribing and subscribed:
+                new = attrs.evolve(contact, subscription=_UNSUBSCRIBED)
+                self.unsubscribes.append(ContactUpdate(key, contact, new))
