@@ -255,7 +255,7 @@ _MIGRATIONS: list[tuple[str, ...]] = [
         )
         """,
         *_isolated("contacts"),
-        "ALTER TABLE {s}.events ADD COLUMN product text NOT NULL DEFAULT 'community'",
+        "ALTER TABLE {s}.events ADD COLUMN IF NOT EXISTS product text NOT NULL DEFAULT 'community'",
     ),
 ]
 

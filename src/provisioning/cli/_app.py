@@ -59,6 +59,8 @@ from ..uploads import (
     Safeguard,
     UploadPlan,
     apply_plan,
+    contact_template,
+    plan_contacts,
     plan_revert,
     plan_spooled,
     tenant_as_stored,
@@ -78,6 +80,7 @@ from ._inputs import (
     spool,
 )
 from ._reading import COMMAND_NAMES, PARAMETERS, ReadingOptions, open_reader, reading_options
+from ._render import AnyPlan
 from ._store import DB, DEFAULT_DB, Store, open_store
 
 __all__ = ["cli", "main"]
@@ -663,6 +666,12 @@ def template_command(product: str, edition: str | None, example: bool, output: P
 @click.argument("file", type=_INPUT)
 @click.option("--product", type=_PRODUCT_CHOICE, default="community", show_default=True)
 @click.option("--edition", type=_EDITION_CHOICE, default=None, help="Marketing only.")
+@click.option(
+    "--tenant",
+    "tenant_id",
+    default=None,
+    help="Marketing: the tenant whose edition and contact key pick the file (for --edition).",
+)
 @_format_option
 @click.option(
     "--error-report",
@@ -679,6 +688,7 @@ def validate_command(
     file: Path,
     product: str,
     edition: str | None,
+    tenant_id: str | None,
     fmt: str,
     error_report: Path | None,
     max_file_size: int,
@@ -686,7 +696,16 @@ def validate_command(
 ) -> None:
     """Check an upload file against its template; exit 0 when every row is valid."""
     state = _state(ctx)
-    template = _template(product, edition)
+    if tenant_id is not None:
+        if product != Product.MARKETING.value or edition is not None:
+            raise click.BadParameter(
+                "a tenant picks the file of a Marketing upload (--product marketing, "
+                "without --edition)",
+                param_hint="'--tenant'",
+            )
+        template: Template[Any] = contact_template(_load_tenant(state.open(ctx), tenant_id))
+    else:
+        template = _template(product, edition)
     problems: list[RowError] = []
     header: tuple[str, ...] = template.headers
     rows = blank = 0
@@ -787,30 +806,45 @@ def _plan(
     as_of: dt.date | None,
     overrides: tuple[str, ...],
     reading: ReadingOptions,
-) -> UploadPlan:
+    product: Product = Product.COMMUNITY,
+) -> AnyPlan:
     admins = [a.id for a in store.actors(tenant.id) if a.role is Role.SUPER_ADMIN]
     decided_by = _still(store, tenant, actor)
     # The spool has held the file to --max-file-size already: the reader reads the copy.
     watch = _progress(upload.path, state.err, "planning")
+    plan: AnyPlan
     with watch(cast(BinaryIO, upload.stream), upload.size) as stream, store.repo.snapshot():
         # One read snapshot: the plan's lookups all see the revision it was made at.
-        plan = plan_spooled(
-            upload,
-            tenant,
-            actor,
-            store.repo,
-            stream=stream,
-            max_file_size=None,
-            date_order=reading.date_order,
-            lenient_headers=reading.lenient_headers,
-            encoding=reading.encoding,
-            sheet=reading.sheet,
-            option_names=COMMAND_NAMES,
-            mode=mode,
-            as_of=as_of,
-            overrides=overrides,
-            protected_keys=admins,
-        )
+        if product is Product.MARKETING:
+            # The tenant's edition (and contact key) says which file it uploads.
+            plan = plan_contacts(
+                tenant,
+                actor,
+                open_reader(stream, contact_template(tenant), reading, None),
+                store.repo,
+                mode=mode,
+                as_of=as_of,
+                overrides=overrides,
+                file_digest=upload.digest,
+            )
+        else:
+            plan = plan_spooled(
+                upload,
+                tenant,
+                actor,
+                store.repo,
+                stream=stream,
+                max_file_size=None,
+                date_order=reading.date_order,
+                lenient_headers=reading.lenient_headers,
+                encoding=reading.encoding,
+                sheet=reading.sheet,
+                option_names=COMMAND_NAMES,
+                mode=mode,
+                as_of=as_of,
+                overrides=overrides,
+                protected_keys=admins,
+            )
     # The tenant and actors were read before the plan's snapshot: if `tenant add` changed
     # them since, the plan was decided by who the actor was, not who the actor is.
     if _stored_digest(store, tenant.id) != decided_by:
@@ -847,14 +881,14 @@ def _still(store: Store, tenant: Tenant, actor: Actor) -> str:
     return digest
 
 
-def _show_plan(state: _State, plan: UploadPlan, fmt: str) -> None:
+def _show_plan(state: _State, plan: AnyPlan, fmt: str) -> None:
     if fmt == "json":
         render.write_plan_json(sys.stdout.write, plan)
     else:
         render.print_plan(state.out, plan)
 
 
-def _not_applicable(plan: UploadPlan) -> Failure:
+def _not_applicable(plan: AnyPlan) -> Failure:
     if plan.refused:
         reasons = "; ".join(f"{f.rule}: {f.message}" for f in plan.decision.refusals)
         return Failure(f"the upload is refused: {reasons}")
@@ -869,7 +903,7 @@ def _tenant_digest(store: Store, tenant: Tenant) -> str:
     return "sha256:" + hashlib.sha256(facts.encode("utf-8")).hexdigest()
 
 
-def _check_replan(saved: SavedPlan, plan: UploadPlan) -> None:
+def _check_replan(saved: SavedPlan, plan: AnyPlan) -> None:
     """Refuse a re-plan that is not the saved plan: the commit is then held to its revision.
 
     The re-plan's revision is the one its commit must find, so a commit landing after
@@ -890,9 +924,19 @@ def _check_replan(saved: SavedPlan, plan: UploadPlan) -> None:
         )
 
 
+_UPLOAD_PRODUCT = click.option(
+    "--product",
+    type=_PRODUCT_CHOICE,
+    default="community",
+    show_default=True,
+    help="marketing: a contact file, in the format of the tenant's edition.",
+)
+
+
 @cli.command("plan")
 @click.argument("file", type=_INPUT)
 @_tenant_option
+@_UPLOAD_PRODUCT
 @click.option("--actor", "actor_id", required=True, help="Who uploads (an actor of the tenant).")
 @click.option("--mode", type=_MODE_CHOICE, default="full", show_default=True)
 @_override_option
@@ -912,6 +956,7 @@ def plan_command(
     *,
     file: Path,
     tenant_id: str,
+    product: str,
     actor_id: str,
     mode: str,
     overrides: tuple[str, ...],
@@ -921,7 +966,7 @@ def plan_command(
     reading: ReadingOptions,
     fmt: str,
 ) -> None:
-    """Dry run: what a Community upload would change, and what refuses or holds it."""
+    """Dry run: what an upload would change, and what refuses or holds it."""
     state = _state(ctx)
     store = state.open(ctx)
     t = _load_tenant(store, tenant_id)
@@ -937,6 +982,7 @@ def plan_command(
             as_of=_day(as_of),
             overrides=overrides,
             reading=reading,
+            product=Product(product),
         )
     _show_plan(state, plan, fmt)
     if save is not None:
@@ -949,7 +995,7 @@ def plan_command(
             saved = SavedPlan.of(
                 plan,
                 tenant_digest=_tenant_digest(store, t),
-                product=Product.COMMUNITY,
+                product=Product(product),
                 reading=reading,
                 max_file_size=max_file_size,
             )
@@ -1047,6 +1093,7 @@ def _saved_reading(
 @cli.command("apply")
 @click.argument("file", type=_INPUT)
 @_tenant_option
+@_UPLOAD_PRODUCT
 @click.option("--actor", "actor_id", required=True, help="Who uploads (an actor of the tenant).")
 @click.option("--mode", type=_MODE_CHOICE, default=None, help="full (default) or partial.")
 @_override_option
@@ -1074,6 +1121,7 @@ def apply_command(
     *,
     file: Path,
     tenant_id: str,
+    product: str,
     actor_id: str,
     mode: str | None,
     overrides: tuple[str, ...],
@@ -1085,8 +1133,14 @@ def apply_command(
     reading: ReadingOptions,
     fmt: str,
 ) -> None:
-    """Plan a Community upload and apply it whole, or not at all."""
+    """Plan an upload and apply it whole, or not at all."""
     _someone_to_ask(yes)
+    if results is not None and product == Product.MARKETING.value:
+        raise click.BadParameter(
+            "a results file is written for Community uploads; a Marketing upload's counts "
+            "and audit events say what it did",
+            param_hint="'--results'",
+        )
     if results is not None:
         _check_output_folder(results, "--results")
     state = _state(ctx)
@@ -1097,6 +1151,10 @@ def apply_command(
     saved: SavedPlan | None = None
     if plan_file is not None:
         saved = SavedPlan.load(plan_file)
+        if saved.product != product:
+            raise click.BadParameter(
+                f"the plan is for a {saved.product} upload", param_hint="'--product'"
+            )
         reading, max_file_size = _saved_reading(ctx, saved, reading, max_file_size)
     upload = ctx.with_resource(
         _spooled(state, file, max_file_size, saved_plan=plan_file is not None)
@@ -1115,6 +1173,7 @@ def apply_command(
         as_of=day,
         overrides=overrides,
         reading=reading,
+        product=Product(product),
     )
     if saved is not None:
         _check_replan(saved, plan)
@@ -1129,14 +1188,12 @@ def apply_command(
                 "standard input is not a terminal, so there is no one to confirm: "
                 "review with `provisioning plan`, then apply with --yes"
             )
-        counted = plan.counts
-        changes = counted.created + counted.updated + counted.deactivated + counted.reactivated
+        changes = render.change_total(plan)
         if not click.confirm(
             render.safe(f"Apply {changes} change(s) to {t.id}?"), default=False, err=True
         ):
             raise Failure("nothing was applied")
-    counted = plan.counts
-    total = counted.created + counted.updated + counted.deactivated + counted.reactivated
+    total = render.change_total(plan)
     with _committing(state.err, t.id, total) as progress:
         approved = None if saved is None else saved.revision
         receipt = apply_plan(plan, store.repo, expected_revision=approved, progress=progress)
@@ -1726,13 +1783,20 @@ def push_command(
 
 @cli.command("export")
 @_tenant_option
+@_UPLOAD_PRODUCT
 @click.option("-o", "--output", type=_OUTPUT, default=None, help="Write here, not to stdout.")
 @click.pass_context
-def export_command(ctx: click.Context, *, tenant_id: str, output: Path | None) -> None:
+def export_command(
+    ctx: click.Context, *, tenant_id: str, product: str, output: Path | None
+) -> None:
     """Write a tenant's stored records as an Upload Users file (formula-safe); records whose
-    person's data was deleted are left out."""
+    person's data was deleted are left out. With --product marketing, its contacts as the
+    contact file of its edition."""
     state = _state(ctx)
     store = state.open(ctx)
+    if product == Product.MARKETING.value:
+        _export_contacts(state, store, tenant_id, output)
+        return
     template = COMMUNITY_UPLOAD_USERS
     known = set(template.headers)
     # One read transaction: both passes over the records see the same snapshot, even
@@ -1745,6 +1809,22 @@ def export_command(ctx: click.Context, *, tenant_id: str, output: Path | None) -
             count = write(kept, stream, template, extra_columns=extra)
     if output is not None:
         state.err.print(render.text(f"exported {count} records of {t.id} to {output}"))
+
+
+def _export_contacts(state: _State, store: Store, tenant_id: str, output: Path | None) -> None:
+    """Write a tenant's Marketing contacts as the contact file its edition uploads."""
+    with store.repo.snapshot():
+        t = _load_tenant(store, tenant_id)
+        template = contact_template(t)
+        known = set(template.headers)
+        extra = sorted(
+            {k for _, c in store.repo.contacts(t.id) for k in c.custom if k not in known}
+        )
+        with atomic_output(output) as stream:
+            contacts = (c for _, c in store.repo.contacts(t.id))
+            count = write(contacts, stream, template, extra_columns=extra)
+    if output is not None:
+        state.err.print(render.text(f"exported {count} contacts of {t.id} to {output}"))
 
 
 # -- rules -------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from ..repository import UploadMode
 from ..serialization import tenant_from_dict
 from ..spreadsheet import DateOrder
 from ..tenants import Tenant
-from ..uploads import Safeguard, UploadPlan
+from ..uploads import ContactPlan, Safeguard, UploadPlan
 from ._inputs import DOCUMENT_CAP, InputError, read_capped
 from ._reading import ReadingOptions
 
@@ -133,7 +133,7 @@ class SavedPlan:
 
     tenant: str
     actor: str
-    #: The product the upload is for (``community``).
+    #: The product the upload is for (``community`` or ``marketing``).
     product: str
     mode: str
     as_of: dt.date
@@ -153,7 +153,7 @@ class SavedPlan:
     @classmethod
     def of(
         cls,
-        plan: UploadPlan,
+        plan: UploadPlan | ContactPlan,
         *,
         tenant_digest: str,
         product: Product,

@@ -27,7 +27,19 @@ from ..rules import CheckResult, Decision, Finding, SsoEligibility
 from ..serialization import tenant_to_dict
 from ..spreadsheet import RowError
 from ..tenants import Tenant
-from ..uploads import Receipt, Update, UploadPlan
+from ..uploads import ContactPlan, ContactUpdate, Receipt, Update, UploadPlan
+
+#: A plan of either product: Community records or Marketing contacts.
+AnyPlan = UploadPlan | ContactPlan
+#: The counts that are changes a commit writes.
+_CHANGE_COUNTS = ("created", "updated", "deactivated", "reactivated", "unsubscribed")
+
+
+def change_total(plan: AnyPlan) -> int:
+    """How many records (or contacts) applying ``plan`` writes."""
+    counts = plan.counts.as_dict()
+    return sum(counts.get(name, 0) for name in _CHANGE_COUNTS)
+
 
 __all__ = [
     "decision_data",
@@ -261,7 +273,7 @@ def sso_data(tenant_id: str, sso: SsoEligibility) -> dict[str, object]:
     }
 
 
-def verdict(plan: UploadPlan) -> str:
+def verdict(plan: AnyPlan) -> str:
     """``refused``, ``held`` or ``ready``."""
     if plan.refused:
         return "refused"
@@ -271,7 +283,7 @@ def verdict(plan: UploadPlan) -> str:
 def _change(kind: str, key: str, change: Update | object) -> dict[str, object]:
     fields = (
         {c.field: {"old": _plain(c.old), "new": _plain(c.new)} for c in change.changes}
-        if isinstance(change, Update)
+        if isinstance(change, Update | ContactUpdate)
         else {}
     )
     return {"kind": kind, "key": key, "fields": fields}
@@ -295,7 +307,7 @@ PLAN_OUTPUT_FORMAT = "provisioning-plan-output/1"
 
 
 def write_plan_json(
-    write: Callable[[str], object], plan: UploadPlan, receipt: Receipt | None = None
+    write: Callable[[str], object], plan: AnyPlan, receipt: Receipt | None = None
 ) -> None:
     """:func:`plan_data` as one JSON document, its long lists written as they are read.
 
@@ -311,7 +323,7 @@ def write_plan_json(
     text = json.JSONEncoder(ensure_ascii=False).encode
 
     def line(kind: str, key: str, change: object) -> str:
-        if isinstance(change, Update):
+        if isinstance(change, Update | ContactUpdate):
             return encode(_change(kind, key, change))
         # A created record: one string, not a dict to encode (most changes of a big file).
         return f'{{"kind": {text(kind)}, "key": {text(key)}, "fields": {{}}}}'
@@ -319,7 +331,8 @@ def write_plan_json(
     problems = plan.row_errors
     _write_list(write, "errors", (encode(problem_data(e)) for e in problems if e.is_error))
     _write_list(write, "warnings", (encode(problem_data(e)) for e in problems if not e.is_error))
-    _write_list(write, "password_notices", map(text, plan.password_notices))
+    notices = plan.password_notices if isinstance(plan, UploadPlan) else ()
+    _write_list(write, "password_notices", map(text, notices))
     _write_list(write, "changes", itertools.starmap(line, plan.changes()))
     write("\n}\n")
 
@@ -335,7 +348,7 @@ def _write_list(write: Callable[[str], object], name: str, items: Iterator[str])
 
 
 def plan_data(
-    plan: UploadPlan, receipt: Receipt | None = None, *, changes: bool = True
+    plan: AnyPlan, receipt: Receipt | None = None, *, changes: bool = True
 ) -> dict[str, object]:
     """``plan`` and ``apply``: the verdict, counts, findings and (unless ``changes`` is
     false) the lists that grow with the file: row problems, notices and every change."""
@@ -360,12 +373,16 @@ def plan_data(
             {"key": c.key, "owner": c.owner_key, "message": c.message} for c in plan.conflicts
         ],
         "kept_fields": list(plan.kept_fields),
-        "unreadable": list(plan.unreadable),
+        "unreadable": list(plan.unreadable) if isinstance(plan, UploadPlan) else [],
     }
+    if isinstance(plan, ContactPlan):
+        data["edition"] = plan.edition.value
+        data["key"] = plan.key.value
     if changes:
         data["errors"] = [problem_data(e) for e in plan.row_errors if e.is_error]
         data["warnings"] = [problem_data(e) for e in plan.row_errors if not e.is_error]
-        data["password_notices"] = list(plan.password_notices)
+        notices = plan.password_notices if isinstance(plan, UploadPlan) else ()
+        data["password_notices"] = list(notices)
     if receipt is not None:
         data["applied"] = {
             "revision": receipt.revision,
@@ -377,12 +394,18 @@ def plan_data(
     return data
 
 
-def print_plan(console: Console, plan: UploadPlan, *, limit: int = 10) -> None:
+def print_plan(console: Console, plan: AnyPlan, *, limit: int = 10) -> None:
     """The plan for a person: verdict, counts, findings, then the first changes."""
     tone = {"ready": "bold green", "held": "bold yellow", "refused": "bold red"}[verdict(plan)]
     reverted = (plan.file_digest or "").removeprefix("revert:")
-    what = "upload" if plan.channel is Channel.UPLOAD else f"revert of upload {reverted}"
-    head = text(f"{what} to {plan.tenant_id} ({plan.product}, {plan.mode}) by {plan.actor.id}: ")
+    upload = isinstance(plan, ContactPlan) or plan.channel is Channel.UPLOAD
+    what = "upload" if upload else f"revert of upload {reverted}"
+    product = (
+        f"{plan.product} {plan.edition}, by {plan.key}"
+        if isinstance(plan, ContactPlan)
+        else str(plan.product)
+    )
+    head = text(f"{what} to {plan.tenant_id} ({product}, {plan.mode}) by {plan.actor.id}: ")
     head.append(verdict(plan), style=tone)
     console.print(head)
     if plan.refused:
@@ -395,8 +418,7 @@ def print_plan(console: Console, plan: UploadPlan, *, limit: int = 10) -> None:
     console.print(counts)
     if plan.findings:
         console.print(findings_table(plan.findings, title="safeguards"))
-    counted = plan.counts
-    total = counted.created + counted.updated + counted.deactivated + counted.reactivated
+    total = change_total(plan)
     if total:
         # The first few only: a plan of a million changes is summed up, not printed.
         shown = list(itertools.islice(plan.changes(), limit))
@@ -406,7 +428,11 @@ def print_plan(console: Console, plan: UploadPlan, *, limit: int = 10) -> None:
         table.add_column("key", no_wrap=True)
         table.add_column("fields")
         for kind, key, change in shown:
-            detail = "; ".join(str(c) for c in change.changes) if isinstance(change, Update) else ""
+            detail = (
+                "; ".join(str(c) for c in change.changes)
+                if isinstance(change, Update | ContactUpdate)
+                else ""
+            )
             table.add_row(kind, text(key), text(detail))
         console.print(table)
     if plan.conflicts:
@@ -419,7 +445,7 @@ def print_plan(console: Console, plan: UploadPlan, *, limit: int = 10) -> None:
     errors = plan.counts.errors
     if errors:
         console.print(text(f"{errors} row problem(s) leave their rows out; `validate` lists them"))
-    if plan.unreadable:
+    if isinstance(plan, UploadPlan) and plan.unreadable:
         console.print(
             text(
                 f"{len(plan.unreadable)} stored record(s) whose rows have errors are left as "
@@ -433,7 +459,7 @@ def print_plan(console: Console, plan: UploadPlan, *, limit: int = 10) -> None:
                 + ", ".join(plan.kept_fields)
             )
         )
-    if plan.password_notices:
+    if isinstance(plan, UploadPlan) and plan.password_notices:
         console.print(
             text(f"{len(plan.password_notices)} new user(s) will be told to set a password")
         )
