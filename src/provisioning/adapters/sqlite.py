@@ -447,6 +447,7 @@ def _event_row(event: AuditEvent, revision: int, upload_id: int | None) -> tuple
 _ROLES: Final = {str(r.value): r for r in Role}
 _CHANNELS: Final = {str(c.value): c for c in Channel}
 _KINDS: Final = {str(k.value): k for k in AuditKind}
+_PRODUCTS: Final = {str(p.value): p for p in Product}
 _EventTwin: Final = unfrozen_twin(AuditEvent)
 _ChangeTwin: Final = unfrozen_twin(FieldChange)
 _new = object.__new__
@@ -467,7 +468,7 @@ def _trusted_event(tenant_id: str, row: Sequence[Any]) -> AuditEvent | None:
     """The event a row holds when every value is exactly what :func:`_event_row` writes,
     built without running AuditEvent's converters again (they would cost more than the
     read); ``None`` for anything else, which the constructor then reads or refuses."""
-    revision, upload_id, at, key, actor, role, channel, kind, changes, rules = row
+    revision, upload_id, at, key, actor, role, channel, kind, changes, rules, product = row
     if (
         type(revision) is not int
         or revision < 0
@@ -483,11 +484,13 @@ def _trusted_event(tenant_id: str, row: Sequence[Any]) -> AuditEvent | None:
     when = _stored_at(at)
     member_role = _ROLES.get(role) if role is not None else None
     member_channel, member_kind = _CHANNELS.get(channel), _KINDS.get(kind)
+    member_product = _PRODUCTS.get(product)
     if (
         when is None
         or (role is not None and member_role is None)
         or member_channel is None
         or member_kind is None
+        or member_product is None
     ):
         return None
     made: list[FieldChange] = []
@@ -521,6 +524,7 @@ def _trusted_event(tenant_id: str, row: Sequence[Any]) -> AuditEvent | None:
     event.rules = _split_rules(rules)
     event.upload_id = upload_id
     event.revision = revision
+    event.product = member_product
     event.__class__ = AuditEvent
     built: AuditEvent = event
     return built
