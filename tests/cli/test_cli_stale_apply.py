@@ -23,6 +23,7 @@ from provisioning.adapters import MemoryRepository, SqliteRepository
 from provisioning.cli import _app
 from provisioning.repository import ChangeSet
 from provisioning.spreadsheet import COMMUNITY_UPLOAD_USERS, write
+from provisioning.uploads import plan_spooled
 
 UPLOAD = ("--tenant", "riverbend", "--actor", "dana")
 
@@ -82,7 +83,8 @@ def _apply_saved(runner: CliRunner, db: Path, upload: Path) -> Any:
 
 
 def _hooked(before: bool, db: Path) -> Callable[..., pv.UploadPlan]:
-    real = pv.plan_upload
+    """The command's planning step, with another writer's commit just before or after."""
+    real = plan_spooled
 
     def plan_upload(*args: Any, **kwargs: Any) -> pv.UploadPlan:
         if before:
@@ -103,7 +105,7 @@ def test_a_commit_landing_before_the_replan_makes_the_saved_plan_stale(
     Before the fix the plan was made again at revision 2 and deactivated the five new users.
     """
     runner, db, upload = saved
-    monkeypatch.setattr(_app, "plan_upload", _hooked(True, db))
+    monkeypatch.setattr(_app, "plan_spooled", _hooked(True, db))
     result = _apply_saved(runner, db, upload)
     assert result.exit_code == 1
     assert "stale plan: the store of riverbend moved from revision 1 to 2" in result.output
@@ -115,7 +117,7 @@ def test_a_commit_landing_after_the_replan_is_a_conflict(
 ) -> None:
     """Another writer commits between the re-plan and the commit: ConflictError, exit 1."""
     runner, db, upload = saved
-    monkeypatch.setattr(_app, "plan_upload", _hooked(False, db))
+    monkeypatch.setattr(_app, "plan_spooled", _hooked(False, db))
     result = _apply_saved(runner, db, upload)
     assert result.exit_code == 1
     assert "stale plan" in result.output
