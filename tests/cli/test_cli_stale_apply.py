@@ -249,7 +249,7 @@ def test_a_tenant_change_moves_the_revision_on(tmp_path: Path) -> None:
     assert cli.revision() == 3  # saved with its event, then again once the actors are in
 
 
-@pytest.mark.parametrize("moment", ["_spooled", "plan_upload"])
+@pytest.mark.parametrize("moment", ["_spooled", "plan_spooled"])
 def test_an_actor_demoted_while_the_command_runs_applies_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moment: str
 ) -> None:
