@@ -268,14 +268,20 @@ class RecordStorage(ScimStorage):
         return name
 
     def _reserve(
-        self, key: str, name: str, external_id: str | None, *, removed: bool = False
-    ) -> Callable[[], None]:
-        """Save the user's SCIM facts before the record's write: the store's uniqueness
-        constraint decides a race for a userName before any record is written. Returns
-        what puts the facts back, for when the write fails."""
-        before = self.state.entry(self.tenant_id, key)
+        self,
+        before: UserEntry | None,
+        key: str,
+        name: str,
+        external_id: str | None,
+        *,
+        removed: bool = False,
+    ) -> tuple[Callable[[], None], UserEntry]:
+        """Save the user's SCIM facts (``before``: as they are) before the record's write:
+        the store's uniqueness constraint decides a race for a userName before any record
+        is written. Returns what puts the facts back, for when the write fails, and the
+        facts saved."""
         try:
-            self.state.save(
+            saved = self.state.save(
                 self.tenant_id,
                 key,
                 name,
@@ -299,7 +305,7 @@ class RecordStorage(ScimStorage):
                     now=before.modified_at,
                 )
 
-        return undo
+        return undo, saved
 
     def _write(self, undo: Callable[[], None], *push: Any) -> None:
         """The record's write (``push``'s arguments); the reservation undone if it fails."""
@@ -346,14 +352,17 @@ class RecordStorage(ScimStorage):
         if restoring:
             assert entry is not None
             also += (FieldChange("scimResource", None, entry.id),)
-        undo = self._reserve(key, name, external_id)
+        undo, saved = self._reserve(entry, key, name, external_id)
         self._write(undo, PushOp.UPSERT, cells_of(user, key), then, also)
-        return resource_of(*self._visible(self._id_of(key)))
+        return self._shown(saved)
 
-    def _id_of(self, key: str) -> str:
-        entry = self.state.entry(self.tenant_id, key)
-        assert entry is not None
-        return entry.id
+    def _shown(self, entry: UserEntry) -> Resource[Any]:
+        """The user as written: its record read back, its SCIM facts as just saved (this
+        storage's writes hold the tenant's write lock)."""
+        record = self.repository.get(self.tenant_id, entry.key)
+        if record is None or _gone(record):  # pragma: no cover - written under the lock
+            raise NotFoundException(detail=f"No User {entry.id!r}")
+        return resource_of(record, entry)
 
     def update(
         self,
@@ -378,14 +387,14 @@ class RecordStorage(ScimStorage):
         changed = cells_of(user, key) != cells_of(resource_of(record, entry), key)
         if not (changed or then or also):
             return resource_of(record, entry)  # nothing to write
-        undo = self._reserve(key, name, external_id)
+        undo, saved = self._reserve(entry, key, name, external_id)
         if changed:
             self._write(undo, PushOp.UPSERT, cells_of(user, key), then, also)
         elif then is not None:
             self._write(undo, then, {"LegacyContactKey": key}, None, also)
         else:  # only the SCIM facts changed: their own audited event
             self._write(undo, PushOp.PATCH, {"LegacyContactKey": key}, None, also)
-        return resource_of(*self._visible(entry.id))
+        return self._shown(saved)
 
     def delete(
         self, resource_type: ResourceType, resource_id: str, *, expected_version: str | None = None
@@ -398,7 +407,7 @@ class RecordStorage(ScimStorage):
         _check_version(record, entry, expected_version)
         # DEACTIVATE_NOT_DELETE: the record is deactivated and kept; the resource goes,
         # audited even when the record was deactivated already.
-        undo = self._reserve(entry.key, entry.user_name, entry.external_id, removed=True)
+        undo, _ = self._reserve(entry, entry.key, entry.user_name, entry.external_id, removed=True)
         also = (FieldChange("scimResource", entry.id, None),)
         self._write(undo, PushOp.DEACTIVATE, {"LegacyContactKey": entry.key}, None, also)
 
