@@ -174,7 +174,9 @@ def row_codec(
         elif kind is FieldKind.ENUM:
             assert spec.enum is not None
             ns[f"_enum{n}"] = {str(m.value): m for m in spec.enum}
-            out.append(f"{value}.value")
+            # A member's value by a dict lookup: ``.value`` goes through enum's descriptor.
+            ns[f"_value{n}"] = {m: m.value for m in spec.enum}
+            out.append(f"_value{n}[{value}]")
             into.append(f"_enum{n}[{c}]")
         elif mappings == "json":  # and from here on, FieldKind.MAPPING
             out.append(f"(_dumps(dict(_v)) if (_v := {value}) else _EMPTY)")
