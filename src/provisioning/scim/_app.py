@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from scim2_models import SCIMException, UnauthorizedException
+from scim2_models import PayloadTooLargeException, SCIMException, UnauthorizedException
 from scim2_server.applications.wsgi import TenantDispatcher, WSGIApplication
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
@@ -32,11 +32,18 @@ if TYPE_CHECKING:
 __all__ = ["TenantApplication", "make_application", "request_log"]
 
 LOG: Final = logging.getLogger("provisioning.scim")
+#: The largest request body served (413 beyond): a SCIM User is a few kilobytes, and a
+#: body is read whole before it is parsed, whichever WSGI server runs the application.
+MOST_BODY: Final = 1_000_000
 
 
 class _Service(ScimService):
     """scim2-server's service, logging what it answers with a 500 (its traceback stays
     in the log, never in the answer)."""
+
+    def max_body_size(self, request: ScimRequest) -> int | None:
+        limit = super().max_body_size(request)
+        return MOST_BODY if limit is None else min(limit, MOST_BODY)
 
     def error_response(self, exception: Exception) -> ScimResponse:
         if not isinstance(exception, SCIMException):
@@ -68,6 +75,10 @@ class TenantApplication(WSGIApplication):
         """Serve the request as its token's actor."""
         if self.needs_auth(request):
             self.check_auth(request)
+        if len(request.body) > MOST_BODY:  # read up to one byte more (max_body_size)
+            raise PayloadTooLargeException(
+                detail=f"The request body is larger than {MOST_BODY:,} bytes"
+            )
         request.subject = self.get_subject(request)
         reset = ACTOR.set(request.subject)
         try:

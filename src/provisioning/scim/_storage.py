@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import secrets
 import threading
 from collections.abc import Callable
 from typing import Any, Final, cast
@@ -143,9 +144,18 @@ class RecordStorage(ScimStorage):
         return found
 
     def _adopt(self, record: UserRecord) -> UserEntry:
+        """Give the record its SCIM facts: its email as userName, else its key, else (both
+        held by other users) its key with a random suffix, never failing."""
         key = record.legacy_contact_key
-        name = record.email if self.state.holder_of(self.tenant_id, record.email) is None else key
-        return self.state.save(self.tenant_id, key, name, external_id=key, now=self._clock())
+        for name in (record.email, key, *(f"{key}-{secrets.token_hex(4)}" for _ in range(8))):
+            if name and self.state.holder_of(self.tenant_id, name) is None:
+                try:
+                    return self.state.save(
+                        self.tenant_id, key, name, external_id=key, now=self._clock()
+                    )
+                except InvalidValueError:  # taken meanwhile, by another process
+                    continue
+        raise BusyException(detail=f"no free userName for the record {key!r}; retry")
 
     def search(
         self,

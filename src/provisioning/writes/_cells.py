@@ -7,7 +7,7 @@ import io
 from collections.abc import Mapping
 from typing import Final
 
-from ..exceptions import InvalidValueError
+from ..exceptions import InvalidValueError, SpreadsheetError
 from ..records import UserRecord
 from ..spreadsheet import COMMUNITY_UPLOAD_USERS, RowError, read, write
 
@@ -59,7 +59,10 @@ def record_from_cells(cells: Mapping[str, str], base: UserRecord | None = None) 
     writer.writerow(headers)
     writer.writerow([row[h] for h in headers])
     text.seek(0)
-    found = list(read(text, COMMUNITY_UPLOAD_USERS))
+    try:
+        found = list(read(text, COMMUNITY_UPLOAD_USERS))
+    except SpreadsheetError as exc:  # a cell longer than any row may be
+        raise InvalidValueError(f"the values make no row: {exc}", field="cells") from None
     errors = [e for e in found if isinstance(e, RowError) and e.is_error]
     records = [r for r in found if isinstance(r, UserRecord)]
     if errors or len(records) != 1:
