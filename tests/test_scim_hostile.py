@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -9,9 +10,10 @@ import pytest
 pytest.importorskip("scim2_server")
 
 import test_scim
-from provisioning.scim import ScimState
+from provisioning.adapters import MemoryRepository
+from provisioning.scim import ScimState, make_application
 from provisioning.writes import PushOp, PushOperation, PushResult, push
-from test_scim import AMS, client, okta_user
+from test_scim import AMS, Client, client, okta_user
 
 repo = test_scim.repo  # the three stores' fixtures
 state = test_scim.state
@@ -83,3 +85,50 @@ def test_push_names_a_cell_too_long_for_a_row(repo: Any) -> None:
     assert result[0].line == 7
     assert "longer than" in result[0].message
     assert repo.get("harbor", "k") is None
+
+
+class _PausingState(ScimState):
+    """A SCIM state whose first lookup of ``key`` by the thread named ``paused`` waits,
+    after reading, until told to go on: another server process's write slips in between."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reached, self.go = threading.Event(), threading.Event()
+
+    def entry(self, tenant_id: str, key: str) -> Any:
+        found = super().entry(tenant_id, key)
+        if threading.current_thread().name == "paused" and not self.reached.is_set():
+            self.reached.set()
+            self.go.wait(10)
+        return found
+
+
+def test_two_processes_creating_one_external_id_do_not_overwrite_each_other() -> None:
+    """Two server processes (two applications on one store) POST users of the same
+    externalId at once: one is created, the other is a 409; the first user's userName and
+    fields are not overwritten by the second's."""
+    store = MemoryRepository()
+    store.save_tenant(test_scim.INTEGRATED)
+    shared = _PausingState()
+    token = shared.issue("harbor", AMS).token
+    first = Client(make_application(store, shared), "harbor", token)
+    second = Client(make_application(store, shared), "harbor", token)
+    answers: list[Any] = []
+    late = _user("late@example.com", "k1", "late@example.com")
+    late["name"] = {"givenName": "Late", "familyName": "Comer"}
+    worker = threading.Thread(
+        target=lambda: answers.append(first("POST", "/Users", late)), name="paused"
+    )
+    worker.start()
+    assert shared.reached.wait(10)
+    early = second("POST", "/Users", _user("early@example.com", "k1", "early@example.com"))
+    shared.go.set()
+    worker.join(10)
+    assert early[0] == 201, early[1]
+    assert answers[0][0] == 409, answers[0][1]
+    record = store.get("harbor", "k1")
+    assert record is not None
+    assert (record.first_name, record.email) == ("Ada", "early@example.com")
+    entry = shared.entry("harbor", "k1")
+    assert entry is not None
+    assert (entry.id, entry.user_name) == (early[1]["id"], "early@example.com")

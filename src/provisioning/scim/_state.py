@@ -235,17 +235,16 @@ class ScimState:
         removed: bool = False,
         external_id: str | None = None,
         now: dt.datetime | None = None,
+        new: bool = False,
     ) -> UserEntry:
         """Set the record's userName, externalId and whether it is DELETEd; its id is made
         on the first save and kept. A userName another record holds is an
-        :class:`~provisioning.InvalidValueError`."""
+        :class:`~provisioning.InvalidValueError`; so is, with ``new``, a record that has
+        SCIM facts already (another process's create got there first)."""
         at = (now or dt.datetime.now(dt.UTC)).isoformat()
         done = self._run(
             tenant_id,
-            "INSERT INTO scim_users VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (tenant_id, key) DO UPDATE SET user_name = excluded.user_name, "
-            "user_name_lower = excluded.user_name_lower, modified_at = excluded.modified_at, "
-            "removed = excluded.removed, external_id = excluded.external_id",
+            _INSERT_USER if new else _SAVE_USER,
             (
                 tenant_id,
                 key,
@@ -259,6 +258,8 @@ class ScimState:
             ),
         )
         if not done:
+            if new and self.entry(tenant_id, key) is not None:
+                raise InvalidValueError(f"the record {key!r} is another user's", field="key")
             raise InvalidValueError(f"userName {user_name!r} is another user's", field="userName")
         saved = self.entry(tenant_id, key)
         assert saved is not None
@@ -288,6 +289,12 @@ class ScimState:
         return _entry(rows[0]) if rows else None
 
 
+_INSERT_USER: Final = "INSERT INTO scim_users VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_SAVE_USER: Final = (
+    _INSERT_USER + " ON CONFLICT (tenant_id, key) DO UPDATE SET user_name = excluded.user_name, "
+    "user_name_lower = excluded.user_name_lower, modified_at = excluded.modified_at, "
+    "removed = excluded.removed, external_id = excluded.external_id"
+)
 _COLUMNS: Final = "tenant_id, key, id, user_name, created_at, modified_at, removed, external_id"
 
 

@@ -298,9 +298,10 @@ class RecordStorage(ScimStorage):
                 external_id=external_id,
                 removed=removed,
                 now=self._clock(),
+                new=before is None,  # a create: another process's create of it wins
             )
-        except InvalidValueError:
-            raise UniquenessException(detail=f"userName {name!r} is another user's") from None
+        except InvalidValueError as exc:
+            raise UniquenessException(detail=exc.message) from None
 
         def undo() -> None:
             if before is None:
