@@ -151,3 +151,12 @@ def test_without_pandas_the_error_says_how_to_install_it(monkeypatch: pytest.Mon
     with pytest.raises(ImportError, match=r"pip install -e '\.\[pandas\]'") as caught:
         pv.permission_matrix().to_pandas()
     assert caught.value.name == "pandas"
+
+
+def test_a_marketing_template_is_refused_with_the_way_out(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "m.csv")
+    with pytest.raises(pv.InvalidValueError, match="plan_contacts") as caught:
+        pv.plan_upload_file(
+            path, TENANT, ADMIN, MemoryRepository(), template=pv.MARKETING_ENTERPRISE
+        )
+    assert caught.value.field == "template"

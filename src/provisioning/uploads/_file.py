@@ -24,6 +24,7 @@ import attrs
 from .._validators import check_type
 from ..actors import Actor
 from ..exceptions import InvalidValueError
+from ..records import UserRecord
 from ..repository import Repository, UploadMode
 from ..rules import DEFAULT_RULEBOOK, RuleBook
 from ..spreadsheet import (
@@ -158,7 +159,9 @@ def plan_upload_file(
     overrides: Safeguard | str | Iterable[Safeguard | str] = (),
     protected_keys: Collection[str] | str = (),
 ) -> UploadPlan:
-    """Plan the upload file at ``path`` (CSV, or a workbook with the extra ``xlsx``).
+    """Plan the Community upload file at ``path`` (CSV, or a workbook with the extra
+    ``xlsx``); ``template`` is a template of user records (the Community template, or
+    one extended with custom columns).
 
     The file is opened, digested, read and planned in one go: the plan's
     ``file_digest`` is the SHA-256 of exactly the bytes read, however the file changes
@@ -175,6 +178,15 @@ def plan_upload_file(
     """
     check_type(path, str | os.PathLike, "path", "a file path")  # type: ignore[arg-type]
     path = Path(path)
+    template = check_type(template, Template, "template", "a Template")
+    if not issubclass(template.record_type, UserRecord):
+        raise InvalidValueError(
+            f"template: plan_upload_file plans Community uploads (user records); the "
+            f"{template.name!r} template's rows are {template.record_type.__name__}s: read "
+            "a Marketing file with the tenant's contact template and plan it with "
+            "plan_contacts",
+            field="template",
+        )
     if max_file_size is not None and (type(max_file_size) is not int or max_file_size < 1):
         raise InvalidValueError(
             f"max_file_size must be a whole number of bytes above 0 or None, got {max_file_size!r}",
