@@ -132,3 +132,23 @@ def test_two_processes_creating_one_external_id_do_not_overwrite_each_other() ->
     entry = shared.entry("harbor", "k1")
     assert entry is not None
     assert (entry.id, entry.user_name) == (early[1]["id"], "early@example.com")
+
+
+def test_a_blank_user_name_is_refused_by_every_write(repo: Any, state: ScimState) -> None:
+    """userName is required: a POST, PUT or PATCH that makes it blank is a 400 and
+    changes nothing (it was stored as ``""``, held by one user of the tenant)."""
+    scim = client(repo, state)
+    _, created, _ = scim("POST", "/Users", okta_user())
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "userName", "value": "   "}],
+    }
+    status, body, _ = scim("PATCH", f"/Users/{created['id']}", patch)
+    assert (status, body["scimType"]) == (400, "invalidValue"), body
+    status, body, _ = scim("PUT", f"/Users/{created['id']}", okta_user(" "))
+    assert (status, body["scimType"]) == (400, "invalidValue"), body
+    assert scim("GET", f"/Users/{created['id']}")[1]["userName"] == "ada@example.com"
+    status, body, _ = scim("POST", "/Users", _user("  ", "00u2", "bo@example.com"))
+    assert (status, body["scimType"]) == (400, "invalidValue"), body
+    assert repo.get("harbor", "00u2") is None
+    assert state.holder_of("harbor", "") is None

@@ -272,6 +272,8 @@ class RecordStorage(ScimStorage):
 
     def _check_name(self, user: CommunityUser[Any], key: str) -> str:
         name = str(user.user_name or "").strip()
+        if not name:
+            raise InvalidValueException(detail="userName is required and may not be blank")
         holder = self.state.holder_of(self.tenant_id, name)
         if holder is not None and holder != key:
             raise UniquenessException(detail=f"userName {name!r} is another user's")
