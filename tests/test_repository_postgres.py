@@ -25,7 +25,7 @@ from provisioning.adapters import FaultHook, MemoryRepository, SqliteRepository
 from provisioning.adapters import postgres as adapter
 from provisioning.adapters.postgres import PostgresRepository
 from provisioning.audit import FieldChange
-from provisioning.repository import ChangeSet, ChangeStream
+from provisioning.repository import ChangeSet, ChangeStream, ContactChanges
 from provisioning.testing import (
     AuditLogContract,
     BatchRepositoryContract,
@@ -635,3 +635,28 @@ def test_a_marketing_upload_plans_the_same_on_sqlite_and_postgresql(
     memory, on_sqlite, on_postgres = plans
     assert on_sqlite == memory
     assert on_postgres == memory
+
+
+def test_a_store_from_before_contacts_keeps_its_events_as_community_ones(
+    postgres_server: Server, postgres_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A schema at version 2 (no contacts, events without a product) is migrated to 3:
+    its events read back as Community ones, and it takes contacts."""
+    conninfo = postgres_server.conninfo()
+    with monkeypatch.context() as patch:
+        patch.setattr(adapter, "_MIGRATIONS", adapter._MIGRATIONS[:2])
+        PostgresRepository(conninfo, schema=postgres_schema).close()
+    with psycopg.connect(conninfo) as con:  # an event as version 2 wrote it
+        con.execute("SELECT set_config(%s, 'acme', true)", (adapter.TENANT_SETTING,))
+        con.execute(
+            f"INSERT INTO {postgres_schema}.events (tenant_id, revision, at, key, actor_id,"  # noqa: S608
+            " role, channel, kind, rules) VALUES ('acme', 0, now(), '1001', 'sa-1',"
+            " 'super_admin', 'admin', 'created', 'ROLE_PERMISSIONS')"
+        )
+    with PostgresRepository(conninfo, schema=postgres_schema) as repo:
+        assert repo.schema_version == 3
+        (event,) = repo.events(ACME)
+        assert (event.key, event.product) == ("1001", pv.Product.COMMUNITY)
+        changes = ContactChanges(creates=[pv.Contact(email="ada@example.com")])
+        assert repo.commit(ACME, ChangeSet(contacts=changes), 0) == 1
+        assert repo.contact_count(ACME) == 1

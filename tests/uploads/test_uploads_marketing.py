@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -233,3 +235,23 @@ def test_a_marketing_upload_is_not_reverted(repo: pv.repository.Repository) -> N
     pv.apply_plan(_plan(PRO, PRO_FILE, repo), repo, now=NOW)
     with pytest.raises(pv.RefusedError, match="marketing upload"):
         pv.plan_revert(PRO, ADMIN, 1, repo, as_of=DAY)
+
+
+def test_a_contact_file_is_planned_from_its_path(tmp_path: Path) -> None:
+    """plan_contacts_file reads the tenant's file and records the digest of its bytes."""
+    path = tmp_path / "contacts.txt"
+    path.write_text(PRO_FILE, encoding="utf-8")
+    repo = MemoryRepository()
+    plan = pv.plan_contacts_file(path, PRO, ADMIN, repo, as_of=DAY)
+    digest = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (plan.file_digest, plan.counts.created) == (digest, 2)
+    assert pv.apply_plan(plan, repo, now=NOW).entry.file_digest == digest
+
+
+def test_a_contact_file_over_the_limit_is_refused(tmp_path: Path) -> None:
+    """The file-size limit holds for contact files too."""
+    path = tmp_path / "contacts.txt"
+    path.write_text(PRO_FILE, encoding="utf-8")
+    with pytest.raises(pv.SpreadsheetError) as caught:
+        pv.plan_contacts_file(path, PRO, ADMIN, MemoryRepository(), as_of=DAY, max_file_size=20)
+    assert caught.value.code == "file_too_large"

@@ -26,6 +26,7 @@ from ._contacts import (
     ContactUpdate,
     contact_template,
     plan_contacts,
+    plan_contacts_file,
 )
 from ._file import Spooled, plan_spooled, plan_upload_file, spool
 from ._outcomes import RESULTS_COLUMNS, write_results
@@ -55,6 +56,7 @@ __all__ = [
     "apply_plan",
     "contact_template",
     "plan_contacts",
+    "plan_contacts_file",
     "plan_revert",
     "plan_spooled",
     "plan_upload",

@@ -13,15 +13,17 @@ are kept (``MARKETING_LEFT_OUT_KEPT``, ours: a host may have a full import unsub
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
 
 from .._clock import today
-from .._fields import FieldKind, field_specs
+from .._fields import FieldKind, field_specs, make_carry, make_equal
 from .._html import html_table
 from .._validators import check_day, check_type, to_enum
 from ..actors import Action, Actor
@@ -32,16 +34,20 @@ from ..records import Contact, ContactKey, SubscriptionStatus
 from ..repository import ContactStore, Repository, UploadMode
 from ..rules import DEFAULT_RULEBOOK, Decision, Finding, RuleBook, RuleId, Severity
 from ..spreadsheet import (
+    DEFAULT_MAX_FILE_SIZE,
     MARKETING_ENTERPRISE,
     MARKETING_ENTERPRISE_BY_MEMBER_ID,
     MARKETING_PROFESSIONAL,
     Column,
+    DateOrder,
     Reader,
     RowError,
     RowSeverity,
     Template,
+    read,
 )
 from ..tenants import Tenant
+from ._file import _open_regular, spool
 from ._safeguards import Facts, Safeguard, check_safeguards, overrides_of
 
 __all__ = [
@@ -51,6 +57,7 @@ __all__ = [
     "ContactUpdate",
     "contact_template",
     "plan_contacts",
+    "plan_contacts_file",
 ]
 
 _MARKETING = Product.MARKETING
@@ -65,6 +72,9 @@ _OPTIONAL_FIELDS = tuple(
 _ROWS_PER_BATCH = 2000
 # What separates the cells of a row with errors: its key may be among the pieces.
 _PIECES = re.compile(r"[,;\t\r\n\"]")
+#: ``a == b`` for two contacts, without attrs' generic comparison: most rows of a file
+#: are unchanged.
+_same = make_equal(Contact)
 
 
 def contact_template(tenant: Tenant) -> Template[Contact]:
@@ -456,6 +466,10 @@ class _ContactPlanner:
     def __init__(self, store: ContactStore, tenant_id: str, key: ContactKey, rows: object) -> None:
         self.store, self.tenant_id, self.key_of = store, tenant_id, key.of
         self.kept = _kept_fields(rows)
+        # MARKETING_SUBSCRIPTION_UPLOADS: a contact file never (un)subscribes anyone; the
+        # fields the file has no column for keep their stored values too.
+        subscription = next(s.name for s in field_specs(Contact) if s.kind is FieldKind.ENUM)
+        self.carry = make_carry(Contact, frozenset(self.kept) | {subscription})
         self.creates: list[Contact] = []
         self.updates: list[ContactUpdate] = []
         self.unchanged: list[str] = []
@@ -530,11 +544,8 @@ class _ContactPlanner:
                 self.creates.append(item)
                 claims.append(("create", key, item))
                 continue
-            carried = {f: getattr(old, f) for f in self.kept}
-            # MARKETING_SUBSCRIPTION_UPLOADS: a contact file never (un)subscribes anyone.
-            carried["subscription"] = old.subscription
-            new = attrs.evolve(item, **carried)
-            if new == old:
+            new = self.carry(item, old)
+            if _same(new, old):
                 self.unchanged.append(key)
                 continue
             self.updates.append(ContactUpdate(key, old, new))
@@ -594,3 +605,57 @@ class _ContactPlanner:
             if unsubscribing and subscribed:
                 new = attrs.evolve(contact, subscription=_UNSUBSCRIBED)
                 self.unsubscribes.append(ContactUpdate(key, contact, new))
+
+
+def plan_contacts_file(
+    path: str | os.PathLike[str],
+    tenant: Tenant,
+    actor: Actor,
+    repository: Repository,
+    *,
+    date_order: DateOrder | None = None,
+    lenient_headers: bool = False,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    max_file_size: int | None = DEFAULT_MAX_FILE_SIZE,
+    mode: UploadMode | str = UploadMode.FULL,
+    rulebook: RuleBook = DEFAULT_RULEBOOK,
+    as_of: dt.date | None = None,
+    overrides: Safeguard | str | Iterable[Safeguard | str] = (),
+) -> ContactPlan:
+    """Plan the Marketing contact file at ``path``: :func:`~provisioning.plan_upload_file`
+    for contacts.
+
+    The file is read as the tenant's contact file (:func:`contact_template`), opened,
+    digested and planned in one go, with the same reading options and limits; the
+    planning options are :func:`plan_contacts`'s.
+    """
+    check_type(path, str | os.PathLike, "path", "a file path")  # type: ignore[arg-type]
+    where = Path(path)
+    if max_file_size is not None and (type(max_file_size) is not int or max_file_size < 1):
+        raise InvalidValueError(
+            f"max_file_size must be a whole number of bytes above 0 or None, got {max_file_size!r}",
+            field="max_file_size",
+        )
+    template = contact_template(tenant)
+    with _open_regular(where) as opened, spool(opened, where, max_file_size) as upload:
+        rows = read(
+            upload.stream,
+            template,
+            date_order=date_order,
+            lenient_headers=lenient_headers,
+            max_file_size=max_file_size,
+            encoding=encoding,
+            sheet=sheet,
+        )
+        return plan_contacts(
+            tenant,
+            actor,
+            rows,
+            repository,
+            mode=mode,
+            rulebook=rulebook,
+            as_of=as_of,
+            overrides=overrides,
+            file_digest=upload.digest,
+        )
