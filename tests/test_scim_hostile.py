@@ -152,3 +152,17 @@ def test_a_blank_user_name_is_refused_by_every_write(repo: Any, state: ScimState
     assert (status, body["scimType"]) == (400, "invalidValue"), body
     assert repo.get("harbor", "00u2") is None
     assert state.holder_of("harbor", "") is None
+
+
+def test_user_names_the_same_once_normalised_are_one(repo: Any, state: ScimState) -> None:
+    """userName is unique ignoring case *and* Unicode form: ``josé`` written with a
+    composed é and with e and a combining accent, or in full-width letters, is the
+    same name (409), not a second user who looks the same."""
+    scim = client(repo, state)
+    assert scim("POST", "/Users", _user("jos\u00e9@example.com", "k1", "j1@example.com"))[0] == 201
+    twins = (("JOSE\u0301@example.com", "k2"), ("\uff4a\uff4f\uff53\u00e9@example.com", "k3"))
+    for twin, key in twins:
+        status, body, _ = scim("POST", "/Users", _user(twin, key, f"{key}@example.com"))
+        assert (status, body["scimType"]) == (409, "uniqueness"), twin
+        assert repo.get("harbor", key) is None
+    assert state.holder_of("harbor", "JOSE\u0301@EXAMPLE.COM") == "k1"

@@ -1,7 +1,7 @@
 """What the SCIM layer keeps beside the records: tokens (hashed) and each user's SCIM facts.
 
 A record knows nothing of SCIM; a SCIM ``User`` has an ``id``, a ``userName`` (unique
-per tenant, compared ignoring case), timestamps, and may have been ``DELETE``d (the
+per tenant, compared ignoring case and Unicode form), timestamps, and may have been ``DELETE``d (the
 record is deactivated and kept, the resource is gone). These live in tables of their
 own, in an SQLite file (or in memory), beside whichever store holds the records.
 Tokens are kept as SHA-256 digests, never as themselves, and compared in constant time.
@@ -16,6 +16,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import unicodedata
 import uuid
 from typing import Any, Final
 
@@ -55,6 +56,12 @@ CREATE TABLE IF NOT EXISTS scim_users (
 _DUMMY: Final = hashlib.sha256(b"no such token").hexdigest()
 #: The longest bearer token looked at (an issued one is 57 characters).
 _MOST_TOKEN: Final = 256
+
+
+def _fold(user_name: str) -> str:
+    """The form two userNames are compared in: Unicode compatibility-normalised and
+    case-folded (NFKC_Casefold), so names that look the same are the same."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", user_name).casefold())
 
 
 def _digest(token: str) -> str:
@@ -218,11 +225,12 @@ class ScimState:
         return {row[1]: _entry(row) for row in rows}
 
     def holder_of(self, tenant_id: str, user_name: str) -> str | None:
-        """The key of the record whose userName is ``user_name`` (ignoring case)."""
+        """The key of the record whose userName is ``user_name`` (ignoring case and
+        Unicode form)."""
         rows = self._rows(
             tenant_id,
             "SELECT key FROM scim_users WHERE tenant_id = ? AND user_name_lower = ?",
-            (tenant_id, user_name.casefold()),
+            (tenant_id, _fold(user_name)),
         )
         return str(rows[0][0]) if rows else None
 
@@ -250,7 +258,7 @@ class ScimState:
                 key,
                 str(uuid.uuid4()),
                 user_name,
-                user_name.casefold(),
+                _fold(user_name),
                 at,
                 at,
                 int(removed),
