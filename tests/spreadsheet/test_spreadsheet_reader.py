@@ -328,6 +328,24 @@ def test_marketing_skips_are_counted_apart_from_errors() -> None:
     assert not summary.ok
 
 
+def test_a_marketing_repeat_names_what_it_repeats() -> None:
+    """A skipped repeat says the first row of each *email* (or member id) is loaded."""
+    from provisioning.spreadsheet import MARKETING_ENTERPRISE, MARKETING_ENTERPRISE_BY_MEMBER_ID
+
+    data = _file("Email,FirstName", "a@example.com,A", "A@example.com,B")
+    repeat = read_all(data, MARKETING_ENTERPRISE).problems[0]
+    assert repeat.message == (
+        "skipped: Email 'A@example.com' (ignoring case) repeats line 2; "
+        "Marketing loads only the first row of each Email"
+    )
+    data = _file("MemberId,Email", "M-1,a@example.com", "M-1,b@example.com")
+    repeat = read_all(data, MARKETING_ENTERPRISE_BY_MEMBER_ID).problems[0]
+    assert repeat.message == (
+        "skipped: MemberId 'M-1' repeats line 2; Marketing loads only the first row of each "
+        "MemberId"
+    )
+
+
 def test_unknown_column_values_are_kept_on_the_careful_path_too() -> None:
     """A row that needs the careful path keeps its unknown-column values as well."""
     data = _file(HEADER + ",Chapter", "1001,=Ada,Lovelace,ada@example.com,X,London")

@@ -260,7 +260,7 @@ def test_without_the_extra_the_error_says_how_to_install_it(
     with pytest.raises(SpreadsheetError) as caught:
         read(_members([*ADA, None]), COMMUNITY_UPLOAD_USERS)
     assert caught.value.code == ErrorCode.WORKBOOK
-    assert "pip install 'provisioning-rules[xlsx]'" in caught.value.message
+    assert "pip install -e '.[xlsx]' in a clone of the project" in caught.value.message
     assert "CSV UTF-8" in caught.value.message
 
 

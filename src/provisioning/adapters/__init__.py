@@ -41,7 +41,8 @@ def __getattr__(name: str) -> Any:
             from .postgres import PostgresRepository  # noqa: PLC0415 - psycopg is optional
         except ImportError as exc:
             raise ImportError(
-                "PostgresRepository needs psycopg: pip install 'provisioning-rules[postgres]'"
+                "PostgresRepository needs psycopg: "
+                "pip install -e '.[postgres]' in a clone of the project"
             ) from exc
         return PostgresRepository
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

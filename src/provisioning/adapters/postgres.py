@@ -1,7 +1,7 @@
 """The store for hosts on several machines: a repository and tenant store in PostgreSQL.
 
-Needs the ``postgres`` extra (psycopg 3 and its pool): ``pip install
-'provisioning-rules[postgres]'``. :class:`PostgresRepository` implements everything
+Needs the ``postgres`` extra (psycopg 3 and its pool): ``pip install -e '.[postgres]'``
+in a clone of the project. :class:`PostgresRepository` implements everything
 :class:`~provisioning.adapters.SqliteRepository` does, and passes the same contract
 suites; what PostgreSQL adds:
 

@@ -1,8 +1,8 @@
 """The ``provisioning`` command: tenants, upload files, plans and rules from a shell.
 
-Installed with the ``cli`` extra (``pip install 'provisioning-rules[cli]'``). It keeps
-its data in the embedded SQLite store, a file in the current directory unless ``--db``
-or ``PROVISIONING_DB`` names another; ``docs/cli.md`` is the guide and documents every
+Installed with the ``cli`` extra (``pip install -e '.[cli]'`` in a clone of the project).
+It keeps its data in the embedded SQLite store, a file in the current directory unless
+``--db`` or ``PROVISIONING_DB`` names another; ``docs/cli.md`` is the guide and documents every
 ``--format json`` schema.
 
 Why these libraries: **click** parses arguments and options (nested command groups,

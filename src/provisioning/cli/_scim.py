@@ -52,7 +52,7 @@ def _scim() -> Any:
         from provisioning import scim  # noqa: PLC0415 - the extra is optional
     except ImportError:
         raise BadInput(
-            "the scim commands need the extra: pip install 'provisioning-rules[scim]'"
+            "the scim commands need the extra: pip install -e '.[scim]' in a clone of the project"
         ) from None
     return scim
 

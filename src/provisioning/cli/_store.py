@@ -229,7 +229,7 @@ def open_store(db: Path | str) -> Store:
         except ImportError as exc:
             raise RepositoryError(
                 f"a postgresql:// store needs psycopg ({exc}): "
-                "pip install 'provisioning-rules[postgres]'"
+                "pip install -e '.[postgres]' in a clone of the project"
             ) from None
         return PostgresStore(str(db))
     return Store(Path(db))

@@ -13,7 +13,7 @@ try:
     import scim2_server as _scim2_server  # noqa: F401
 except ImportError as exc:  # pragma: no cover - the test extra installs it
     raise ImportError(
-        "provisioning.scim needs the extra: pip install 'provisioning-rules[scim]'"
+        "provisioning.scim needs the extra: pip install -e '.[scim]' in a clone of the project"
     ) from exc
 
 from ._app import TenantApplication, make_application, request_log

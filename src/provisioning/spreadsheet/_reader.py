@@ -771,11 +771,7 @@ class Reader(Generic[R]):
     ) -> list[tuple[int, ErrorCode, str]]:
         """A row's duplicate_key and duplicate_email problems, naming the first line."""
         template = self.template
-        rule = (
-            "Marketing loads only the first row of each"
-            if ErrorCode.DUPLICATE_EMAIL in template.skip_codes
-            else "each must be unique in the file"
-        )
+        marketing = ErrorCode.DUPLICATE_EMAIL in template.skip_codes
         found = []
         for seen, code, at, what in (
             (seen_key, ErrorCode.DUPLICATE_KEY, self._key_at, template.key),
@@ -784,6 +780,11 @@ class Reader(Generic[R]):
             if seen is not None:
                 skipped = "skipped: " if code in template.skip_codes else ""
                 case = " (ignoring case)" if code is ErrorCode.DUPLICATE_EMAIL else ""
+                rule = (
+                    f"Marketing loads only the first row of each {what}"
+                    if marketing
+                    else "each must be unique in the file"
+                )
                 message = (
                     f"{skipped}{what} {fields[at].strip()!r}{case} repeats line {seen}; {rule}"
                 )

@@ -59,7 +59,7 @@ _REFERENCE = re.compile(r"\$?([A-Z]{1,3})\$?([0-9]{1,7})")
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-_INSTALL = "pip install 'provisioning-rules[xlsx]'"
+_INSTALL = "pip install -e '.[xlsx]' in a clone of the project"
 
 
 class WorkbookFound(Exception):  # noqa: N818 - a signal from the line source to the reader
