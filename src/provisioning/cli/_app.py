@@ -257,6 +257,35 @@ class _State:
         return self.store
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether the paths name one file (one path, or links to one file)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return Path(a).samefile(b)
+    except OSError:
+        return False
+
+
+def _check_not_clobbering(
+    ctx: click.Context, output: Path | None, option: str, *reads: Path | None
+) -> None:
+    """Refuse, before anything is read or applied, an output that names the store's file
+    (or its journal) or a file the command reads: the rename would replace it."""
+    if output is None:
+        return
+    db = ctx.find_object(_State)
+    kept: list[tuple[Path, str]] = []
+    if db is not None and isinstance(db.db, Path):
+        kept += [(Path(f"{db.db}{end}"), "the store") for end in ("", "-wal", "-shm", "-journal")]
+    kept += [(p, "a file this command reads") for p in reads if p is not None]
+    for path, what in kept:
+        if _same_file(output, path):
+            raise click.BadParameter(
+                f"{output} is {what}: writing there would replace it", param_hint=f"'{option}'"
+            )
+
+
 def _state(ctx: click.Context) -> _State:
     state = ctx.find_object(_State)
     assert state is not None  # the group callback always sets it
@@ -656,8 +685,12 @@ def _spooled(
 @click.option("--edition", type=_EDITION_CHOICE, default=None, help="Marketing only.")
 @click.option("--example", is_flag=True, help="Add one example row under the header.")
 @click.option("-o", "--output", type=_OUTPUT, default=None, help="Write here, not to stdout.")
-def template_command(product: str, edition: str | None, example: bool, output: Path | None) -> None:
+@click.pass_context
+def template_command(
+    ctx: click.Context, product: str, edition: str | None, example: bool, output: Path | None
+) -> None:
     """Write a blank upload file: the template's header row."""
+    _check_not_clobbering(ctx, output, "-o")
     with atomic_output(output) as stream:
         write_blank(_template(product, edition), stream, example=example)
 
@@ -682,7 +715,7 @@ def template_command(product: str, edition: str | None, example: bool, output: P
 @_max_file_size_option
 @reading_options
 @click.pass_context
-def validate_command(
+def validate_command(  # noqa: PLR0915 - one check per option, in order
     ctx: click.Context,
     *,
     file: Path,
@@ -695,6 +728,7 @@ def validate_command(
     reading: ReadingOptions,
 ) -> None:
     """Check an upload file against its template; exit 0 when every row is valid."""
+    _check_not_clobbering(ctx, error_report, "--error-report", file)
     state = _state(ctx)
     if tenant_id is not None:
         if product != Product.MARKETING.value or edition is not None:
@@ -967,6 +1001,7 @@ def plan_command(
     fmt: str,
 ) -> None:
     """Dry run: what an upload would change, and what refuses or holds it."""
+    _check_not_clobbering(ctx, save, "--save", file)
     state = _state(ctx)
     store = state.open(ctx)
     t = _load_tenant(store, tenant_id)
@@ -1143,6 +1178,7 @@ def apply_command(
         )
     if results is not None:
         _check_output_folder(results, "--results")
+        _check_not_clobbering(ctx, results, "--results", file, plan_file)
     state = _state(ctx)
     store = state.open(ctx, create=True)
     t = _load_tenant(store, tenant_id)
@@ -1792,6 +1828,7 @@ def export_command(
     """Write a tenant's stored records as an Upload Users file (formula-safe); records whose
     person's data was deleted are left out. With --product marketing, its contacts as the
     contact file of its edition."""
+    _check_not_clobbering(ctx, output, "-o")
     state = _state(ctx)
     store = state.open(ctx)
     if product == Product.MARKETING.value:
