@@ -137,6 +137,20 @@ def test_apply_without_yes_and_without_a_terminal_refuses_before_reading(tmp_pat
     assert cli.revision() == 0
 
 
+def test_revert_without_yes_and_without_a_terminal_says_how_to_review_it(
+    tmp_path: Path,
+) -> None:
+    """`plan` cannot preview a revert: the refusal points to a terminal instead."""
+    cli = Cli(tmp_path).with_riverbend()
+    upload = cli.members("first.csv", 5)
+    assert cli("apply", upload, "--tenant", "riverbend", "--actor", "dana", "--yes").code == 0
+    refused = cli("revert", "1", "--tenant", "riverbend", "--actor", "dana")
+    assert refused.code == 2
+    assert "to review the revert first, run it on a terminal, then run again" in refused.err
+    assert "provisioning plan" not in refused.err
+    assert cli.revision() == 1
+
+
 def _riverbend_moved(cli: Cli, **replaced: str) -> Path:
     """The Riverbend tenant file with some of its text replaced."""
     text = Path(RIVERBEND).read_text(encoding="utf-8")

@@ -1264,12 +1264,12 @@ def _write_results(state: _State, receipt: Receipt, path: Path, fmt: str) -> Non
         state.out.print(render.text(f"{count} result row(s) written to {path}"))
 
 
-def _someone_to_ask(yes: bool) -> None:
+def _someone_to_ask(yes: bool, review: str = "review first (`provisioning plan`)") -> None:
     """Refuse at once, before any file is read, to ask a question no one can answer."""
     if not yes and not sys.stdin.isatty():
         raise click.UsageError(
-            "standard input is not a terminal, so there is no one to confirm: "
-            "review first (`provisioning plan`), then run again with --yes"
+            f"standard input is not a terminal, so there is no one to confirm: "
+            f"{review}, then run again with --yes"
         )
 
 
@@ -1417,7 +1417,7 @@ def revert_command(
     fmt: str,
 ) -> None:
     """Undo an upload: plan its records back, show the plan, ask, apply it whole."""
-    _someone_to_ask(yes)
+    _someone_to_ask(yes, review="to review the revert first, run it on a terminal")
     state = _state(ctx)
     store = state.open(ctx)
     t = _load_tenant(store, tenant_id)
