@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+import provisioning as pv
+
 pytest.importorskip("scim2_server")
 
 import test_scim
@@ -166,3 +168,20 @@ def test_user_names_the_same_once_normalised_are_one(repo: Any, state: ScimState
         assert (status, body["scimType"]) == (409, "uniqueness"), twin
         assert repo.get("harbor", key) is None
     assert state.holder_of("harbor", "JOSE\u0301@EXAMPLE.COM") == "k1"
+
+
+@pytest.mark.parametrize("role", ["member", "community_moderator", "volunteer_admin"])
+def test_a_token_of_a_role_that_manages_no_users_reads_nothing(
+    repo: Any, state: ScimState, role: str
+) -> None:
+    """A token issued for a member (or another role that manages no user records) is
+    refused every User request, reads too (403 naming ROLE_PERMISSIONS): it would list
+    every member's email, phones and address."""
+    client(repo, state)("POST", "/Users", okta_user())
+    scim = client(repo, state, actor=pv.Actor(id="m-1", role=role))
+    for method, path in (("GET", "/Users"), ("GET", "/Users/x"), ("POST", "/Users/.search")):
+        body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]}
+        status, answer, _ = scim(method, path, body if method == "POST" else None)
+        assert status == 403, (path, answer)
+        assert answer["detail"].startswith("refused by ROLE_PERMISSIONS: ")
+    assert scim("GET", "/ServiceProviderConfig")[0] == 200

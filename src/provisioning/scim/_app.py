@@ -12,12 +12,18 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from scim2_models import PayloadTooLargeException, SCIMException, UnauthorizedException
+from scim2_models import (
+    ForbiddenException,
+    PayloadTooLargeException,
+    SCIMException,
+    UnauthorizedException,
+)
 from scim2_server.applications.wsgi import TenantDispatcher, WSGIApplication
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
 from scim2_server.service import ScimService
 
+from ..actors import Actor, Role
 from ..exceptions import InvalidValueError, NotFoundError
 from ..repository import Repository, TenantStore
 from ..rules import DEFAULT_RULEBOOK, RuleBook
@@ -71,6 +77,16 @@ class TenantApplication(WSGIApplication):
         if self.get_subject(request) is None:
             raise UnauthorizedException(detail="A valid bearer token of this tenant is required")
 
+    def _check_role(self, actor: Actor) -> None:
+        """Refuse (403) a token whose actor manages no user records: it would read them
+        all (ROLE_PERMISSIONS). Writes are decided by the rulebook as well."""
+        allowed = {Role.INTEGRATION, *self.records.rulebook.settings.user_admin_roles}
+        if actor.role not in allowed:
+            raise ForbiddenException(
+                detail=f"refused by ROLE_PERMISSIONS: a {actor.role.value} does not manage "
+                "user records, so its token may not read or write them"
+            )
+
     def dispatch_request(self, request: ScimRequest) -> ScimResponse:
         """Serve the request as its token's actor."""
         if self.needs_auth(request):
@@ -80,6 +96,8 @@ class TenantApplication(WSGIApplication):
                 detail=f"The request body is larger than {MOST_BODY:,} bytes"
             )
         request.subject = self.get_subject(request)
+        if self.needs_auth(request):
+            self._check_role(request.subject)
         reset = ACTOR.set(request.subject)
         try:
             return self.handler.handle(request)
