@@ -313,6 +313,53 @@ def test_filters_and_pages(repo: Any, state: ScimState) -> None:
     assert found["totalResults"] == 5
 
 
+def test_pages_without_a_filter_follow_the_filtered_order(repo: Any, state: ScimState) -> None:
+    """A list without a filter is paged in the same order as a filtered list of the same
+    users (userName without regard to case), whatever page size walks it."""
+    scim = client(repo, state)
+    for n, name in enumerate(["b@x.net", "A@x.net", "c@x.net", "B2@x.net", "a2@x.net"]):
+        user = okta_user(name, f"k{n}")
+        user["emails"] = [{"value": name, "primary": True}]
+        scim("POST", "/Users", user)
+    _, every, _ = scim("GET", "/Users", query="filter=active eq true")
+    ordered = [u["userName"] for u in every["Resources"]]
+    assert ordered == ["a2@x.net", "A@x.net", "B2@x.net", "b@x.net", "c@x.net"]
+    for count in (1, 2, 3):
+        walked = []
+        for start in range(1, 6, count):
+            _, page, _ = scim("GET", "/Users", query=f"startIndex={start}&count={count}")
+            assert page["totalResults"] == 5
+            walked += [u["userName"] for u in page["Resources"]]
+        assert walked == ordered, count
+
+
+def test_an_external_id_names_one_user(repo: Any, state: ScimState) -> None:
+    """An externalId another user holds is refused (409) on create and on update, and
+    nothing is written: an ``externalId eq`` filter finds one user."""
+    scim = client(repo, state)
+    first = okta_user("one@x.net", "k1")
+    first["emails"] = [{"value": "one@x.net", "primary": True}]
+    _, one, _ = scim("POST", "/Users", first)
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "externalId", "value": "k2"}],
+    }
+    assert scim("PATCH", f"/Users/{one['id']}", patch)[0] in (200, 204)
+    second = okta_user("two@x.net", "k2")
+    second["emails"] = [{"value": "two@x.net", "primary": True}]
+    status, body, _ = scim("POST", "/Users", second)
+    assert (status, body["scimType"]) == (409, "uniqueness"), body
+    assert "k2" in body["detail"]
+    assert repo.get("harbor", "k2") is None
+    third = okta_user("three@x.net", "k3")
+    third["emails"] = [{"value": "three@x.net", "primary": True}]
+    _, three, _ = scim("POST", "/Users", third)
+    status, body, _ = scim("PATCH", f"/Users/{three['id']}", patch)
+    assert (status, body["scimType"]) == (409, "uniqueness"), body
+    _, found, _ = scim("GET", "/Users", query='filter=externalId eq "k2"')
+    assert [u["userName"] for u in found["Resources"]] == ["one@x.net"]
+
+
 def test_schemas_mark_what_a_record_requires(repo: Any, state: ScimState) -> None:
     """/Schemas says which attributes a record requires."""
     _, body, _ = client(repo, state)("GET", "/Schemas")

@@ -167,14 +167,19 @@ class RecordStorage(ScimStorage):
         scim_filter = search_request.filter
         if scim_filter is not None and not scim_filter.models:
             scim_filter = parametrize(ScimFilter, USER_MODEL)(str(scim_filter))
+        start = search_request.start_index_0 or 0
+        stop = None if search_request.count is None else start + search_request.count
         pairs = self._candidates(scim_filter)
         if pairs is None:
             pairs = self._entries()
+        if scim_filter is None:
+            # No filter: order and page by the stored facts, and make resources of the
+            # page alone (making one costs far more than reading its record).
+            pairs.sort(key=lambda pair: (pair[1].user_name.casefold(), pair[1].id))
+            return SearchPage(len(pairs), [resource_of(r, e) for r, e in pairs[start:stop]])
         users = [resource_of(r, e) for r, e in pairs]
-        found = [u for u in users if scim_filter is None or scim_filter.match(u)]
+        found = [u for u in users if scim_filter.match(u)]
         found.sort(key=lambda u: (str(u.user_name).casefold(), str(u.id)))
-        start = search_request.start_index_0 or 0
-        stop = None if search_request.count is None else start + search_request.count
         return SearchPage(len(found), list(found[start:stop]))
 
     def _candidates(
@@ -279,6 +284,16 @@ class RecordStorage(ScimStorage):
             raise UniquenessException(detail=f"userName {name!r} is another user's")
         return name
 
+    def _check_external_id(self, external_id: str | None, key: str) -> None:
+        """An ``externalId`` names one user of the tenant: identity providers match on it,
+        and two users answering one ``externalId eq`` filter leave them unable to choose."""
+        if external_id is None:
+            return
+        for other in self.state.keys_of_external_id(self.tenant_id, external_id):
+            entry = self.state.entry(self.tenant_id, other)
+            if other != key and entry is not None and not entry.removed:
+                raise UniquenessException(detail=f"externalId {external_id!r} is another user's")
+
     def _reserve(
         self,
         before: UserEntry | None,
@@ -361,6 +376,7 @@ class RecordStorage(ScimStorage):
             self._then(stored, user.active) if not restoring or self.reassign_reactivates else None
         )
         external_id = _text(user.external_id)
+        self._check_external_id(external_id, key)
         also = _facts(entry, name, external_id)
         if restoring:
             assert entry is not None
@@ -396,6 +412,7 @@ class RecordStorage(ScimStorage):
         # One commit: the fields (when changed) and the status ``active`` asks.
         then = self._then(record, user.active)
         external_id = _text(user.external_id)
+        self._check_external_id(external_id, key)
         also = _facts(entry, name, external_id)
         changed = cells_of(user, key) != cells_of(resource_of(record, entry), key)
         if not (changed or then or also):
