@@ -259,6 +259,7 @@ def test_other_methods_refuse_scim_writes_naming_the_rule(
     status, body, _ = scim("POST", "/Users", okta_user())
     assert status == 403
     assert body["detail"].startswith(f"refused by {rule}: "), body["detail"]
+    assert body["detail"].count(rule) == 1, body["detail"]
     assert repo.count(tenant) == 0
     assert scim("GET", "/Users")[0] == 200
 

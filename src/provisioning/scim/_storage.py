@@ -254,7 +254,10 @@ class RecordStorage(ScimStorage):
                 channel=Channel.SCIM,
             )
         except RefusedError as exc:
-            raise ForbiddenException(detail=f"refused by {' '.join(exc.rules)}: {exc}") from None
+            reason = str(exc)
+            for rule in exc.rules:  # named once, at the front
+                reason = reason.replace(f"{rule}: ", "")
+            raise ForbiddenException(detail=f"refused by {' '.join(exc.rules)}: {reason}") from None
         except ConflictError as exc:
             raise BusyException(detail=str(exc)) from None
         if not isinstance(result, PushResult):
