@@ -48,6 +48,7 @@ from ..spreadsheet import (
     ErrorCode,
     HeaderError,
     RowError,
+    RowSeverity,
     Template,
     write,
     write_blank,
@@ -771,10 +772,12 @@ def validate_command(  # noqa: PLR0915 - one check per option, in order
             }
             _emit_json(state, data)
         raise BadInput(f"{file}: {exc}") from None
-    errors = [p for p in problems if p.is_error]
+    # A row the vendor skips (a Marketing row without a usable email) does not stop the
+    # file loading, as a plan of it is ready: it is counted apart from the errors.
+    errors = [p for p in problems if p.severity is RowSeverity.ERROR]
+    skipped = [p for p in problems if p.severity is RowSeverity.SKIPPED]
     warnings = [p for p in problems if not p.is_error]
-    if valid and errors:  # a header error is not counted by the summary
-        valid = False
+    valid = not errors and (valid or bool(skipped))
     if error_report is not None:
         with atomic_output(error_report) as stream:
             write_error_report(problems, stream, template, header=header)
@@ -786,6 +789,7 @@ def validate_command(  # noqa: PLR0915 - one check per option, in order
                 "rows": rows,
                 "blank_lines": blank,
                 "errors": [render.problem_data(p) for p in errors],
+                "skipped": [render.problem_data(p) for p in skipped],
                 "warnings": [render.problem_data(p) for p in warnings],
             },
         )
@@ -796,8 +800,9 @@ def validate_command(  # noqa: PLR0915 - one check per option, in order
             else render.text("invalid", style="bold red")
         )
         line = render.text(
-            f"{file}: {rows} rows, {len(errors)} errors, {len(warnings)} warnings "
-            f"({template.name}): "
+            f"{file}: {rows} rows, {len(errors)} errors, "
+            + (f"{len(skipped)} skipped, " if skipped else "")
+            + f"{len(warnings)} warnings ({template.name}): "
         )
         state.out.print(line + verdict)
         if problems:
