@@ -300,19 +300,26 @@ class _MisfitError(Exception):
     """The change set does not fit the stored records; the transaction rolls back."""
 
 
-def _stream(cursor: sqlite3.Cursor, where: str, tenant: str) -> Iterator[UserRecord]:
+def _batches(cursor: sqlite3.Cursor, where: str, size: int = 1000) -> Iterator[list[Any]]:
+    """The cursor's rows, ``size`` at a time; read errors named by ``where``; the cursor
+    closed when the rows run out or the reader stops early."""
     try:
         while True:
             try:
-                rows = cursor.fetchmany(1000)
+                rows = cursor.fetchmany(size)
             except sqlite3.Error as exc:
                 raise RepositoryError(f"cannot read {where}: {exc}") from exc
             if not rows:
                 return
-            yield from map(_record, rows, repeat(tenant))
+            yield rows
     finally:
         with contextlib.suppress(sqlite3.Error):  # the connection may be closed already
             cursor.close()
+
+
+def _stream(cursor: sqlite3.Cursor, where: str, tenant: str) -> Iterator[UserRecord]:
+    for rows in _batches(cursor, where):
+        yield from map(_record, rows, repeat(tenant))
 
 
 class _Transaction:
@@ -795,25 +802,15 @@ class SqliteRepository:
         self, cursor: sqlite3.Cursor, tenant_id: str
     ) -> Iterator[tuple[str, RecordStatus]]:
         status_of = _STATUSES.get
-        try:
-            while True:
-                try:
-                    rows = cursor.fetchmany(5000)
-                except sqlite3.Error as exc:
-                    raise RepositoryError(f"cannot read {self._where(tenant_id)}: {exc}") from exc
-                if not rows:
-                    return
-                for key, value in rows:
-                    status = status_of(value)
-                    if status is None or type(key) is not str:
-                        raise RepositoryError(
-                            f"{self._where(tenant_id)}: the stored record {key!r:.80} has no "
-                            f"record status but {value!r:.80}"
-                        )
-                    yield key, status
-        finally:
-            with contextlib.suppress(sqlite3.Error):
-                cursor.close()
+        for rows in _batches(cursor, self._where(tenant_id), 5000):
+            for key, value in rows:
+                status = status_of(value)
+                if status is None or type(key) is not str:
+                    raise RepositoryError(
+                        f"{self._where(tenant_id)}: the stored record {key!r:.80} has no "
+                        f"record status but {value!r:.80}"
+                    )
+                yield key, status
 
     def page(
         self, tenant_id: str, *, after: str | None = None, limit: int = 1000
@@ -957,41 +954,21 @@ class SqliteRepository:
         fast = _trusted_event if tenant_id == tenant_id.strip() else None
         where = self._where(tenant_id)
         width = _EVENT_WIDTH
-        try:
-            while True:
-                try:
-                    rows = cursor.fetchmany(1000)
-                except sqlite3.Error as exc:
-                    raise RepositoryError(f"cannot read {where}: {exc}") from exc
-                if not rows:
-                    return
-                for row in rows:
-                    head = row[:width]
-                    event = fast(tenant_id, head) if fast is not None else None
-                    if event is None:
-                        event = self._event(tenant_id, head)
-                    record = None if row[width] is None else _record(row[width:], where)
-                    yield event, record
-        finally:
-            with contextlib.suppress(sqlite3.Error):
-                cursor.close()
+        for rows in _batches(cursor, where):
+            for row in rows:
+                head = row[:width]
+                event = fast(tenant_id, head) if fast is not None else None
+                if event is None:
+                    event = self._event(tenant_id, head)
+                record = None if row[width] is None else _record(row[width:], where)
+                yield event, record
 
     def _events(self, cursor: sqlite3.Cursor, tenant_id: str) -> Iterator[AuditEvent]:
         fast = _trusted_event if tenant_id == tenant_id.strip() else None
-        try:
-            while True:
-                try:
-                    rows = cursor.fetchmany(1000)
-                except sqlite3.Error as exc:
-                    raise RepositoryError(f"cannot read {self._where(tenant_id)}: {exc}") from exc
-                if not rows:
-                    return
-                for row in rows:
-                    event = fast(tenant_id, row) if fast is not None else None
-                    yield event if event is not None else self._event(tenant_id, row)
-        finally:
-            with contextlib.suppress(sqlite3.Error):
-                cursor.close()
+        for rows in _batches(cursor, self._where(tenant_id)):
+            for row in rows:
+                event = fast(tenant_id, row) if fast is not None else None
+                yield event if event is not None else self._event(tenant_id, row)
 
     def _event(self, tenant_id: str, row: Sequence[Any]) -> AuditEvent:
         """The event a row holds; a damaged row names the store and the event."""
@@ -1269,19 +1246,9 @@ class SqliteRepository:
     def _contact_rows(
         self, cursor: sqlite3.Cursor, tenant_id: str
     ) -> Iterator[tuple[str, Contact]]:
-        try:
-            while True:
-                try:
-                    rows = cursor.fetchmany(1000)
-                except sqlite3.Error as exc:
-                    raise RepositoryError(f"cannot read {self._where(tenant_id)}: {exc}") from exc
-                if not rows:
-                    return
-                for row in rows:
-                    yield row[0], self._contact(tenant_id, row)
-        finally:
-            with contextlib.suppress(sqlite3.Error):
-                cursor.close()
+        for rows in _batches(cursor, self._where(tenant_id)):
+            for row in rows:
+                yield row[0], self._contact(tenant_id, row)
 
     def _contact(self, tenant_id: str, row: Sequence[Any]) -> Contact:
         try:

@@ -17,7 +17,6 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -47,7 +46,8 @@ from ..spreadsheet import (
     read,
 )
 from ..tenants import Tenant
-from ._file import _open_regular, spool
+from ._file import spool_file
+from ._results import PlanVerdict
 from ._safeguards import Facts, Safeguard, check_safeguards, overrides_of
 
 __all__ = [
@@ -153,7 +153,7 @@ def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
 
 
 @attrs.frozen(kw_only=True)
-class ContactPlan:
+class ContactPlan(PlanVerdict):
     """What a Marketing upload would do, and whether it may be applied.
 
     The contact counterpart of :class:`~provisioning.UploadPlan`: a refused plan holds
@@ -195,28 +195,6 @@ class ContactPlan:
     def product(self) -> Product:
         """Always :attr:`Product.MARKETING <provisioning.Product.MARKETING>`."""
         return _MARKETING
-
-    @property
-    def refused(self) -> bool:
-        """Whether the rules refuse this upload outright."""
-        return not self.decision.allowed
-
-    @property
-    def held_by(self) -> frozenset[Safeguard]:
-        """The tripped safeguards the caller has not overridden."""
-        return self.tripped - self.overrides
-
-    @property
-    def applicable(self) -> bool:
-        """Whether :func:`~provisioning.apply_plan` would commit this plan."""
-        return not self.refused and not self.held_by
-
-    @property
-    def rules(self) -> tuple[RuleId, ...]:
-        """The rule ids that refuse or hold the plan."""
-        if self.refused:
-            return tuple(f.rule for f in self.decision.refusals)
-        return tuple(f.rule for f in self.findings if f.severity is Severity.ERROR)
 
     @property
     def counts(self) -> ContactCounts:
@@ -630,15 +608,8 @@ def plan_contacts_file(
     digested and planned in one go, with the same reading options and limits; the
     planning options are :func:`plan_contacts`'s.
     """
-    check_type(path, str | os.PathLike, "path", "a file path")  # type: ignore[arg-type]
-    where = Path(path)
-    if max_file_size is not None and (type(max_file_size) is not int or max_file_size < 1):
-        raise InvalidValueError(
-            f"max_file_size must be a whole number of bytes above 0 or None, got {max_file_size!r}",
-            field="max_file_size",
-        )
     template = contact_template(tenant)
-    with _open_regular(where) as opened, spool(opened, where, max_file_size) as upload:
+    with spool_file(path, max_file_size) as upload:
         rows = read(
             upload.stream,
             template,

@@ -91,6 +91,21 @@ def spool(
         yield Spooled(copy, "sha256:" + digest.hexdigest(), size, path)
 
 
+@contextmanager
+def spool_file(path: str | os.PathLike[str], max_file_size: int | None) -> Iterator[Spooled]:
+    """The regular file at ``path`` opened and :func:`spool`-ed, ``path`` and
+    ``max_file_size`` checked first (the ``*_file`` planners' common start)."""
+    check_type(path, str | os.PathLike, "path", "a file path")  # type: ignore[arg-type]
+    where = Path(path)
+    if max_file_size is not None and (type(max_file_size) is not int or max_file_size < 1):
+        raise InvalidValueError(
+            f"max_file_size must be a whole number of bytes above 0 or None, got {max_file_size!r}",
+            field="max_file_size",
+        )
+    with _open_regular(where) as opened, spool(opened, where, max_file_size) as upload:
+        yield upload
+
+
 def plan_spooled(
     upload: Spooled,
     tenant: Tenant,
@@ -176,8 +191,6 @@ def plan_upload_file(
     ``file_too_large`` once the limit is passed. ``OSError`` (a missing file, say)
     propagates as it is.
     """
-    check_type(path, str | os.PathLike, "path", "a file path")  # type: ignore[arg-type]
-    path = Path(path)
     template = check_type(template, Template, "template", "a Template")
     if not issubclass(template.record_type, UserRecord):
         raise InvalidValueError(
@@ -187,12 +200,7 @@ def plan_upload_file(
             "plan_contacts",
             field="template",
         )
-    if max_file_size is not None and (type(max_file_size) is not int or max_file_size < 1):
-        raise InvalidValueError(
-            f"max_file_size must be a whole number of bytes above 0 or None, got {max_file_size!r}",
-            field="max_file_size",
-        )
-    with _open_regular(path) as opened, spool(opened, path, max_file_size) as upload:
+    with spool_file(path, max_file_size) as upload:
         return plan_spooled(
             upload,
             tenant,

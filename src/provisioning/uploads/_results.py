@@ -141,8 +141,41 @@ class UploadCounts:
         return ", ".join(f"{n} {name}" for name, n in self.as_dict().items())
 
 
+class PlanVerdict:
+    """What a plan's decision, safeguards and findings say of it: the part a Community
+    and a Marketing plan share."""
+
+    __slots__ = ()
+    decision: Decision
+    tripped: frozenset[Safeguard]
+    overrides: frozenset[Safeguard]
+    findings: tuple[Finding, ...]
+
+    @property
+    def refused(self) -> bool:
+        """Whether the rules refuse this upload outright."""
+        return not self.decision.allowed
+
+    @property
+    def held_by(self) -> frozenset[Safeguard]:
+        """The tripped safeguards the caller has not overridden."""
+        return self.tripped - self.overrides
+
+    @property
+    def applicable(self) -> bool:
+        """Whether :func:`~provisioning.apply_plan` would commit this plan."""
+        return not self.refused and not self.held_by
+
+    @property
+    def rules(self) -> tuple[RuleId, ...]:
+        """The rule ids that refuse or hold the plan."""
+        if self.refused:
+            return tuple(f.rule for f in self.decision.refusals)
+        return tuple(f.rule for f in self.findings if f.severity is Severity.ERROR)
+
+
 @attrs.frozen(kw_only=True)
-class UploadPlan:
+class UploadPlan(PlanVerdict):
     """What an upload would do, and whether it may be applied.
 
     A refused plan (``refused``) holds only the decision. Otherwise it holds every
@@ -193,28 +226,6 @@ class UploadPlan:
     channel: Channel = Channel.UPLOAD
     #: Which row had which outcome, in input order (``None`` for a plan made by hand).
     row_log: RowLog | None = attrs.field(default=None, eq=False, repr=False)
-
-    @property
-    def refused(self) -> bool:
-        """Whether the rules refuse this upload outright."""
-        return not self.decision.allowed
-
-    @property
-    def held_by(self) -> frozenset[Safeguard]:
-        """The tripped safeguards the caller has not overridden."""
-        return self.tripped - self.overrides
-
-    @property
-    def applicable(self) -> bool:
-        """Whether :func:`apply_plan` would commit this plan."""
-        return not self.refused and not self.held_by
-
-    @property
-    def rules(self) -> tuple[RuleId, ...]:
-        """The rule ids that refuse or hold the plan."""
-        if self.refused:
-            return tuple(f.rule for f in self.decision.refusals)
-        return tuple(f.rule for f in self.findings if f.severity is Severity.ERROR)
 
     @property
     def counts(self) -> UploadCounts:
