@@ -524,11 +524,13 @@ def event_filter(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     after_revision: int | None = None,
+    product: Product | str | None = None,
 ) -> Callable[[AuditEvent], bool]:
     """The test :meth:`AuditLog.events` applies, its arguments checked: for implementations
     that filter in Python (a SQL store puts the same conditions in its query)."""
     if key is not None:
         check_type(key, str, "key", "a string or None")
+    wanted_product = None if product is None else to_enum(Product, product, "product")
     for name, number in (("upload_id", upload_id), ("after_revision", after_revision)):
         given: object = number
         if given is not None and (type(given) is not int or given < 0):
@@ -549,6 +551,7 @@ def event_filter(
             and (since is None or event.at >= since)
             and (until is None or event.at < until)
             and (after_revision is None or (event.revision or 0) > after_revision)
+            and (wanted_product is None or event.product is wanted_product)
         )
 
     return wanted
@@ -763,10 +766,13 @@ class AuditLog(Protocol):
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
         after_revision: int | None = None,
+        product: Product | str | None = None,
     ) -> Iterator[AuditEvent]:
         """The tenant's events, oldest first, streamed: those of one record (``key``), of
-        one upload, of a time range (``since`` included, ``until`` excluded), or of the
-        commits after a revision (``after_revision``: clocks may disagree, revisions not)."""
+        one upload, of a time range (``since`` included, ``until`` excluded), of the
+        commits after a revision (``after_revision``: clocks may disagree, revisions not),
+        or of one product's records (``product``: a Community user and a Marketing contact
+        may share a key; the tenant's own events are Community's)."""
         ...
 
     def record_refusal(self, tenant_id: str, event: AuditEvent) -> None:

@@ -31,6 +31,7 @@ from .._validators import (
     check_type,
 )
 from ..audit import AuditEvent, redacted
+from ..catalog import Product
 from ..exceptions import InvalidValueError, NotFoundError
 from ..records import Contact, RecordStatus, UserRecord, email_key
 from ..repository import (
@@ -280,11 +281,17 @@ class MemoryRepository:
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
         after_revision: int | None = None,
+        product: Product | str | None = None,
     ) -> Iterator[AuditEvent]:
-        """The tenant's events, oldest first: of one record, one upload, a time range, or
-        the commits after a revision."""
+        """The tenant's events, oldest first: of one record, one upload, a time range,
+        the commits after a revision, or one product."""
         wanted = event_filter(
-            key=key, upload_id=upload_id, since=since, until=until, after_revision=after_revision
+            key=key,
+            upload_id=upload_id,
+            since=since,
+            until=until,
+            after_revision=after_revision,
+            product=product,
         )
         return (e for e in self._snapshot(tenant_id).events if wanted(e))
 

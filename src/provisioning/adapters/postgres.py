@@ -68,6 +68,7 @@ from .._validators import (
     check_type,
 )
 from ..audit import AuditEvent, FieldChange, redacted
+from ..catalog import Product
 from ..exceptions import InvalidValueError, NotFoundError, RepositoryError
 from ..records import Contact, RecordStatus, UserRecord, email_key
 from ..repository import (
@@ -993,17 +994,24 @@ class PostgresRepository:
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
         after_revision: int | None = None,
+        product: Product | str | None = None,
     ) -> Iterator[AuditEvent]:
         """The tenant's events, oldest first, read by a server-side cursor."""
         check_tenant_id(tenant_id)
         event_filter(  # checks the arguments
-            key=key, upload_id=upload_id, since=since, until=until, after_revision=after_revision
+            key=key,
+            upload_id=upload_id,
+            since=since,
+            until=until,
+            after_revision=after_revision,
+            product=product,
         )
         where = ["tenant_id = %s"]
         params: list[Any] = [tenant_id]
         for condition, value in (
             ("key = %s", key),
             ("upload_id = %s", upload_id),
+            ("product = %s", None if product is None else Product(product).value),
             ("revision > %s", after_revision),
             ("at >= %s", since),
             ("at < %s", until),

@@ -898,16 +898,23 @@ class SqliteRepository:
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
         after_revision: int | None = None,
+        product: Product | str | None = None,
     ) -> Iterator[AuditEvent]:
         """The tenant's events, oldest first, read by a cursor in batches."""
         check_tenant_id(tenant_id)
         # Checks the arguments:
         event_filter(
-            key=key, upload_id=upload_id, since=since, until=until, after_revision=after_revision
+            key=key,
+            upload_id=upload_id,
+            since=since,
+            until=until,
+            after_revision=after_revision,
+            product=product,
         )
         where: list[str] = ["tenant_id = ?"]
         params: list[str | int] = [tenant_id]
-        for column, value in (("key", key), ("upload_id", upload_id)):
+        wanted = None if product is None else Product(product).value
+        for column, value in (("key", key), ("upload_id", upload_id), ("product", wanted)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)

@@ -1350,6 +1350,12 @@ def uploads_command(ctx: click.Context, *, tenant_id: str, fmt: str) -> None:
     help="Only events on or after this day (UTC), YYYY-MM-DD.",
 )
 @click.option(
+    "--product",
+    type=_PRODUCT_CHOICE,
+    default=None,
+    help="Only the events of this product's records (a user and a contact may share a key).",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["text", "json", "csv"]),
@@ -1365,14 +1371,19 @@ def history_command(
     tenant_id: str,
     upload_id: int | None,
     since: dt.datetime | None,
+    product: str | None,
     fmt: str,
 ) -> None:
-    """The audit trail: every change to a record (KEY) or to the tenant, refusals included."""
+    """The audit trail: every change to a record (KEY) or to the tenant, refusals included.
+
+    A Community user and a Marketing contact may have the same KEY (a member id): each
+    event names its product, and --product shows one product's events only.
+    """
     state = _state(ctx)
     store = state.open(ctx)
     t = _load_tenant(store, tenant_id)
     start = None if since is None else since.replace(tzinfo=dt.UTC)
-    events = store.repo.events(t.id, key=key, upload_id=upload_id, since=start)
+    events = store.repo.events(t.id, key=key, upload_id=upload_id, since=start, product=product)
     if fmt == "json":
         for line in events_to_jsonl(events):
             sys.stdout.write(line)
@@ -1381,7 +1392,8 @@ def history_command(
         events_to_csv(events, sys.stdout)
         return
     table = Table(title=escape(render.safe(f"history of {key or t.id}")))
-    for column in ("at", "key", "actor", "channel", "kind", "changes", "upload", "rules"):
+    columns = ("at", "key", "product", "actor", "channel", "kind", "changes", "upload", "rules")
+    for column in columns:
         table.add_column(column)
     shown = 0
     for event in events:
@@ -1389,6 +1401,7 @@ def history_command(
         table.add_row(
             event.at.isoformat(timespec="seconds"),
             render.text(event.key or ""),
+            event.product.value,
             render.text(
                 f"{event.actor_id} ({'operator' if event.role is None else event.role.value})"
             ),

@@ -1181,6 +1181,35 @@ class AuditLogContract:
         ]
         assert list(repository.events(ACME, key="9999")) == []
 
+    def test_events_of_one_product(self, repository: AuditRepository) -> None:
+        """``product`` gives that product's events only: a Community user and a Marketing
+        contact sharing a key keep apart trails; with ``key`` too, one of them."""
+        community = [_event("M-1", kind="created"), _event("1002")]
+        marketing = [
+            _event("M-1", kind="created", product=Product.MARKETING),
+            _event("ada@example.com", product=Product.MARKETING),
+        ]
+        _commit(repository, ACME, ChangeSet(events=[community[0], *marketing[:1]]))
+        _commit(repository, ACME, ChangeSet(events=[marketing[1], community[1]]))
+        assert list(repository.events(ACME, product=Product.COMMUNITY)) == [
+            *_stamped(community[:1], 1, None),
+            *_stamped(community[1:], 2, None),
+        ]
+        assert list(repository.events(ACME, product="marketing")) == [
+            *_stamped(marketing[:1], 1, None),
+            *_stamped(marketing[1:], 2, None),
+        ]
+        assert list(repository.events(ACME, key="M-1", product="marketing")) == _stamped(
+            marketing[:1], 1, None
+        )
+        assert list(repository.events(ACME, key="M-1", product="community")) == _stamped(
+            community[:1], 1, None
+        )
+        assert [e.key for e in repository.events(ACME, key="M-1")] == ["M-1", "M-1"]
+        assert list(repository.events(ACME, after_revision=1, product="marketing")) == (
+            _stamped(marketing[1:], 2, None)
+        )
+
     def test_events_of_one_upload(self, repository: AuditRepository) -> None:
         """``upload_id`` gives the events of the commit that recorded that upload."""
         uploads: dict[int, list[AuditEvent]] = {}
@@ -1297,6 +1326,8 @@ class AuditLogContract:
             {"after_revision": -1},
             {"after_revision": True},
             {"after_revision": "1"},
+            {"product": "sales"},
+            {"product": 1},
         ],
         ids=repr,
     )
@@ -1304,7 +1335,7 @@ class AuditLogContract:
         self, repository: AuditRepository, query: dict[str, Any]
     ) -> None:
         """A naive or non-datetime bound, an upload id or revision that is no whole number
-        from 0, a key that is no string: InvalidValueError."""
+        from 0, a key that is no string, no product's name: InvalidValueError."""
         _commit(repository, ACME, ChangeSet(events=[_event()]))
         with pytest.raises(InvalidValueError):
             list(repository.events(ACME, **query))

@@ -133,9 +133,10 @@ def plan_revert(
         )
     # Records a later commit changed are left alone: the revert never undoes their change.
     # Later by revision, not by clock: a commit stamped earlier may still have come after.
+    # Community events only: a Marketing contact may have a record's key as its member id.
     changed_since = {
         e.key
-        for e in repository.events(tenant.id, after_revision=upload_id)
+        for e in repository.events(tenant.id, after_revision=upload_id, product=product)
         if e.kind is not AuditKind.REFUSED and e.key is not None
     }
     left_alone: list[Conflict] = []
