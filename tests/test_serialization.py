@@ -44,6 +44,7 @@ FULL = pv.Tenant(
     initial_upload_done=True,
     account_requests=pv.AccountRequests(policy="admin_approval", email_verification=True),
     marketing_edition="professional",
+    integration_key="user_name",
 )
 
 FULL_DICT: dict[str, Any] = {
@@ -64,6 +65,7 @@ FULL_DICT: dict[str, Any] = {
     "account_requests": {"policy": "admin_approval", "email_verification": True},
     "marketing_edition": "professional",
     "marketing_key": "email",
+    "integration_key": "user_name",
 }
 
 TENANTS = [
@@ -149,6 +151,7 @@ name = "Acme Association"
 integration = "imis"
 initial_upload_done = true
 marketing_edition = "professional"
+integration_key = "user_name"
 
 [products]
 community = "standard_integration"
@@ -247,7 +250,7 @@ def test_error_message_counts_and_lists_the_problems() -> None:
         "tenant document has 2 problems:\n"
         "  initial_upload_done: expected true or false, got 1\n"
         "  colour: unknown key; allowed keys: account_requests, id, initial_upload_done, "
-        "integration, marketing_edition, marketing_key, name, products, sso"
+        "integration, integration_key, marketing_edition, marketing_key, name, products, sso"
     )
 
 
@@ -265,7 +268,8 @@ def test_error_message_for_one_problem() -> None:
             {"colour": "red"},
             (
                 "colour: unknown key; allowed keys: account_requests, id, initial_upload_done, "
-                "integration, marketing_edition, marketing_key, name, products, sso"
+                "integration, integration_key, marketing_edition, marketing_key, name, "
+                "products, sso"
             ),
         ),
         (

@@ -31,6 +31,7 @@ __all__ = [
     "AccountRequestPolicy",
     "AccountRequests",
     "IdentityProvider",
+    "IntegrationKey",
     "ProductMethods",
     "SsoProtocol",
     "SsoSetup",
@@ -50,6 +51,23 @@ class SsoProtocol(ValueEnum):
     WS_FEDERATION = "ws_federation"
     #: Not supported by the vendor.
     CAS = "cas"
+
+
+class IntegrationKey(ValueEnum):
+    """Which identifier an integration sends keys the tenant's records (their
+    LegacyContactKey). With SSO, the key must be what the identity provider asserts
+    (``SSO_IDENTIFIER_MATCH``), so the tenant says which one that is.
+
+    >>> from provisioning import Tenant
+    >>> Tenant(id="summit", name="Summit", products={"community": "standard_integration"},
+    ...        integration_key="user_name").integration_key
+    <IntegrationKey.USER_NAME: 'user_name'>
+    """
+
+    #: The authority's own id for the person (SCIM ``externalId``), else the login.
+    EXTERNAL_ID = "external_id"
+    #: The login the identity provider asserts (SCIM ``userName``), always.
+    USER_NAME = "user_name"
 
 
 class AccountRequestPolicy(ValueEnum):
@@ -100,6 +118,10 @@ def _policy(value: AccountRequestPolicy | str) -> AccountRequestPolicy:
 
 def _edition(value: MarketingEdition | str) -> MarketingEdition:
     return to_enum(MarketingEdition, value, "marketing_edition")
+
+
+def _integration_key(value: IntegrationKey | str) -> IntegrationKey:
+    return to_enum(IntegrationKey, value, "integration_key")
 
 
 def _contact_key(value: ContactKey | str) -> ContactKey:
@@ -310,6 +332,11 @@ class Tenant:
     #: the Enterprise edition, ``member_id`` (the file is then the by-member-id template).
     marketing_key: ContactKey = attrs.field(
         default=ContactKey.EMAIL, converter=_contact_key, validator=_check_contact_key
+    )
+    #: Which identifier an integration's pushes key records by: ``external_id`` (the
+    #: default) or ``user_name`` (``SSO_IDENTIFIER_MATCH``).
+    integration_key: IntegrationKey = attrs.field(
+        default=IntegrationKey.EXTERNAL_ID, converter=_integration_key
     )
 
     def method_for(self, product: Product) -> ProvisioningMethod | None:

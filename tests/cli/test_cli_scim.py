@@ -180,19 +180,40 @@ def test_serve_needs_a_store(tmp_path: Path) -> None:
     assert "there is no store at" in result.err
 
 
-def test_serve_keys_a_tenant_by_user_name_when_asked(cli: Cli, tmp_path: Path) -> None:
-    """--key-from-user-name TENANT: the record's key is the userName, not the externalId;
-    an unknown tenant there is a usage error."""
+def test_serve_keys_a_tenant_by_user_name_when_its_file_says_so(tmp_path: Path) -> None:
+    """A tenant with ``integration_key = "user_name"``: the record's key is the userName,
+    not the externalId, and the setting is kept with the tenant in the store."""
+    source = SUMMIT.read_text(encoding="utf-8")
+    tenant = tmp_path / "summit.toml"
+    tenant.write_text(
+        source.replace(
+            'integration = "imis"', 'integration = "imis"\nintegration_key = "user_name"'
+        ),
+        encoding="utf-8",
+    )
+    cli = Cli(tmp_path)
+    assert cli("tenant", "add", tenant).code == 0
     token = _issue(cli)["token"]
-    with serving(cli.db, tmp_path, "--key-from-user-name", "summit") as served:
+    with serving(
+        cli.db,
+        tmp_path,
+    ) as served:
         status, body = _call(f"{served.base('summit')}/Users", token, "POST", USER)
         assert status == 201, body
     with SqliteRepository(cli.db) as repo:
         assert repo.get("summit", "ada@example.com") is not None
         assert repo.get("summit", "00u1") is None
-    result = cli("scim", "serve", "--port", "0", "--key-from-user-name", "nowhere")
-    assert result.code == 2
-    assert "no tenant 'nowhere'" in result.err
+
+
+def test_serve_keys_by_external_id_by_default(cli: Cli, tmp_path: Path) -> None:
+    """Without the setting, the externalId keys the record."""
+    token = _issue(cli)["token"]
+    with serving(cli.db, tmp_path) as served:
+        status, body = _call(f"{served.base('summit')}/Users", token, "POST", USER)
+        assert status == 201, body
+    with SqliteRepository(cli.db) as repo:
+        assert repo.get("summit", "00u1") is not None
+        assert repo.get("summit", "ada@example.com") is None
 
 
 @pytest.fixture

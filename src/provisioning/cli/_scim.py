@@ -229,18 +229,8 @@ def _thread_repositories(path: Path) -> Callable[[], Repository]:
     show_default=True,
     help="Requests served at once.",
 )
-@click.option(
-    "--key-from-user-name",
-    "user_name_keys",
-    multiple=True,
-    metavar="TENANT",
-    help="Take this tenant's record keys (LegacyContactKey) from userName rather than "
-    "externalId: with SSO, the key is what the identity provider asserts. Repeatable.",
-)
 @click.pass_context
-def serve(
-    ctx: click.Context, *, host: str, port: int, threads: int, user_name_keys: tuple[str, ...]
-) -> None:
+def serve(ctx: click.Context, *, host: str, port: int, threads: int) -> None:
     """Serve SCIM 2.0 for every tenant of the store at /{tenant_id}/v2/ on waitress.
 
     Writes one log line per request on stderr (method, path, status, milliseconds; never
@@ -261,10 +251,7 @@ def serve(
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
     )
-    for tenant_id in user_name_keys:
-        _load_tenant(store, tenant_id)  # an unknown tenant is named now, not ignored
-    keys = dict.fromkeys(user_name_keys, "userName")
-    app = scim.request_log(scim.make_application(repository, scim_state, key_attributes=keys))
+    app = scim.request_log(scim.make_application(repository, scim_state))
     try:
         server = create_server(
             app,

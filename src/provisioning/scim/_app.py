@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
 from scim2_models import (
@@ -110,18 +110,15 @@ def make_application(
     state: ScimState,
     *,
     rulebook: RuleBook = DEFAULT_RULEBOOK,
-    key_attributes: Mapping[str, str] | None = None,
     reassign_reactivates: bool = False,
 ) -> WSGICallable:
     """A WSGI application serving every tenant of ``repository`` (a repository and tenant
     store) at ``/{tenant_id}/v2/``; an unknown tenant is a SCIM 404.
 
-    ``key_attributes`` names, per tenant id, the SCIM attribute that gives the record's
-    LegacyContactKey (``"externalId"``, the default, or ``"userName"``): with SSO the
-    key must be what the identity provider asserts (``SSO_IDENTIFIER_MATCH``).
+    A tenant's ``integration_key`` says which SCIM attribute gives its records' key
+    (LegacyContactKey): ``externalId``, the default, or ``userName``.
     ``repository`` may be a function returning it (each thread's own, say).
     """
-    keys = dict(key_attributes or {})
 
     def factory(tenant_id: str) -> WSGICallable | None:
         tenants = repository() if callable(repository) else repository
@@ -135,7 +132,6 @@ def make_application(
             state,
             tenant_id,
             rulebook=rulebook,
-            key_attribute=keys.get(tenant_id, "externalId"),
             reassign_reactivates=reassign_reactivates,
         )
         return TenantApplication(storage)

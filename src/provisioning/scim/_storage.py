@@ -40,6 +40,7 @@ from ..exceptions import ConflictError, InvalidValueError, RefusedError
 from ..records import RecordStatus, UserRecord
 from ..repository import Repository, TenantStore
 from ..rules import DEFAULT_RULEBOOK, RuleBook
+from ..tenants import IntegrationKey
 from ..writes import PushOp, PushOperation, PushResult, push
 from ._mapping import cells_of, resource_of, version_of
 from ._models import USER_MODEL, CommunityUser
@@ -82,20 +83,13 @@ class RecordStorage(ScimStorage):
         tenant_id: str,
         *,
         rulebook: RuleBook = DEFAULT_RULEBOOK,
-        key_attribute: str = "externalId",
         reassign_reactivates: bool = False,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
-        if key_attribute not in {"externalId", "userName"}:
-            raise InvalidValueError(
-                f"key_attribute must be 'externalId' or 'userName', got {key_attribute!r}",
-                field="key_attribute",
-            )
         self._repository = repository if callable(repository) else (lambda: repository)
         self.state = state
         self.tenant_id = tenant_id
         self.rulebook = rulebook
-        self.key_attribute = key_attribute
         self.reassign_reactivates = reassign_reactivates
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
         # One write of this tenant at a time in this process: its commits are ordered by
@@ -267,9 +261,12 @@ class RecordStorage(ScimStorage):
         return result
 
     def _key(self, user: CommunityUser[Any]) -> str:
-        """The new record's LegacyContactKey: the key attribute, else the userName (a
-        client need not send ``externalId``: Okta does not by default)."""
-        key = user.external_id if self.key_attribute == "externalId" else None
+        """The new record's LegacyContactKey: the ``externalId``, else the userName (a
+        client need not send ``externalId``: Okta does not by default); the userName
+        always when the tenant's ``integration_key`` says so (``SSO_IDENTIFIER_MATCH``)."""
+        tenant = cast(TenantStore, self.repository).get_tenant(self.tenant_id)
+        by_id = tenant.integration_key is IntegrationKey.EXTERNAL_ID
+        key = user.external_id if by_id else None
         key = key if key and str(key).strip() else user.user_name
         if not key or not str(key).strip():
             raise InvalidValueException(
