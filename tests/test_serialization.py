@@ -709,3 +709,11 @@ def test_json_with_a_repeated_key_is_refused() -> None:
     with pytest.raises(pv.DocumentError) as caught:
         tenant_from_json(text)
     assert caught.value.errors == ("key 'community' appears twice in one object",)
+
+
+def test_an_unknown_integration_key_is_named() -> None:
+    """``integration_key`` takes ``external_id`` or ``user_name``; anything else is named."""
+    with pytest.raises(pv.DocumentError) as info:
+        tenant_from_dict(minimal(integration_key="email"))
+    assert "integration_key" in str(info.value)
+    assert "external_id" in str(info.value)
