@@ -71,3 +71,61 @@ def test_history_of_a_key_shared_by_a_user_and_a_contact_splits_by_product(
     bad = cli("history", "M1", "--tenant", "delta", "--product", "sales")
     assert bad.code == 2
     assert "--product" in bad.err
+
+
+PRO_TENANT = """\
+id = "harbor"
+name = "Harbor Guild"
+marketing_edition = "professional"
+
+[products]
+marketing = "spreadsheet_upload"
+
+[[actors]]
+id = "pat"
+role = "super_admin"
+"""
+
+
+def test_the_template_of_a_tenant_is_the_file_it_uploads(tmp_path: Path) -> None:
+    """--tenant picks the edition's format and the contact key; the file written plans
+    against the tenant as it is (the header the planner wants)."""
+    cli = _delta(tmp_path)
+    assert cli("tenant", "add", cli.file("harbor.toml", PRO_TENANT)).code == 0
+    pro = cli("template", "--product", "marketing", "--tenant", "harbor")
+    assert pro.code == 0, pro.err
+    assert pro.out == "Email\tFirstName\tLastName\n"
+    by_id = cli("template", "--product", "marketing", "--tenant", "delta", "--example")
+    assert by_id.code == 0, by_id.err
+    assert by_id.out.splitlines()[0] == "Email,MemberId,FirstName,LastName"
+    community = cli("template", "--tenant", "delta")
+    assert community.out == cli("template").out
+    written = cli("template", "--product", "marketing", "--tenant", "delta", "-o", "c.csv")
+    assert written.code == 0, written.err
+    (tmp_path / "c.csv").write_text(
+        (tmp_path / "c.csv").read_text() + "ada@example.com,M1,Ada,Lovelace\r\n"
+    )
+    planned = cli(
+        "plan", "c.csv", "--tenant", "delta", "--actor", "dee", "--product", "marketing",
+        "--format", "json",
+    )  # fmt: skip
+    assert planned.code == 0, planned.err
+    assert planned.json()["counts"]["created"] == 1
+
+
+def test_the_template_of_a_tenant_refuses_what_does_not_fit(tmp_path: Path) -> None:
+    """An edition beside --tenant, a product the tenant lacks, a tenant not stored: exit 2,
+    naming what to type instead; nothing is written."""
+    cli = _delta(tmp_path)
+    assert cli("tenant", "add", cli.file("harbor.toml", PRO_TENANT)).code == 0
+    edition = cli("template", "--product", "marketing", "--tenant", "harbor", "--edition",
+                  "enterprise", "-o", "t.txt")  # fmt: skip
+    assert edition.code == 2
+    assert "--edition" in edition.err
+    lacking = cli("template", "--tenant", "harbor", "-o", "t.txt")
+    assert lacking.code == 2
+    assert "has no community product; its file: --product marketing" in lacking.err
+    unknown = cli("template", "--tenant", "nobody", "-o", "t.txt")
+    assert unknown.code == 2
+    assert "no tenant 'nobody'" in unknown.err
+    assert not (tmp_path / "t.txt").exists()

@@ -684,16 +684,48 @@ def _spooled(
 @cli.command("template")
 @click.option("--product", type=_PRODUCT_CHOICE, default="community", show_default=True)
 @click.option("--edition", type=_EDITION_CHOICE, default=None, help="Marketing only.")
+@click.option(
+    "--tenant",
+    "tenant_id",
+    default=None,
+    help="The file this tenant uploads: its edition and contact key pick the Marketing one.",
+)
 @click.option("--example", is_flag=True, help="Add one example row under the header.")
 @click.option("-o", "--output", type=_OUTPUT, default=None, help="Write here, not to stdout.")
 @click.pass_context
 def template_command(
-    ctx: click.Context, product: str, edition: str | None, example: bool, output: Path | None
+    ctx: click.Context,
+    *,
+    product: str,
+    edition: str | None,
+    tenant_id: str | None,
+    example: bool,
+    output: Path | None,
 ) -> None:
-    """Write a blank upload file: the template's header row."""
+    """Write a blank upload file: the template's header row.
+
+    With --tenant, the file that tenant uploads for --product: for Marketing, its
+    edition's (Professional: tab-delimited; Enterprise: CSV) keyed as its marketing_key
+    says (by email, or by member id).
+    """
     _check_not_clobbering(ctx, output, "-o")
+    template = _template(product, edition)
+    if tenant_id is not None:
+        if edition is not None:
+            raise click.BadParameter(
+                "the tenant's edition picks the file; leave out --edition",
+                param_hint="'--edition'",
+            )
+        t = _load_tenant(_state(ctx).open(ctx), tenant_id)
+        chosen = Product(product)
+        if chosen not in t.products:
+            others = [p for p in t.products if p is not chosen]
+            hint = f"; its file: --product {others[0].value}" if others else ""
+            raise BadInput(f"tenant {t.id!r} has no {chosen.value} product{hint}")
+        if chosen is Product.MARKETING:
+            template = contact_template(t)
     with atomic_output(output) as stream:
-        write_blank(_template(product, edition), stream, example=example)
+        write_blank(template, stream, example=example)
 
 
 @cli.command("validate")
