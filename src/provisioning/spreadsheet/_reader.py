@@ -309,6 +309,22 @@ class Reader(Generic[R]):
             return None
         return self._keys.get(hash(key.strip()))
 
+    def email_line(self, email: str) -> int | None:
+        """The line where the valid row read so far with this email (ignoring case) starts.
+
+        ``None`` when no valid row has it (yet). The same duplicate index as
+        :meth:`key_line`, by email: a Marketing planner keyed by email asks it which
+        stored contacts the file leaves out.
+
+        >>> import io
+        >>> import provisioning as pv
+        >>> reader = pv.read(io.StringIO("Email\\nAda@Example.com\\n"), pv.MARKETING_PROFESSIONAL)
+        >>> _ = list(reader)
+        >>> reader.email_line("ada@example.com"), reader.email_line("bob@example.com")
+        (2, None)
+        """
+        return self._emails.get(hash(normalize_email(email).lower()))
+
     @property
     def last_record(self) -> int:
         """The data row number (from 1, as a :class:`RowError`'s ``record``) of the record

@@ -16,13 +16,14 @@ import datetime as dt
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from .._clock import today
 from .._fields import FieldKind, field_specs, make_carry, make_equal
+from .._gc import collector_paused
 from .._html import html_table
 from .._validators import check_day, check_type, to_enum
 from ..actors import Action, Actor
@@ -47,8 +48,10 @@ from ..spreadsheet import (
 )
 from ..tenants import Tenant
 from ._file import spool_file
+from ._plan import HOLD
 from ._results import PlanVerdict
 from ._safeguards import Facts, Safeguard, check_safeguards, overrides_of
+from ._spill import Spill, contact_spill, contact_update_spill, error_spill, string_spill
 
 __all__ = [
     "ContactConflict",
@@ -152,6 +155,11 @@ def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(value)
 
 
+def _sequence(value: Iterable[Any]) -> Sequence[Any]:
+    # A list a plan spilled to a temporary file stays one: a tuple would hold it all.
+    return value if isinstance(value, Spill) else tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class ContactPlan(PlanVerdict):
     """What a Marketing upload would do, and whether it may be applied.
@@ -170,16 +178,18 @@ class ContactPlan(PlanVerdict):
     as_of: dt.date
     decision: Decision
     revision: int | None = None
-    creates: tuple[Contact, ...] = attrs.field(default=(), converter=_tuple)
-    updates: tuple[ContactUpdate, ...] = attrs.field(default=(), converter=_tuple)
+    #: The lists of changes and row problems are tuples, or read-only sequences kept in
+    #: a temporary file past ``hold`` items (see :func:`plan_contacts`).
+    creates: Sequence[Contact] = attrs.field(default=(), converter=_sequence)
+    updates: Sequence[ContactUpdate] = attrs.field(default=(), converter=_sequence)
     #: Keys of the rows that change nothing.
-    unchanged: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    unchanged: Sequence[str] = attrs.field(default=(), converter=_sequence)
     #: Stored contacts a full import unsubscribes (only with
     #: ``Settings.marketing_full_unsubscribes``), in key order.
-    unsubscribes: tuple[ContactUpdate, ...] = attrs.field(default=(), converter=_tuple)
+    unsubscribes: Sequence[ContactUpdate] = attrs.field(default=(), converter=_sequence)
     conflicts: tuple[ContactConflict, ...] = attrs.field(default=(), converter=_tuple)
     #: Every row problem: errors, warnings, and the rows the vendor skips.
-    row_errors: tuple[RowError, ...] = attrs.field(default=(), converter=_tuple)
+    row_errors: Sequence[RowError] = attrs.field(default=(), converter=_sequence)
     #: Contact fields the file has no column for: matched contacts keep their values.
     kept_fields: tuple[str, ...] = ()
     #: The rows read, valid or not.
@@ -285,6 +295,7 @@ def plan_contacts(
     as_of: dt.date | None = None,
     overrides: Safeguard | str | Iterable[Safeguard | str] = (),
     file_digest: str | None = None,
+    hold: int = HOLD,
 ) -> ContactPlan:
     """Plan a Marketing upload against the contacts ``repository`` stores for ``tenant``.
 
@@ -300,6 +311,14 @@ def plan_contacts(
     leaves out are kept, even by a full import (``MARKETING_LEFT_OUT_KEPT``), unless
     the rulebook's ``marketing_full_unsubscribes`` is set: a full import then
     unsubscribes them, held by the same safeguards as a Community full import.
+
+    Memory is bounded as for :func:`~provisioning.plan_upload`: stored contacts are
+    looked up a batch of rows at a time and read back streamed, and each list of
+    changes (and of row problems) keeps its first ``hold`` items in memory and the rest
+    in a temporary file, deleted with the plan (which then holds a read-only sequence in
+    place of a tuple). Which rows a spreadsheet reader's file has is asked of the
+    reader's own duplicate index; a plain iterable of contacts is remembered by key and
+    email.
 
     >>> import datetime as dt
     >>> import provisioning as pv
@@ -326,6 +345,10 @@ def plan_contacts(
     chosen = overrides_of(overrides)
     if file_digest is not None:
         check_type(file_digest, str, "file_digest", "a string or None")
+    if type(hold) is not int or hold < 0:
+        raise InvalidValueError(
+            f"hold must be a whole number, 0 or more, got {hold!r}", field="hold"
+        )
     if isinstance(rows, Reader):
         if rows.started:
             raise InvalidValueError(
@@ -355,11 +378,12 @@ def plan_contacts(
     }
     if not decision.allowed:
         return ContactPlan(**common)
-    planner = _ContactPlanner(repository, tenant.id, tenant.marketing_key, rows)
-    planner.read(rows)
-    conflicts = planner.resolve_conflicts()
+    planner = _ContactPlanner(repository, tenant.id, tenant.marketing_key, rows, hold)
     unsubscribing = mode is UploadMode.FULL and rulebook.settings.marketing_full_unsubscribes
-    planner.finish(unsubscribing=unsubscribing)
+    with collector_paused():  # many short-lived objects, none in a cycle
+        planner.read(rows)
+        conflicts = planner.resolve_conflicts()
+        planner.finish(unsubscribing=unsubscribing)
     facts = Facts(
         # A full import that keeps what it leaves out risks nothing the file-size
         # safeguards look for: it is judged as the partial import it amounts to.
@@ -386,12 +410,12 @@ def plan_contacts(
     return ContactPlan(
         **common,
         revision=revision,
-        creates=planner.creates,
-        updates=planner.updates,
-        unchanged=planner.unchanged,
-        unsubscribes=planner.unsubscribes,
+        creates=planner.creates.seal(),
+        updates=planner.updates.seal(),
+        unchanged=planner.unchanged.seal(),
+        unsubscribes=planner.unsubscribes.seal(),
         conflicts=conflicts,
-        row_errors=planner.errors,
+        row_errors=planner.errors.seal(),
         kept_fields=tuple(f for f in _OPTIONAL_FIELDS if f in planner.kept),
         rows=planner.valid + len(planner.bad_records),
         left_out=planner.left_out,
@@ -429,36 +453,58 @@ def _kept_fields(rows: object) -> frozenset[str]:
 
 @attrs.define
 class _Claim:
-    """A row giving a contact an email it did not hold: settled once the file is read."""
+    """A row giving a contact an email another stored contact holds: settled once the
+    file is read (the holder may move to another email further down)."""
 
+    #: ``create`` or ``update``: the list the row's change is in.
     kind: str
     key: str
     email: str
-    holder: str | None
+    holder: str
     contact: Contact
 
 
 class _ContactPlanner:
-    """One pass over a contact file: each batch of rows against its stored contacts."""
+    """One pass over a contact file: each batch of rows against its stored contacts.
 
-    def __init__(self, store: ContactStore, tenant_id: str, key: ContactKey, rows: object) -> None:
+    Memory holds one batch of stored contacts, the rows in conflict, and up to ``hold``
+    changes of each kind (the rest go to temporary files, see ``_spill``). A spreadsheet
+    reader has refused repeated keys and emails itself, and its duplicate index says
+    which keys the file has; other input is remembered here by key and email.
+    """
+
+    def __init__(
+        self, store: ContactStore, tenant_id: str, key: ContactKey, rows: object, hold: int
+    ) -> None:
         self.store, self.tenant_id, self.key_of = store, tenant_id, key.of
         self.kept = _kept_fields(rows)
         # MARKETING_SUBSCRIPTION_UPLOADS: a contact file never (un)subscribes anyone; the
         # fields the file has no column for keep their stored values too.
         subscription = next(s.name for s in field_specs(Contact) if s.kind is FieldKind.ENUM)
         self.carry = make_carry(Contact, frozenset(self.kept) | {subscription})
-        self.creates: list[Contact] = []
-        self.updates: list[ContactUpdate] = []
-        self.unchanged: list[str] = []
-        self.unsubscribes: list[ContactUpdate] = []
-        self.errors: list[RowError] = []
+        self.creates: Spill[Contact] = contact_spill(hold, key)
+        self.updates: Spill[ContactUpdate] = contact_update_spill(hold, ContactUpdate)
+        self.unchanged: Spill[str] = string_spill(hold)
+        self.unsubscribes: Spill[ContactUpdate] = contact_update_spill(hold, ContactUpdate)
+        self.errors: Spill[RowError] = error_spill(hold)
         self.bad_rows = 0
         self.bad_records: set[int] = set()
         self.errored: set[str] = set()
         self.duplicates: list[ContactConflict] = []
-        self.seen: dict[str, None] = {}
+        #: Which keys the file has: the reader's index, or the keys (and emails) seen.
+        self.has: Callable[[str], bool]
+        self.seen: dict[str, None] | None = None
         self.emails: dict[str, str] = {}
+        if isinstance(rows, Reader):
+            reader: Reader[Any] = rows
+            if key is ContactKey.EMAIL:
+                self.has = lambda k: reader.email_line(k) is not None
+            else:
+                self.has = lambda k: reader.key_line(k) is not None
+        else:
+            seen: dict[str, None] = {}
+            self.seen = seen
+            self.has = seen.__contains__
         self.claims: list[_Claim] = []
         #: Keys the file moves to another email, and the email (lower-cased).
         self.moved: dict[str, str] = {}
@@ -467,23 +513,26 @@ class _ContactPlanner:
 
     def read(self, rows: Iterable[Contact | RowError]) -> None:
         batch: list[tuple[str, Contact]] = []
+        seen, emails, key_of = self.seen, self.emails, self.key_of
         for position, item in enumerate(rows):
             if isinstance(item, Contact):
                 self.valid += 1
-                key, email = self.key_of(item), item.email_key
-                if key in self.seen or email in self.emails:
-                    # Input that is no reader; a reader skips these rows itself.
-                    code = "duplicate_key" if key in self.seen else "duplicate_email"
-                    owner = key if key in self.seen else self.emails[email]
-                    message = (
-                        f"contact {key!r} repeats an earlier row's "
-                        f"{'key' if code == 'duplicate_key' else 'email'}; only the first "
-                        "row is loaded (MARKETING_CONTACT_KEY)"
-                    )
-                    self.duplicates.append(ContactConflict(item, key, owner, message, code))
-                    continue
-                self.seen[key] = None
-                self.emails[email] = key
+                key = key_of(item)
+                if seen is not None:
+                    email = item.email_key
+                    if key in seen or email in emails:
+                        # Input that is no reader; a reader skips these rows itself.
+                        code = "duplicate_key" if key in seen else "duplicate_email"
+                        owner = key if key in seen else emails[email]
+                        message = (
+                            f"contact {key!r} repeats an earlier row's "
+                            f"{'key' if code == 'duplicate_key' else 'email'}; only the first "
+                            "row is loaded (MARKETING_CONTACT_KEY)"
+                        )
+                        self.duplicates.append(ContactConflict(item, key, owner, message, code))
+                        continue
+                    seen[key] = None
+                    emails[email] = key
                 batch.append((key, item))
                 if len(batch) >= _ROWS_PER_BATCH:
                     self._batch(batch)
@@ -516,17 +565,18 @@ class _ContactPlanner:
             return
         stored = self.store.get_contacts(self.tenant_id, [key for key, _ in batch])
         claims: list[tuple[str, str, Contact]] = []
+        creates, unchanged, updates, carry = self.creates, self.unchanged, self.updates, self.carry
         for key, item in batch:
             old = stored.get(key)
             if old is None:
-                self.creates.append(item)
+                creates.append(item)
                 claims.append(("create", key, item))
                 continue
-            new = self.carry(item, old)
+            new = carry(item, old)
             if _same(new, old):
-                self.unchanged.append(key)
+                unchanged.append(key)
                 continue
-            self.updates.append(ContactUpdate(key, old, new))
+            updates.append(ContactUpdate(key, old, new))
             if new.email_key != old.email_key:
                 self.moved[key] = new.email_key
                 claims.append(("update", key, new))
@@ -535,23 +585,22 @@ class _ContactPlanner:
                 self.tenant_id, [c.email_key for _, _, c in claims]
             )
             for kind, key, contact in claims:
+                # Only an email another stored contact holds can make a conflict: the
+                # file's own emails are each loaded once.
                 holder = owners.get(contact.email_key)
-                self.claims.append(
-                    _Claim(kind, key, contact.email_key, None if holder == key else holder, contact)
-                )
+                if holder is not None and holder != key:
+                    self.claims.append(_Claim(kind, key, contact.email_key, holder, contact))
 
     def resolve_conflicts(self) -> tuple[ContactConflict, ...]:
         """Leave out rows taking an email a stored contact keeps (and the file does not
         move away); a row left out keeps its own old email taken, so repeat until settled."""
         conflicts = list(self.duplicates)
-        dropped: set[str] = set()
+        dropped: dict[str, _Claim] = {}
         while True:
             bad = [
                 c
                 for c in self.claims
-                if c.key not in dropped
-                and c.holder is not None
-                and self.moved.get(c.holder, c.email) == c.email
+                if c.key not in dropped and self.moved.get(c.holder, c.email) == c.email
             ]
             if not bad:
                 break
@@ -560,24 +609,25 @@ class _ContactPlanner:
                     f"email {claim.contact.email!r} belongs to the stored contact "
                     f"{claim.holder!r}; the row is not applied (no merge, no takeover)"
                 )
-                assert claim.holder is not None
                 conflicts.append(ContactConflict(claim.contact, claim.key, claim.holder, message))
-                dropped.add(claim.key)
+                dropped[claim.key] = claim
                 self.moved.pop(claim.key, None)
         if dropped:
-            self.creates = [c for c in self.creates if self.key_of(c) not in dropped]
-            self.updates = [u for u in self.updates if u.key not in dropped]
+            for kind, group in (("create", self.creates), ("update", self.updates)):
+                out = {k for k, c in dropped.items() if c.kind == kind}
+                if out:
+                    group.discard(out, len(out))
         return tuple(conflicts)
 
     def finish(self, *, unsubscribing: bool) -> None:
         """Go through the stored contacts: count them, and (a full import that
         unsubscribes) unsubscribe the subscribed ones the file leaves out."""
-        seen, errored = self.seen, self.errored
+        has, errored = self.has, self.errored
         for key, contact in self.store.contacts(self.tenant_id):
             self.stored += 1
             subscribed = contact.subscription is _SUBSCRIBED
             self.subscribed += subscribed
-            if key in seen or key in errored:
+            if has(key) or key in errored:
                 continue
             self.left_out += 1
             if unsubscribing and subscribed:
@@ -600,6 +650,7 @@ def plan_contacts_file(
     rulebook: RuleBook = DEFAULT_RULEBOOK,
     as_of: dt.date | None = None,
     overrides: Safeguard | str | Iterable[Safeguard | str] = (),
+    hold: int = HOLD,
 ) -> ContactPlan:
     """Plan the Marketing contact file at ``path``: :func:`~provisioning.plan_upload_file`
     for contacts.
@@ -629,4 +680,5 @@ def plan_contacts_file(
             as_of=as_of,
             overrides=overrides,
             file_digest=upload.digest,
+            hold=hold,
         )

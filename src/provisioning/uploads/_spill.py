@@ -21,9 +21,10 @@ from itertools import compress
 from operator import ne
 from typing import IO, Any, Generic, TypeVar, overload
 
+from .._rows import row_codec
 from .._twin import unfrozen_twin
 from ..audit import ROW_CODEC, FieldChange
-from ..records import UserRecord
+from ..records import Contact, ContactKey, UserRecord
 from ..spreadsheet import ErrorCode, RowError, Severity
 from ._results import Update
 
@@ -31,6 +32,10 @@ __all__ = [
     "BATCH",
     "Spill",
     "change_rows_changes",
+    "contact_change_rows_changes",
+    "contact_spill",
+    "contact_update_row_contact",
+    "contact_update_spill",
     "error_spill",
     "record_spill",
     "string_spill",
@@ -82,10 +87,11 @@ def _update_changes(row: tuple[Any, Any]) -> tuple[str, tuple[tuple[int, Any, An
     return row[0][0], row[1]
 
 
-def change_rows_changes(row: tuple[str, Any]) -> tuple[str, tuple[FieldChange, ...]]:
-    """:func:`update_row_changes` of what :meth:`Spill.change_rows` gives."""
+def _row_changes(
+    row: tuple[str, Any], names: tuple[str, ...]
+) -> tuple[str, tuple[FieldChange, ...]]:
     key, diff = row
-    names, new = _FIELD_NAMES, _new_change
+    new = _new_change
     changes = []
     for i, old, value in diff:
         change: Any = new(_ChangeTwin)
@@ -95,6 +101,11 @@ def change_rows_changes(row: tuple[str, Any]) -> tuple[str, tuple[FieldChange, .
         change.__class__ = FieldChange
         changes.append(change)
     return key, tuple(changes)
+
+
+def change_rows_changes(row: tuple[str, Any]) -> tuple[str, tuple[FieldChange, ...]]:
+    """:func:`update_row_changes` of what :meth:`Spill.change_rows` gives."""
+    return _row_changes(row, _FIELD_NAMES)
 
 
 # FieldChange built as the reader builds rows: its values are the plan's own, and a
@@ -338,3 +349,59 @@ def _record_key(record: UserRecord) -> str:
 
 def _update_key(update: Update) -> str:
     return update.new.legacy_contact_key
+
+
+# -- Marketing contacts ----------------------------------------------------------------
+
+#: Contacts as rows of the plain values an audit event keeps (those of
+#: :func:`provisioning.audit.contact_changes`), so that a spilled update's changes are
+#: the event's without making contacts again.
+_CONTACT_CODEC = row_codec(Contact, empty=None, dates="iso", flags="bool", mappings="dict")
+_encode_contact = _CONTACT_CODEC.encode
+_decode_contact = _CONTACT_CODEC.decode
+_CONTACT_NAMES = tuple(_CONTACT_CODEC.columns)
+_CONTACT_INDEXES = range(len(_CONTACT_NAMES))
+
+
+def contact_spill(hold: int, key: ContactKey) -> Spill[Contact]:
+    """A spill of contacts, by their key under ``key``."""
+    return Spill(_encode_contact, _decode_contact, key.of, hold)
+
+
+def _encode_contact_update(update: Any) -> tuple[str, Any, Any]:
+    # As a record's update: the new contact whole, the old one as the fields it differs in.
+    new = _encode_contact(update.new)
+    old = _encode_contact(update.old)
+    diff = tuple([(i, old[i], new[i]) for i in compress(_CONTACT_INDEXES, map(ne, old, new))])
+    return update.key, new, diff
+
+
+def _contact_update_changes(row: tuple[str, Any, Any]) -> tuple[str, Any]:
+    return row[0], row[2]
+
+
+def contact_update_spill(hold: int, make: Callable[[str, Contact, Contact], _T]) -> Spill[_T]:
+    """A spill of contact updates (``ContactUpdate``, made by ``make(key, old, new)``)."""
+
+    def decode(row: tuple[str, Any, Any]) -> _T:
+        key, new, diff = row
+        old = list(new)
+        for index, value, _new in diff:
+            old[index] = value
+        return make(key, _decode_contact(old), _decode_contact(new))
+
+    return Spill(_encode_contact_update, decode, _update_key_of, hold, side=_contact_update_changes)
+
+
+def _update_key_of(update: Any) -> str:
+    return str(update.key)
+
+
+def contact_update_row_contact(row: tuple[str, Any, Any]) -> Contact:
+    """A spilled contact update's new contact, without making the old one."""
+    return _decode_contact(row[1])
+
+
+def contact_change_rows_changes(row: tuple[str, Any]) -> tuple[str, tuple[FieldChange, ...]]:
+    """A contact update's key and changed fields, from what :meth:`Spill.change_rows` gives."""
+    return _row_changes(row, _CONTACT_NAMES)
