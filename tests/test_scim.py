@@ -17,6 +17,7 @@ pytest.importorskip("scim2_server")
 import provisioning as pv
 from provisioning.adapters import MemoryRepository, SqliteRepository
 from provisioning.scim import REASSIGN_KEEPS_DEACTIVATION, ScimState, make_application
+from provisioning.scim._storage import MOST_FILTER_TERMS
 
 INTEGRATED = pv.Tenant(
     id="harbor",
@@ -679,3 +680,65 @@ def test_lookups_by_index_find_what_a_full_scan_finds(repo: Any, state: ScimStat
         assert status == 200, (query, found)
         assert [u["externalId"] for u in found.get("Resources", [])] == keys, query
         assert found["totalResults"] == len(keys), query
+
+
+def test_a_filter_of_too_many_comparisons_is_refused_before_it_is_run(
+    repo: Any, state: Any
+) -> None:
+    """More than MOST_FILTER_TERMS comparisons: 400 invalidFilter, naming the limit;
+    exactly that many is served."""
+    scim = client(repo, state)
+    assert scim("POST", "/Users", okta_user())[0] == 201
+    many = " or ".join(f'name.familyName eq "L{i}"' for i in range(MOST_FILTER_TERMS))
+    status, body, _ = scim("GET", "/Users", query=f"filter={many}")
+    assert (status, body["totalResults"]) == (200, 0)
+    status, body, _ = scim("GET", "/Users", query=f"filter={many} or title pr")
+    assert (status, body["scimType"]) == (400, "invalidFilter")
+    assert f"{MOST_FILTER_TERMS + 1} comparisons; at most {MOST_FILTER_TERMS}" in body["detail"]
+    nested = "not (" * 30 + "title pr" + ")" * 30
+    assert scim("GET", "/Users", query=f"filter={nested}")[0] == 200
+
+
+def test_an_indexed_term_of_an_and_finds_what_a_scan_finds(repo: Any, state: Any) -> None:
+    """``userName eq … and …`` is looked up by its indexed term, with the whole filter
+    still applied: the same users as the same filter written to be scanned."""
+    scim = client(repo, state)
+    _, ada, _ = scim("POST", "/Users", okta_user())
+    scim(
+        "POST",
+        "/Users",
+        okta_user("bob@example.com", "00u2") | {"emails": [{"value": "bob@example.com"}]},
+    )
+    scim(
+        "PATCH",
+        f"/Users/{ada['id']}",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "active", "value": False}],
+        },
+    )
+    for indexed, scanned, keys in [
+        (
+            'userName eq "ADA@example.com" and active eq false',
+            "active eq false and name.givenName pr",
+            ["00u1001"],
+        ),
+        (
+            'userName eq "ada@example.com" and active eq true',
+            'active eq true and userName sw "ada"',
+            [],
+        ),
+        (
+            'active eq true and externalId eq "00u2"',
+            'active eq true and externalId sw "00u2"',
+            ["00u2"],
+        ),
+    ]:
+        found = [
+            [
+                u["externalId"]
+                for u in scim("GET", "/Users", query=f"filter={q}")[1].get("Resources", [])
+            ]
+            for q in (indexed, scanned)
+        ]
+        assert found == [keys, keys], (indexed, found)

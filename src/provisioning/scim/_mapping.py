@@ -47,7 +47,7 @@ from ._models import (
 )
 from ._state import UserEntry
 
-__all__ = ["cells_of", "resource_of", "version_of"]
+__all__ = ["RecordView", "cells_of", "resource_of", "version_of"]
 
 _EMPTY: Final = ""
 
@@ -117,6 +117,76 @@ def resource_of(record: UserRecord, entry: UserEntry) -> CommunityUser[Any]:
             is_member=record.is_member,
         )
     return user
+
+
+class RecordView:
+    """What a filter reads of a record's ``User``, made only as far as it is read.
+
+    scim2-models evaluates a filter by reading attributes off the object it is given, by
+    the model the filter is bound to; making a whole resource costs far more than most
+    filters read (``name.familyName eq "…"`` reads one name). The attributes most filters
+    name are made here, each exactly as :func:`resource_of` makes it; any other is read
+    off the whole resource, made once, on first use.
+    """
+
+    __slots__ = ("_resource", "entry", "record")
+
+    def __init__(self, record: UserRecord, entry: UserEntry) -> None:
+        self.record = record
+        self.entry = entry
+        self._resource: CommunityUser[Any] | None = None
+
+    @property
+    def resource(self) -> CommunityUser[Any]:
+        """The whole ``User`` (made on first use)."""
+        if self._resource is None:
+            self._resource = resource_of(self.record, self.entry)
+        return self._resource
+
+    @property
+    def id(self) -> str:
+        return self.entry.id
+
+    @property
+    def external_id(self) -> str | None:
+        return self.entry.external_id
+
+    @property
+    def user_name(self) -> str:
+        return self.entry.user_name
+
+    @property
+    def active(self) -> bool:
+        return self.record.status is RecordStatus.ENABLED
+
+    @property
+    def title(self) -> str | None:
+        return self.record.title
+
+    @property
+    def nick_name(self) -> str | None:
+        return self.record.informal_name
+
+    @property
+    def name(self) -> RecordName:
+        record = self.record
+        return RecordName(
+            given_name=record.first_name,
+            family_name=record.last_name,
+            middle_name=record.middle_name,
+            honorific_prefix=record.prefix,
+            honorific_suffix=record.suffix,
+        )
+
+    @property
+    def emails(self) -> list[RecordEmail]:
+        return [RecordEmail(value=self.record.email, type="work")]
+
+    def __getattr__(self, attribute: str) -> Any:
+        # Called only for what the class does not define: read it off the whole User.
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        return getattr(self.resource, attribute)
 
 
 def _text(value: object) -> str:

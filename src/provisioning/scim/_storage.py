@@ -18,6 +18,7 @@ from typing import Any, Final, cast
 from scim2_models import (
     ConflictException,
     ForbiddenException,
+    InvalidFilterException,
     InvalidValueException,
     NotFoundException,
     PreconditionFailedException,
@@ -30,7 +31,15 @@ from scim2_models import (
     UnauthorizedException,
     UniquenessException,
 )
-from scim2_models.path import CompareOperator, Comparison
+from scim2_models.path import (
+    CompareOperator,
+    Comparison,
+    LogicalExpr,
+    LogicalOperator,
+    Not,
+    Present,
+    ValuePath,
+)
 from scim2_server.storage import ScimStorage, SearchPage
 from scim2_server.utils import parametrize
 
@@ -42,7 +51,7 @@ from ..repository import Repository, TenantStore
 from ..rules import DEFAULT_RULEBOOK, RuleBook
 from ..tenants import IntegrationKey
 from ..writes import PushOp, PushOperation, PushResult, push
-from ._mapping import cells_of, resource_of, version_of
+from ._mapping import RecordView, cells_of, resource_of, version_of
 from ._models import USER_MODEL, CommunityUser
 from ._state import ScimState, UserEntry
 
@@ -60,6 +69,10 @@ ACTOR: Final[contextvars.ContextVar[Actor | None]] = contextvars.ContextVar(
 #: PATCH) does. Answered 201, never 409. ``RecordStorage(reassign_reactivates=True)``
 #: makes the POST's ``active: true`` reactivate instead.
 REASSIGN_KEEPS_DEACTIVATION: Final = "SCIM_REASSIGN_KEEPS_DEACTIVATION"
+#: The most comparisons (and presence tests) a filter may hold: each is evaluated on
+#: every record a filter is not looked up by index for. Identity providers send one or
+#: two.
+MOST_FILTER_TERMS: Final = 50
 
 
 class BusyException(SCIMException):
@@ -171,19 +184,30 @@ class RecordStorage(ScimStorage):
             # page alone (making one costs far more than reading its record).
             pairs.sort(key=lambda pair: (pair[1].user_name.casefold(), pair[1].id))
             return SearchPage(len(pairs), [resource_of(r, e) for r, e in pairs[start:stop]])
-        users = [resource_of(r, e) for r, e in pairs]
-        found = [u for u in users if scim_filter.match(u)]
-        found.sort(key=lambda u: (str(u.user_name).casefold(), str(u.id)))
-        return SearchPage(len(found), list(found[start:stop]))
+        check_filter(scim_filter)
+        # A filter reads a few attributes: match views of the records, and make
+        # resources of the page alone.
+        views = [RecordView(r, e) for r, e in pairs]
+        found = [v for v in views if scim_filter.match(cast(Any, v))]
+        found.sort(key=lambda v: (v.user_name.casefold(), v.id))
+        return SearchPage(len(found), [v.resource for v in found[start:stop]])
 
     def _candidates(
         self, scim_filter: ScimFilter[Any] | None
     ) -> list[tuple[UserRecord, UserEntry]] | None:
         """The users a filter ``ATTR eq "value"`` on ``userName``, ``externalId``, ``id`` or
         ``emails.value`` can match, looked up by index rather than read all (identity
-        providers ask it before every create); ``None`` for any other filter. The filter
-        is still applied to them, for its exact semantics."""
-        node = None if scim_filter is None else scim_filter.ast
+        providers ask it before every create), also as a term of an ``and``; ``None``
+        for any other filter. The filter is still applied to them, for its exact
+        semantics."""
+        return None if scim_filter is None else self._looked_up(scim_filter.ast)
+
+    def _looked_up(self, node: Any) -> list[tuple[UserRecord, UserEntry]] | None:
+        if isinstance(node, LogicalExpr) and node.op is LogicalOperator.and_:
+            for term in node.terms:
+                if (found := self._looked_up(term)) is not None:
+                    return found
+            return None
         if (
             not isinstance(node, Comparison)
             or node.op is not CompareOperator.eq
@@ -440,6 +464,26 @@ class RecordStorage(ScimStorage):
         undo, _ = self._reserve(entry, entry.key, entry.user_name, entry.external_id, removed=True)
         also = (FieldChange("scimResource", entry.id, None),)
         self._write(undo, PushOp.DEACTIVATE, {"LegacyContactKey": entry.key}, None, also)
+
+
+def check_filter(scim_filter: ScimFilter[Any]) -> None:
+    """Refuse (400 ``invalidFilter``) a filter of more than :data:`MOST_FILTER_TERMS`
+    comparisons, before it is evaluated on any record."""
+    terms, nodes = 0, [scim_filter.ast]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, Comparison | Present):
+            terms += 1
+        elif isinstance(node, Not):
+            nodes.append(node.expr)
+        elif isinstance(node, LogicalExpr):
+            nodes.extend(node.terms)
+        elif isinstance(node, ValuePath):
+            nodes.append(node.val_filter)
+    if terms > MOST_FILTER_TERMS:
+        raise InvalidFilterException(
+            detail=f"The filter has {terms:,} comparisons; at most {MOST_FILTER_TERMS} are served"
+        )
 
 
 def _facts(entry: UserEntry | None, name: str, external_id: str | None) -> tuple[FieldChange, ...]:
