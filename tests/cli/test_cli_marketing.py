@@ -189,14 +189,23 @@ def test_a_saved_plan_is_for_its_product(tmp_path: Path) -> None:
     assert "the plan is for a marketing upload" in applied.err
 
 
-def test_results_are_for_community_uploads(tmp_path: Path) -> None:
-    """--results with --product marketing is a usage error, before anything is applied."""
+def test_apply_writes_a_marketing_results_file(tmp_path: Path) -> None:
+    """--results with --product marketing: one row per row of the contact file, the
+    vendor's skips with their codes, formula-safe."""
     cli = _pro(tmp_path)
     upload = cli.file("contacts.txt", PRO_FILE)
-    refused = cli(
+    applied = cli(
         "apply", upload, "--tenant", "harbor", "--actor", "pat", "--product", "marketing",
         "--yes", "--results", "r.csv",
     )  # fmt: skip
-    assert refused.code == 2
-    assert "--results" in refused.err
-    assert cli("export", "--tenant", "harbor", "--product", "marketing").out.count("\n") == 1
+    assert applied.code == 0, applied.err
+    assert "4 result row(s) written to r.csv" in applied.out
+    rows = list(csv.reader(io.StringIO((tmp_path / "r.csv").read_text(), newline="")))
+    assert rows[0] == ["record", "line", "key", "outcome", "code", "column", "message", "changes"]
+    assert [r[:5] for r in rows[1:]] == [
+        ["1", "2", "ada@example.com", "created", ""],
+        ["2", "3", "eve@example", "skipped", "invalid_email"],
+        ["3", "4", "ADA@example.com", "skipped", "duplicate_email"],
+        ["4", "5", "grace@example.com", "created", "formula_like"],
+    ]
+    assert cli("export", "--tenant", "harbor", "--product", "marketing").out.count("\n") == 3

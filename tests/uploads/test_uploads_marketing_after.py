@@ -4,11 +4,16 @@ file, and its revert, on every store where a store is involved."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as dt
 import io
+from collections import Counter
 from collections.abc import Iterator
 
+import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import provisioning as pv
 from provisioning.adapters import MemoryRepository, SqliteRepository
@@ -69,3 +74,182 @@ def test_a_community_revert_ignores_a_later_contact_of_the_same_key(
     plan = pv.plan_revert(BOTH, ADMIN, 1, repo, as_of=DAY)
     assert plan.conflicts == ()
     assert [u.key for u in plan.deactivations] == ["M1"]
+
+
+# -- results -------------------------------------------------------------------------------
+
+ENTERPRISE = pv.Tenant(id="acme", name="Acme", products={"marketing": "spreadsheet_upload"})
+PRO = pv.Tenant(
+    id="acme",
+    name="Acme",
+    products={"marketing": "spreadsheet_upload"},
+    marketing_edition="professional",
+)
+UNSUBSCRIBING = pv.DEFAULT_RULEBOOK.with_settings(marketing_full_unsubscribes=True)
+
+
+def _results(receipt: pv.Receipt, **options: bool) -> list[list[str]]:
+    out = io.StringIO(newline="")
+    count = pv.write_results(receipt, out, **options)
+    rows = list(csv.reader(io.StringIO(out.getvalue(), newline="")))
+    assert rows[0] == list(pv.RESULTS_COLUMNS)
+    assert count == len(rows) - 1
+    return rows[1:]
+
+
+def test_a_marketing_results_file_has_each_row_in_file_order(repo: AuditRepository) -> None:
+    """Created, skipped (the vendor's skips, with their code and column) and a row applied
+    with a warning, each with its record and the line it starts on (a quoted cell over
+    two lines moves the lines on); formula-like values escaped."""
+    text = (
+        "Email,FirstName,LastName\r\n"
+        'ada@example.com,"Ada\nAugusta",Lovelace\r\n'
+        "bob@example,Bob,Bad\r\n"
+        "\r\n"
+        "ADA@example.com,Ada,Again\r\n"
+        "=cy@example.com,Cy,\r\n"
+        "dee@example.com,=HYPERLINK(),Dee\r\n"
+    )
+    receipt = _contacts(ENTERPRISE, text, repo)
+    rows = _results(receipt)
+    assert [r[:5] for r in rows] == [
+        ["1", "2", "ada@example.com", "created", ""],
+        ["2", "4", "bob@example", "skipped", "invalid_email"],
+        ["4", "6", "ADA@example.com", "skipped", "duplicate_email"],
+        ["5", "7", "'=cy@example.com", "created", "formula_like"],
+        ["6", "8", "dee@example.com", "created", "formula_like"],
+    ]
+    assert rows[1][5] == "Email"
+    assert "repeats line 2" in rows[2][6]
+    assert rows[4][5] == "FirstName"
+    # The counts and the file agree.
+    counts = receipt.counts
+    assert isinstance(counts, pv.ContactCounts)
+    outcomes = [r[3] for r in rows]
+    assert outcomes.count("created") == counts.created == 3
+    assert outcomes.count("skipped") == counts.skipped == 2
+    unsafe = _results(receipt, formula_safe=False)
+    assert unsafe[3][2] == "=cy@example.com"
+
+
+def test_a_second_upload_says_updated_unchanged_and_unsubscribed(repo: AuditRepository) -> None:
+    """Updated rows list their changes; a full import that unsubscribes adds one row per
+    contact it unsubscribes, with no record or line, after the file's rows."""
+    _contacts(PRO, "Email\tFirstName\r\nada@example.com\tAda\r\ncy@example.com\tCy\r\n", repo)
+    _contacts(PRO, "Email\tFirstName\r\nzed@example.com\tZed\r\n", repo)
+    receipt = _contacts(
+        PRO,
+        "Email\tFirstName\r\nada@example.com\tAugusta\r\nzed@example.com\tZed\r\n",
+        repo,
+        rulebook=UNSUBSCRIBING,
+        overrides=["mass_deactivation"],
+    )
+    assert _results(receipt) == [
+        ["1", "2", "ada@example.com", "updated", "", "", "", "first_name: 'Ada' -> 'Augusta'"],
+        ["2", "3", "zed@example.com", "unchanged", "", "", "", ""],
+        [
+            "",
+            "",
+            "cy@example.com",
+            "unsubscribed",
+            "",
+            "",
+            "",
+            "subscription: 'subscribed' -> 'unsubscribed'",
+        ],
+    ]
+
+
+BY_ID = pv.Tenant(
+    id="acme", name="Acme", products={"marketing": "spreadsheet_upload"}, marketing_key="member_id"
+)
+
+
+def test_a_row_taking_another_contacts_email_is_skipped_as_a_conflict(
+    repo: AuditRepository,
+) -> None:
+    """By member id: a row giving a new member id a stored contact's email is left out
+    (identity_conflict), on its own row and line; the rest applies."""
+    _contacts(BY_ID, "Email,MemberId\r\nada@example.com,M1\r\n", repo)
+    text = "Email,MemberId\r\nbob@example.com,M2\r\nADA@example.com,M3\r\n"
+    receipt = _contacts(BY_ID, text, repo, overrides=["identity_conflict"])
+    rows = _results(receipt)
+    assert [r[:5] for r in rows] == [
+        ["1", "2", "M2", "created", ""],
+        ["2", "3", "M3", "skipped", "identity_conflict"],
+    ]
+    assert "belongs to the stored contact 'M1'" in rows[1][6]
+
+
+def test_contacts_given_as_a_list_have_results_without_lines(repo: AuditRepository) -> None:
+    """Input that is no reader: rows in input order with no record or line; a repeated
+    key is skipped as duplicate_key."""
+    ada = pv.Contact(email="ada@example.com", first_name="Ada")
+    plan = pv.plan_contacts(
+        ENTERPRISE, ADMIN, [ada, ada], repo, as_of=DAY, overrides="identity_conflict"
+    )
+    rows = _results(pv.apply_plan(plan, repo, now=NOW))
+    assert [r[:5] for r in rows] == [
+        ["", "", "ada@example.com", "created", ""],
+        ["", "", "ada@example.com", "skipped", "duplicate_key"],
+    ]
+
+
+def test_a_plan_made_by_hand_lists_its_results_by_outcome(repo: AuditRepository) -> None:
+    """A ContactPlan without a row log: created, updated, unchanged, unsubscribed, then
+    conflicts and rows with problems."""
+    made = pv.plan_contacts(
+        ENTERPRISE, ADMIN, [pv.Contact(email="ada@example.com")], repo, as_of=DAY
+    )
+    plan = attrs.evolve(made, row_log=None)
+    assert [r[2:4] for r in _results(pv.apply_plan(plan, repo, now=NOW))] == [
+        ["ada@example.com", "created"]
+    ]
+
+
+_EMAILS = ["ada@example.com", "ADA@example.com", "bob@example.com", "cy@example", "dee@example.com"]
+
+
+@given(
+    stored=st.lists(st.sampled_from(_EMAILS[2:]), unique=True),
+    lines=st.lists(
+        st.tuples(st.sampled_from(_EMAILS), st.sampled_from(["", "Ada", "=x", "Zed"])),
+        max_size=8,
+    ),
+    blank_after=st.sets(st.integers(0, 8)),
+    unsubscribing=st.booleans(),
+)
+def test_a_results_file_has_one_row_per_row_and_agrees_with_the_counts(
+    stored: list[str], lines: list[tuple[str, str]], blank_after: set[int], unsubscribing: bool
+) -> None:
+    """Whatever the file: one result row per data row (blank lines have none), records
+    1..n in order, each outcome as many times as the counts say, then one row per
+    contact unsubscribed."""
+    repo = MemoryRepository()
+    if stored:
+        _contacts(ENTERPRISE, "Email\r\n" + "".join(f"{e}\r\n" for e in stored), repo)
+    text = "Email,FirstName\r\n"
+    for n, (email, name) in enumerate(lines):
+        text += f"{email},{name}\r\n" + ("\r\n" if n in blank_after else "")
+    rulebook = UNSUBSCRIBING if unsubscribing else pv.DEFAULT_RULEBOOK
+    rows = pv.read(io.StringIO(text, newline=""), pv.contact_template(ENTERPRISE))
+    plan = pv.plan_contacts(
+        ENTERPRISE, ADMIN, rows, repo, as_of=DAY, rulebook=rulebook, overrides=list(pv.Safeguard)
+    )
+    receipt = pv.apply_plan(plan, repo, now=NOW)
+    results = _results(receipt)
+    counts = plan.counts
+    numbered = [(int(r[0]), int(r[1])) for r in results if r[0]]
+    # A blank line takes a record number (as the reader's errors count them), no row.
+    assert len(numbered) == len(lines)
+    assert numbered == sorted(set(numbered))
+    # No cell spans lines here: each row starts on the line after its record number's.
+    assert all(line == record + 1 for record, line in numbered)
+    outcomes = Counter(r[3] for r in results)
+    assert outcomes["created"] == counts.created
+    assert outcomes["updated"] == counts.updated
+    assert outcomes["unchanged"] == counts.unchanged
+    assert outcomes["unsubscribed"] == counts.unsubscribed
+    assert outcomes["skipped"] == counts.skipped + counts.errors + counts.conflicts
+    assert len(results) == len(lines) + counts.unsubscribed
+    assert all(r[0] == "" for r in results[len(lines) :])

@@ -1207,12 +1207,6 @@ def apply_command(
 ) -> None:
     """Plan an upload and apply it whole, or not at all."""
     _someone_to_ask(yes)
-    if results is not None and product == Product.MARKETING.value:
-        raise click.BadParameter(
-            "a results file is written for Community uploads; a Marketing upload's counts "
-            "and audit events say what it did",
-            param_hint="'--results'",
-        )
     if results is not None:
         _check_output_folder(results, "--results")
         _check_not_clobbering(ctx, results, "--results", file, plan_file)

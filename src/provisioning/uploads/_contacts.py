@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -27,7 +28,7 @@ from .._gc import collector_paused
 from .._html import html_table
 from .._validators import check_day, check_type, to_enum
 from ..actors import Action, Actor
-from ..audit import FieldChange, contact_changes
+from ..audit import Channel, FieldChange, contact_changes
 from ..catalog import MarketingEdition, Product
 from ..exceptions import InvalidValueError
 from ..records import Contact, ContactKey, SubscriptionStatus
@@ -48,8 +49,8 @@ from ..spreadsheet import (
 )
 from ..tenants import Tenant
 from ._file import spool_file
-from ._plan import HOLD
-from ._results import PlanVerdict
+from ._plan import HOLD, key_cell
+from ._results import PlanVerdict, RowLog
 from ._safeguards import Facts, Safeguard, check_safeguards, overrides_of
 from ._spill import Spill, contact_spill, contact_update_spill, error_spill, string_spill
 
@@ -200,6 +201,10 @@ class ContactPlan(PlanVerdict):
     overrides: frozenset[Safeguard] = frozenset()
     findings: tuple[Finding, ...] = ()
     file_digest: str | None = None
+    #: How the changes came in: an upload, or the revert of one.
+    channel: Channel = Channel.UPLOAD
+    #: Which row had which outcome, in input order (``None`` for a plan made by hand).
+    row_log: RowLog | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def product(self) -> Product:
@@ -422,6 +427,7 @@ def plan_contacts(
         tripped=tripped,
         overrides=chosen,
         findings=findings,
+        row_log=planner.row_log(),
     )
 
 
@@ -462,6 +468,8 @@ class _Claim:
     email: str
     holder: str
     contact: Contact
+    #: The row's index among the contacts read (for the plan's row log).
+    index: int
 
 
 class _ContactPlanner:
@@ -510,14 +518,45 @@ class _ContactPlanner:
         self.moved: dict[str, str] = {}
         self.valid = 0
         self.stored = self.subscribed = self.left_out = 0
+        # The row log: a few bytes a row, saying in input order what became of each.
+        self.order = bytearray()
+        self.outcomes = bytearray()
+        self.records: array[int] = array("I")
+        self.lines: array[int] = array("I")
+        self.logged: dict[int, ContactConflict] = {}
+        self.key_at, self.width = key_cell(rows)
+        self.source = rows if isinstance(rows, Reader) else None
+
+    def row_log(self) -> RowLog:
+        """What became of each row, in input order."""
+        return RowLog(
+            order=self.order,
+            outcomes=self.outcomes,
+            records=self.records,
+            lines=self.lines,
+            conflicts=self.logged,
+            key_at=self.key_at,
+            width=self.width,
+        )
 
     def read(self, rows: Iterable[Contact | RowError]) -> None:
-        batch: list[tuple[str, Contact]] = []
+        batch: list[tuple[str, Contact, int]] = []
         seen, emails, key_of = self.seen, self.emails, self.key_of
+        source = self.source
+        order, records, lines, outcomes = self.order, self.records, self.lines, self.outcomes
         for position, item in enumerate(rows):
             if isinstance(item, Contact):
+                index = self.valid
                 self.valid += 1
                 key = key_of(item)
+                order.append(RowLog.RECORD)
+                outcomes.append(RowLog.CONFLICT)  # until its batch says otherwise
+                if source is not None:
+                    records.append(source.last_record)
+                    lines.append(source.email_line(item.email) or 0)
+                else:
+                    records.append(0)
+                    lines.append(0)
                 if seen is not None:
                     email = item.email_key
                     if key in seen or email in emails:
@@ -529,11 +568,13 @@ class _ContactPlanner:
                             f"{'key' if code == 'duplicate_key' else 'email'}; only the first "
                             "row is loaded (MARKETING_CONTACT_KEY)"
                         )
-                        self.duplicates.append(ContactConflict(item, key, owner, message, code))
+                        conflict = ContactConflict(item, key, owner, message, code)
+                        self.duplicates.append(conflict)
+                        self.logged[index] = conflict
                         continue
                     seen[key] = None
                     emails[email] = key
-                batch.append((key, item))
+                batch.append((key, item, index))
                 if len(batch) >= _ROWS_PER_BATCH:
                     self._batch(batch)
                     batch = []
@@ -544,6 +585,7 @@ class _ContactPlanner:
                     "each must be a Contact or a RowError",
                     field="rows",
                 )
+            order.append(RowLog.PROBLEM)
             self.errors.append(item)
             if item.severity is RowSeverity.ERROR:
                 self.bad_rows += 1
@@ -560,36 +602,42 @@ class _ContactPlanner:
                             self.errored.add(piece.lower())
         self._batch(batch)
 
-    def _batch(self, batch: list[tuple[str, Contact]]) -> None:
+    def _batch(self, batch: list[tuple[str, Contact, int]]) -> None:
         if not batch:
             return
-        stored = self.store.get_contacts(self.tenant_id, [key for key, _ in batch])
-        claims: list[tuple[str, str, Contact]] = []
+        stored = self.store.get_contacts(self.tenant_id, [key for key, _, _ in batch])
+        claims: list[tuple[str, str, Contact, int]] = []
         creates, unchanged, updates, carry = self.creates, self.unchanged, self.updates, self.carry
-        for key, item in batch:
+        outcomes = self.outcomes
+        for key, item, index in batch:
             old = stored.get(key)
             if old is None:
                 creates.append(item)
-                claims.append(("create", key, item))
+                outcomes[index] = RowLog.CREATED
+                claims.append(("create", key, item, index))
                 continue
             new = carry(item, old)
             if _same(new, old):
                 unchanged.append(key)
+                outcomes[index] = RowLog.UNCHANGED
                 continue
             updates.append(ContactUpdate(key, old, new))
+            outcomes[index] = RowLog.UPDATED
             if new.email_key != old.email_key:
                 self.moved[key] = new.email_key
-                claims.append(("update", key, new))
+                claims.append(("update", key, new, index))
         if claims:
             owners = self.store.contact_email_owners(
-                self.tenant_id, [c.email_key for _, _, c in claims]
+                self.tenant_id, [c.email_key for _, _, c, _ in claims]
             )
-            for kind, key, contact in claims:
+            for kind, key, contact, index in claims:
                 # Only an email another stored contact holds can make a conflict: the
                 # file's own emails are each loaded once.
                 holder = owners.get(contact.email_key)
                 if holder is not None and holder != key:
-                    self.claims.append(_Claim(kind, key, contact.email_key, holder, contact))
+                    self.claims.append(
+                        _Claim(kind, key, contact.email_key, holder, contact, index)
+                    )
 
     def resolve_conflicts(self) -> tuple[ContactConflict, ...]:
         """Leave out rows taking an email a stored contact keeps (and the file does not
@@ -609,7 +657,10 @@ class _ContactPlanner:
                     f"email {claim.contact.email!r} belongs to the stored contact "
                     f"{claim.holder!r}; the row is not applied (no merge, no takeover)"
                 )
-                conflicts.append(ContactConflict(claim.contact, claim.key, claim.holder, message))
+                conflict = ContactConflict(claim.contact, claim.key, claim.holder, message)
+                conflicts.append(conflict)
+                self.outcomes[claim.index] = RowLog.CONFLICT
+                self.logged[claim.index] = conflict
                 dropped[claim.key] = claim
                 self.moved.pop(claim.key, None)
         if dropped:

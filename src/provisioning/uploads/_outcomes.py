@@ -16,7 +16,8 @@ from .._validators import check_type
 from ..exceptions import InvalidValueError
 from ..spreadsheet import RowError, neutralise
 from ._apply import Receipt
-from ._results import Conflict, RowLog, Update, UploadPlan
+from ._contacts import ContactPlan, ContactUpdate
+from ._results import LeftOut, RowLog, Update, UploadPlan
 from ._spill import Spill, update_row_changes
 
 __all__ = ["RESULTS_COLUMNS", "result_rows", "write_results"]
@@ -48,6 +49,13 @@ def write_results(receipt: Receipt, stream: IO[str], *, formula_safe: bool = Tru
     deactivates because the file leaves it out follows, with outcome ``deactivated`` and
     no record or line.
 
+    A Marketing upload's receipt (of a :class:`~provisioning.ContactPlan`) gives the same
+    columns, its rows keyed by the contact's key: ``created``, ``updated``,
+    ``unchanged``, or ``skipped`` (a row the vendor skips, such as a repeated or invalid
+    email, a row with errors, or a conflict), then one row per stored contact a full
+    import unsubscribes (outcome ``unsubscribed``, only with
+    ``marketing_full_unsubscribes``), with no record or line.
+
     Rows come in input order. The record and line are empty for input that is no
     spreadsheet ``Reader`` (a list of records); a plan made by hand, which has no row log,
     lists its rows by outcome instead (created, updated, unchanged, deactivated,
@@ -73,12 +81,6 @@ def write_results(receipt: Receipt, stream: IO[str], *, formula_safe: bool = Tru
     """
     receipt = check_type(receipt, Receipt, "receipt", "a Receipt (what apply_plan returns)")
     plan = receipt.plan
-    if not isinstance(plan, UploadPlan):
-        raise InvalidValueError(
-            "results are written for Community uploads; a Marketing upload's receipt has "
-            "its counts and events (Receipt.counts, Receipt.events())",
-            field="receipt",
-        )
     formula_safe = bool(check_type(formula_safe, bool, "formula_safe", "True or False"))
     binary = isinstance(stream, io.RawIOBase | io.BufferedIOBase)
     if (
@@ -109,9 +111,12 @@ def write_results(receipt: Receipt, stream: IO[str], *, formula_safe: bool = Tru
     return count
 
 
-def result_rows(plan: UploadPlan) -> Iterator[ResultRow]:
+def result_rows(plan: UploadPlan | ContactPlan) -> Iterator[ResultRow]:
     """The rows of ``plan``'s results, as :func:`write_results` writes them."""
-    plan = check_type(plan, UploadPlan, "plan", "an UploadPlan")
+    if isinstance(plan, ContactPlan):
+        yield from _contact_rows(plan)
+        return
+    plan = check_type(plan, UploadPlan, "plan", "an UploadPlan or a ContactPlan")
     log = plan.row_log
     if log is None:
         yield from _by_outcome(plan)
@@ -123,7 +128,51 @@ def result_rows(plan: UploadPlan) -> Iterator[ResultRow]:
         RowLog.DEACTIVATED: _updated(plan.deactivations),
         RowLog.REACTIVATED: _updated(plan.reactivations),
     }
-    problems = iter(plan.row_errors)
+    yield from _logged(log, groups, plan.row_errors)
+    # What is left of the deactivations: the stored records the full import left out.
+    for key, changes in groups[RowLog.DEACTIVATED]:
+        yield None, None, key, "deactivated", "", "", "", changes
+    # Rows the caller left out for its own reasons (a revert's records changed since).
+    logged = {id(c) for c in log.conflicts.values()}
+    for conflict in plan.conflicts:
+        if id(conflict) not in logged:
+            yield _conflict_row(conflict)
+
+
+def _contact_rows(plan: ContactPlan) -> Iterator[ResultRow]:
+    """A Marketing plan's rows: its row log's (or, made by hand, by outcome), then the
+    contacts a full import unsubscribes, then the conflicts no row has."""
+    of = plan.key.of
+    created = ((of(c), "") for c in plan.creates)
+    updated = _updated(plan.updates)
+    unchanged = ((key, "") for key in plan.unchanged)
+    log = plan.row_log
+    logged: set[int] = set()
+    if log is None:
+        for outcome, group in (("created", created), ("updated", updated)):
+            for key, changes in group:
+                yield None, None, key, outcome, "", "", "", changes
+        for key, _ in unchanged:
+            yield None, None, key, "unchanged", "", "", "", ""
+    else:
+        groups = {RowLog.CREATED: created, RowLog.UPDATED: updated, RowLog.UNCHANGED: unchanged}
+        yield from _logged(log, groups, plan.row_errors)
+        logged = {id(c) for c in log.conflicts.values()}
+    for key, changes in _updated(plan.unsubscribes):
+        yield None, None, key, "unsubscribed", "", "", "", changes
+    for conflict in plan.conflicts:
+        if id(conflict) not in logged:
+            yield _conflict_row(conflict)
+    if log is None:
+        yield from _problem_rows(plan.row_errors)
+
+
+def _logged(
+    log: RowLog, groups: dict[int, Iterator[tuple[str, str]]], row_errors: Iterable[RowError]
+) -> Iterator[ResultRow]:
+    """The rows of a row log, in input order: each record item's outcome (its change
+    taken from its group, in order) and each row with problems, skipped."""
+    problems = iter(row_errors)
     pending: list[RowError] = []
     index = 0
     outcomes, records, lines, conflicts = log.outcomes, log.records, log.lines, log.conflicts
@@ -157,14 +206,6 @@ def result_rows(plan: UploadPlan) -> Iterator[ResultRow]:
         index += 1
     if pending:
         yield from _skipped(pending, log)
-    # What is left of the deactivations: the stored records the full import left out.
-    for key, changes in groups[RowLog.DEACTIVATED]:
-        yield None, None, key, "deactivated", "", "", "", changes
-    # Rows the caller left out for its own reasons (a revert's records changed since).
-    logged = {id(c) for c in conflicts.values()}
-    for conflict in plan.conflicts:
-        if id(conflict) not in logged:
-            yield _conflict_row(conflict)
 
 
 def _by_outcome(plan: UploadPlan) -> Iterator[ResultRow]:
@@ -180,8 +221,13 @@ def _by_outcome(plan: UploadPlan) -> Iterator[ResultRow]:
             yield None, None, key, name, "", "", "", changes
     for conflict in plan.conflicts:
         yield _conflict_row(conflict)
+    yield from _problem_rows(plan.row_errors)
+
+
+def _problem_rows(row_errors: Iterable[RowError]) -> Iterator[ResultRow]:
+    """Rows with problems, one result row each (no row log: no key)."""
     pending: list[RowError] = []
-    for problem in plan.row_errors:
+    for problem in row_errors:
         if pending and problem.record != pending[0].record:
             yield from _skipped(pending, None)
             pending = []
@@ -190,7 +236,7 @@ def _by_outcome(plan: UploadPlan) -> Iterator[ResultRow]:
         yield from _skipped(pending, None)
 
 
-def _conflict_row(conflict: Conflict) -> ResultRow:
+def _conflict_row(conflict: LeftOut) -> ResultRow:
     return None, None, conflict.key, "skipped", conflict.code, "", conflict.message, ""
 
 
@@ -227,7 +273,7 @@ def _created(group: Sequence[Any]) -> Iterator[tuple[str, str]]:
     return ((record.legacy_contact_key, "") for record in group)
 
 
-def _updated(group: Sequence[Update]) -> Iterator[tuple[str, str]]:
+def _updated(group: Sequence[Update] | Sequence[ContactUpdate]) -> Iterator[tuple[str, str]]:
     if isinstance(group, Spill):
         for row in group.rows():
             key, changes = update_row_changes(row)

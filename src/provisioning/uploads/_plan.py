@@ -291,7 +291,7 @@ _OUTCOMES = {
 }
 
 
-def _key_cell(rows: object) -> tuple[int | None, int]:
+def key_cell(rows: object) -> tuple[int | None, int]:
     """Where a spreadsheet reader's rows have their key cell, and how many cells a row has."""
     if not isinstance(rows, Reader):
         return None, 0
@@ -368,7 +368,7 @@ class _Planner:
         self.records: array[int] = array("I")
         self.lines: array[int] = array("I")
         self.left_out: dict[int, Conflict] = {}
-        self.key_at, self.width = _key_cell(rows)
+        self.key_at, self.width = key_cell(rows)
         self.source = rows if isinstance(rows, Reader) else None
 
     def row_log(self) -> RowLog:

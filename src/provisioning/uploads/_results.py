@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -88,6 +88,18 @@ class Conflict:
         return self.record.legacy_contact_key
 
 
+class LeftOut(Protocol):
+    """A row a plan leaves out (a :class:`Conflict`, a Marketing ``ContactConflict``):
+    what a results file says of it."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+
+
 @attrs.frozen(eq=False)
 class RowLog:
     """What became of each item of the planned rows, in their order (for results files).
@@ -105,7 +117,7 @@ class RowLog:
     records: array[int]
     lines: array[int]
     #: Record items left out, by their index among the record items.
-    conflicts: Mapping[int, Conflict]
+    conflicts: Mapping[int, LeftOut]
     #: Where the key is among a row's cells as read, and how many cells a row has.
     key_at: int | None = None
     width: int = 0
