@@ -253,3 +253,26 @@ def test_a_results_file_has_one_row_per_row_and_agrees_with_the_counts(
     assert outcomes["skipped"] == counts.skipped + counts.errors + counts.conflicts
     assert len(results) == len(lines) + counts.unsubscribed
     assert all(r[0] == "" for r in results[len(lines) :])
+
+
+def test_a_plan_kept_in_temporary_files_writes_the_same_results(repo: AuditRepository) -> None:
+    """hold=0 keeps every list of changes in a temporary file: the results are the same."""
+    _contacts(PRO, "Email\tFirstName\r\nada@example.com\tAda\r\ncy@example.com\tCy\r\n", repo)
+    text = "Email\tFirstName\r\nada@example.com\tAugusta\r\nbob@\tBob\r\nzed@example.com\tZ\r\n"
+    results = []
+    for hold in (0, 1000):
+        rows = pv.read(io.StringIO(text, newline=""), pv.contact_template(PRO))
+        plan = pv.plan_contacts(
+            PRO, ADMIN, rows, repo, as_of=DAY, hold=hold, rulebook=UNSUBSCRIBING,
+            overrides="mass_deactivation",
+        )  # fmt: skip
+        assert isinstance(plan.updates, tuple) is bool(hold)
+        receipt = pv.Receipt(ENTERPRISE.id, 9, NOW, plan.counts, _ENTRY, plan)
+        results.append(_results(receipt))
+    assert results[0] == results[1]
+    assert [r[3] for r in results[0]] == ["updated", "skipped", "created", "unsubscribed"]
+
+
+_ENTRY = pv.repository.UploadEntry(
+    tenant_id="acme", actor_id="sa-1", at=NOW, file_digest="x", mode="full", product="marketing"
+)

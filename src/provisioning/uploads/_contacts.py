@@ -635,9 +635,7 @@ class _ContactPlanner:
                 # file's own emails are each loaded once.
                 holder = owners.get(contact.email_key)
                 if holder is not None and holder != key:
-                    self.claims.append(
-                        _Claim(kind, key, contact.email_key, holder, contact, index)
-                    )
+                    self.claims.append(_Claim(kind, key, contact.email_key, holder, contact, index))
 
     def resolve_conflicts(self) -> tuple[ContactConflict, ...]:
         """Leave out rows taking an email a stored contact keeps (and the file does not

@@ -144,7 +144,7 @@ def _contact_rows(plan: ContactPlan) -> Iterator[ResultRow]:
     contacts a full import unsubscribes, then the conflicts no row has."""
     of = plan.key.of
     created = ((of(c), "") for c in plan.creates)
-    updated = _updated(plan.updates)
+    updated = _contact_updated(plan.updates)
     unchanged = ((key, "") for key in plan.unchanged)
     log = plan.row_log
     logged: set[int] = set()
@@ -158,7 +158,7 @@ def _contact_rows(plan: ContactPlan) -> Iterator[ResultRow]:
         groups = {RowLog.CREATED: created, RowLog.UPDATED: updated, RowLog.UNCHANGED: unchanged}
         yield from _logged(log, groups, plan.row_errors)
         logged = {id(c) for c in log.conflicts.values()}
-    for key, changes in _updated(plan.unsubscribes):
+    for key, changes in _contact_updated(plan.unsubscribes):
         yield None, None, key, "unsubscribed", "", "", "", changes
     for conflict in plan.conflicts:
         if id(conflict) not in logged:
@@ -273,7 +273,7 @@ def _created(group: Sequence[Any]) -> Iterator[tuple[str, str]]:
     return ((record.legacy_contact_key, "") for record in group)
 
 
-def _updated(group: Sequence[Update] | Sequence[ContactUpdate]) -> Iterator[tuple[str, str]]:
+def _updated(group: Sequence[Update]) -> Iterator[tuple[str, str]]:
     if isinstance(group, Spill):
         for row in group.rows():
             key, changes = update_row_changes(row)
@@ -281,3 +281,8 @@ def _updated(group: Sequence[Update] | Sequence[ContactUpdate]) -> Iterator[tupl
         return
     for update in group:
         yield update.key, "; ".join(map(str, update.changes))
+
+
+def _contact_updated(group: Sequence[ContactUpdate]) -> Iterator[tuple[str, str]]:
+    # A list the plan spilled to a temporary file gives its updates back one at a time.
+    return ((update.key, "; ".join(map(str, update.changes))) for update in group)
