@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 import attrs
 
@@ -50,6 +50,8 @@ __all__ = [
     "ChangeStream",
     "ContactChanges",
     "ContactStore",
+    "ContactStream",
+    "ContactStreamWriter",
     "RecordReader",
     "RecordWriter",
     "Repository",
@@ -64,6 +66,8 @@ __all__ = [
     "check_tenant_event",
     "event_filter",
 ]
+
+_T = TypeVar("_T")
 
 #: How many problems an error message lists before it says "and N more".
 _SHOWN = 5
@@ -450,21 +454,88 @@ class ChangeStream:
 
     def event_batches(self) -> Iterator[Sequence[AuditEvent]]:
         """The batches of audit events, each checked to hold only events."""
-        for number, batch in enumerate(self.events):
-            given: object = batch
-            if isinstance(given, str | bytes) or not isinstance(given, Sequence):
+        return _checked(self.events, "event", AuditEvent)
+
+
+def _checked(batches: Iterable[Sequence[_T]], what: str, kind: type[_T]) -> Iterator[Sequence[_T]]:
+    """Each of ``batches``, checked to be a sequence of ``kind`` values before it is handed on."""
+    for number, batch in enumerate(batches):
+        given: object = batch
+        if isinstance(given, str | bytes) or not isinstance(given, Sequence):
+            raise InvalidValueError(
+                f"{what} batch {number} must be a sequence of {kind.__name__} values, got "
+                f"{type(given).__name__}",
+                field="stream",
+            )
+        for item in batch:
+            if not isinstance(item, kind):
                 raise InvalidValueError(
-                    f"event batch {number} must be a sequence of AuditEvent values, got "
-                    f"{type(given).__name__}",
+                    f"{what} batch {number} must hold {kind.__name__} values, got {item!r:.80}",
                     field="stream",
                 )
-            for item in batch:
-                if not isinstance(item, AuditEvent):
-                    raise InvalidValueError(
-                        f"event batch {number} must hold AuditEvent values, got {item!r:.80}",
-                        field="stream",
-                    )
-            yield batch
+        yield batch
+
+
+def _contact_batches(value: object) -> Iterable[Sequence[Contact]]:
+    if not isinstance(value, Iterable) or isinstance(value, str | bytes | Mapping):
+        raise InvalidValueError(
+            "updates and creates must be iterables of batches (sequences) of Contact "
+            f"values, got {type(value).__name__}",
+            field="stream",
+        )
+    return value
+
+
+def _event_batches(value: object) -> Iterable[Sequence[AuditEvent]]:
+    if not isinstance(value, Iterable) or isinstance(value, str | bytes | Mapping):
+        raise InvalidValueError(
+            f"events must be an iterable of batches (sequences) of AuditEvent values, got "
+            f"{type(value).__name__}",
+            field="stream",
+        )
+    return value
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class ContactStream:
+    """A Marketing commit too large to hold at once: its contacts as batches.
+
+    :meth:`ContactStreamWriter.commit_contact_stream` commits it exactly as it would
+    commit the :class:`ChangeSet` whose :attr:`~ChangeSet.contacts` are all its contacts
+    (with ``upload`` and ``events``): whole or not at all, under one revision check.
+    It reads every batch of ``updates``, then every batch of ``creates``, then the
+    batches of ``events``, each once, so a batch may be made as it is asked for and
+    dropped after. The producer names each key, and each email, once in the whole
+    stream; a store finds a repeat as it writes (a :class:`ChangeSetError`, nothing
+    written), not beforehand.
+
+    >>> from provisioning import Contact
+    >>> stream = ContactStream(creates=[[Contact(email="ada@example.com")]])
+    >>> [(verb, len(batch)) for verb, batch in stream.batches()]
+    [('create', 1)]
+    """
+
+    key: ContactKey = attrs.field(default=ContactKey.EMAIL, converter=_contact_key)
+    updates: Iterable[Sequence[Contact]] = attrs.field(default=(), converter=_contact_batches)
+    creates: Iterable[Sequence[Contact]] = attrs.field(default=(), converter=_contact_batches)
+    upload: UploadEntry | None = attrs.field(default=None, validator=_upload)
+    events: Iterable[Sequence[AuditEvent]] = attrs.field(default=(), converter=_event_batches)
+
+    def __repr__(self) -> str:
+        upload = "" if self.upload is None else f" upload={self.upload.file_digest!r}"
+        return f"<ContactStream by {self.key.value}{upload}>"
+
+    def batches(self) -> Iterator[tuple[str, Sequence[Contact]]]:
+        """``("update", batch)`` for each batch of updates, then ``("create", batch)``...,
+        each checked to hold only contacts (:class:`~provisioning.InvalidValueError`
+        naming the batch otherwise) before it is handed on."""
+        for verb, batches in (("update", self.updates), ("create", self.creates)):
+            for batch in _checked(batches, f"contact {verb}", Contact):
+                yield verb, batch
+
+    def event_batches(self) -> Iterator[Sequence[AuditEvent]]:
+        """The batches of audit events, each checked to hold only events."""
+        return _checked(self.events, "event", AuditEvent)
 
 
 def check_revision(tenant_id: str, expected: int, actual: int) -> None:
@@ -817,6 +888,25 @@ class ContactStore(Protocol):
 
     def contact_count(self, tenant_id: str) -> int:
         """How many contacts the tenant has."""
+        ...
+
+
+@runtime_checkable
+class ContactStreamWriter(Protocol):
+    """Commits a :class:`ContactStream`: a Marketing commit too large to hold, in batches.
+
+    A :class:`ContactStore` that offers it is handed large Marketing plans a batch at a
+    time; one that does not is handed one :class:`ChangeSet`.
+    """
+
+    def commit_contact_stream(
+        self, tenant_id: str, stream: ContactStream, expected_revision: int
+    ) -> int:
+        """Apply ``stream`` whole, or not at all, and return the new revision.
+
+        The same errors as :meth:`RecordWriter.commit` of its change set, found as the
+        batches are written.
+        """
         ...
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -15,7 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import provisioning as pv
-from provisioning.adapters import MemoryRepository, SqliteRepository
+from provisioning.adapters import (
+    COMMIT_STEPS,
+    FaultHook,
+    MemoryRepository,
+    PostgresRepository,
+    SqliteRepository,
+    fail_at,
+)
 from provisioning.repository import ChangeSet, ContactChanges, ContactStore, Repository
 from provisioning.uploads._spill import Spill
 
@@ -236,3 +244,101 @@ def test_a_hold_that_is_no_whole_number_is_refused(hold: object) -> None:
     """hold is a whole number, 0 or more: anything else names the argument."""
     with pytest.raises(pv.InvalidValueError, match="hold must be a whole number"):
         _plan(PRO, "Email\r\n", MemoryRepository(), hold)  # type: ignore[arg-type]
+
+
+# -- applying: one streamed commit -------------------------------------------------------
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def make_store(request: pytest.FixtureRequest) -> Iterator[Callable[..., Repository]]:
+    """Makes new, empty stores of one kind, each taking an optional fault hook."""
+    opened: list[Any] = []
+
+    def make(fault: FaultHook | None = None) -> Repository:
+        repo: Any
+        if request.param == "memory":
+            repo = MemoryRepository(fault=fault)
+        elif request.param == "sqlite":
+            repo = SqliteRepository(fault=fault)
+        else:
+            server = request.getfixturevalue("postgres_server")
+            schema = f"{request.getfixturevalue('postgres_schema')}_{len(opened)}"
+            repo = PostgresRepository(server.conninfo(), schema=schema, fault=fault)
+        opened.append(repo)
+        return repo  # type: ignore[no-any-return]
+
+    yield make
+    for repo in opened:
+        if hasattr(repo, "close"):
+            repo.close()
+
+
+STORED = "Email,MemberId,FirstName\r\n" + "".join(
+    f"c{n}@example.com,M{n},Old\r\n" for n in range(12)
+)
+#: Updates (two of them swapping emails, one moving to a new one), creates, unchanged.
+CHANGES = (
+    "Email,MemberId,FirstName\r\n"
+    "c1@example.com,M0,Old\r\nc0@example.com,M1,Old\r\nnew@example.com,M2,Old\r\n"
+    + "".join(f"c{n}@example.com,M{n},New\r\n" for n in range(3, 8))
+    + "".join(f"c{n}@example.com,M{n},Old\r\n" for n in range(8, 12))
+    + "".join(f"d{n}@example.com,D{n},New\r\n" for n in range(9))
+)
+
+
+def test_a_spilled_plan_is_committed_in_batches_with_progress(
+    make_store: Callable[..., Repository],
+) -> None:
+    """A store that takes a contact stream gets the plan a batch at a time; progress is
+    told the contacts handed on, the last count once every one is."""
+    repo = make_store()
+    pv.apply_plan(_plan(BY_ID, STORED, repo, 1), repo, now=NOW)
+    plan = _plan(BY_ID, CHANGES, repo, 1, mode="partial")
+    assert (plan.counts.updated, plan.counts.created) == (8, 9)
+    told: list[int] = []
+    receipt = pv.apply_plan(plan, repo, now=NOW, progress=told.append)
+    assert receipt.revision == 2
+    assert told[-1] == 17
+    assert told == sorted(told)
+    assert isinstance(repo, ContactStore)
+    stored = dict(repo.contacts("acme"))
+    assert (stored["M0"].email, stored["M1"].email, stored["M2"].email) == (
+        "c1@example.com",
+        "c0@example.com",
+        "new@example.com",
+    )
+    assert len(stored) == 21
+    events = repo.events("acme", after_revision=1)  # type: ignore[attr-defined]
+    assert len(list(events)) == 17
+
+
+@pytest.mark.parametrize("step", COMMIT_STEPS)
+def test_a_fault_applying_a_spilled_plan_writes_nothing(
+    make_store: Callable[..., Repository], step: str
+) -> None:
+    """A commit of a spilled plan failing at any step leaves every contact, event and
+    upload as it was; the same plan lands after."""
+    switch = Switch(step)
+    repo = make_store(switch)
+    pv.apply_plan(_plan(BY_ID, STORED, repo, 0), repo, now=NOW)
+    before = _contents(repo)
+    plan = _plan(BY_ID, CHANGES, repo, 0, mode="partial")
+    assert isinstance(plan.creates, Spill)
+    switch.armed = True
+    with pytest.raises(pv.RepositoryError, match="injected fault"):
+        pv.apply_plan(plan, repo, now=NOW)
+    assert _contents(repo) == before
+    switch.armed = False
+    assert pv.apply_plan(plan, repo, now=NOW).revision == 2
+
+
+class Switch:
+    """A fault hook failing at ``step`` once armed, so that the store can be filled first."""
+
+    def __init__(self, step: str) -> None:
+        self.fail = fail_at(step)
+        self.armed = False
+
+    def __call__(self, step: str) -> None:
+        if self.armed:
+            self.fail(step)

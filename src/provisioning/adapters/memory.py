@@ -38,6 +38,8 @@ from ..repository import (
     ChangeSet,
     ChangeSetError,
     ChangeStream,
+    ContactChanges,
+    ContactStream,
     UploadEntry,
     check_change_set,
     check_refusal,
@@ -267,6 +269,32 @@ class MemoryRepository:
             raise ChangeSetError(
                 f"the change stream does not fit the records of tenant {tenant_id!r}, nothing "
                 f"was written: {exc}",
+                tenant_id=tenant_id,
+                problems=(str(exc),),
+            ) from None
+        return self.commit(tenant_id, change_set, expected_revision)
+
+    def commit_contact_stream(
+        self, tenant_id: str, stream: ContactStream, expected_revision: int
+    ) -> int:
+        """Commit a Marketing ``stream`` as the :class:`ChangeSet` of all its contacts
+        (held in memory, as every contact here is)."""
+        check_tenant_id(tenant_id)
+        check_type(stream, ContactStream, "stream", "a ContactStream")
+        check_revision_number(expected_revision)
+        check_revision(tenant_id, expected_revision, self.revision(tenant_id))
+        groups: dict[str, list[Contact]] = {"update": [], "create": []}
+        for verb, batch in stream.batches():
+            groups[verb].extend(batch)
+        events = [e for batch in stream.event_batches() for e in batch]
+        try:
+            contacts = ContactChanges(
+                key=stream.key, creates=groups["create"], updates=groups["update"]
+            )
+            change_set = ChangeSet(contacts=contacts, upload=stream.upload, events=events)
+        except InvalidValueError as exc:
+            raise ChangeSetError(
+                f"the contact stream does not fit tenant {tenant_id!r}, nothing was written: {exc}",
                 tenant_id=tenant_id,
                 problems=(str(exc),),
             ) from None

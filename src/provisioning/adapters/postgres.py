@@ -76,6 +76,7 @@ from ..repository import (
     ChangeSetError,
     ChangeStream,
     ContactChanges,
+    ContactStream,
     UploadEntry,
     check_change_set,
     check_refusal,
@@ -1144,6 +1145,93 @@ class PostgresRepository:
             self._explain(tenant_id, stream, misfit)
             raise  # pragma: no cover - _explain always raises
 
+    def commit_contact_stream(
+        self, tenant_id: str, stream: ContactStream, expected_revision: int
+    ) -> int:
+        """Apply a Marketing ``stream`` whole or not at all, in one transaction fed batch
+        by batch.
+
+        Memory holds one batch at a time. See
+        :meth:`provisioning.repository.ContactStreamWriter.commit_contact_stream` for the
+        errors.
+        """
+        check_tenant_id(tenant_id)
+        check_type(stream, ContactStream, "stream", "a ContactStream")
+        check_revision_number(expected_revision)
+        message = f"the contact stream does not fit tenant {tenant_id!r}, nothing was written: "
+        try:
+            return self._commit(
+                tenant_id,
+                (),
+                stream.upload,
+                expected_revision,
+                events=stream.event_batches(),
+                contact_stream=stream,
+            )
+        except _MisfitError as misfit:
+            verb, found = misfit.args if misfit.args else ("", ())
+            if verb == "upload":
+                assert stream.upload is not None
+                problems: tuple[str, ...] = (
+                    f"upload entry: it is for tenant {stream.upload.tenant_id!r}",
+                )
+            elif verb == "events":
+                problems = ("an audit event is for another tenant",)
+            else:
+                problems = tuple(found) or ("a contact key or email is named twice",)
+            raise ChangeSetError(
+                message + "; ".join(problems), tenant_id=tenant_id, problems=problems
+            ) from None
+
+    def _stream_contacts(self, con: _Connection, tenant_id: str, stream: ContactStream) -> None:
+        """Write a contact stream's batches (in the open transaction), each checked against
+        the contacts stored and written so far; the emails are checked once all are in,
+        so contacts in two batches may swap them."""
+        s, of = self._schema, stream.key.of
+        for verb, batch in stream.batches():
+            if not batch:
+                continue
+            try:
+                changes = (
+                    ContactChanges(key=stream.key, updates=batch)
+                    if verb == "update"
+                    else ContactChanges(key=stream.key, creates=batch)
+                )
+            except InvalidValueError as exc:
+                raise _MisfitError(verb, [f"contact {verb} batch: {exc}"]) from None
+            if verb == "update":
+                # Each key updated once in the whole stream: the keys so far are kept in a
+                # temporary table (on the server, emptied by the commit).
+                cursor = con.execute(
+                    "INSERT INTO pg_temp.provisioning_contact_keys"
+                    " SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING",
+                    ([of(c) for c in batch],),
+                )
+                if cursor.rowcount != len(batch):
+                    raise _MisfitError(verb, ["a contact key is updated twice in the stream"])
+            try:
+                self._check_contacts(con, tenant_id, changes, emails=False)
+            except ChangeSetError as exc:
+                raise _MisfitError(verb, list(exc.problems)) from None
+            self._write_contacts(con, tenant_id, changes)
+        try:
+            with con.transaction():  # a savepoint: the duplicates can be read after
+                con.execute(f"SET CONSTRAINTS {s}.contacts_email IMMEDIATE")
+        except pg_errors.UniqueViolation:
+            rows = con.execute(
+                "SELECT email_key, array_agg(key ORDER BY key)"  # noqa: S608
+                f" FROM {s}.contacts WHERE tenant_id = %s GROUP BY email_key"
+                " HAVING count(*) > 1 ORDER BY email_key LIMIT 20",
+                (tenant_id,),
+            ).fetchall()
+            problems = [
+                f"email {email!r} would belong to contacts {', '.join(map(repr, keys))}"
+                for email, keys in rows
+            ]
+            raise _MisfitError(
+                "emails", problems or ["a contact takes an email another keeps"]
+            ) from None
+
     def _explain(self, tenant_id: str, stream: ChangeStream, misfit: _MisfitError) -> None:
         """Raise the :class:`ChangeSetError` saying why a stream did not fit."""
         verb, found = misfit.args if misfit.args else ("", ())
@@ -1184,6 +1272,7 @@ class PostgresRepository:
         events: Iterable[Sequence[AuditEvent]],
         redact: Sequence[str] = (),
         contacts: ContactChanges | None = None,
+        contact_stream: ContactStream | None = None,
     ) -> int:
         """One transaction: lock the tenant, check its revision, write the batches, the
         events, the history and the revision. :class:`_MisfitError` (rolled back) when
@@ -1203,6 +1292,8 @@ class PostgresRepository:
                     self._fault("checked")
                     if contacts is not None:
                         self._write_contacts(con, tenant_id, contacts)
+                    if contact_stream is not None:
+                        self._stream_contacts(con, tenant_id, contact_stream)
                     sent: _Sent | None = None
                     try:
                         for verb, batch in batches:
@@ -1256,9 +1347,12 @@ class PostgresRepository:
                 ) from exc
         return revision
 
-    def _check_contacts(self, con: _Connection, tenant_id: str, changes: ContactChanges) -> None:
+    def _check_contacts(
+        self, con: _Connection, tenant_id: str, changes: ContactChanges, *, emails: bool = True
+    ) -> None:
         """Raise :class:`ChangeSetError` when ``changes`` do not fit the stored contacts
-        (read under the tenant's lock, so nothing changes them before the write)."""
+        (read under the tenant's lock, so nothing changes them before the write); without
+        ``emails``, their keys alone are checked."""
         s = self._schema
 
         def lookup(columns: str, column: str, values: Sequence[str]) -> list[Any]:
@@ -1271,8 +1365,8 @@ class PostgresRepository:
         def stored_contact_keys(keys: Sequence[str]) -> Collection[str]:
             return {row[0] for row in lookup("key", "key", keys)}
 
-        def contact_email_owners(emails: Sequence[str]) -> Mapping[str, str]:
-            return dict(lookup("email_key, key", "email_key", emails))
+        def contact_email_owners(wanted: Sequence[str]) -> Mapping[str, str]:
+            return dict(lookup("email_key, key", "email_key", wanted)) if emails else {}
 
         check_change_set(
             tenant_id,
@@ -1382,6 +1476,10 @@ class PostgresRepository:
                     " upload_id bigint, at timestamptz, key text, actor_id text, role text,"
                     " channel text, kind text, changes text, rules text, product text)"
                     " ON COMMIT DELETE ROWS"
+                )
+                con.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS provisioning_contact_keys"
+                    " (key text PRIMARY KEY) ON COMMIT DELETE ROWS"
                 )
         except psycopg.Error as exc:
             raise _failed(f"write to {self.where()}", exc) from exc

@@ -47,12 +47,13 @@ from ..actors import Role
 from ..audit import AuditEvent, AuditKind, Channel, FieldChange, redacted
 from ..catalog import Product
 from ..exceptions import InvalidValueError, NotFoundError, RepositoryError
-from ..records import Contact, RecordStatus, UserRecord, email_key
+from ..records import Contact, ContactKey, RecordStatus, UserRecord, email_key
 from ..repository import (
     ChangeSet,
     ChangeSetError,
     ChangeStream,
     ContactChanges,
+    ContactStream,
     UploadEntry,
     check_change_set,
     check_refusal,
@@ -211,7 +212,10 @@ _INSERT_CONTACT: Final = (
 _UPDATE_CONTACT: Final = (
     "UPDATE contacts SET email_key = NULL, "  # noqa: S608
     + ", ".join(f"{name} = {param}" for name, param in _CONTACT_PARAM.items())
-    + " WHERE tenant_id = ?1 AND key = ?2"
+    # email_key is NULL only for a contact this commit updated already: a stream naming
+    # one key twice updates it once, and the commit, finding fewer rows updated than
+    # contacts sent, writes nothing.
+    + " WHERE tenant_id = ?1 AND key = ?2 AND email_key IS NOT NULL"
 )
 _SETTLE_CONTACTS: Final = (
     "UPDATE contacts SET email_key = lower(email) WHERE tenant_id = ? AND email_key IS NULL"
@@ -294,6 +298,16 @@ def _record(row: Sequence[Any], where: str) -> UserRecord:
 
 def _no_fault(_step: str) -> None:
     pass
+
+
+#: What a commit writes of Marketing contacts: their key, and their batches by verb.
+_ContactBatches = tuple[ContactKey, Iterable[tuple[str, Sequence[Contact]]]]
+
+
+def _contact_batches(changes: ContactChanges | None) -> _ContactBatches | None:
+    if changes is None:
+        return None
+    return changes.key, (("update", changes.updates), ("create", changes.creates))
 
 
 class _MisfitError(Exception):
@@ -1039,7 +1053,7 @@ class SqliteRepository:
                 expected_revision,
                 events,
                 redact=change_set.redact,
-                contacts=change_set.contacts,
+                contacts=_contact_batches(change_set.contacts),
             )
             if change_set.redact and self._path != ":memory:":
                 # The old values are still in the WAL until a checkpoint copies the pages
@@ -1110,6 +1124,68 @@ class SqliteRepository:
                 problems=("a key or an email is repeated or taken",),
             ) from None
 
+    def commit_contact_stream(
+        self, tenant_id: str, stream: ContactStream, expected_revision: int
+    ) -> int:
+        """Apply a Marketing ``stream`` whole or not at all, in one transaction fed batch
+        by batch.
+
+        Memory holds one batch at a time. See
+        :meth:`provisioning.repository.ContactStreamWriter.commit_contact_stream` for the
+        errors.
+        """
+        check_tenant_id(tenant_id)
+        check_type(stream, ContactStream, "stream", "a ContactStream")
+        check_revision_number(expected_revision)
+        try:
+            return self._commit(
+                tenant_id,
+                (),
+                stream.upload,
+                expected_revision,
+                stream.event_batches(),
+                contacts=(stream.key, stream.batches()),
+            )
+        except _MisfitError as misfit:
+            self._explain_contacts(tenant_id, stream, misfit)
+            raise  # pragma: no cover - _explain_contacts always raises
+
+    def _explain_contacts(
+        self, tenant_id: str, stream: ContactStream, misfit: _MisfitError
+    ) -> None:
+        """Raise the :class:`ChangeSetError` saying why a contact stream did not fit."""
+        verb, batch, *detail = misfit.args if misfit.args else ("", ())
+        message = f"the contact stream does not fit tenant {tenant_id!r}, nothing was written: "
+        if verb == "events":
+            problem = "an audit event is for another tenant"
+        elif verb == "upload":
+            assert stream.upload is not None
+            problem = f"upload entry: it is for tenant {stream.upload.tenant_id!r}"
+        elif detail:
+            problem = f"{verb} batch: {detail[0]}"
+        else:
+            if batch:
+                # Rolled back: the batch that failed, alone against the stored contacts.
+                contacts = list(batch)
+                try:
+                    changes = (
+                        ContactChanges(key=stream.key, updates=contacts)
+                        if verb == "contact update"
+                        else ContactChanges(key=stream.key, creates=contacts)
+                    )
+                except InvalidValueError as exc:
+                    problem = f"{verb} batch: {exc}"
+                    raise ChangeSetError(
+                        message + problem, tenant_id=tenant_id, problems=(problem,)
+                    ) from None
+                self._diagnose(tenant_id, ChangeSet(contacts=changes))
+            where = f"the {verb} batch from {stream.key.of(batch[0])!r}: " if batch else ""
+            problem = (
+                f"{where}a key or an email is named twice in the stream, an update's key is "
+                "not stored, or a contact would take an email another contact keeps"
+            )
+        raise ChangeSetError(message + problem, tenant_id=tenant_id, problems=(problem,))
+
     def _commit(
         self,
         tenant_id: str,
@@ -1119,11 +1195,12 @@ class SqliteRepository:
         events: Iterable[Sequence[AuditEvent]] = (),
         *,
         redact: Sequence[str] = (),
-        contacts: ContactChanges | None = None,
+        contacts: _ContactBatches | None = None,
     ) -> int:
         """One transaction: check the revision, write the batches, then the history and
         the revision. :class:`_MisfitError` (rolled back) when the records do not fit,
-        carrying the verb and batch that failed, if one did."""
+        carrying the verb and batch that failed, if one did (a contact batch's verb is
+        ``contact update`` or ``contact create``)."""
         # A bulk commit makes millions of short-lived objects, none in a cycle.
         with collector_paused(), self._transaction("commit to"):
             con = self._con
@@ -1140,8 +1217,8 @@ class SqliteRepository:
                     raise _MisfitError(verb, batch)
             if not self._settle_emails(tenant_id):
                 raise _MisfitError
-            if contacts is not None and not self._write_contacts(tenant_id, contacts):
-                raise _MisfitError
+            if contacts is not None:
+                self._write_contacts(tenant_id, *contacts)
             revision += 1
             upload_id = revision if upload is not None else None
             for key in redact:
@@ -1217,29 +1294,33 @@ class SqliteRepository:
             return False  # a key or an email is already taken
         return True
 
-    def _write_contacts(self, tenant_id: str, changes: ContactChanges) -> bool:
-        """Write the contacts of a commit; ``False`` when they do not fit (the caller rolls
-        back)."""
+    def _write_contacts(
+        self, tenant_id: str, key: ContactKey, batches: Iterable[tuple[str, Sequence[Contact]]]
+    ) -> None:
+        """Write the contacts of a commit, a batch at a time; :class:`_MisfitError` when
+        they do not fit (the caller rolls back), naming the batch that failed."""
         con = self._con
-        encode = _CONTACT_CODEC.encode
-        updates = [encode(tenant_id, key, "", c) for _, key, c in changes.keyed() if _ == "update"]
+        encode, of = _CONTACT_CODEC.encode, key.of
+        for verb, batch in batches:
+            if not batch:
+                continue
+            try:
+                if verb == "update":
+                    updates = [encode(tenant_id, of(c), "", c) for c in batch]
+                    cursor = con.executemany(_UPDATE_CONTACT, updates)
+                    if cursor.rowcount != len(updates):
+                        raise _MisfitError(f"contact {verb}", batch)  # a key not stored
+                else:
+                    rows = (encode(tenant_id, of(c), c.email_key, c) for c in batch)
+                    con.executemany(_INSERT_CONTACT, rows)
+            except sqlite3.IntegrityError:
+                raise _MisfitError(f"contact {verb}", batch) from None  # a key or an email taken
+            except InvalidValueError as exc:  # a contact without the key (no member id)
+                raise _MisfitError(f"contact {verb}", batch, str(exc)) from None
         try:
-            if updates:
-                cursor = con.executemany(_UPDATE_CONTACT, updates)
-                if cursor.rowcount != len(updates):
-                    return False  # an update's key is not stored
-            con.executemany(
-                _INSERT_CONTACT,
-                (
-                    encode(tenant_id, key, c.email_key, c)
-                    for v, key, c in changes.keyed()
-                    if v == "create"
-                ),
-            )
             con.execute(_SETTLE_CONTACTS, (tenant_id,))
         except sqlite3.IntegrityError:
-            return False  # a key or an email is already taken
-        return True
+            raise _MisfitError("contact emails", ()) from None
 
     def contacts(self, tenant_id: str) -> Iterator[tuple[str, Contact]]:
         """Every Marketing contact of the tenant with its key, in key order, read in batches."""

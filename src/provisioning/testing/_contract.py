@@ -29,7 +29,9 @@ record, upload and time, refused attempts, tenant isolation, and no event left b
 by a commit that fails. Both reference adapters pass it.
 
 A store that keeps Marketing contacts (:class:`~provisioning.repository.ContactStore`)
-subclasses :class:`ContactStoreContract` too, with the same two fixtures.
+subclasses :class:`ContactStoreContract` too, with the same two fixtures; its tests of
+streamed contact commits run when the store is a
+:class:`~provisioning.repository.ContactStreamWriter`.
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ from ..repository import (
     ChangeStream,
     ContactChanges,
     ContactStore,
+    ContactStream,
+    ContactStreamWriter,
     RecordReader,
     Repository,
     StreamWriter,
@@ -2095,3 +2099,198 @@ class ContactStoreContract:
         switch.armed = False
         assert repository.commit(ACME, change_set, 1) == 2
         assert repository.contact_count(ACME) == 2
+
+    # -- streamed contact commits (ContactStreamWriter) ------------------------------
+
+    def _streaming(self, repository: ContactRepository) -> ContactStreamWriter:
+        if not isinstance(repository, ContactStreamWriter):
+            pytest.skip("the repository takes no contact stream (no ContactStreamWriter)")
+        return repository
+
+    def test_a_contact_stream_commits_as_the_change_set_of_its_contacts(
+        self, repository: ContactRepository
+    ) -> None:
+        """Batches of updates and creates store what one commit of them all stores: two
+        contacts in two batches may swap emails, a create may take an email an update
+        gives up; the upload entry and events land with them, at one new revision."""
+        writer = self._streaming(repository)
+        by_id = ContactKey.MEMBER_ID
+        stored = [_contact(f"c{n}@example.com", f"M{n}") for n in range(4)]
+        _contact_commit(repository, creates=stored, key=by_id)
+        updates = [
+            [_contact("c1@example.com", "M0", text="A")],
+            [_contact("c0@example.com", "M1"), _contact("moved@example.com", "M2")],
+        ]
+        creates = [[], [_contact("c2@example.com", "M7")], [_contact("new@example.com", "M8")]]
+        entry = _entry(product=Product.MARKETING)
+        events = [[_event("M0", product=Product.MARKETING)], []]
+        stream = ContactStream(
+            key=by_id, updates=updates, creates=creates, upload=entry, events=events
+        )
+        assert writer.commit_contact_stream(ACME, stream, 1) == 2
+        assert _contacts_of(repository) == [
+            ("M0", updates[0][0]),
+            ("M1", updates[1][0]),
+            ("M2", updates[1][1]),
+            ("M3", stored[3]),
+            ("M7", creates[1][0]),
+            ("M8", creates[2][0]),
+        ]
+        owners = repository.contact_email_owners(ACME, ["c2@example.com", "moved@example.com"])
+        assert dict(owners) == {"c2@example.com": "M7", "moved@example.com": "M2"}
+        (history,) = repository.uploads(ACME)[1:] or repository.uploads(ACME)
+        assert history.product is Product.MARKETING
+        if isinstance(repository, AuditLog):
+            (event,) = repository.events(ACME, key="M0")
+            assert event.revision == 2
+
+    def test_contact_batches_are_read_once_updates_first(
+        self, repository: ContactRepository
+    ) -> None:
+        """Each batch is asked for once, every update before the first create, so a
+        producer may make them as they are read."""
+        writer = self._streaming(repository)
+        _contact_commit(repository, creates=[_contact("ada@example.com")])
+        asked: list[str] = []
+
+        def batches(name: str, contacts: list[Contact]) -> Iterator[list[Contact]]:
+            for contact in contacts:
+                asked.append(name)
+                yield [contact]
+
+        stream = ContactStream(
+            updates=batches("update", [_contact("ada@example.com", text="A")]),
+            creates=batches("create", [_contact("bob@example.com"), _contact("cy@example.com")]),
+        )
+        assert writer.commit_contact_stream(ACME, stream, 1) == 2
+        assert asked == ["update", "create", "create"]
+        assert repository.contact_count(ACME) == 3
+
+    @pytest.mark.parametrize(
+        ("updates", "creates"),
+        [
+            ([], [[_contact("n1@example.com", "N1")], [_contact("n2@example.com", "N1")]]),
+            ([[_contact("x@example.com", "M1")], [_contact("y@example.com", "M1")]], []),
+            ([[_contact("x@example.com", "M9")]], []),
+            ([], [[_contact("n1@example.com", "N1")], [_contact("N1@example.com", "N2")]]),
+            ([], [[_contact("n1@example.com", "N1")], [_contact("A@example.com", "N2")]]),
+            ([[_contact("c@example.com", "M1")]], []),
+            ([[_contact("m@example.com", "M1")]], [[_contact("n@example.com", "M1")]]),
+        ],
+        ids=[
+            "key created twice",
+            "key updated twice",
+            "update of no stored key",
+            "email created twice",
+            "create of a stored email",
+            "update taking a stored email",
+            "key updated and created",
+        ],
+    )
+    def test_a_contact_stream_that_does_not_fit_writes_nothing(
+        self,
+        repository: ContactRepository,
+        updates: list[list[Contact]],
+        creates: list[list[Contact]],
+    ) -> None:
+        """A repeat or a clash across batches is found as they are written: ChangeSetError,
+        and nothing of the stream (nor its upload entry) is stored."""
+        writer = self._streaming(repository)
+        by_id = ContactKey.MEMBER_ID
+        stored = [
+            _contact("a@example.com", "M1"),
+            _contact("b@example.com", "M2"),
+            _contact("c@example.com", "M3"),
+        ]
+        _contact_commit(repository, creates=stored, key=by_id)
+        before = _contact_state(repository)
+        # A first batch of each kind that fits, so that the stream fails part-way.
+        stream = ContactStream(
+            key=by_id,
+            updates=[[_contact("first@example.com", "M2")], *updates],
+            creates=[[_contact("ok@example.com", "K1")], *creates],
+            upload=_entry(product=Product.MARKETING),
+        )
+        with pytest.raises(ChangeSetError):
+            writer.commit_contact_stream(ACME, stream, 1)
+        assert _contact_state(repository) == before
+
+    def test_a_stale_contact_stream_conflicts_and_writes_nothing(
+        self, repository: ContactRepository
+    ) -> None:
+        """A contact stream planned against an old revision raises ConflictError."""
+        writer = self._streaming(repository)
+        _contact_commit(repository, creates=[_contact("ada@example.com")])
+        before = _contact_state(repository)
+        stream = ContactStream(creates=[[_contact("bob@example.com")]])
+        with pytest.raises(ConflictError):
+            writer.commit_contact_stream(ACME, stream, 0)
+        assert _contact_state(repository) == before
+
+    def test_a_contact_batch_holding_no_contact_is_refused(
+        self, repository: ContactRepository
+    ) -> None:
+        """A batch holding a record, or no sequence, is refused by name; nothing written."""
+        writer = self._streaming(repository)
+        before = _contact_state(repository)
+        cases: list[tuple[list[Any], str]] = [
+            ([[_contact("a@example.com")], [_record("1001")]], "batch 1 must hold Contact"),
+            ([iter(())], "batch 0 must be a sequence of Contact"),
+        ]
+        for bad, problem in cases:
+            with pytest.raises(InvalidValueError, match=f"contact create {problem}"):
+                writer.commit_contact_stream(ACME, ContactStream(creates=bad), 0)
+            assert _contact_state(repository) == before
+
+    def test_a_failure_between_contact_batches_leaves_nothing(
+        self, repository: ContactRepository
+    ) -> None:
+        """A producer failing after some batches were written: the error comes through,
+        and the batches before it are not stored."""
+        writer = self._streaming(repository)
+        _contact_commit(repository, creates=[_contact("ada@example.com")])
+        before = _contact_state(repository)
+
+        def creates() -> Iterator[list[Contact]]:
+            yield [_contact("bob@example.com"), _contact("cy@example.com")]
+            raise OSError("the plan's temporary file went away")
+
+        stream = ContactStream(
+            updates=[[_contact("ada@example.com", text="A")]],
+            creates=creates(),
+            upload=_entry(product=Product.MARKETING),
+        )
+        with pytest.raises(OSError, match="temporary file"):
+            writer.commit_contact_stream(ACME, stream, 1)
+        assert _contact_state(repository) == before
+
+    @pytest.mark.parametrize("step", COMMIT_STEPS)
+    def test_a_fault_at_any_step_leaves_no_streamed_contact(
+        self, faulty_repository: Callable[[FaultHook], ContactRepository], step: str
+    ) -> None:
+        """A contact stream failing at each commit step changes nothing; it lands after."""
+        switch = _Switch(step)
+        repository = faulty_repository(switch)
+        writer = self._streaming(repository)
+        by_id = ContactKey.MEMBER_ID
+        _contact_commit(repository, creates=[_contact("a@example.com", "M1")], key=by_id)
+        before = _contact_state(repository)
+
+        def stream() -> ContactStream:
+            return ContactStream(
+                key=by_id,
+                updates=[[_contact("moved@example.com", "M1")]],
+                creates=[[_contact("a@example.com", "M2")], [_contact("c@example.com", "M3")]],
+                upload=_entry(product=Product.MARKETING),
+                events=[[_event("M2", product=Product.MARKETING, kind=AuditKind.CREATED)]],
+            )
+
+        switch.armed = True
+        with pytest.raises(RepositoryError) as caught:
+            writer.commit_contact_stream(ACME, stream(), 1)
+        assert str(caught.value) == f"injected fault at commit step {step!r}"
+        assert _contact_state(repository) == before
+        assert dict(repository.contact_email_owners(ACME, ["moved@example.com"])) == {}
+        switch.armed = False
+        assert writer.commit_contact_stream(ACME, stream(), 1) == 2
+        assert repository.contact_count(ACME) == 3

@@ -21,13 +21,21 @@ from ..repository import (
     ChangeStream,
     ContactChanges,
     ContactStore,
+    ContactStream,
+    ContactStreamWriter,
     Repository,
     StreamWriter,
     UploadEntry,
 )
 from ._contacts import ContactCounts, ContactPlan, ContactUpdate
 from ._results import FieldChange, Update, UploadCounts, UploadPlan
-from ._spill import Spill, change_rows_changes, update_row_record
+from ._spill import (
+    Spill,
+    change_rows_changes,
+    contact_change_rows_changes,
+    contact_update_row_contact,
+    update_row_record,
+)
 
 __all__ = ["EventKind", "Receipt", "RecordEvent", "apply_plan"]
 
@@ -138,9 +146,11 @@ def apply_plan(
             expected=expected_revision,
             actual=plan.revision,
         )
+    if progress is not None and not callable(progress):
+        raise InvalidValueError(f"progress must be callable or None, got {progress!r:.80}")
     at = now if now is not None else dt.datetime.now(dt.UTC)
     if isinstance(plan, ContactPlan):
-        return _apply_contacts(plan, repository, at)
+        return _apply_contacts(plan, repository, at, progress)
     counts = plan.counts
     entry = UploadEntry(
         tenant_id=plan.tenant_id,
@@ -155,8 +165,6 @@ def apply_plan(
         map(update_row_record, group.rows()) if isinstance(group, Spill) else (u.new for u in group)
         for group in (plan.updates, plan.deactivations, plan.reactivations)
     )
-    if progress is not None and not callable(progress):
-        raise InvalidValueError(f"progress must be callable or None, got {progress!r:.80}")
     audited = isinstance(repository, AuditLog)
     if isinstance(repository, StreamWriter):
         # Fed a batch at a time: a plan of a million changes is never one tuple.
@@ -249,8 +257,14 @@ def _events(plan: UploadPlan, at: dt.datetime) -> Iterator[AuditEvent]:
 _COMMUNITY = Product.COMMUNITY
 
 
-def _apply_contacts(plan: ContactPlan, repository: Repository, at: dt.datetime) -> Receipt:
-    """Commit a Marketing plan: its contacts, upload entry and events, in one commit."""
+def _apply_contacts(
+    plan: ContactPlan,
+    repository: Repository,
+    at: dt.datetime,
+    progress: Callable[[int], object] | None,
+) -> Receipt:
+    """Commit a Marketing plan: its contacts, upload entry and events, in one commit
+    (fed a batch at a time to a store that takes a :class:`ContactStream`)."""
     if not isinstance(repository, ContactStore):
         raise InvalidValueError(
             "the repository keeps no Marketing contacts (ContactStore)", field="repository"
@@ -267,33 +281,63 @@ def _apply_contacts(plan: ContactPlan, repository: Repository, at: dt.datetime) 
         counts=counts.as_dict(),
     )
     audited = isinstance(repository, AuditLog)
-    events: tuple[AuditEvent, ...] = ()
-    if audited:
-        rules = tuple(plan.decision.rules)
-        events = tuple(
-            AuditEvent(
-                at=at,
-                tenant_id=plan.tenant_id,
-                key=key,
-                actor_id=plan.actor.id,
-                role=plan.actor.role,
-                channel=Channel.UPLOAD,
-                kind=AuditKind.CREATED if kind == "created" else AuditKind.UPDATED,
-                changes=change.changes if isinstance(change, ContactUpdate) else (),
-                rules=rules,
-                product=Product.MARKETING,
-            )
-            for kind, key, change in plan.changes()
-        )
-    contacts = ContactChanges(
-        key=plan.key,
-        creates=plan.creates,
-        updates=[u.new for u in (*plan.updates, *plan.unsubscribes)],
+    updated = itertools.chain.from_iterable(
+        map(contact_update_row_contact, group.rows())
+        if isinstance(group, Spill)
+        else (u.new for u in group)
+        for group in (plan.updates, plan.unsubscribes)
     )
-    change_set = ChangeSet(contacts=contacts, upload=entry, events=events)
-    revision = repository.commit(plan.tenant_id, change_set, expected_revision=plan.revision)
+    if isinstance(repository, ContactStreamWriter):
+        # Fed a batch at a time: a plan of a million contacts is never one tuple.
+        done = [0]
+        stream = ContactStream(
+            key=plan.key,
+            updates=_batches(updated, done, progress),
+            creates=_batches(iter(plan.creates), done, progress),
+            upload=entry,
+            events=_batches(_contact_events(plan, at) if audited else iter(()), [0], None),
+        )
+        revision = repository.commit_contact_stream(plan.tenant_id, stream, plan.revision)
+    else:
+        contacts = ContactChanges(key=plan.key, creates=plan.creates, updates=updated)
+        events = tuple(_contact_events(plan, at)) if audited else ()
+        change_set = ChangeSet(contacts=contacts, upload=entry, events=events)
+        revision = repository.commit(plan.tenant_id, change_set, expected_revision=plan.revision)
     entry = attrs.evolve(entry, id=revision, audited=audited)
     return Receipt(plan.tenant_id, revision, at, counts, entry, plan)
+
+
+def _contact_events(plan: ContactPlan, at: dt.datetime) -> Iterator[AuditEvent]:
+    """One audit event per change of ``plan``, in :meth:`ContactPlan.changes` order; a
+    spilled update's changes are those the plan wrote beside it (no contact is made)."""
+    rules = tuple(plan.decision.rules)
+    tenant, actor, role = plan.tenant_id, plan.actor.id, plan.actor.role
+
+    def event(kind: AuditKind, key: str, changes: tuple[FieldChange, ...]) -> AuditEvent:
+        return AuditEvent(
+            at=at,
+            tenant_id=tenant,
+            key=key,
+            actor_id=actor,
+            role=role,
+            channel=Channel.UPLOAD,
+            kind=kind,
+            changes=changes,
+            rules=rules,
+            product=Product.MARKETING,
+        )
+
+    of = plan.key.of
+    for contact in plan.creates:
+        yield event(AuditKind.CREATED, of(contact), ())
+    for group in (plan.updates, plan.unsubscribes):
+        changed: Iterable[tuple[str, tuple[FieldChange, ...]]] = (
+            map(contact_change_rows_changes, group.change_rows())
+            if isinstance(group, Spill)
+            else ((u.key, u.changes) for u in group)
+        )
+        for key, changes in changed:
+            yield event(AuditKind.UPDATED, key, changes)
 
 
 def _batches(
