@@ -1,13 +1,17 @@
-"""Excel workbooks (.xlsx) as lines for the reader: the extra ``xlsx`` (python-calamine).
+"""Excel workbooks (.xlsx) as rows for the reader: the extra ``xlsx`` (python-calamine).
 
 A workbook is compressed, so its size on disk says little about what it unpacks to: a
-zip bomb of a few kilobytes unpacks to gigabytes, and a sheet with two cells far apart
-makes calamine allocate every cell between them. So before calamine sees the workbook,
-its zip directory is checked (the sizes it declares, within ``max_uncompressed_size``)
-and every part is unpacked once, in chunks, by the standard library, which holds each
-part to its declared size; each worksheet's used range (its last row and column) is
-read on the way and held to ``max_rows`` and a cap on cells. Only then does calamine
-load the chosen sheet.
+zip bomb of a few kilobytes unpacks to gigabytes, a sheet with two cells far apart makes
+calamine set room aside for every cell between them, and a shared-strings table that
+claims billions of strings makes it set room aside for those; the process ends. So
+before calamine sees the workbook, its zip directory is checked (the sizes it declares,
+within ``max_uncompressed_size``), every part is unpacked once, in chunks, held to its
+declared size, the chosen sheet's used range is measured as calamine places cells
+(:func:`measure_sheet`) and held to ``max_rows`` and a cap on cells, and the strings'
+claimed count to what their bytes can hold. calamine then opens a workbook rebuilt from
+those checked parts alone, under the names it looks for (:func:`_rebuild`), so it reads
+what was measured and nothing else; a large sheet goes in pieces, which a thread has
+calamine load while the rows of those before are read.
 
 Each row is handed to the reader as one line of delimited text (a value holding the
 delimiter, a quote or a line break quoted), so every check and error code is the CSV
@@ -18,13 +22,18 @@ day/month order; true/false cells become ``true``/``false``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import io
+import itertools
+import posixpath
+import queue
 import re
+import threading
 import zipfile
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 from xml.etree import ElementTree as ET
 from xml.parsers import expat
 
@@ -53,9 +62,6 @@ _MAX_PARTS = 10_000
 _CHUNK = 1 << 20
 _ZIP = b"PK\x03\x04"
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-# A cell's or a row's reference in a worksheet part: r="C14" / r="14".
-#: A cell reference: its column letters and its row number.
-_REFERENCE = re.compile(r"\$?([A-Z]{1,3})\$?([0-9]{1,7})")
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -187,16 +193,26 @@ class WorkbookLines:
                 "this is an Excel 97-2003 workbook (.xls), which is not read: in Excel use "
                 "File > Save As > Excel Workbook (.xlsx), or CSV UTF-8"
             )
-        ranges = self._check_zip(data, max_uncompressed_size)
-        self.sheet, used = self._choose(data, sheet, ranges)
+        parts = _unpack(data, max_uncompressed_size)
+        del data
+        self.sheet, part = self._choose(parts, sheet)
         #: The sheet's name as a cell reference writes it: quoted unless a plain name.
         self._quoted = self.sheet
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", self.sheet):
             self._quoted = "'" + self.sheet.replace("'", "''") + "'"
-        self._check_range(used)
+        strings = parts.get("xl/sharedstrings.xml", b"")
+        _check_strings(strings)
+        document = parts[part]
+        measure = measure_sheet(document)
+        if measure.rounded and not self._fits(measure):
+            measure = measure_sheet(document, precise=True)
+        self._check_range((measure.rows, measure.columns))
+        self._columns = measure.columns
+        pieces = _split(document, measure)
+        #: The workbook calamine opens: only the parts checked here, under fixed names.
+        self._book = _rebuild(pieces, strings, parts.get("xl/styles.xml"), self._date1904(parts))
         self.header_row = 1
         self.first_column = 0
-        self._data = data
 
     # -- before calamine -------------------------------------------------------------------
 
@@ -220,80 +236,9 @@ class WorkbookLines:
             )
         return b"".join(parts)
 
-    def _check_zip(self, data: bytes, cap: int) -> dict[str, tuple[int, int]]:
-        """Check the zip's declared and real sizes; each worksheet part's used range
-        (rows, columns), by its part name."""
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(data))
-        except zipfile.BadZipFile as exc:
-            raise _refuse(
-                f"the file is not a valid workbook (a broken zip: {exc}): in Excel use File > "
-                "Save As > Excel Workbook (.xlsx), or CSV UTF-8"
-            ) from None
-        with archive:
-            infos = archive.infolist()
-            names = {i.filename for i in infos}
-            if "xl/workbook.bin" in names or "content.xml" in names:
-                kind = ".xlsb" if "xl/workbook.bin" in names else ".ods"
-                raise _refuse(
-                    f"this is a {kind} workbook, which is not read: save it as an Excel "
-                    "Workbook (.xlsx), or as CSV UTF-8"
-                )
-            if "xl/workbook.xml" not in names:
-                raise _refuse("the file is a zip archive but not an Excel workbook (.xlsx)")
-            if len(infos) > _MAX_PARTS:
-                raise _refuse(f"the workbook has {len(infos):,} parts; the limit is {_MAX_PARTS:,}")
-            declared = sum(i.file_size for i in infos)
-            if declared > cap:
-                raise _refuse(
-                    f"the workbook unpacks to {declared:,} bytes; the limit is {cap:,} "
-                    "(max_uncompressed_size): it is refused unread"
-                )
-            ranges: dict[str, tuple[int, int]] = {}
-            for info in infos:
-                ranges[info.filename] = self._unpack(archive, info)
-        return ranges
-
-    @staticmethod
-    def _unpack(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int]:
-        """Unpack one part in chunks (held to its declared size by zipfile, which raises
-        when it holds more); a worksheet's last row and column (1-based, 0 if none).
-
-        A worksheet is measured by :class:`_Scan`, at the speed of the regular
-        expression engine, when every row and cell is written the usual way; the first
-        one that is not sends the part to the XML parser (:class:`_Extent`), which
-        measures any well-formed sheet.
-        """
-        sheet = info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
-        scan = _Scan() if sheet else None
-        try:
-            with archive.open(info) as part:
-                while chunk := part.read(_CHUNK):
-                    if scan is not None and not scan.feed(chunk):
-                        break
-            if scan is None:
-                return 0, 0
-            if scan.done():
-                return scan.rows, scan.columns
-            extent = _Extent()
-            parser = extent.parser()
-            with archive.open(info) as part:
-                while chunk := part.read(_CHUNK):
-                    parser.Parse(chunk, False)
-                parser.Parse(b"", True)
-        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-            raise _refuse(f"the workbook's part {info.filename} cannot be read: {exc}") from None
-        except (expat.ExpatError, ValueError) as exc:
-            raise _refuse(
-                f"the workbook's sheet {info.filename} is not well-formed: {exc}"
-            ) from None
-        return extent.rows, extent.columns
-
-    def _choose(
-        self, data: bytes, sheet: str | None, ranges: dict[str, tuple[int, int]]
-    ) -> tuple[str, tuple[int, int]]:
-        """The sheet to read and its used range: the one named, or the only visible one."""
-        sheets = self._sheets(data)
+    def _choose(self, parts: dict[str, bytes], sheet: str | None) -> tuple[str, str]:
+        """The sheet to read and its part: the one named, or the only visible one."""
+        sheets = self._sheets(parts)
         visible = [name for name, (_, hidden) in sheets.items() if not hidden]
         if sheet is None:
             if len(visible) != 1:
@@ -310,27 +255,45 @@ class WorkbookLines:
                 f"the workbook has no sheet {sheet!r}; its sheets: {listing}", ErrorCode.SHEET
             )
         part, _ = sheets[sheet]
-        return sheet, ranges.get(part, (0, 0))
+        if part not in parts:
+            raise _refuse(f"the workbook's sheet {sheet!r} has no part (it names {part!r})")
+        return sheet, part
 
     @staticmethod
-    def _sheets(data: bytes) -> dict[str, tuple[str, bool]]:
-        """Each sheet's name: its part and whether it is hidden, in workbook order."""
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            try:
-                book = ET.fromstring(archive.read("xl/workbook.xml"))  # noqa: S314 - checked sizes, no DTD use
-                links = ET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))  # noqa: S314
-            except (KeyError, ET.ParseError) as exc:
-                raise _refuse(f"the workbook's list of sheets cannot be read: {exc}") from None
+    def _sheets(parts: dict[str, bytes]) -> dict[str, tuple[str, bool]]:
+        """Each sheet's name: its part (as :func:`_unpack` names it) and whether it is
+        hidden, in workbook order."""
+        try:
+            book = _xml(parts["xl/workbook.xml"])
+            links = _xml(parts["xl/_rels/workbook.xml.rels"])
+        except KeyError as exc:
+            raise _refuse(f"the workbook's list of sheets cannot be read: no part {exc}") from None
         targets = {
-            link.get("Id"): (link.get("Target") or "").lstrip("/")
-            for link in links.iter(f"{_PKG}Relationship")
+            link.get("Id"): link.get("Target") or "" for link in links.iter(f"{_PKG}Relationship")
         }
         found: dict[str, tuple[str, bool]] = {}
         for entry in book.iter(f"{_MAIN}sheet"):
             target = targets.get(entry.get(f"{_REL}id"), "")
-            part = target if target.startswith("xl/") else f"xl/{target}"
+            if target.startswith("/"):
+                part = _part_name(target)
+            else:
+                part = _part_name(posixpath.normpath("xl/" + target))
             found[entry.get("name") or ""] = (part, entry.get("state") in ("hidden", "veryHidden"))
         return found
+
+    @staticmethod
+    def _date1904(parts: dict[str, bytes]) -> bool:
+        """Whether the workbook counts dates from 1904 (Excel for Mac's old default)."""
+        book = _xml(parts["xl/workbook.xml"])
+        return any(
+            e.get("date1904") in ("1", "true")
+            for e in book.iter()
+            if str(e.tag).rpartition("}")[2] == "workbookPr"
+        )
+
+    def _fits(self, measure: Measure) -> bool:
+        rows, columns = measure.rows, measure.columns
+        return rows <= self._max_rows and rows * columns <= MAX_CELLS
 
     def _check_range(self, used: tuple[int, int]) -> None:
         rows, columns = used
@@ -350,24 +313,82 @@ class WorkbookLines:
 
     # -- the rows --------------------------------------------------------------------------
 
-    def __iter__(self) -> Iterator[str]:
+    def rows(self) -> Iterator[list[Any]]:
+        """The sheet's rows as calamine gives their cells, from the header row on; a row
+        of the sheet that has no cell is an empty list. Sets ``header_row`` and
+        ``first_column`` before the first row."""
         calamine = self._calamine
         try:
-            book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(self._data))
-            sheet = book.get_sheet_by_name(self.sheet)
+            book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(self._book))
         except calamine.CalamineError as exc:
             raise _refuse(f"the workbook cannot be read: {exc}") from None
-        self._data = b""
-        start = sheet.start
-        top = 0 if start is None else start[0]
-        self.first_column = 0 if start is None else start[1]
-        rows = iter(sheet.iter_rows())
-        # Rows above the data are empty; calamine may or may not hand them out.
+        self._book = b""
+        names = book.sheet_names
+        loader = _Loader(book, names, calamine.CalamineError)
+        try:
+            yield from self._assemble(loader)
+        finally:
+            loader.stop()
+
+    def _assemble(self, loader: _Loader) -> Iterator[list[Any]]:
+        """The pieces' rows as the one sheet they were cut from: empty rows where no
+        piece has one, each row as wide as the used range (the header piece's, when every
+        cell of the sheet lies within it)."""
+        sheets = loader.sheets()
+        first = next(sheets, None)
+        if first is None:
+            return
+        pending: list[Any] = [first]
+        if first.start is None or first.start[1] != 0 or first.end[1] + 1 < self._columns:
+            # A later piece may reach further left or right: wait for them all.
+            pending += list(sheets)
+        spans = [(s.start[1], s.end[1]) for s in pending if s.start is not None]
+        if not spans:
+            pending = []
+        left = min((a for a, _ in spans), default=0)
+        right = max((b for _, b in spans), default=-1)
+        width = right - left + 1
+        self.first_column = left
+        row = -1  # the sheet row (0-based) of the last row handed out
+        header = True
+        max_rows = self._max_rows
+        for sheet in itertools.chain(pending, sheets):
+            if sheet.start is None:
+                continue
+            top, start = sheet.start
+            pad_left = [""] * (start - left)
+            pad_right = [""] * (width - sheet.width - (start - left))
+            padded = bool(pad_left or pad_right)
+            if not header:
+                for _ in range(top - row - 1):
+                    yield []
+            row = top - 1
+            # iter_rows() hands out the empty rows above the data too; a later piece's
+            # rows come whole from to_python(), which starts at its data.
+            source = sheet.to_python() if top else sheet.iter_rows()
+            for cells in source:
+                row += 1
+                if row >= max_rows:
+                    raise _refuse(
+                        f"sheet {self.sheet!r} has more than {max_rows:,} rows (max_rows)",
+                        ErrorCode.FILE_TOO_LARGE,
+                        row + 1,
+                    )
+                if padded:
+                    cells = pad_left + cells + pad_right  # noqa: PLW2901 - the row, widened
+                if header:
+                    # Rows above the data are empty; calamine may or may not hand them out.
+                    if not any(cell != "" for cell in cells):
+                        continue
+                    header = False
+                    self.header_row = row + 1
+                yield cells
+
+    def __iter__(self) -> Iterator[str]:
+        rows = self.rows()
         for row in rows:
-            if any(cell != "" for cell in row):
-                self.header_row = top + 1
-                yield self._line(row)
-                break
+            yield self._line(row)
+            break
         else:
             return
         delimiter = self._delimiter
@@ -376,15 +397,7 @@ class WorkbookLines:
         breaks = re.compile('["\r\n]').search
         texts = _TEXTS.get
         text = _text
-        count = 1
         for row in rows:
-            count += 1
-            if count > self._max_rows:  # calamine's range is bounded already; belt and braces
-                raise _refuse(
-                    f"sheet {self.sheet!r} has more than {self._max_rows:,} rows (max_rows)",
-                    ErrorCode.FILE_TOO_LARGE,
-                    top + count,
-                )
             cells = [c if c.__class__ is str else (texts(c.__class__) or text)(c) for c in row]
             if not any(cells):
                 yield "\n"
@@ -416,23 +429,276 @@ class WorkbookLines:
         return f"{name}!{column_letter(column + self.first_column)}{line}"
 
 
-#: A row or cell start tag not written the usual way (``<row r="14"``, ``<c r="C14"``,
-#: no namespace prefix, one space, double quotes, the reference first): the scan leaves
-#: such a sheet to the XML parser. Each pattern starts with a literal, which the regular
-#: expression engine finds fast.
-_UNUSUAL = (
-    re.compile(rb'<c(?=[\s/>])(?! r="[A-Z]{1,3}[0-9]{1,7}")'),
-    re.compile(rb'<row(?=[\s/>])(?! r="[0-9]{1,7}")'),
-    re.compile(rb":(?:c|row)[\s/>]"),  # a prefixed tag, <x:c or <x:row
+# -- the parts -------------------------------------------------------------------------------
+
+
+def _part_name(name: str) -> str:
+    """A part's name as calamine looks it up: ``/`` for ``\\``, no leading ``/``, lower case."""
+    return name.replace("\\", "/").lstrip("/").lower()
+
+
+def _unpack(data: bytes, cap: int) -> dict[str, bytes]:
+    """Every part of the workbook, unpacked, by :func:`_part_name`; the zip's declared
+    sizes are checked first (within ``cap`` together), and each part is unpacked in
+    chunks, held to its declared size. Two parts with one name are refused: a reader
+    could take either."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise _refuse(
+            f"the file is not a valid workbook (a broken zip: {exc}): in Excel use File > "
+            "Save As > Excel Workbook (.xlsx), or CSV UTF-8"
+        ) from None
+    with archive:
+        infos = archive.infolist()
+        names = {_part_name(i.filename) for i in infos}
+        if "xl/workbook.bin" in names or "content.xml" in names:
+            kind = ".xlsb" if "xl/workbook.bin" in names else ".ods"
+            raise _refuse(
+                f"this is a {kind} workbook, which is not read: save it as an Excel "
+                "Workbook (.xlsx), or as CSV UTF-8"
+            )
+        if "xl/workbook.xml" not in names:
+            raise _refuse("the file is a zip archive but not an Excel workbook (.xlsx)")
+        if len(infos) > _MAX_PARTS:
+            raise _refuse(f"the workbook has {len(infos):,} parts; the limit is {_MAX_PARTS:,}")
+        if len(names) != len(infos):
+            raise _refuse("the workbook holds two parts with one name (ignoring case)")
+        declared = sum(i.file_size for i in infos)
+        if declared > cap:
+            raise _refuse(
+                f"the workbook unpacks to {declared:,} bytes; the limit is {cap:,} "
+                "(max_uncompressed_size): it is refused unread"
+            )
+        parts: dict[str, bytes] = {}
+        for info in infos:
+            chunks = []
+            try:
+                with archive.open(info) as part:
+                    while chunk := part.read(_CHUNK):
+                        chunks.append(chunk)
+            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+                raise _refuse(
+                    f"the workbook's part {info.filename} cannot be read: {exc}"
+                ) from None
+            parts[_part_name(info.filename)] = b"".join(chunks)
+    return parts
+
+
+def _xml(data: bytes) -> ET.Element:
+    """A small part parsed, without any document type (so no entity is ever expanded)."""
+    if b"<!DOCTYPE" in data:
+        raise _refuse("a part of the workbook declares a document type, which is not read")
+    try:
+        return ET.fromstring(data)  # noqa: S314 - no document type: checked above
+    except ET.ParseError as exc:
+        raise _refuse(f"the workbook's list of sheets cannot be read: {exc}") from None
+
+
+# ``uniqueCount="..."`` however it is spaced, quoted or signed.
+_UNIQUE_COUNT = re.compile(rb"""uniqueCount\s*=\s*["']\s*\+?([0-9]+)""")
+
+
+def _check_strings(strings: bytes) -> None:
+    """Refuse a shared-strings table that claims more strings than its bytes can hold:
+    calamine sets room aside for the claimed count up front, and a huge one ends the
+    process."""
+    most = len(strings) // 4 + 16  # each string is at least <si/>
+    for claim in _UNIQUE_COUNT.findall(strings):
+        if int(claim) > most:
+            raise _refuse(
+                f"the workbook's shared strings claim {int(claim):,} strings (uniqueCount) "
+                f"in {len(strings):,} bytes: the table is broken or hostile, and is refused "
+                "unread"
+            )
+
+
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+    'package/2006/content-types"><Default Extension="rels" ContentType="application/'
+    'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
+    'ContentType="application/xml"/></Types>'
 )
-_ROW_REFERENCE = re.compile(rb'<row r="([0-9]{1,7})"')
-_CELL_REFERENCE = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+_RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _rebuild(
+    pieces: list[tuple[bytes, memoryview, bytes]],
+    strings: bytes,
+    styles: bytes | None,
+    date1904: bool,
+) -> bytes:
+    """The workbook calamine opens, written here: the sheet's pieces (sheets ``1``,
+    ``2``...), the shared strings and styles as they were checked, under the names
+    calamine looks for, so it reads what was measured and nothing else."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        z.writestr(
+            "_rels/.rels",
+            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_RELATIONSHIPS}">'
+            f'<Relationship Id="rId1" Type="{_DOCUMENT}/officeDocument" '
+            'Target="xl/workbook.xml"/></Relationships>',
+        )
+        entries = "".join(
+            f'<sheet name="{n}" sheetId="{n}" r:id="rId{n}"/>' for n in range(1, len(pieces) + 1)
+        )
+        epoch = '<workbookPr date1904="1"/>' if date1904 else ""
+        z.writestr(
+            "xl/workbook.xml",
+            '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.'
+            f'openxmlformats.org/spreadsheetml/2006/main" xmlns:r="{_DOCUMENT}">{epoch}'
+            f"<sheets>{entries}</sheets></workbook>",
+        )
+        links = "".join(
+            f'<Relationship Id="rId{n}" Type="{_DOCUMENT}/worksheet" '
+            f'Target="worksheets/sheet{n}.xml"/>'
+            for n in range(1, len(pieces) + 1)
+        )
+        z.writestr(
+            "xl/_rels/workbook.xml.rels",
+            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_RELATIONSHIPS}">'
+            f"{links}</Relationships>",
+        )
+        if strings:
+            z.writestr("xl/sharedStrings.xml", strings)
+        if styles is not None:
+            z.writestr("xl/styles.xml", styles)
+        for n, (opening, body, closing) in enumerate(pieces, 1):
+            info = zipfile.ZipInfo(f"xl/worksheets/sheet{n}.xml", (1980, 1, 1, 0, 0, 0))
+            info.file_size = len(opening) + len(body) + len(closing)
+            with z.open(info, "w") as piece:
+                piece.write(opening)
+                piece.write(body)
+                piece.write(closing)
+    return out.getvalue()
+
+
+# -- the sheet's used range ------------------------------------------------------------------
+
+
+class Measure(NamedTuple):
+    """A sheet's used range at most, as calamine would take it: its last row and column
+    (1-based; 0 when it has no cell); whether every cell was written the plain way (then
+    the sheet may be cut into pieces at its rows); whether ``rows`` was rounded up (to
+    199,999 for 100,001 rows: :func:`measure_sheet` with ``precise=True`` says exactly)."""
+
+    rows: int
+    columns: int
+    plain: bool
+    rounded: bool = False
+
+
+#: A cell start tag not written ``<c r="C14"``: a cell without a reference (placed after
+#: the one before it), or with one written another way (then the parser measures it).
+_ODD_CELL = re.compile(rb'<c(?=[\s/>])(?! r="[A-Z]{1,3}[0-9]{1,7}")')
+#: A tag with a namespace prefix, ``<x:c`` or ``<x:row``.
+_PREFIXED = re.compile(rb":(?:c|row)[\s/>]")
+#: An attribute named ``r`` anywhere but first in ``<c `` or ``<row ``: calamine reads
+#: any of them (the last one wins), in any spacing or quoting.
+_OTHER_R = re.compile(rb"r(?<![\w:.\-\x80-\xff]r)(?<!<c r)(?<!<row r)\s*=")
+_LAST_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+
+
+def measure_sheet(document: bytes, *, precise: bool = False) -> Measure:
+    """The used range of a worksheet part, at least as large as calamine's.
+
+    A sheet with no prefixed tag and no attribute named ``r`` but the first of a cell or
+    row tag is measured by regular expressions, at the speed of their engine: the
+    header's and the last cell's column and row are taken as a guess, then one search
+    looks for a cell tag that is not written ``<c r="C14"`` within that column and the
+    row rounded up (so that the pattern stays short). When there is none, that is the
+    measure; ``precise`` (or a cell past the guess) looks cell by cell past the guess
+    instead (:func:`_past`). A tag inside a comment or CDATA section counts too, which
+    can only make the measure larger. Any other sheet is measured by an XML parser as
+    calamine reads it (:class:`_Extent`).
+    """
+    if _PREFIXED.search(document) is not None or _OTHER_R.search(document) is not None:
+        return _parsed(document)
+    rows = columns = 0
+    last = document.rfind(b'<c r="')
+    if last >= 0:
+        # The widest row is usually the header, the deepest the last.
+        found = _LAST_CELL.match(document, last)
+        head = _LAST_CELL.findall(document, 0, 1 << 16)
+        for letters, digits in [*head, *([found.groups()] if found else [])]:
+            columns = max(columns, _column_index(letters) + 1)
+            rows = max(rows, int(digits))
+    if not precise:
+        rounded, beyond = _beyond(columns, rows)
+        if beyond.search(document) is None:
+            return Measure(rounded, columns, plain=True, rounded=rounded != rows)
+    if _ODD_CELL.search(document) is not None:
+        return _parsed(document)
+    at = 0
+    for _ in range(1 << 16):
+        past = _past(column_letter(columns - 1).encode() if columns else b"", b"%d" % rows)
+        hit = past.search(document, at)
+        if hit is None:
+            return Measure(rows, columns, plain=True)
+        letters, digits = _LAST_CELL.match(document, hit.start()).groups()  # type: ignore[union-attr]
+        columns = max(columns, _column_index(letters) + 1)
+        rows = max(rows, int(digits))
+        at = hit.end()
+    return _parsed(document)  # pragma: no cover - 65,536 cells each past the one before
+
+
+def _parsed(document: bytes) -> Measure:
+    extent = _Extent()
+    extent.measure(document)
+    return Measure(extent.rows, extent.columns, plain=False)
+
+
+def _up_to(text: bytes, alphabet: bytes) -> bytes:
+    """A pattern for the strings over ``alphabet`` (its letters in order) that are no
+    longer than ``text`` and, as long, not greater: at most ``text`` as a number."""
+    one = b"[" + alphabet[:1] + b"-" + alphabet[-1:] + b"]"
+    ways = [one + b"{1,%d}" % (len(text) - 1)] if len(text) > 1 else []
+    for i, char in enumerate(text):
+        lower = alphabet[: alphabet.index(char)]
+        if lower:
+            rest = len(text) - i - 1
+            ways.append(
+                re.escape(text[:i])
+                + b"["
+                + lower[:1]
+                + b"-"
+                + lower[-1:]
+                + b"]"
+                + (one + b"{%d}" % rest if rest else b"")
+            )
+    ways.append(re.escape(text))
+    return b"(?:" + b"|".join(ways) + b")"
+
+
+@functools.cache
+def _beyond(columns: int, rows: int) -> tuple[int, re.Pattern[bytes]]:
+    """``rows`` rounded up to its first digit (100,001 to 199,999), and a pattern for a
+    cell tag that is not ``<c r="C14"`` within ``columns`` and that many rows."""
+    if not columns or not rows:
+        return rows, re.compile(rb"<c(?=[\s/>])")
+    digits = b"%d" % rows
+    size, first = len(digits), int(digits[:1])
+    letters = _up_to(column_letter(columns - 1).encode(), b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    # At most ``top``, the row rounded up to a digit then nines: fewer digits, or as many
+    # and a first one no higher (a leading zero only makes a number smaller).
+    if first == 9:
+        top = 10**size - 1
+        numbers = b"[0-9]{1,%d}" % size
+    else:
+        top = (first + 1) * 10 ** (size - 1) - 1
+        shorter = b"[0-9]{1,%d}|" % (size - 1) if size > 1 else b""
+        rest = b"[0-9]{%d}" % (size - 1) if size > 1 else b""
+        numbers = b"(?:" + shorter + b"[0-%d]" % first + rest + b")"
+    return top, re.compile(rb'<c(?! r="' + letters + numbers + rb'")(?=[\s/>])')
 
 
 @functools.cache
 def _past(letters: bytes, digits: bytes) -> re.Pattern[bytes]:
-    """A cell reference past column ``letters`` or past row ``digits``: longer, or as
-    long and greater at the first place it differs (references have no leading zero)."""
+    """A plain cell reference past column ``letters`` or past row ``digits``: longer, or
+    as long and greater at the first place it differs (no leading zeros: a reference with
+    one is not plain)."""
 
     def greater(text: bytes, alphabet: bytes, longest: int) -> list[bytes]:
         one = b"[" + alphabet[:1] + b"-" + alphabet[-1:] + b"]"
@@ -463,70 +729,50 @@ def _past(letters: bytes, digits: bytes) -> re.Pattern[bytes]:
     )
 
 
-class _Scan:
-    """A sheet's last row and column (1-based), from the references of its row and cell
-    tags, found by regular expressions chunk by chunk; :meth:`feed` says ``False`` (and
-    the scan gives up) at the first row or cell tag written any other way.
+def _reference(value: str) -> tuple[int, int | None] | None:
+    """A reference as calamine reads it: (0-based row, 0-based column or ``None`` when it
+    has no letters); ``None`` when calamine refuses it. Letters of either case, any
+    number of them, then digits, any number of them (leading zeros too)."""
+    match = _ANY_REFERENCE.fullmatch(value)
+    if match is None:
+        return None
+    letters, digits = match.groups()
+    row = int(digits) - 1
+    if row < 0:
+        return None
+    column = 0
+    for char in letters.upper():
+        column = column * 26 + ord(char) - 64
+    return row, (column - 1 if letters else None)
 
-    Every row or cell tag is either matched by ``_UNUSUAL`` or begins ``<row r="N"`` /
-    ``<c r="LN"``, so none is missed; a tag inside a comment or CDATA section counts
-    too, which can only make the measure larger than calamine's. Cells are looked at
-    one by one only in a chunk with a cell past the column or row measured so far (in
-    a usual sheet: the first chunk); the others are searched for one, in C. A chunk is
-    cut after its last ``<``, so no tag is split between two.
-    """
 
-    def __init__(self) -> None:
-        self.rows = self.columns = 0
-        self._carry = b""
-        self._unusual = False
-
-    def feed(self, chunk: bytes) -> bool:
-        data = self._carry + chunk
-        cut = data.rfind(b"<")
-        if cut < 0:
-            cut = len(data)
-        self._carry = data[cut:]
-        return self._measure(data[:cut])
-
-    def done(self) -> bool:
-        """Whether the whole sheet was measured (``False``: leave it to the parser)."""
-        return self._measure(self._carry + b" ") and not self._unusual
-
-    def _measure(self, data: bytes) -> bool:
-        if self._unusual or any(p.search(data) is not None for p in _UNUSUAL):
-            self._unusual = True
-            return False
-        rows = _ROW_REFERENCE.findall(data)
-        if rows:
-            last = max(map(int, rows))
-            self.rows = max(self.rows, last)
-        letters = column_letter(self.columns - 1).encode() if self.columns else b""
-        if _past(letters, str(self.rows).encode()).search(data) is None:
-            return True
-        cells = _CELL_REFERENCE.findall(data)
-        widest = max({cell[0] for cell in cells}, key=lambda c: (len(c), c))
-        self.columns = max(self.columns, _column_index(widest) + 1)
-        last = max(map(int, {cell[1] for cell in cells}))
-        self.rows = max(self.rows, last)
-        return True
+_ANY_REFERENCE = re.compile(r"([A-Za-z]*)([0-9]+)")
 
 
 class _Extent:
-    """A sheet's last row and column (1-based), measured by an XML parser as it streams:
-    every cell counts, whatever its quoting, spacing or namespace prefix, with or without
-    a reference (a row or cell without one follows the one before, as Excel reads it)."""
+    """A sheet's last row and column (1-based), measured by an XML parser as it streams,
+    placing cells as calamine does: a row's ``r`` sets the row (its letters ignored), a
+    cell's ``r`` its row and column (letters of either case, any number); a cell without
+    one follows the one before it in its row, a row without one follows the one before.
+    Every element named ``row`` or ``c`` counts, in any namespace and anywhere in the
+    part, which can only make the measure larger."""
 
     def __init__(self) -> None:
         self.rows = self.columns = 0
-        self._row = self._column = 0
+        self._row = self._column = 0  # calamine's next position, 0-based
 
-    def parser(self) -> Any:
+    def measure(self, document: bytes) -> None:
         parser = expat.ParserCreate(namespace_separator=" ")
         parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
         # No document type: no entity of any kind is expanded.
         parser.StartDoctypeDeclHandler = self._refuse_doctype
-        return parser
+        try:
+            for at in range(0, max(len(document), 1), _CHUNK):
+                parser.Parse(document[at : at + _CHUNK], False)
+            parser.Parse(b"", True)
+        except (expat.ExpatError, ValueError) as exc:
+            raise _refuse(f"the workbook's sheet is not well-formed: {exc}") from None
 
     @staticmethod
     def _refuse_doctype(*_args: object) -> None:
@@ -536,15 +782,114 @@ class _Extent:
         local = name.rpartition(" ")[2]
         if local == "row":
             given = attributes.get("r")
-            self._row = int(given) if given is not None and given.isdigit() else self._row + 1
-            self._column = 0
-            self.rows = max(self.rows, self._row)
+            place = _reference(given) if given is not None else None
+            if place is not None:
+                self._row = place[0]
+            # A row without cells takes no room in calamine; counted all the same.
+            self.rows = max(self.rows, self._row + 1)
         elif local == "c":
             given = attributes.get("r")
-            match = _REFERENCE.fullmatch(given) if given is not None else None
-            if match is not None:
-                self._column = _column_index(match.group(1).encode()) + 1
-                self.rows = max(self.rows, int(match.group(2)))
+            place = _reference(given) if given is not None else None
+            row, column = self._row, self._column
+            if place is not None and place[1] is not None:
+                row, column = place[0], place[1]
+                self._column = column
+            self._column += 1
+            self.rows = max(self.rows, row + 1)
+            self.columns = max(self.columns, column + 1)
+
+    def _end(self, name: str) -> None:
+        if name.rpartition(" ")[2] == "row":
+            self._row += 1
+            self._column = 0
+
+
+# -- the pieces ------------------------------------------------------------------------------
+
+#: A sheet of more than this many bytes is cut into pieces of about this size, which
+#: calamine loads one after the other while the rows of those before are read.
+PIECE_SIZE = 8 << 20
+_MAX_PIECES = 16
+
+
+def _split(document: bytes, measure: Measure) -> list[tuple[bytes, memoryview, bytes]]:
+    """A plain sheet cut at row boundaries into documents of about :data:`PIECE_SIZE`
+    bytes, each the sheet's start, some of its rows and the end of its data (as those
+    three parts). Every cell of a plain sheet names its own place, so the pieces hold
+    the cells where the whole sheet does; the measure, taken over every byte, holds for
+    each piece."""
+    whole = memoryview(document)
+    if len(document) <= PIECE_SIZE or not measure.plain:
+        return [(b"", whole, b"")]
+    opening = document.find(b"<sheetData>")
+    closing = document.find(b"</sheetData>", opening)
+    if opening < 0 or closing < 0:
+        return [(b"", whole, b"")]
+    begin = opening + len(b"<sheetData>")
+    start, end = document[:begin], b"</sheetData></worksheet>"
+    count = min(_MAX_PIECES, max(1, (closing - begin) // PIECE_SIZE))
+    pieces = []
+    at = begin
+    for n in range(1, count):
+        cut = document.find(b"</row><row ", begin + (closing - begin) * n // count, closing)
+        if cut < 0:
+            break
+        cut += len(b"</row>")
+        if cut > at:
+            pieces.append((start, whole[at:cut], end))
+            at = cut
+    pieces.append((start, whole[at:closing], end))
+    return pieces
+
+
+class _Loader:
+    """Loads the pieces in a thread (calamine lets go of the interpreter while it reads),
+    at most two ahead of the one whose rows are being read."""
+
+    def __init__(self, book: Any, names: list[str], error: type[Exception]) -> None:
+        self._book = book
+        self._names = names
+        self._error = error
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=2)
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+        if len(names) > 1:
+            self._thread = threading.Thread(target=self._run, name="calamine", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        for name in self._names:
+            try:
+                item: Any = self._book.get_sheet_by_name(name)
+            except Exception as exc:  # handed to the reading thread, which raises it
+                item = exc
+            while not self._stopped.is_set():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if isinstance(item, Exception) or self._stopped.is_set():
+                break
+        with contextlib.suppress(Exception):
+            self._book.close()
+
+    def sheets(self) -> Iterator[Any]:
+        """Each piece loaded, in order; raises the workbook error calamine met."""
+        for name in self._names:
+            if self._thread is None:
+                try:
+                    item = self._book.get_sheet_by_name(name)
+                except self._error as exc:
+                    raise _refuse(f"the workbook cannot be read: {exc}") from None
             else:
-                self._column += 1
-            self.columns = max(self.columns, self._column)
+                item = self._queue.get()
+            if isinstance(item, self._error):
+                raise _refuse(f"the workbook cannot be read: {item}") from None
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
+    def stop(self) -> None:
+        """Let the thread end (it stops after the piece it is loading)."""
+        self._stopped.set()
