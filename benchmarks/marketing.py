@@ -4,10 +4,31 @@ then plan the same file again (every row unchanged), on the in-memory and SQLite
     python benchmarks/marketing.py [N]      # N contacts, 100,000 by default
 
 Each rate is the best of three runs (the machine may be shared); the load is printed.
+
+With ``--scale``, the installed command is timed as a user runs it, at each size given
+(100,000 and 1,000,000 contacts by default), against ``validate`` of the same file:
+
+    python benchmarks/marketing.py --scale [N ...] [--runs 2] [--dir FOLDER]
+
+- ``validate FILE --product marketing --edition professional``: the reader through every
+  row, the baseline;
+- (a) ``apply --yes`` of the file into an empty SQLite store: N contacts created;
+- (b) ``plan`` of the same file against them: every row unchanged;
+- (c) ``apply --yes`` of a second file changing every contact's first name: N updated.
+
+Each command is a child process (``--db`` in the scratch folder, ``--max-file-size
+1GB``); wall time is measured around it and its peak resident set size is its own
+``ru_maxrss`` (from ``os.wait4``), in MB. Each step keeps its best time of ``--runs``
+runs and its lowest peak. Memory is flat when a step's peak grows from the smallest size
+to the largest by no more than ``validate``'s does (the reader's duplicate index, which
+grows with the file), plus the SQLite page cache the command caps (``CACHE_MIB``: a
+store that outgrows it fills it), plus ``FLAT_MARGIN_MB``; the script exits 1 when a
+step's is not.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import io
 import os
@@ -15,6 +36,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import provisioning as pv
 from provisioning.adapters import MemoryRepository, SqliteRepository
@@ -62,7 +85,137 @@ def run(n: int, folder: Path) -> dict[str, tuple[float, float, float]]:
     return rates
 
 
+# -- the command at scale ----------------------------------------------------------------
+
+#: How much more a step's peak may grow than validate's and the page cache's, from the
+#: smallest size to the largest, and still be flat.
+FLAT_MARGIN_MB = 20
+TENANT_TOML = """\
+id = "harbor"
+name = "Harbor Guild"
+marketing_edition = "professional"
+
+[products]
+marketing = "spreadsheet_upload"
+
+[[actors]]
+id = "pat"
+role = "super_admin"
+"""
+UPLOAD = ("--tenant", "harbor", "--actor", "pat", "--product", "marketing")
+LIMIT = ("--max-file-size", "1GB")
+
+
+def _write(path: Path, n: int, first: str) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        stream.write("Email\tFirstName\tLastName\n")
+        for k in range(n):
+            stream.write(f"user{k}@example.com\t{first}{k}\tLast{k % 977}\n")
+    return path
+
+
+def scale(sizes: list[int], runs: int, folder: Path) -> int:
+    """Run the steps at each size; print the table; 1 when memory is not flat."""
+    from command import Run, _script, run  # noqa: PLC0415 - only for --scale
+
+    script = _script()
+    tenant = folder / "harbor.toml"
+    tenant.write_text(TENANT_TOML, encoding="utf-8")
+    steps = ("validate", "(a) apply, N created", "(b) plan, N unchanged", "(c) apply, N updated")
+    found: dict[tuple[int, str], tuple[float, float]] = {}
+    for n in sizes:
+        new = _write(folder / f"new-{n}.txt", n, "First")
+        changed = _write(folder / f"changed-{n}.txt", n, "Second")
+        print(f"{n:,} contacts: {new.stat().st_size / 1e6:.0f} MB file", flush=True)
+        for attempt in range(runs):
+            db = folder / f"{n}-{attempt}.db"
+            db.unlink(missing_ok=True)
+            commands: list[tuple[str, list[str | Path], tuple[int, ...]]] = [
+                (steps[0], ["validate", new, "--product", "marketing",
+                            "--edition", "professional", *LIMIT], (0,)),
+                (steps[1], ["--db", db, "apply", new, *UPLOAD, *LIMIT, "--yes"], (0,)),
+                (steps[2], ["--db", db, "plan", new, *UPLOAD, *LIMIT], (0,)),
+                (steps[3], ["--db", db, "apply", changed, *UPLOAD, *LIMIT, "--yes"], (0,)),
+            ]  # fmt: skip
+            added = run(script, ["--db", db, "tenant", "add", tenant], folder, "setup")
+            if added.code != 0:
+                sys.exit(f"`tenant add` failed: {added.err}")
+            for step, args, ok in commands:
+                result: Run = run(script, args, folder, "step")
+                if result.code not in ok:
+                    sys.exit(f"{step} at {n:,} failed (exit {result.code}): {result.err}")
+                best = found.get((n, step), (float("inf"), float("inf")))
+                found[n, step] = (min(best[0], result.seconds), min(best[1], result.peak_mb))
+            db.unlink()
+    load = os.getloadavg()
+    print(f"best of {runs} runs; load average {load[0]:.1f} {load[1]:.1f} on {os.cpu_count()} CPUs")
+    print(_scale_table(sizes, steps, found))
+    return _flat(sizes, steps, found)
+
+
+def _scale_table(
+    sizes: list[int], steps: tuple[str, ...], found: dict[tuple[int, str], tuple[float, float]]
+) -> str:
+    head = ["step"]
+    for n in sizes:
+        head += [f"{n:,}: time", "x validate", "peak"]
+    lines = [head]
+    for step in steps:
+        cells = [step]
+        for n in sizes:
+            seconds, peak = found[n, step]
+            cells += [
+                f"{seconds:.2f} s",
+                f"{seconds / found[n, 'validate'][0]:.1f}x",
+                f"{peak:.0f} MB",
+            ]
+        lines.append(cells)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    out = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in out)
+
+
+def _flat(
+    sizes: list[int], steps: tuple[str, ...], found: dict[tuple[int, str], tuple[float, float]]
+) -> int:
+    small, large = min(sizes), max(sizes)
+    if small == large:
+        return 0
+    from provisioning.cli._store import CACHE_MIB  # noqa: PLC0415 - only for --scale
+
+    reader = found[large, "validate"][1] - found[small, "validate"][1]
+    cache = CACHE_MIB * 1024 * 1024 / 1e6
+    print(
+        f"peak growth from {small:,} to {large:,} contacts (validate: {reader:+.0f} MB; "
+        f"the command's SQLite page cache: up to {cache:.0f} MB):"
+    )
+    status = 0
+    for step in steps[1:]:
+        growth = found[large, step][1] - found[small, step][1]
+        beyond = growth - reader - cache
+        flat = beyond <= FLAT_MARGIN_MB
+        status |= not flat
+        verdict = "flat" if flat else "NOT FLAT"
+        print(
+            f"  {step}: {growth:+.0f} MB, {beyond:+.0f} MB beyond validate's and the "
+            f"page cache's (margin {FLAT_MARGIN_MB} MB): {verdict}"
+        )
+    return status
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--scale":
+        parser = argparse.ArgumentParser(prog="marketing.py --scale")
+        parser.add_argument("sizes", nargs="*", type=int, default=[100_000, 1_000_000])
+        parser.add_argument("--runs", type=int, default=2)
+        parser.add_argument("--dir", type=Path, default=None)
+        options = parser.parse_args(sys.argv[2:])
+        if options.dir is not None:
+            options.dir.mkdir(parents=True, exist_ok=True)
+            sys.exit(scale(options.sizes, options.runs, options.dir))
+        with tempfile.TemporaryDirectory() as folder:
+            sys.exit(scale(options.sizes, options.runs, Path(folder)))
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     with tempfile.TemporaryDirectory() as folder:
         rates = run(n, Path(folder))

@@ -19,12 +19,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provisioning import Product, RecordStatus, RepositoryError, Tenant, UserRecord
+from provisioning import Contact, Product, RecordStatus, RepositoryError, Tenant, UserRecord
 from provisioning import audit as pv_audit
 from provisioning import exceptions as pv_errors
 from provisioning.adapters import COMMIT_STEPS, FaultHook, SqliteRepository, fail_at
 from provisioning.adapters import sqlite as adapter
-from provisioning.repository import ChangeSet, ChangeSetError, UploadEntry
+from provisioning.repository import ChangeSet, ChangeSetError, ContactStream, UploadEntry
 from provisioning.serialization import tenant_to_dict
 from provisioning.testing import (
     AuditLogContract,
@@ -146,9 +146,9 @@ def test_one_column_per_record_field() -> None:
 def test_a_new_file_gets_the_current_schema(path: Path) -> None:
     """Opening a missing file creates it at SCHEMA_VERSION, recorded in schema_version."""
     with SqliteRepository(path) as repo:
-        assert repo.schema_version == adapter.SCHEMA_VERSION == 3
+        assert repo.schema_version == adapter.SCHEMA_VERSION == 4
     with sqlite3.connect(path) as con:
-        assert con.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
+        assert con.execute("SELECT version FROM schema_version").fetchall() == [(4,)]
     assert "changes" in _columns(path, "events")
     assert "product" in _columns(path, "events")
     assert _columns(path, "contacts")[:3] == ["tenant_id", "key", "email_key"]
@@ -227,10 +227,36 @@ def test_a_store_from_before_contacts_keeps_its_events_as_community_ones(path: P
         )
     con.close()
     with SqliteRepository(path) as repo:
-        assert repo.schema_version == 3
+        assert repo.schema_version == 4
         (event,) = repo.events("acme")
         assert (event.key, event.product) == ("1001", Product.COMMUNITY)
         assert repo.contact_count("acme") == 0
+
+
+def test_contacts_from_version_3_are_migrated_and_stream_updates(path: Path) -> None:
+    """Version 3 kept no contact versions: its contacts get 0, and a streamed commit
+    updates them (once each) and creates beside them."""
+    with sqlite3.connect(path) as con:  # a file as version 3 wrote it
+        for migration in adapter._MIGRATIONS[:3]:
+            for statement in migration:
+                con.execute(statement)
+        con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        con.execute("INSERT INTO schema_version VALUES (3)")
+        con.execute("INSERT INTO revisions VALUES ('acme', 1)")
+        con.execute(
+            "INSERT INTO contacts (tenant_id, key, email_key, email, subscription)"
+            " VALUES ('acme', 'ada@example.com', 'ada@example.com', 'ada@example.com',"
+            " 'subscribed')"
+        )
+    con.close()
+    with SqliteRepository(path) as repo:
+        assert repo.schema_version == 4
+        ada = Contact(email="ada@example.com", first_name="Ada")
+        stream = ContactStream(updates=[[ada]], creates=[[Contact(email="bob@example.com")]])
+        assert repo.commit_contact_stream("acme", stream, 1) == 2
+        assert [c for _, c in repo.contacts("acme")] == [ada, Contact(email="bob@example.com")]
+        with pytest.raises(ChangeSetError):
+            repo.commit_contact_stream("acme", ContactStream(updates=[[ada], [ada]]), 2)
 
 
 def test_a_newer_file_is_refused(path: Path) -> None:

@@ -11,6 +11,7 @@ import io
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,6 +26,7 @@ from provisioning.adapters import (
     fail_at,
 )
 from provisioning.repository import ChangeSet, ContactChanges, ContactStore, Repository
+from provisioning.uploads import _apply
 from provisioning.uploads._spill import Spill
 
 DAY = dt.date(2026, 11, 25)
@@ -342,3 +344,32 @@ class Switch:
     def __call__(self, step: str) -> None:
         if self.armed:
             self.fail(step)
+
+
+@pytest.mark.parametrize("hold", [0, 3, BIG])
+def test_the_events_of_a_contact_plan_are_those_its_constructor_makes(hold: int) -> None:
+    """The events an apply writes (built without running AuditEvent's checks again, the
+    changes of spilled updates read from beside their rows) are what AuditEvent's own
+    constructor makes of each change, in the plan's order."""
+    repo = MemoryRepository()
+    pv.apply_plan(_plan(BY_ID, STORED, repo, BIG), repo, now=NOW)
+    plan = _plan(BY_ID, CHANGES, repo, hold, mode="partial")
+    made = list(_apply._contact_events(plan, NOW))
+    expected = [
+        pv.audit.AuditEvent(
+            at=NOW,
+            tenant_id="acme",
+            key=key,
+            actor_id=ADMIN.id,
+            role=ADMIN.role,
+            channel=pv.audit.Channel.UPLOAD,
+            kind="created" if kind == "created" else "updated",
+            changes=change.changes if isinstance(change, pv.ContactUpdate) else (),
+            rules=tuple(plan.decision.rules),
+            product="marketing",
+        )
+        for kind, key, change in plan.changes()
+    ]
+    assert made == expected
+    assert [attrs.evolve(e) for e in made] == made
+    assert all(type(c) is pv.FieldChange for e in made for c in e.changes)

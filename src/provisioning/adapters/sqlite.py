@@ -15,7 +15,7 @@ instance per thread or process. ``":memory:"`` gives a private, throw-away datab
 ...     acme = pv.Tenant(id="acme", name="Acme", products={"community": "standalone"})
 ...     _ = repo.save_tenant(acme)
 ...     print(repo.get_tenant("acme").name, repo.schema_version, repo.revision("acme"))
-Acme 3 0
+Acme 4 0
 """
 
 from __future__ import annotations
@@ -189,6 +189,9 @@ _MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE UNIQUE INDEX contacts_email ON contacts (tenant_id, email_key)",
         "ALTER TABLE events ADD COLUMN product TEXT NOT NULL DEFAULT 'community'",
     ),
+    # 4: the revision of each contact's last change (0: before version 4 kept it), so a
+    # commit fed in batches finds a contact updated twice without remembering its keys.
+    ("ALTER TABLE contacts ADD COLUMN version INTEGER NOT NULL DEFAULT 0",),
 ]
 
 #: The schema version this library writes.
@@ -203,19 +206,26 @@ _CONTACT_PARAM: Final = {
     name: f"?{n}" if name in _CONTACT_CODEC.required else f"NULLIF(?{n}, '')"
     for n, name in enumerate(_CONTACT_FIELDS, start=4)
 }
+#: The parameter after the contact's fields: the revision the commit makes.
+_CONTACT_VERSION: Final = f"?{len(_CONTACT_FIELDS) + 4}"
 _INSERT_CONTACT: Final = (
-    f"INSERT INTO contacts (tenant_id, key, email_key, {_CONTACT_COLUMNS}) "  # noqa: S608
-    f"VALUES (?1, ?2, ?3, {', '.join(_CONTACT_PARAM.values())})"
+    f"INSERT INTO contacts (tenant_id, key, email_key, {_CONTACT_COLUMNS}, version) "  # noqa: S608
+    f"VALUES (?1, ?2, ?3, {', '.join(_CONTACT_PARAM.values())}, {_CONTACT_VERSION})"
 )
-# As for records: an updated contact gives its email key up first (NULL is never taken),
-# and takes its new one once every contact of the commit is written.
+# As for records: a contact whose email moves gives its email key up first (NULL is never
+# taken, _FREE_CONTACT_EMAIL), and takes its new one once every contact of the commit is
+# written (_SETTLE_CONTACTS); the other fields are set by _UPDATE_CONTACT, which sets the
+# contact's version to the commit's revision and touches only a contact not at it yet: a
+# stream naming one key twice updates it once, and the commit, finding fewer rows updated
+# than contacts sent, writes nothing.
+_FREE_CONTACT_EMAIL: Final = (
+    "UPDATE contacts SET email_key = NULL WHERE tenant_id = ? AND key = ? AND email_key <> ?"
+)
 _UPDATE_CONTACT: Final = (
-    "UPDATE contacts SET email_key = NULL, "  # noqa: S608
+    "UPDATE contacts SET "  # noqa: S608
     + ", ".join(f"{name} = {param}" for name, param in _CONTACT_PARAM.items())
-    # email_key is NULL only for a contact this commit updated already: a stream naming
-    # one key twice updates it once, and the commit, finding fewer rows updated than
-    # contacts sent, writes nothing.
-    + " WHERE tenant_id = ?1 AND key = ?2 AND email_key IS NOT NULL"
+    + f", version = {_CONTACT_VERSION}"
+    + f" WHERE tenant_id = ?1 AND key = ?2 AND version <> {_CONTACT_VERSION}"
 )
 _SETTLE_CONTACTS: Final = (
     "UPDATE contacts SET email_key = lower(email) WHERE tenant_id = ? AND email_key IS NULL"
@@ -1218,7 +1228,7 @@ class SqliteRepository:
             if not self._settle_emails(tenant_id):
                 raise _MisfitError
             if contacts is not None:
-                self._write_contacts(tenant_id, *contacts)
+                self._write_contacts(tenant_id, revision + 1, *contacts)
             revision += 1
             upload_id = revision if upload is not None else None
             for key in redact:
@@ -1295,7 +1305,11 @@ class SqliteRepository:
         return True
 
     def _write_contacts(
-        self, tenant_id: str, key: ContactKey, batches: Iterable[tuple[str, Sequence[Contact]]]
+        self,
+        tenant_id: str,
+        version: int,
+        key: ContactKey,
+        batches: Iterable[tuple[str, Sequence[Contact]]],
     ) -> None:
         """Write the contacts of a commit, a batch at a time; :class:`_MisfitError` when
         they do not fit (the caller rolls back), naming the batch that failed."""
@@ -1305,13 +1319,14 @@ class SqliteRepository:
             if not batch:
                 continue
             try:
+                rows = [(*encode(tenant_id, of(c), c.email_key, c), version) for c in batch]
                 if verb == "update":
-                    updates = [encode(tenant_id, of(c), "", c) for c in batch]
-                    cursor = con.executemany(_UPDATE_CONTACT, updates)
-                    if cursor.rowcount != len(updates):
-                        raise _MisfitError(f"contact {verb}", batch)  # a key not stored
+                    con.executemany(_FREE_CONTACT_EMAIL, [(tenant_id, r[1], r[2]) for r in rows])
+                    cursor = con.executemany(_UPDATE_CONTACT, rows)
+                    if cursor.rowcount != len(rows):
+                        # A key not stored, or updated twice in this commit.
+                        raise _MisfitError(f"contact {verb}", batch)
                 else:
-                    rows = (encode(tenant_id, of(c), c.email_key, c) for c in batch)
                     con.executemany(_INSERT_CONTACT, rows)
             except sqlite3.IntegrityError:
                 raise _MisfitError(f"contact {verb}", batch) from None  # a key or an email taken

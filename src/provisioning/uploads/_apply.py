@@ -203,32 +203,7 @@ def _events(plan: UploadPlan, at: dt.datetime) -> Iterator[AuditEvent]:
     of its history); an update's names each field that changed, old and new, worked out
     from the rows the plan spilled without making records of them again.
     """
-    rules = tuple(plan.decision.rules)
-    tenant, actor, role, channel = plan.tenant_id, plan.actor.id, plan.actor.role, plan.channel
-    # Built as the reader builds rows: every value here is already checked (the plan's
-    # tenant and actor, the store's records), and a million events must not cost more
-    # than the commit that writes them (tests hold it to AuditEvent's constructor).
-    twin = unfrozen_twin(AuditEvent)
-    new = object.__new__
-
-    def event(kind: AuditKind, key: str, changes: tuple[FieldChange, ...]) -> AuditEvent:
-        made: Any = new(twin)
-        made.at = at
-        made.tenant_id = tenant
-        made.key = key
-        made.actor_id = actor
-        made.role = role
-        made.channel = channel
-        made.kind = kind
-        made.changes = changes
-        made.rules = rules
-        made.upload_id = None
-        made.revision = None
-        made.product = _COMMUNITY
-        made.__class__ = AuditEvent
-        built: AuditEvent = made
-        return built
-
+    event = _event_maker(plan, at, plan.channel, _COMMUNITY)
     creates = plan.creates
     # A created record's key is the first value of its spilled row: no record is made.
     keys = (
@@ -255,6 +230,39 @@ def _events(plan: UploadPlan, at: dt.datetime) -> Iterator[AuditEvent]:
 
 
 _COMMUNITY = Product.COMMUNITY
+_EVENT_TWIN = unfrozen_twin(AuditEvent)
+
+
+def _event_maker(
+    plan: UploadPlan | ContactPlan, at: dt.datetime, channel: Channel, product: Product
+) -> Callable[[AuditKind, str, tuple[FieldChange, ...]], AuditEvent]:
+    """What makes ``plan``'s audit events, given each one's kind, key and changes."""
+    rules = tuple(plan.decision.rules)
+    tenant, actor, role = plan.tenant_id, plan.actor.id, plan.actor.role
+    # Built as the reader builds rows: every value here is already checked (the plan's
+    # tenant and actor, the store's records), and a million events must not cost more
+    # than the commit that writes them (tests hold it to AuditEvent's constructor).
+    twin, new = _EVENT_TWIN, object.__new__
+
+    def event(kind: AuditKind, key: str, changes: tuple[FieldChange, ...]) -> AuditEvent:
+        made: Any = new(twin)
+        made.at = at
+        made.tenant_id = tenant
+        made.key = key
+        made.actor_id = actor
+        made.role = role
+        made.channel = channel
+        made.kind = kind
+        made.changes = changes
+        made.rules = rules
+        made.upload_id = None
+        made.revision = None
+        made.product = product
+        made.__class__ = AuditEvent
+        built: AuditEvent = made
+        return built
+
+    return event
 
 
 def _apply_contacts(
@@ -310,23 +318,7 @@ def _apply_contacts(
 def _contact_events(plan: ContactPlan, at: dt.datetime) -> Iterator[AuditEvent]:
     """One audit event per change of ``plan``, in :meth:`ContactPlan.changes` order; a
     spilled update's changes are those the plan wrote beside it (no contact is made)."""
-    rules = tuple(plan.decision.rules)
-    tenant, actor, role = plan.tenant_id, plan.actor.id, plan.actor.role
-
-    def event(kind: AuditKind, key: str, changes: tuple[FieldChange, ...]) -> AuditEvent:
-        return AuditEvent(
-            at=at,
-            tenant_id=tenant,
-            key=key,
-            actor_id=actor,
-            role=role,
-            channel=Channel.UPLOAD,
-            kind=kind,
-            changes=changes,
-            rules=rules,
-            product=Product.MARKETING,
-        )
-
+    event = _event_maker(plan, at, Channel.UPLOAD, Product.MARKETING)
     of = plan.key.of
     for contact in plan.creates:
         yield event(AuditKind.CREATED, of(contact), ())
