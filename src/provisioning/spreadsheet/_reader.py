@@ -23,7 +23,13 @@ from ._options import OptionNames
 from ._parse import compile_builder, parse_row
 from ._source import LineSource, blank_run, count_breaks, encoding_name, physical_lines
 from ._templates import Column, R, Template
-from ._workbook import DEFAULT_MAX_ROWS, DEFAULT_MAX_UNCOMPRESSED_SIZE, WorkbookFound, WorkbookLines
+from ._workbook import (
+    DEFAULT_MAX_ROWS,
+    DEFAULT_MAX_UNCOMPRESSED_SIZE,
+    WorkbookFound,
+    WorkbookLines,
+    cell_texts,
+)
 
 __all__ = [
     "DEFAULT_MAX_COLUMNS",
@@ -151,6 +157,9 @@ class Reader(Generic[R]):
     that cannot be taken whole.
     """
 
+    #: A workbook's rows after the header, as calamine gives their cells.
+    _cells: Iterator[list[Any]]
+
     def __init__(
         self,
         stream: IO[Any],
@@ -260,7 +269,7 @@ class Reader(Generic[R]):
         self._read_header()
         self._iterator: Iterator[R | RowError] = self._rows()
         if self._workbook is not None:
-            self._iterator = self._with_cells(self._iterator)
+            self._iterator = self._with_cells(self._sheet_rows())
 
     # -- public --------------------------------------------------------------------------
 
@@ -408,10 +417,12 @@ class Reader(Generic[R]):
         )
         self._workbook = book
         self._cell_line = _row_line
-        self._lines = iter(book)
-        self._feed = _Feed(self._lines, self._max_record)
+        self._cells = book.rows()
+        header = book.line(next(self._cells))
+        self._lines = iter(())
+        self._feed = _Feed(iter((header,)), self._max_record)
         self._csv = csv.reader(self._feed, delimiter=self.template.delimiter, strict=True)
-        return next(self._lines)
+        return header
 
     def _header_cell(self, problem: RowError, cells: list[str]) -> RowError:
         """A header problem with its cell: the one holding its value, else the row."""
@@ -612,6 +623,100 @@ class Reader(Generic[R]):
             yield item
         if guessing and source.guess is not None:
             yield self._guessed()
+        counts["rows"] = record
+        counts["lines"] = line
+        counts["valid"] = valid
+        self._complete = True
+
+    def _sheet_rows(self) -> Iterator[R | RowError]:  # noqa: PLR0915 - the hot loop, kept flat
+        """A workbook's rows, as :meth:`_rows` reads lines: each row's cells come as
+        calamine gives them, so no line is joined, split or unquoted; a cell gets the
+        careful look when it may start with a formula trigger or an escape, or is long."""
+        template = self.template
+        layout = self.layout
+        counts = self._counts
+        for warning in self._header_warnings:
+            counts["warnings"] += 1
+            yield warning
+        width = len(layout)
+        build = compile_builder(template, layout, self.date_order)
+        triggers = "'" + FORMULA_TRIGGERS
+        # The cells joined by line breaks: a cell starts at the start or after a break.
+        care = re.compile("\n[" + re.escape(triggers) + "]")
+        search = care.search
+        finditer = care.finditer
+        breaks = width - 1
+        max_field = self._max_field
+        inspect = self._inspect
+        key_of, email_of = self._unique_getters()
+        keys, emails = self._keys, self._emails
+        texts = cell_texts()
+        line = self._line
+        record = 0
+        valid = 0
+        for cells in self._cells:
+            record += 1
+            line += 1
+            start = line
+            fields = texts(cells)
+            joined = "\n".join(fields)
+            if (
+                joined[:1] in triggers
+                or search(joined) is not None
+                or len(joined) > max_field
+                or len(fields) != width
+            ):
+                if not any(fields):  # an empty row: no value, nothing lost
+                    counts["blank"] += 1
+                    continue
+                look: list[int] | None = None
+                if len(joined) <= max_field and joined.count("\n") == breaks:
+                    # No cell holds a line break: the pattern points at the cells to look at.
+                    look = [joined.count("\n", 0, m.start()) + 1 for m in finditer(joined)]
+                    if joined[:1] in triggers:
+                        look.insert(0, 0)
+                outcome = inspect(fields, record, start, width, look)
+                if outcome is None:
+                    counts["blank"] += 1
+                    continue
+                fields, notes, failed = outcome
+                for note in notes:
+                    if note.severity is Severity.WARNING:
+                        counts["warnings"] += 1
+                    yield note
+                if failed:
+                    self._failed("invalid", start)
+                    continue
+            item = build(fields)
+            if item is None:
+                parsed = parse_row(template, layout, fields, self.date_order)
+                if parsed.record is None:
+                    if not any(f.strip() for f in fields):
+                        counts["blank"] += 1
+                        continue
+                    found = list(parsed.problems)
+                    found += self._repeats(fields, *self._seen(fields, found, keys, emails))
+                    yield from self._problems(found, fields, record, start)
+                    continue
+                item = parsed.record
+            email_hash = hash(email_of(item).lower())
+            seen_email = emails.get(email_hash)
+            if key_of is None:
+                seen_key = key_hash = None
+            else:
+                key_hash = hash(key_of(item))
+                seen_key = keys.get(key_hash)
+            if seen_key is not None or seen_email is not None:
+                found = self._repeats(fields, seen_key, seen_email)
+                yield from self._problems(found, fields, record, start)
+                continue
+            emails[email_hash] = start
+            if key_hash is not None:
+                keys[key_hash] = start
+            valid += 1
+            counts["valid"] = valid
+            counts["rows"] = record
+            yield item
         counts["rows"] = record
         counts["lines"] = line
         counts["valid"] = valid

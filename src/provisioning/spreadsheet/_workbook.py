@@ -32,7 +32,7 @@ import queue
 import re
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any, NamedTuple
 from xml.etree import ElementTree as ET
 from xml.parsers import expat
@@ -150,10 +150,21 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-class WorkbookLines:
-    """The rows of one sheet of an .xlsx workbook, as lines the reader parses.
+def cell_texts() -> Callable[[list[Any]], list[str]]:
+    """A function giving a row's cells as text, each as a CSV export of it would hold."""
+    texts = _TEXTS.get
+    text = _text
 
-    Iterate once; ``header_row`` is the sheet row of the first line (the header),
+    def convert(row: list[Any]) -> list[str]:
+        return [c if c.__class__ is str else (texts(c.__class__) or text)(c) for c in row]
+
+    return convert
+
+
+class WorkbookLines:
+    """One sheet of an .xlsx workbook, checked, for the reader: :meth:`rows` once.
+
+    ``header_row`` is the sheet row of the first line (the header),
     ``sheet`` the sheet's name. Raises :class:`~provisioning.SpreadsheetError` (code
     ``workbook``, or ``file_too_large``) when the workbook cannot be read or breaks a cap.
     """
@@ -384,32 +395,8 @@ class WorkbookLines:
                     self.header_row = row + 1
                 yield cells
 
-    def __iter__(self) -> Iterator[str]:
-        rows = self.rows()
-        for row in rows:
-            yield self._line(row)
-            break
-        else:
-            return
-        delimiter = self._delimiter
-        special = re.compile("[" + re.escape(delimiter) + '"\r\n]')
-        # A line needs quoting only when a cell holds a quote, a break or the delimiter.
-        breaks = re.compile('["\r\n]').search
-        texts = _TEXTS.get
-        text = _text
-        for row in rows:
-            cells = [c if c.__class__ is str else (texts(c.__class__) or text)(c) for c in row]
-            if not any(cells):
-                yield "\n"
-                continue
-            line = delimiter.join(cells)
-            if breaks(line) is not None or line.count(delimiter) != len(cells) - 1:
-                line = delimiter.join(
-                    '"' + c.replace('"', '""') + '"' if special.search(c) else c for c in cells
-                )
-            yield line + "\n"
-
-    def _line(self, row: list[Any]) -> str:
+    def line(self, row: list[Any]) -> str:
+        """A row as one line of delimited text (the header's, which the reader splits)."""
         delimiter = self._delimiter
         cells = [_text(c) for c in row]
         special = re.compile("[" + re.escape(delimiter) + '"\r\n]')
