@@ -218,6 +218,14 @@ def contact_values(contact: Contact) -> dict[str, Any]:
     return dict(zip(_CONTACT_NAMES, _CONTACT_CODEC.encode(contact), strict=True))
 
 
+def contact_field_value(name: str, value: object) -> Any:
+    """A plain value an event kept (what :func:`contact_values` gives) as the contact
+    field ``name`` holds it; ``KeyError`` for no such field, ``ValueError`` or
+    ``TypeError`` for a value of the wrong kind. The field's own checks run when a
+    contact is made with it."""
+    return _CONTACT_CODEC.read(name, value)
+
+
 def contact_changes(old: Contact, new: Contact) -> tuple[FieldChange, ...]:
     """The fields of two contacts that differ, in field order, with plain JSON values.
 

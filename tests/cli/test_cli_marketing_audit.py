@@ -129,3 +129,71 @@ def test_the_template_of_a_tenant_refuses_what_does_not_fit(tmp_path: Path) -> N
     assert unknown.code == 2
     assert "no tenant 'nobody'" in unknown.err
     assert not (tmp_path / "t.txt").exists()
+
+
+def _contacts(count: int, name: str = "C") -> str:
+    return "Email,MemberId,FirstName\r\n" + "".join(
+        f"c{n}@example.com,M{n},{name}{n}\r\n" for n in range(count)
+    )
+
+
+def test_revert_of_a_marketing_upload_is_found_from_its_id(tmp_path: Path) -> None:
+    """revert takes the upload's id alone: a Marketing upload's contacts get their old
+    values back, the ones it created are unsubscribed, a contact changed since is left
+    alone; the revert is listed and audited as Marketing's, and is done once."""
+    cli = _delta(tmp_path)
+    _apply(cli, "users.csv", COMMUNITY_FILE, "community")  # upload 1, a Community one
+    _apply(cli, "first.csv", _contacts(6), "marketing")  # upload 2
+    second = _contacts(2, "New") + "new@example.com,M9,Nina\r\n"
+    _apply(cli, "second.csv", second, "marketing", "--mode", "partial")  # upload 3
+    _apply(cli, "third.csv", _contacts(1, "Later"), "marketing", "--mode", "partial")  # 4
+    reverted = cli("revert", "3", "--tenant", "delta", "--actor", "dee", "--yes")
+    assert reverted.code == 0, reverted.err
+    assert "revert of upload 3 to delta (marketing enterprise, by member_id" in reverted.out
+    exported = cli("export", "--tenant", "delta", "--product", "marketing")
+    names = {line.split(",")[1]: line.split(",")[2] for line in exported.out.splitlines()[1:]}
+    assert (names["M0"], names["M1"]) == ("Later0", "C1")
+    # M9, created by upload 3, is unsubscribed now: a contact file has no such column.
+    assert "M9" not in names
+    assert "1 unsubscribed contact(s) left out" in exported.err
+    history = cli("history", "M9", "--tenant", "delta", "--format", "json")
+    last = json.loads(history.out.splitlines()[-1])
+    assert (last["channel"], last["product"]) == ("revert", "marketing")
+    assert last["changes"] == {"subscription": {"old": "subscribed", "new": "unsubscribed"}}
+    listed = cli("uploads", "--tenant", "delta", "--format", "json").json()
+    assert (listed[-1]["file_digest"], listed[-1]["product"]) == ("revert:3", "marketing")
+    again = cli("revert", "3", "--tenant", "delta", "--actor", "dee", "--yes")
+    assert again.code == 1
+    assert "reverted already" in again.err
+    # The Community upload is reverted as ever, from its id too.
+    community = cli("revert", "1", "--tenant", "delta", "--actor", "dee", "--yes", "--format",
+                    "json", "--override", "mass_deactivation")  # fmt: skip
+    assert community.code == 0, community.err
+    assert community.json()["product"] == "community"
+
+
+def test_revert_of_a_first_marketing_upload_is_held_and_shows_what_is_left_alone(
+    tmp_path: Path,
+) -> None:
+    """Unsubscribing everyone the first upload created is held (mass_deactivation, exit
+    1) until overridden; the JSON plan lists the contact changed since as a conflict."""
+    cli = _delta(tmp_path)
+    _apply(cli, "first.csv", _contacts(4), "marketing")
+    _apply(cli, "second.csv", _contacts(1, "Later"), "marketing", "--mode", "partial")
+    held = cli("revert", "1", "--tenant", "delta", "--actor", "dee", "--yes", "--format", "json")
+    assert held.code == 1
+    data = held.json()
+    assert data["verdict"] == "held"
+    assert data["counts"]["unsubscribed"] == 3
+    assert [c["key"] for c in data["conflicts"]] == ["M0"]
+    done = cli("revert", "1", "--tenant", "delta", "--actor", "dee", "--yes",
+               "--override", "mass_deactivation")  # fmt: skip
+    assert done.code == 0, done.err
+    exported = cli("export", "--tenant", "delta", "--product", "marketing")
+    assert exported.code == 0, exported.err
+    assert exported.out.splitlines()[1:] == ["c0@example.com,M0,Later0,"]
+    # Unsubscribed, never deleted: the history still has each one.
+    assert "3 unsubscribed contact(s) left out" in exported.err
+    for key in ("M1", "M2", "M3"):
+        trail = cli("history", key, "--tenant", "delta", "--product", "marketing").out
+        assert "revert" in trail

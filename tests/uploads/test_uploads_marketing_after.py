@@ -276,3 +276,99 @@ def test_a_plan_kept_in_temporary_files_writes_the_same_results(repo: AuditRepos
 _ENTRY = pv.repository.UploadEntry(
     tenant_id="acme", actor_id="sa-1", at=NOW, file_digest="x", mode="full", product="marketing"
 )
+
+
+# -- revert --------------------------------------------------------------------------------
+
+
+def test_each_product_is_reverted_by_its_own_function(repo: AuditRepository) -> None:
+    """plan_revert refuses a Marketing upload and plan_contacts_revert a Community one,
+    each naming the other; an unknown upload is NotFoundError, a bad id InvalidValueError."""
+    ada = pv.UserRecord(
+        legacy_contact_key="1001", first_name="A", last_name="L", email="a@example.com",
+        company_name="E",
+    )  # fmt: skip
+    pv.apply_plan(pv.plan_upload(BOTH, ADMIN, [ada], repo, as_of=DAY), repo, now=NOW)
+    _contacts(BOTH, "Email,MemberId\r\nada@example.com,M1\r\n", repo)
+    with pytest.raises(pv.RefusedError, match="plan_contacts_revert reverts it"):
+        pv.plan_revert(BOTH, ADMIN, 2, repo, as_of=DAY)
+    with pytest.raises(pv.RefusedError, match="plan_revert reverts it") as caught:
+        pv.plan_contacts_revert(BOTH, ADMIN, 1, repo, as_of=DAY)
+    assert caught.value.rules == (pv.RuleId.REVERT_UPLOAD,)
+    with pytest.raises(pv.NotFoundError, match="has no upload 7"):
+        pv.plan_contacts_revert(BOTH, ADMIN, 7, repo, as_of=DAY)
+    for bad in (0, -1, True, "2", 2.0):
+        with pytest.raises(pv.InvalidValueError, match="upload_id"):
+            pv.plan_contacts_revert(BOTH, ADMIN, bad, repo, as_of=DAY)  # type: ignore[arg-type]
+
+
+def test_only_a_super_admin_reverts_a_marketing_upload(repo: AuditRepository) -> None:
+    """REVERT_UPLOAD: a Site Admin's revert is a refused plan, which apply_plan refuses."""
+    receipt = _contacts(ENTERPRISE, "Email\r\nada@example.com\r\n", repo)
+    site_admin = pv.Actor(id="sa-2", role="site_admin")
+    plan = pv.plan_contacts_revert(ENTERPRISE, site_admin, receipt.entry.id or 0, repo)
+    assert plan.refused
+    assert plan.rules == (pv.RuleId.REVERT_UPLOAD,)
+    assert plan.summary().startswith("revert:1 to acme (marketing enterprise")
+    with pytest.raises(pv.RefusedError):
+        pv.apply_plan(plan, repo)
+
+
+def test_a_store_without_contacts_or_an_audit_trail_cannot_revert() -> None:
+    """A store that keeps no audit trail (or no contacts) is named, not guessed around."""
+
+    class NoTrail:
+        """The memory store with its audit trail hidden."""
+
+        def __init__(self) -> None:
+            self._repo = MemoryRepository()
+
+        def __getattr__(self, name: str) -> object:
+            if name in {"events", "record_refusal"}:
+                raise AttributeError(name)
+            return getattr(self._repo, name)
+
+    with pytest.raises(pv.InvalidValueError, match="no audit trail"):
+        pv.plan_contacts_revert(ENTERPRISE, ADMIN, 1, NoTrail())  # type: ignore[arg-type]
+
+
+def test_a_value_before_the_upload_that_is_no_longer_valid_is_left_alone(
+    repo: AuditRepository,
+) -> None:
+    """An event whose old value no contact may hold (an upload of another version, a
+    trail written by hand): the contact is left as it is (``invalid_before``)."""
+    _contacts(ENTERPRISE, "Email,FirstName\r\nada@example.com,Ada\r\n", repo)
+    event = pv.AuditEvent(
+        at=NOW, tenant_id="acme", key="ada@example.com", actor_id="sa-1", role="super_admin",
+        channel="upload", kind="updated", product="marketing",
+        changes=[pv.FieldChange("first_name", {"not": "text"}, "Ada")],
+    )  # fmt: skip
+    entry = pv.repository.UploadEntry(
+        tenant_id="acme", actor_id="sa-1", at=NOW, file_digest="x", mode="partial",
+        product="marketing",
+    )  # fmt: skip
+    repo.commit("acme", pv.repository.ChangeSet(upload=entry, events=[event]), 1)
+    plan = pv.plan_contacts_revert(ENTERPRISE, ADMIN, 2, repo, as_of=DAY)
+    assert [(c.key, c.code) for c in plan.conflicts] == [("ada@example.com", "invalid_before")]
+    assert "no longer valid" in plan.conflicts[0].message
+    assert plan.applicable  # a contact left alone holds nothing
+
+
+def test_a_marketing_revert_writes_results_by_outcome(repo: AuditRepository) -> None:
+    """The revert's results: updated and unsubscribed contacts, then those left alone."""
+    _contacts(ENTERPRISE, "Email,FirstName\r\nada@example.com,Ada\r\nbo@example.com,Bo\r\n", repo)
+    second = _contacts(
+        ENTERPRISE, "Email,FirstName\r\nada@example.com,Augusta\r\nbo@example.com,B\r\n"
+        "cy@example.com,Cy\r\n", repo, mode="partial",
+    )  # fmt: skip
+    _contacts(ENTERPRISE, "Email,FirstName\r\nbo@example.com,Bob\r\n", repo, mode="partial")
+    plan = pv.plan_contacts_revert(
+        ENTERPRISE, ADMIN, second.entry.id or 0, repo, as_of=DAY, overrides="mass_deactivation"
+    )
+    rows = _results(pv.apply_plan(plan, repo, now=NOW))
+    assert [r[2:5] for r in rows] == [
+        ["ada@example.com", "updated", ""],
+        ["cy@example.com", "unsubscribed", ""],
+        ["bo@example.com", "skipped", "changed_since"],
+    ]
+    assert rows[0][7] == "first_name: 'Augusta' -> 'Ada'"

@@ -36,7 +36,7 @@ from ..exceptions import (
     RepositoryError,
     SpreadsheetError,
 )
-from ..records import RecordStatus, UserRecord
+from ..records import Contact, RecordStatus, SubscriptionStatus, UserRecord
 from ..repository import ChangeSetError, UploadMode
 from ..rules import ACTING_ROLE, check, decide, sso_eligibility
 from ..serialization import tenant_to_json
@@ -58,10 +58,10 @@ from ..tenants import Tenant
 from ..uploads import (
     Receipt,
     Safeguard,
-    UploadPlan,
     apply_plan,
     contact_template,
     plan_contacts,
+    plan_contacts_revert,
     plan_revert,
     plan_spooled,
     tenant_as_stored,
@@ -1304,12 +1304,9 @@ def _someone_to_ask(yes: bool, review: str = "review first (`provisioning plan`)
         )
 
 
-def _confirm_and_apply(
-    state: _State, store: Store, plan: UploadPlan, yes: bool, fmt: str
-) -> Receipt:
+def _confirm_and_apply(state: _State, store: Store, plan: AnyPlan, yes: bool, fmt: str) -> Receipt:
     """Ask (unless ``--yes``), then apply ``plan`` with a progress bar; the receipt."""
-    counted = plan.counts
-    total = counted.created + counted.updated + counted.deactivated + counted.reactivated
+    total = render.change_total(plan)
     if not yes:
         if not sys.stdin.isatty():
             raise click.UsageError(
@@ -1460,7 +1457,11 @@ def revert_command(
     yes: bool,
     fmt: str,
 ) -> None:
-    """Undo an upload: plan its records back, show the plan, ask, apply it whole."""
+    """Undo an upload: plan its records back, show the plan, ask, apply it whole.
+
+    The upload's id says which product it was: a Marketing upload's contacts get their
+    old values back, and the contacts it created are unsubscribed.
+    """
     _someone_to_ask(yes, review="to review the revert first, run it on a terminal")
     state = _state(ctx)
     store = state.open(ctx)
@@ -1468,16 +1469,23 @@ def revert_command(
     actor = _load_actor(store, t, actor_id)
     admins = [a.id for a in store.actors(t.id) if a.role is Role.SUPER_ADMIN]
     decided_by = _still(store, t, actor)
+    plan: AnyPlan
     with store.repo.snapshot():
-        plan = plan_revert(
-            t,
-            actor,
-            upload_id,
-            store.repo,
-            as_of=_day(as_of),
-            overrides=overrides,
-            protected_keys=admins,
-        )
+        entry = next((e for e in store.repo.uploads(t.id) if e.id == upload_id), None)
+        if entry is not None and entry.product is Product.MARKETING:
+            plan = plan_contacts_revert(
+                t, actor, upload_id, store.repo, as_of=_day(as_of), overrides=overrides
+            )
+        else:
+            plan = plan_revert(
+                t,
+                actor,
+                upload_id,
+                store.repo,
+                as_of=_day(as_of),
+                overrides=overrides,
+                protected_keys=admins,
+            )
     if _stored_digest(store, t.id) != decided_by:
         raise _changed_meanwhile(t.id)
     if not plan.applicable:
@@ -1901,11 +1909,29 @@ def _export_contacts(state: _State, store: Store, tenant_id: str, output: Path |
         extra = sorted(
             {k for _, c in store.repo.contacts(t.id) for k in c.custom if k not in known}
         )
+        # A contact file has no subscription column (MARKETING_SUBSCRIPTION_UPLOADS):
+        # the unsubscribed contacts (by a full import, or a revert) are left out, and
+        # said to be; an upload of the file keeps them as they are.
+        unsubscribed = [0]
+
+        def subscribed() -> Iterator[Contact]:
+            for _, contact in store.repo.contacts(t.id):
+                if contact.subscription is SubscriptionStatus.UNSUBSCRIBED:
+                    unsubscribed[0] += 1
+                else:
+                    yield contact
+
         with atomic_output(output) as stream:
-            contacts = (c for _, c in store.repo.contacts(t.id))
-            count = write(contacts, stream, template, extra_columns=extra)
+            count = write(subscribed(), stream, template, extra_columns=extra)
     if output is not None:
         state.err.print(render.text(f"exported {count} contacts of {t.id} to {output}"))
+    if unsubscribed[0]:
+        state.err.print(
+            render.text(
+                f"{unsubscribed[0]} unsubscribed contact(s) left out: a contact file has no "
+                "subscription column, and an upload of it keeps them as they are"
+            )
+        )
 
 
 # -- rules -------------------------------------------------------------------------------

@@ -398,7 +398,7 @@ def print_plan(console: Console, plan: AnyPlan, *, limit: int = 10) -> None:
     """The plan for a person: verdict, counts, findings, then the first changes."""
     tone = {"ready": "bold green", "held": "bold yellow", "refused": "bold red"}[verdict(plan)]
     reverted = (plan.file_digest or "").removeprefix("revert:")
-    upload = isinstance(plan, ContactPlan) or plan.channel is Channel.UPLOAD
+    upload = plan.channel is Channel.UPLOAD
     what = "upload" if upload else f"revert of upload {reverted}"
     product = (
         f"{plan.product} {plan.edition}, by {plan.key}"

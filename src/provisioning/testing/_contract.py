@@ -45,7 +45,7 @@ import attrs
 import pytest
 
 from .._fields import FieldKind, FieldSpec, field_specs
-from ..actors import Role
+from ..actors import Actor, Role
 from ..adapters import COMMIT_STEPS, FaultHook, fail_at
 from ..audit import (
     AuditEvent,
@@ -57,7 +57,13 @@ from ..audit import (
     redacted,
 )
 from ..catalog import Product
-from ..exceptions import ConflictError, InvalidValueError, NotFoundError, RepositoryError
+from ..exceptions import (
+    ConflictError,
+    InvalidValueError,
+    NotFoundError,
+    RefusedError,
+    RepositoryError,
+)
 from ..records import Contact, ContactKey, RecordStatus, UserRecord
 from ..repository import (
     AuditLog,
@@ -77,6 +83,14 @@ from ..repository import (
     UploadMode,
 )
 from ..tenants import SsoSetup, Tenant
+from ..uploads import (
+    ContactPlan,
+    Receipt,
+    Safeguard,
+    apply_plan,
+    plan_contacts,
+    plan_contacts_revert,
+)
 
 __all__ = [
     "AuditLogContract",
@@ -1821,6 +1835,11 @@ class ContactRepository(Repository, ContactStore, Protocol):
     """A repository that keeps Marketing contacts."""
 
 
+@runtime_checkable
+class _AuditedContacts(ContactRepository, AuditLog, Protocol):
+    """A repository that keeps Marketing contacts and an audit trail."""
+
+
 _CONTACT_SPECS = field_specs(Contact)
 #: The contact's member id (its key under the by-member-id template), and one optional
 #: text field, for a change a test makes to a contact.
@@ -2294,3 +2313,153 @@ class ContactStoreContract:
         switch.armed = False
         assert writer.commit_contact_stream(ACME, stream(), 1) == 2
         assert repository.contact_count(ACME) == 3
+
+    # Reverting a Marketing upload (the store's reads and audit trail, end to end)
+
+    def _reverting(self, repository: ContactRepository) -> _AuditedContacts:
+        if not isinstance(repository, _AuditedContacts):
+            pytest.skip("the repository keeps no audit trail: no upload can be reverted")
+        return repository
+
+    def test_a_marketing_upload_is_reverted_whole_and_audited(
+        self, repository: ContactRepository
+    ) -> None:
+        """The contacts it changed get their old values back, those it created are
+        unsubscribed (never deleted); the revert is an upload entry ``revert:N`` of
+        product marketing, its events in the channel revert."""
+        repository = self._reverting(repository)
+        first = [_contact(f"c{n}@example.com", text=f"C{n}") for n in range(6)]
+        _upload_contacts(repository, first)
+        before = _contacts_of(repository)
+        second = [_contact("c0@example.com", text="Changed"), _contact("new@example.com")]
+        upload = _upload_contacts(repository, second)
+        revert = _revert_contacts(repository, upload)
+        assert revert.applicable
+        assert (len(revert.updates), len(revert.unsubscribes), revert.conflicts) == (1, 1, ())
+        receipt = _apply(revert, repository)
+        after = dict(_contacts_of(repository))
+        assert [(k, after[k]) for k, _ in before] == before
+        assert after["new@example.com"].subscription.value == "unsubscribed"
+        assert repository.contact_count(ACME) == 7
+        entry = repository.uploads(ACME)[-1]
+        assert (entry.file_digest, entry.product, entry.mode) == (
+            f"revert:{upload}",
+            Product.MARKETING,
+            UploadMode.PARTIAL,
+        )
+        events = list(repository.events(ACME, upload_id=receipt.entry.id))
+        assert sorted((e.key, e.channel, e.product) for e in events) == [
+            ("c0@example.com", Channel.REVERT, Product.MARKETING),
+            ("new@example.com", Channel.REVERT, Product.MARKETING),
+        ]
+
+    def test_a_contact_changed_since_is_left_alone_and_reverted_once(
+        self, repository: ContactRepository
+    ) -> None:
+        """A contact a later upload changed keeps that change (``changed_since``); a
+        second revert of the same upload is refused; reverting the revert brings the
+        upload's changes back."""
+        repository = self._reverting(repository)
+        _upload_contacts(repository, [_contact(f"c{n}@example.com") for n in range(6)])
+        upload = _upload_contacts(
+            repository,
+            [_contact("c0@example.com", text="A"), _contact("c1@example.com", text="B")],
+        )
+        _upload_contacts(repository, [_contact("c1@example.com", text="Later")])
+        revert = _revert_contacts(repository, upload)
+        assert [(c.key, c.code) for c in revert.conflicts] == [("c1@example.com", "changed_since")]
+        assert [u.key for u in revert.updates] == ["c0@example.com"]
+        undone = _apply(revert, repository)
+        contacts = dict(_contacts_of(repository))
+        assert getattr(contacts["c0@example.com"], _CONTACT_TEXT) is None
+        assert getattr(contacts["c1@example.com"], _CONTACT_TEXT) == "Later"
+        with pytest.raises(RefusedError, match=f"reverted already, by upload {undone.entry.id}"):
+            _revert_contacts(repository, upload)
+        _apply(_revert_contacts(repository, undone.entry.id or 0), repository)
+        assert getattr(dict(_contacts_of(repository))["c0@example.com"], _CONTACT_TEXT) == "A"
+
+    def test_a_reverted_email_another_contact_took_is_a_conflict(
+        self, repository: ContactRepository
+    ) -> None:
+        """By member id: an upload moved M1 to a new email, and a later one gave M1's
+        old email to M3. The revert leaves M1 as it is (``identity_conflict``, holding
+        the plan until overridden); emails two contacts swapped go back swapped."""
+        repository = self._reverting(repository)
+        by_id = ContactKey.MEMBER_ID
+        old = [_contact(f"{m.lower()}@example.com", m) for m in ("M1", "M4", "M5", "M6")]
+        _upload_contacts(repository, old, key=by_id)
+        moved = [
+            _contact("m1.new@example.com", "M1"),
+            _contact("m5@example.com", "M4"),
+            _contact("m4@example.com", "M5"),
+        ]
+        upload = _upload_contacts(repository, moved, key=by_id)
+        _upload_contacts(repository, [_contact("m1@example.com", "M3")], key=by_id)
+        revert = _revert_contacts(repository, upload, key=by_id)
+        assert [(c.key, c.code, c.owner_key) for c in revert.conflicts] == [
+            ("M1", "identity_conflict", "M3")
+        ]
+        assert revert.held_by == {Safeguard.IDENTITY_CONFLICT}
+        _apply(_revert_contacts(repository, upload, key=by_id, overrides="identity_conflict"),
+               repository)  # fmt: skip
+        contacts = dict(_contacts_of(repository))
+        assert {k: c.email for k, c in contacts.items()} == {
+            "M1": "m1.new@example.com",
+            "M3": "m1@example.com",
+            "M4": "m4@example.com",
+            "M5": "m5@example.com",
+            "M6": "m6@example.com",
+        }
+
+    def test_reverting_a_first_upload_is_held_as_a_mass_unsubscribe(
+        self, repository: ContactRepository
+    ) -> None:
+        """Unsubscribing everyone a first upload created trips ``mass_deactivation``;
+        with it overridden, every contact is unsubscribed and none deleted."""
+        repository = self._reverting(repository)
+        upload = _upload_contacts(repository, [_contact(f"c{n}@example.com") for n in range(3)])
+        held = _revert_contacts(repository, upload)
+        assert held.held_by == {Safeguard.MASS_DEACTIVATION}
+        _apply(_revert_contacts(repository, upload, overrides="mass_deactivation"), repository)
+        assert [c.subscription.value for _, c in _contacts_of(repository)] == ["unsubscribed"] * 3
+
+
+def _contact_tenant(key: ContactKey) -> Tenant:
+    return Tenant(
+        id=ACME, name="Acme", products={"marketing": "spreadsheet_upload"}, marketing_key=key
+    )
+
+
+_REVERTER = Actor(id="sa-1", role=Role.SUPER_ADMIN)
+_DAY = dt.date(2026, 3, 1)
+
+
+def _upload_contacts(
+    repository: ContactRepository, contacts: Sequence[Contact], key: ContactKey = ContactKey.EMAIL
+) -> int:
+    """Plan and apply a partial Marketing upload of ``contacts``; its upload id."""
+    plan = plan_contacts(
+        _contact_tenant(key), _REVERTER, contacts, repository, mode="partial", as_of=_DAY
+    )
+    return _apply(plan, repository).entry.id or 0
+
+
+def _revert_contacts(
+    repository: ContactRepository,
+    upload_id: int,
+    key: ContactKey = ContactKey.EMAIL,
+    overrides: str = "",
+) -> ContactPlan:
+    return plan_contacts_revert(
+        _contact_tenant(key),
+        _REVERTER,
+        upload_id,
+        repository,
+        as_of=_DAY,
+        overrides=[overrides] if overrides else [],
+    )
+
+
+def _apply(plan: ContactPlan, repository: ContactRepository) -> Receipt:
+    assert plan.applicable, plan.summary()
+    return apply_plan(plan, repository, now=_AT)

@@ -19,6 +19,7 @@
 
 from ..repository import UploadMode
 from ._apply import EventKind, Receipt, RecordEvent, apply_plan
+from ._contact_revert import plan_contacts_revert
 from ._contacts import (
     ContactConflict,
     ContactCounts,
@@ -57,6 +58,7 @@ __all__ = [
     "contact_template",
     "plan_contacts",
     "plan_contacts_file",
+    "plan_contacts_revert",
     "plan_revert",
     "plan_spooled",
     "plan_upload",

@@ -318,7 +318,7 @@ def _apply_contacts(
 def _contact_events(plan: ContactPlan, at: dt.datetime) -> Iterator[AuditEvent]:
     """One audit event per change of ``plan``, in :meth:`ContactPlan.changes` order; a
     spilled update's changes are those the plan wrote beside it (no contact is made)."""
-    event = _event_maker(plan, at, Channel.UPLOAD, Product.MARKETING)
+    event = _event_maker(plan, at, plan.channel, Product.MARKETING)
     of = plan.key.of
     for contact in plan.creates:
         yield event(AuditKind.CREATED, of(contact), ())

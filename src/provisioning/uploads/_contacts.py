@@ -236,8 +236,9 @@ class ContactPlan(PlanVerdict):
 
     def summary(self) -> str:
         """A few lines for a person: verdict, counts, what holds the plan."""
+        what = self.file_digest if self.channel is Channel.REVERT else "upload"
         head = (
-            f"upload to {self.tenant_id} (marketing {self.edition}, by {self.key}, "
+            f"{what} to {self.tenant_id} (marketing {self.edition}, by {self.key}, "
             f"{self.mode}) by {self.actor.id}"
         )
         if self.refused:

@@ -63,8 +63,8 @@ def plan_revert(
     :class:`~provisioning.NotFoundError` when the tenant has no such upload, and
     :class:`~provisioning.RefusedError` naming ``REVERT_UPLOAD`` for an upload applied
     before the store kept an audit trail (there is no record of what it changed) or for
-    a Marketing upload. The plan's ``conflicts`` list the records changed again since,
-    left as they are.
+    a Marketing upload (:func:`~provisioning.plan_contacts_revert` reverts those). The
+    plan's ``conflicts`` list the records changed again since, left as they are.
     """
     tenant = check_type(tenant, Tenant, "tenant", "a Tenant")
     actor = check_type(actor, Actor, "actor", "an Actor")
@@ -113,7 +113,7 @@ def plan_revert(
     if entry.product is not Product.COMMUNITY:
         raise RefusedError(
             f"{RuleId.REVERT_UPLOAD}: upload {upload_id} is a {entry.product.value} upload; "
-            "only Community uploads are reverted",
+            "plan_contacts_revert reverts it",
             rules=(RuleId.REVERT_UPLOAD,),
         )
     effective = tenant_as_stored(tenant, repository)
