@@ -372,3 +372,53 @@ def test_a_marketing_revert_writes_results_by_outcome(repo: AuditRepository) -> 
         ["bo@example.com", "skipped", "changed_since"],
     ]
     assert rows[0][7] == "first_name: 'Augusta' -> 'Ada'"
+
+
+def test_a_revert_kept_in_temporary_files_plans_and_applies_the_same(
+    repo: AuditRepository,
+) -> None:
+    """hold=0 keeps every list of the revert in a temporary file, and a conflict found
+    at the end is still left out of it: the same plan, the same contacts after."""
+    text = "Email,MemberId,FirstName\r\n" + "".join(
+        f"m{n}@example.com,M{n},N{n}\r\n" for n in range(8)
+    )
+    _contacts(BY_ID, text, repo)
+    moved = (
+        "Email,MemberId,FirstName\r\nm1.new@example.com,M1,X\r\nm3@example.com,M2,Y\r\n"
+        "m2@example.com,M3,Z\r\nnew@example.com,M9,W\r\n"
+    )
+    upload = _contacts(BY_ID, moved, repo, mode="partial")
+    _contacts(BY_ID, "Email,MemberId\r\nm1@example.com,M7\r\n", repo, mode="partial")
+    plans = [
+        pv.plan_contacts_revert(
+            BY_ID,
+            ADMIN,
+            upload.entry.id or 0,
+            repo,
+            as_of=DAY,
+            hold=hold,
+            overrides=["identity_conflict", "mass_deactivation"],
+        )
+        for hold in (0, 10_000)
+    ]
+    spilled, kept = plans
+    assert not isinstance(spilled.updates, tuple)
+    assert isinstance(kept.updates, tuple)
+    for plan in plans:
+        assert [u.key for u in plan.updates] == ["M2", "M3"]
+        assert [u.key for u in plan.unsubscribes] == ["M9"]
+        # M7 took M1's old email later: M1 keeps its new one.
+        assert [(c.key, c.code, c.owner_key) for c in plan.conflicts] == [
+            ("M1", "identity_conflict", "M7")
+        ]
+    assert spilled.counts == kept.counts
+    pv.apply_plan(spilled, repo, now=NOW)
+    emails = {key: c.email for key, c in repo.contacts("acme")}
+    assert (emails["M1"], emails["M2"], emails["M3"], emails["M7"]) == (
+        "m1.new@example.com",
+        "m2@example.com",
+        "m3@example.com",
+        "m1@example.com",
+    )
+    with pytest.raises(pv.InvalidValueError, match="hold"):
+        pv.plan_contacts_revert(BY_ID, ADMIN, 1, repo, hold=-1)

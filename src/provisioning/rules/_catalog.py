@@ -361,7 +361,9 @@ RULES: tuple[Rule, ...] = (
         "integration). The records it changed go back to their values before it, the "
         "records it created are deactivated, never deleted, and a record changed again "
         "since is left as it is and reported; the revert is planned, held by the same "
-        "safeguards and applied whole, as an upload is.",
+        "safeguards and applied whole, as an upload is, and an upload is reverted once. "
+        "A Marketing upload is reverted alike on its contacts: those it created are "
+        "unsubscribed.",
         source="ours, after the undo of the import tools this library competes with",
         ours=True,
         override="plan_revert(..., overrides=...) for the safeguards it trips",

@@ -34,7 +34,9 @@ from ..repository import AuditLog, ContactStore, Repository, UploadEntry, Upload
 from ..rules import DEFAULT_RULEBOOK, RuleBook, RuleId
 from ..tenants import Tenant
 from ._contacts import ContactConflict, ContactPlan, ContactUpdate
+from ._plan import HOLD
 from ._safeguards import Facts, Safeguard, check_safeguards, overrides_of
+from ._spill import Spill, contact_update_spill, string_spill
 from ._stored import tenant_as_stored
 
 __all__ = ["plan_contacts_revert", "reverted_upload"]
@@ -94,6 +96,7 @@ def plan_contacts_revert(
     rulebook: RuleBook = DEFAULT_RULEBOOK,
     as_of: dt.date | None = None,
     overrides: Safeguard | str | Iterable[Safeguard | str] = (),
+    hold: int = HOLD,
 ) -> ContactPlan:
     """Plan the revert of the Marketing upload ``upload_id`` (its id in the tenant's history).
 
@@ -111,7 +114,10 @@ def plan_contacts_revert(
     an old email another contact holds now (``identity_conflict``, which holds the plan
     unless overridden). The plan is in partial mode and trips the safeguards an upload's
     does: unsubscribing more than the allowed share of the subscribed contacts (the
-    revert of a first upload) is held by ``mass_deactivation`` until overridden.
+    revert of a first upload) is held by ``mass_deactivation`` until overridden. Memory
+    is bounded as for :func:`~provisioning.plan_contacts`: the upload's events are read
+    a batch at a time, and each list of changes keeps its first ``hold`` items in memory
+    and the rest in a temporary file.
 
     >>> import datetime as dt
     >>> import provisioning as pv
@@ -148,6 +154,10 @@ def plan_contacts_revert(
             "upload can be reverted",
             field="repository",
         )
+    if type(hold) is not int or hold < 0:
+        raise InvalidValueError(
+            f"hold must be a whole number, 0 or more, got {hold!r}", field="hold"
+        )
     day = check_day(as_of, "as_of") if as_of is not None else today()
     chosen = overrides_of(overrides)
     # The revision first, as for an upload: a commit after it makes the plan stale.
@@ -176,7 +186,7 @@ def plan_contacts_revert(
         for e in repository.events(tenant.id, after_revision=upload_id, product=_MARKETING)
         if e.kind is not AuditKind.REFUSED and e.key is not None
     }
-    planner = _RevertPlanner(repository, tenant.id, upload_id, changed_since)
+    planner = _RevertPlanner(repository, tenant.id, upload_id, changed_since, hold)
     planner.read(repository.events(tenant.id, upload_id=upload_id, product=_MARKETING))
     planner.resolve_conflicts()
     stored = subscribed = 0
@@ -201,9 +211,9 @@ def plan_contacts_revert(
     return ContactPlan(
         **common,
         revision=revision,
-        updates=planner.updates,
-        unchanged=planner.unchanged,
-        unsubscribes=planner.unsubscribes,
+        updates=planner.updates.seal(),
+        unchanged=planner.unchanged.seal(),
+        unsubscribes=planner.unsubscribes.seal(),
         conflicts=planner.conflicts,
         rows=planner.targets,
         tripped=tripped,
@@ -216,13 +226,20 @@ class _RevertPlanner:
     """The upload's events, a batch at a time against the contacts they name."""
 
     def __init__(
-        self, store: ContactStore, tenant_id: str, upload_id: int, changed_since: set[str]
+        self,
+        store: ContactStore,
+        tenant_id: str,
+        upload_id: int,
+        changed_since: set[str],
+        hold: int,
     ) -> None:
         self.store, self.tenant_id, self.upload_id = store, tenant_id, upload_id
         self.changed_since = changed_since
-        self.updates: list[ContactUpdate] = []
-        self.unchanged: list[str] = []
-        self.unsubscribes: list[ContactUpdate] = []
+        self.updates: Spill[ContactUpdate] = contact_update_spill(hold, ContactUpdate)
+        self.unchanged: Spill[str] = string_spill(hold)
+        self.unsubscribes: Spill[ContactUpdate] = contact_update_spill(hold, ContactUpdate)
+        #: The updates that give a contact back another email: checked once all are read.
+        self.moves: list[ContactUpdate] = []
         self.conflicts: list[ContactConflict] = []
         self.identity_conflicts = 0
         #: The contacts the upload touched that the revert looks at.
@@ -268,17 +285,20 @@ class _RevertPlanner:
             return
         if before == contact:
             self.unchanged.append(key)
-        else:
-            self.updates.append(ContactUpdate(key, contact, before))
+            return
+        update = ContactUpdate(key, contact, before)
+        self.updates.append(update)
+        if before.email_key != contact.email_key:
+            self.moves.append(update)
 
     def resolve_conflicts(self) -> None:
         """Leave out reverts giving a contact back an email another contact holds now (and
         the revert does not move away), or that two reverts would give back; a contact
         left out keeps its own email, so repeat until settled."""
-        moved = {u.key: u.new.email_key for u in self.updates if u.new.email_key != u.old.email_key}
-        if not moved:
+        claims = self.moves
+        if not claims:
             return
-        claims = [u for u in self.updates if u.key in moved]
+        moved = {u.key: u.new.email_key for u in claims}
         owners = self.store.contact_email_owners(self.tenant_id, list(moved.values()))
         dropped: set[str] = set()
         while True:
@@ -316,7 +336,8 @@ class _RevertPlanner:
                 self.identity_conflicts += 1
                 dropped.add(update.key)
                 moved.pop(update.key, None)
-        self.updates = [u for u in self.updates if u.key not in dropped]
+        if dropped:
+            self.updates.discard(dropped, len(dropped))
 
 
 def _with_values(contact: Contact, values: dict[str, Any]) -> Contact:
