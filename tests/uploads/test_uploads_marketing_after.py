@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import provisioning as pv
 from provisioning.adapters import MemoryRepository, SqliteRepository
+from provisioning.repository import ContactStore
 from provisioning.testing._contract import AuditRepository
 
 DAY = dt.date(2026, 11, 25)
@@ -413,6 +414,7 @@ def test_a_revert_kept_in_temporary_files_plans_and_applies_the_same(
         ]
     assert spilled.counts == kept.counts
     pv.apply_plan(spilled, repo, now=NOW)
+    assert isinstance(repo, ContactStore)
     emails = {key: c.email for key, c in repo.contacts("acme")}
     assert (emails["M1"], emails["M2"], emails["M3"], emails["M7"]) == (
         "m1.new@example.com",
