@@ -650,7 +650,7 @@ class Reader(Generic[R]):
         inspect = self._inspect
         key_of, email_of = self._unique_getters()
         keys, emails = self._keys, self._emails
-        texts = cell_texts()
+        texts = cell_texts(width)
         line = self._line
         record = 0
         valid = 0

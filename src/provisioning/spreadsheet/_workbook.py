@@ -150,14 +150,22 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def cell_texts() -> Callable[[list[Any]], list[str]]:
-    """A function giving a row's cells as text, each as a CSV export of it would hold."""
-    texts = _TEXTS.get
-    text = _text
-
-    def convert(row: list[Any]) -> list[str]:
-        return [c if c.__class__ is str else (texts(c.__class__) or text)(c) for c in row]
-
+@functools.cache
+def cell_texts(width: int) -> Callable[[list[Any]], list[str]]:
+    """A function giving a row of ``width`` cells as text, each as a CSV export of it
+    would hold (a text cell as it is); rows of other widths go cell by cell."""
+    names = [f"c{i}" for i in range(width)]
+    lines = [f"def convert(row, T={_text.__name__}):"]
+    lines.append(
+        f"    if len(row) != {width}: return [c if c.__class__ is str else T(c) for c in row]"
+    )
+    if names:
+        lines.append("    " + ", ".join(names) + ", = row")
+        lines += [f"    if {c}.__class__ is not str: {c} = T({c})" for c in names]
+    lines.append("    return [" + ", ".join(names) + "]")
+    namespace: dict[str, Any] = {_text.__name__: _text}
+    exec(compile("\n".join(lines) + "\n", "<workbook cell texts>", "exec"), namespace)  # noqa: S102 - our own generated source
+    convert: Callable[[list[Any]], list[str]] = namespace["convert"]
     return convert
 
 
@@ -362,38 +370,38 @@ class WorkbookLines:
         self.first_column = left
         row = -1  # the sheet row (0-based) of the last row handed out
         header = True
-        max_rows = self._max_rows
         for sheet in itertools.chain(pending, sheets):
             if sheet.start is None:
                 continue
             top, start = sheet.start
+            if sheet.end[0] >= self._max_rows:  # the measure holds this; belt and braces
+                raise _refuse(
+                    f"sheet {self.sheet!r} has more than {self._max_rows:,} rows (max_rows)",
+                    ErrorCode.FILE_TOO_LARGE,
+                    self._max_rows + 1,
+                )
             pad_left = [""] * (start - left)
             pad_right = [""] * (width - sheet.width - (start - left))
-            padded = bool(pad_left or pad_right)
             if not header:
                 for _ in range(top - row - 1):
                     yield []
-            row = top - 1
             # iter_rows() hands out the empty rows above the data too; a later piece's
             # rows come whole from to_python(), which starts at its data.
-            source = sheet.to_python() if top else sheet.iter_rows()
-            for cells in source:
-                row += 1
-                if row >= max_rows:
-                    raise _refuse(
-                        f"sheet {self.sheet!r} has more than {max_rows:,} rows (max_rows)",
-                        ErrorCode.FILE_TOO_LARGE,
-                        row + 1,
-                    )
-                if padded:
-                    cells = pad_left + cells + pad_right  # noqa: PLW2901 - the row, widened
-                if header:
-                    # Rows above the data are empty; calamine may or may not hand them out.
-                    if not any(cell != "" for cell in cells):
-                        continue
-                    header = False
-                    self.header_row = row + 1
-                yield cells
+            source = iter(sheet.to_python() if top else sheet.iter_rows())
+            if pad_left or pad_right:
+                source = (pad_left + cells + pad_right for cells in source)
+            row = top - 1
+            if header:
+                # Rows above the data are empty; calamine may or may not hand them out.
+                for cells in source:
+                    row += 1
+                    if any(cell != "" for cell in cells):
+                        header = False
+                        self.header_row = row + 1
+                        yield cells
+                        break
+            yield from source
+            row = sheet.end[0]
 
     def line(self, row: list[Any]) -> str:
         """A row as one line of delimited text (the header's, which the reader splits)."""
