@@ -27,12 +27,14 @@ import datetime as dt
 import functools
 import io
 import itertools
+import os
 import posixpath
 import queue
 import re
 import threading
 import zipfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import IO, Any, NamedTuple
 from xml.etree import ElementTree as ET
 from xml.parsers import expat
@@ -229,7 +231,8 @@ class WorkbookLines:
         self._columns = measure.columns
         pieces = _split(document, measure)
         #: The workbook calamine opens: only the parts checked here, under fixed names.
-        self._book = _rebuild(pieces, strings, parts.get("xl/styles.xml"), self._date1904(parts))
+        #: What calamine opens, written when the rows are asked for (see :func:`_open`).
+        self._book = (pieces, strings, parts.get("xl/styles.xml"), self._date1904(parts))
         self.header_row = 1
         self.first_column = 0
 
@@ -338,10 +341,10 @@ class WorkbookLines:
         ``first_column`` before the first row."""
         calamine = self._calamine
         try:
-            book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(self._book))
+            book = _open(calamine, *self._book)
         except calamine.CalamineError as exc:
             raise _refuse(f"the workbook cannot be read: {exc}") from None
-        self._book = b""
+        del self._book
         names = book.sheet_names
         loader = _Loader(book, names, calamine.CalamineError)
         try:
@@ -518,16 +521,45 @@ _RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
-def _rebuild(
+def _open(
+    calamine: Any,
     pieces: list[tuple[bytes, memoryview, bytes]],
     strings: bytes,
     styles: bytes | None,
     date1904: bool,
-) -> bytes:
+) -> Any:
+    """calamine's workbook of the checked parts (:func:`_rebuild`). On Linux it is
+    written to an anonymous file in memory that calamine opens by path, reading each
+    piece when it loads it; elsewhere calamine copies it from a buffer."""
+    try:
+        fd = os.memfd_create("provisioning-workbook", os.MFD_CLOEXEC)
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        fd = -1
+    if fd >= 0:
+        try:
+            with open(fd, "wb", closefd=False) as memory:
+                _rebuild(memory, pieces, strings, styles, date1904)
+            path = f"/proc/self/fd/{fd}"
+            if Path(path).exists():
+                return calamine.CalamineWorkbook.from_path(path)
+        finally:
+            os.close(fd)
+    buffer = io.BytesIO()  # pragma: no cover - without /proc or memfd_create
+    _rebuild(buffer, pieces, strings, styles, date1904)  # pragma: no cover
+    buffer.seek(0)  # pragma: no cover
+    return calamine.CalamineWorkbook.from_filelike(buffer)  # pragma: no cover
+
+
+def _rebuild(
+    out: IO[bytes],
+    pieces: list[tuple[bytes, memoryview, bytes]],
+    strings: bytes,
+    styles: bytes | None,
+    date1904: bool,
+) -> None:
     """The workbook calamine opens, written here: the sheet's pieces (sheets ``1``,
     ``2``...), the shared strings and styles as they were checked, under the names
     calamine looks for, so it reads what was measured and nothing else."""
-    out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
         z.writestr("[Content_Types].xml", _CONTENT_TYPES)
         z.writestr(
@@ -567,7 +599,6 @@ def _rebuild(
                 piece.write(opening)
                 piece.write(body)
                 piece.write(closing)
-    return out.getvalue()
 
 
 # -- the sheet's used range ------------------------------------------------------------------
@@ -809,10 +840,10 @@ _MAX_PIECES = 16
 
 def _split(document: bytes, measure: Measure) -> list[tuple[bytes, memoryview, bytes]]:
     """A plain sheet cut at row boundaries into documents of about :data:`PIECE_SIZE`
-    bytes, each the sheet's start, some of its rows and the end of its data (as those
-    three parts). Every cell of a plain sheet names its own place, so the pieces hold
-    the cells where the whole sheet does; the measure, taken over every byte, holds for
-    each piece."""
+    bytes (the first three smaller), each the sheet's start, some of its rows and the
+    end of its data (as those three parts). Every cell of a plain sheet names its own
+    place, so the pieces hold the cells where the whole sheet does; the measure, taken
+    over every byte, holds for each piece."""
     whole = memoryview(document)
     if len(document) <= PIECE_SIZE or not measure.plain:
         return [(b"", whole, b"")]
@@ -822,11 +853,18 @@ def _split(document: bytes, measure: Measure) -> list[tuple[bytes, memoryview, b
         return [(b"", whole, b"")]
     begin = opening + len(b"<sheetData>")
     start, end = document[:begin], b"</sheetData></worksheet>"
-    count = min(_MAX_PIECES, max(1, (closing - begin) // PIECE_SIZE))
+    # The first pieces are small, so that rows are read while the next ones load.
+    total = closing - begin
+    steps = [PIECE_SIZE >> 3, PIECE_SIZE >> 2, PIECE_SIZE >> 1]
+    step = max(PIECE_SIZE, -(-(total - sum(steps)) // (_MAX_PIECES - len(steps))))
     pieces = []
     at = begin
-    for n in range(1, count):
-        cut = document.find(b"</row><row ", begin + (closing - begin) * n // count, closing)
+    offset = 0
+    for size in itertools.chain(steps, itertools.repeat(step)):
+        offset += max(size, 1)
+        if offset >= total:
+            break
+        cut = document.find(b"</row><row ", begin + offset, closing)
         if cut < 0:
             break
         cut += len(b"</row>")
