@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 
 import provisioning as pv
 from provisioning.adapters import MemoryRepository, SqliteRepository
+from provisioning.audit import contact_changes, contact_with_values
 from provisioning.repository import ContactStore
+from provisioning.testing import contacts
 from provisioning.testing._contract import AuditRepository
 
 DAY = dt.date(2026, 11, 25)
@@ -424,3 +426,37 @@ def test_a_revert_kept_in_temporary_files_plans_and_applies_the_same(
     )
     with pytest.raises(pv.InvalidValueError, match="hold"):
         pv.plan_contacts_revert(BY_ID, ADMIN, 1, repo, hold=-1)
+
+
+_any_contacts = contacts(subscriptions=st.sampled_from(list(pv.SubscriptionStatus)))
+
+
+@given(_any_contacts, _any_contacts)
+def test_a_contacts_changes_applied_to_the_old_contact_give_the_new_one(
+    old: pv.Contact, new: pv.Contact
+) -> None:
+    """contact_with_values(old, the changes' new values) == new, and back with the old
+    values: what a revert does with an event's changes."""
+    changes = contact_changes(old, new)
+    assert contact_with_values(old, {c.field: c.new for c in changes}) == new
+    assert contact_with_values(new, {c.field: c.old for c in changes}) == old
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"email": "not an email"}, "email"),
+        ({"email": None}, "email"),
+        ({"subscription": "maybe"}, "subscription"),
+        ({"first_name": {"not": "text"}}, "first_name"),
+        ({"custom": "[1]"}, "custom"),
+        ({"nickname": "Ada"}, "nickname"),
+    ],
+)
+def test_a_value_no_contact_may_hold_is_refused_naming_its_field(
+    values: dict[str, object], field: str
+) -> None:
+    ada = pv.Contact(email="ada@example.com")
+    with pytest.raises(pv.InvalidValueError) as caught:
+        contact_with_values(ada, values)
+    assert caught.value.field == field

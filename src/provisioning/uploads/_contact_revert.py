@@ -24,9 +24,10 @@ from typing import Any
 import attrs
 
 from .._clock import today
+from .._fields import make_equal
 from .._validators import check_day, check_type
 from ..actors import Action, Actor
-from ..audit import AuditEvent, AuditKind, Channel, contact_field_value
+from ..audit import AuditEvent, AuditKind, Channel, contact_with_values
 from ..catalog import Product
 from ..exceptions import InvalidValueError, NotFoundError, RefusedError, RepositoryError
 from ..records import Contact, SubscriptionStatus
@@ -46,7 +47,8 @@ _PER_BATCH = 2000
 _MARKETING = Product.MARKETING
 _SUBSCRIBED = SubscriptionStatus.SUBSCRIBED
 _UNSUBSCRIBED = SubscriptionStatus.UNSUBSCRIBED
-_FIELDS = frozenset(attrs.fields_dict(Contact))
+#: ``a == b`` for two contacts, without attrs' generic comparison.
+_same = make_equal(Contact)
 
 
 def reverted_upload(
@@ -278,12 +280,12 @@ class _RevertPlanner:
                 self.unsubscribes.append(ContactUpdate(key, contact, new))
             return
         try:
-            before = _with_values(contact, {c.field: c.old for c in event.changes})
+            before = contact_with_values(contact, {c.field: c.old for c in event.changes})
         except InvalidValueError as exc:
             message = f"{key!r}: its value before upload {upload} is no longer valid: {exc}"
             self.conflicts.append(ContactConflict(contact, key, key, message, "invalid_before"))
             return
-        if before == contact:
+        if _same(before, contact):
             self.unchanged.append(key)
             return
         update = ContactUpdate(key, contact, before)
@@ -338,18 +340,3 @@ class _RevertPlanner:
                 moved.pop(update.key, None)
         if dropped:
             self.updates.discard(dropped, len(dropped))
-
-
-def _with_values(contact: Contact, values: dict[str, Any]) -> Contact:
-    """``contact`` with some fields set from plain values (what ``contact_values`` gives),
-    each checked as a new contact's is (:class:`~provisioning.InvalidValueError`)."""
-    unknown = sorted(values.keys() - _FIELDS)
-    if unknown:
-        raise InvalidValueError(f"no contact field is named {unknown[0]!r}", field=unknown[0])
-    try:
-        typed = {name: contact_field_value(name, value) for name, value in values.items()}
-        return attrs.evolve(contact, **typed)
-    except InvalidValueError:
-        raise
-    except (KeyError, ValueError, TypeError, AttributeError, RecursionError) as exc:
-        raise InvalidValueError(f"the values make no contact: {exc}") from None
