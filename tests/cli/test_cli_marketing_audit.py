@@ -160,6 +160,10 @@ def test_revert_of_a_marketing_upload_is_found_from_its_id(tmp_path: Path) -> No
     last = json.loads(history.out.splitlines()[-1])
     assert (last["channel"], last["product"]) == ("revert", "marketing")
     assert last["changes"] == {"subscription": {"old": "subscribed", "new": "unsubscribed"}}
+    table = cli("uploads", "--tenant", "delta").out
+    assert "product" in table
+    assert "marketing" in table
+    assert "community" in table
     listed = cli("uploads", "--tenant", "delta", "--format", "json").json()
     assert (listed[-1]["file_digest"], listed[-1]["product"]) == ("revert:3", "marketing")
     again = cli("revert", "3", "--tenant", "delta", "--actor", "dee", "--yes")

@@ -1340,7 +1340,7 @@ def uploads_command(ctx: click.Context, *, tenant_id: str, fmt: str) -> None:
         _emit_json(state, [render.upload_data(e) for e in entries])
         return
     table = Table(title=escape(render.safe(f"uploads of {t.id}")))
-    for column in ("id", "at", "actor", "mode", "file", "counts", "revertible"):
+    for column in ("id", "at", "actor", "product", "mode", "file", "counts", "revertible"):
         table.add_column(column)
     for e in entries:
         counts = ", ".join(f"{n} {k}" for k, n in e.counts.items() if n and k != "rows")
@@ -1348,6 +1348,7 @@ def uploads_command(ctx: click.Context, *, tenant_id: str, fmt: str) -> None:
             str(e.id),
             e.at.isoformat(timespec="seconds"),
             render.text(e.actor_id),
+            e.product.value,
             e.mode.value,
             render.text(e.file_digest[:23]),
             render.text(counts or "nothing"),
