@@ -8,7 +8,7 @@ Each rate is the best of three runs (the machine may be shared); the load is pri
 With ``--scale``, the installed command is timed as a user runs it, at each size given
 (100,000 and 1,000,000 contacts by default), against ``validate`` of the same file:
 
-    python benchmarks/marketing.py --scale [N ...] [--runs 2] [--dir FOLDER]
+    python benchmarks/marketing.py --scale [N ...] [--runs 2] [--dir FOLDER] [--postgres]
 
 - ``validate FILE --product marketing --edition professional``: the reader through every
   row, the baseline;
@@ -16,9 +16,11 @@ With ``--scale``, the installed command is timed as a user runs it, at each size
 - (b) ``plan`` of the same file against them: every row unchanged;
 - (c) ``apply --yes`` of a second file changing every contact's first name: N updated.
 
-Each command is a child process (``--db`` in the scratch folder, ``--max-file-size
-1GB``); wall time is measured around it and its peak resident set size is its own
-``ru_maxrss`` (from ``os.wait4``), in MB. Each step keeps its best time of ``--runs``
+Each command is a child process (``--db`` a SQLite file in the scratch folder, or with
+``--postgres`` a new database of a throwaway server started from the machine's binaries,
+as the tests do; ``--max-file-size 1GB``); wall time is measured around it and its peak
+resident set size (the command's, not the server's) is its own ``ru_maxrss`` (from
+``os.wait4``), in MB. Each step keeps its best time of ``--runs``
 runs and its lowest peak. Memory is flat when a step's peak grows from the smallest size
 to the largest by no more than ``validate``'s does (the reader's duplicate index, which
 grows with the file), plus the SQLite page cache the command caps (``CACHE_MIB``: a
@@ -35,6 +37,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -114,8 +117,30 @@ def _write(path: Path, n: int, first: str) -> Path:
     return path
 
 
-def scale(sizes: list[int], runs: int, folder: Path) -> int:
+def scale(sizes: list[int], runs: int, folder: Path, postgres: bool = False) -> int:
     """Run the steps at each size; print the table; 1 when memory is not flat."""
+    if not postgres:
+        return _scale(sizes, runs, folder, lambda name: folder / f"{name}.db", sqlite=True)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    import _postgres  # noqa: PLC0415 - the tests' throwaway server
+
+    binaries = _postgres.server_binaries()
+    if binaries is None:
+        sys.exit("no PostgreSQL server binaries on this machine")
+    with _postgres.throwaway_server(binaries) as server:
+
+        def database(name: str) -> str:
+            with server.superuser() as con:
+                con.execute(f"CREATE DATABASE b{name} OWNER {_postgres.OWNER}")
+            return server.url(dbname=f"b{name}")
+
+        print(f"PostgreSQL {server.url()}", flush=True)
+        return _scale(sizes, runs, folder, database, sqlite=False)
+
+
+def _scale(
+    sizes: list[int], runs: int, folder: Path, store: Callable[[str], str | Path], *, sqlite: bool
+) -> int:
     from command import Run, _script, run  # noqa: PLC0415 - only for --scale
 
     script = _script()
@@ -128,8 +153,9 @@ def scale(sizes: list[int], runs: int, folder: Path) -> int:
         changed = _write(folder / f"changed-{n}.txt", n, "Second")
         print(f"{n:,} contacts: {new.stat().st_size / 1e6:.0f} MB file", flush=True)
         for attempt in range(runs):
-            db = folder / f"{n}-{attempt}.db"
-            db.unlink(missing_ok=True)
+            db = store(f"{n}_{attempt}")
+            if isinstance(db, Path):
+                db.unlink(missing_ok=True)
             commands: list[tuple[str, list[str | Path], tuple[int, ...]]] = [
                 (steps[0], ["validate", new, "--product", "marketing",
                             "--edition", "professional", *LIMIT], (0,)),
@@ -146,11 +172,12 @@ def scale(sizes: list[int], runs: int, folder: Path) -> int:
                     sys.exit(f"{step} at {n:,} failed (exit {result.code}): {result.err}")
                 best = found.get((n, step), (float("inf"), float("inf")))
                 found[n, step] = (min(best[0], result.seconds), min(best[1], result.peak_mb))
-            db.unlink()
+            if isinstance(db, Path):
+                db.unlink()
     load = os.getloadavg()
     print(f"best of {runs} runs; load average {load[0]:.1f} {load[1]:.1f} on {os.cpu_count()} CPUs")
     print(_scale_table(sizes, steps, found))
-    return _flat(sizes, steps, found)
+    return _flat(sizes, steps, found, sqlite=sqlite)
 
 
 def _scale_table(
@@ -177,7 +204,11 @@ def _scale_table(
 
 
 def _flat(
-    sizes: list[int], steps: tuple[str, ...], found: dict[tuple[int, str], tuple[float, float]]
+    sizes: list[int],
+    steps: tuple[str, ...],
+    found: dict[tuple[int, str], tuple[float, float]],
+    *,
+    sqlite: bool,
 ) -> int:
     small, large = min(sizes), max(sizes)
     if small == large:
@@ -185,7 +216,8 @@ def _flat(
     from provisioning.cli._store import CACHE_MIB  # noqa: PLC0415 - only for --scale
 
     reader = found[large, "validate"][1] - found[small, "validate"][1]
-    cache = CACHE_MIB * 1024 * 1024 / 1e6
+    # A PostgreSQL store's cache is the server's, not the command's.
+    cache = CACHE_MIB * 1024 * 1024 / 1e6 if sqlite else 0.0
     print(
         f"peak growth from {small:,} to {large:,} contacts (validate: {reader:+.0f} MB; "
         f"the command's SQLite page cache: up to {cache:.0f} MB):"
@@ -210,12 +242,13 @@ def main() -> None:
         parser.add_argument("sizes", nargs="*", type=int, default=[100_000, 1_000_000])
         parser.add_argument("--runs", type=int, default=2)
         parser.add_argument("--dir", type=Path, default=None)
+        parser.add_argument("--postgres", action="store_true")
         options = parser.parse_args(sys.argv[2:])
         if options.dir is not None:
             options.dir.mkdir(parents=True, exist_ok=True)
-            sys.exit(scale(options.sizes, options.runs, options.dir))
+            sys.exit(scale(options.sizes, options.runs, options.dir, options.postgres))
         with tempfile.TemporaryDirectory() as folder:
-            sys.exit(scale(options.sizes, options.runs, Path(folder)))
+            sys.exit(scale(options.sizes, options.runs, Path(folder), options.postgres))
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     with tempfile.TemporaryDirectory() as folder:
         rates = run(n, Path(folder))

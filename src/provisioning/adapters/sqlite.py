@@ -1321,7 +1321,10 @@ class SqliteRepository:
             try:
                 rows = [(*encode(tenant_id, of(c), c.email_key, c), version) for c in batch]
                 if verb == "update":
-                    con.executemany(_FREE_CONTACT_EMAIL, [(tenant_id, r[1], r[2]) for r in rows])
+                    if key is not ContactKey.EMAIL:  # keyed by email, no email moves
+                        con.executemany(
+                            _FREE_CONTACT_EMAIL, [(tenant_id, r[1], r[2]) for r in rows]
+                        )
                     cursor = con.executemany(_UPDATE_CONTACT, rows)
                     if cursor.rowcount != len(rows):
                         # A key not stored, or updated twice in this commit.
