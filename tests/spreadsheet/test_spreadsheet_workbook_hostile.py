@@ -329,3 +329,22 @@ def test_a_sheet_cut_into_pieces_reads_as_a_whole(
         patch.setattr(_workbook, "_MAX_PIECES", 64)
         pieces = outcome()
     assert pieces == whole
+
+
+def test_a_piece_calamine_refuses_is_a_workbook_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later piece calamine cannot load (loaded in its thread) refuses the workbook, after
+    the rows of the pieces before it, with code ``workbook``; nothing hangs."""
+    rows = [HEADER] + [[str(n), "A", "B", f"u{n}@example.com", "C"] for n in range(1, 60)]
+    rows[49][4] = True  # a boolean cell, then written as one calamine refuses
+    broken = _rewritten(
+        workbook(Sheet("Members", rows)),
+        lambda x: x.replace('<c r="E50" t="b"><v>1</v>', '<c r="E50" t="b"><v>7</v>', 1),
+    )
+    monkeypatch.setattr(_workbook, "PIECE_SIZE", 512)
+    seen = 0
+    with pytest.raises(SpreadsheetError) as caught:  # noqa: PT012 - rows come before it
+        for _ in read(io.BytesIO(broken), COMMUNITY_UPLOAD_USERS):
+            seen += 1
+    assert caught.value.code == ErrorCode.WORKBOOK
+    assert "cannot be read" in caught.value.message
+    assert seen > 0

@@ -894,7 +894,9 @@ class _Loader:
         for name in self._names:
             try:
                 item: Any = self._book.get_sheet_by_name(name)
-            except Exception as exc:  # handed to the reading thread, which raises it
+            except BaseException as exc:
+                # Handed to the reading thread, which raises it (a panic in calamine
+                # comes as a BaseException).
                 item = exc
             while not self._stopped.is_set():
                 try:
@@ -902,7 +904,7 @@ class _Loader:
                     break
                 except queue.Full:
                     continue
-            if isinstance(item, Exception) or self._stopped.is_set():
+            if isinstance(item, BaseException) or self._stopped.is_set():
                 break
         with contextlib.suppress(Exception):
             self._book.close()
@@ -916,12 +918,23 @@ class _Loader:
                 except self._error as exc:
                     raise _refuse(f"the workbook cannot be read: {exc}") from None
             else:
-                item = self._queue.get()
+                item = self._next()
             if isinstance(item, self._error):
                 raise _refuse(f"the workbook cannot be read: {item}") from None
-            if isinstance(item, Exception):
+            if isinstance(item, BaseException):
                 raise item
             yield item
+
+    def _next(self) -> Any:
+        """The next piece from the thread, which hands on anything it met."""
+        thread = self._thread
+        assert thread is not None  # only with a thread
+        while True:
+            try:
+                return self._queue.get(timeout=0.5)
+            except queue.Empty:
+                if not thread.is_alive() and self._queue.empty():  # pragma: no cover
+                    raise _refuse("the workbook cannot be read: its loader ended") from None
 
     def stop(self) -> None:
         """Let the thread end (it stops after the piece it is loading)."""
