@@ -10,6 +10,7 @@ fails the test rather than the test run.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import subprocess
 import sys
@@ -348,3 +349,22 @@ def test_a_piece_calamine_refuses_is_a_workbook_error(monkeypatch: pytest.Monkey
     assert caught.value.code == ErrorCode.WORKBOOK
     assert "cannot be read" in caught.value.message
     assert seen > 0
+
+
+def test_a_1904_workbook_keeps_its_dates() -> None:
+    """The rebuilt workbook keeps the 1904 date system (Excel for Mac's old default), so
+    a date cell reads as calamine reads it from the workbook as sent."""
+    data = workbook(Sheet("Members", [[*HEADER, "MemberSince"], [*ADA, dt.date(2015, 4, 3)]]))
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as old, zipfile.ZipFile(out, "w") as new:
+        for info in old.infolist():
+            body = old.read(info)
+            if info.filename == "xl/workbook.xml":
+                body = body.replace(b"<sheets>", b'<workbookPr date1904="1"/><sheets>')
+            new.writestr(info.filename, body)
+    sent = out.getvalue()
+    cells = calamine.CalamineWorkbook.from_filelike(io.BytesIO(sent)).get_sheet_by_name("Members")
+    expected = cells.to_python()[1][5]
+    assert expected == dt.date(2015, 4, 3) + dt.timedelta(days=1462)
+    (record,) = read_all(io.BytesIO(sent), COMMUNITY_UPLOAD_USERS).records
+    assert record.member_since == expected
