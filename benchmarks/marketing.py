@@ -213,11 +213,13 @@ def _flat(
     small, large = min(sizes), max(sizes)
     if small == large:
         return 0
-    from provisioning.cli._store import CACHE_MIB  # noqa: PLC0415 - only for --scale
-
     reader = found[large, "validate"][1] - found[small, "validate"][1]
     # A PostgreSQL store's cache is the server's, not the command's.
-    cache = CACHE_MIB * 1024 * 1024 / 1e6 if sqlite else 0.0
+    cache = 0.0
+    if sqlite:
+        from provisioning.cli._store import CACHE_MIB  # noqa: PLC0415 - only for --scale
+
+        cache = CACHE_MIB * 1024 * 1024 / 1e6
     print(
         f"peak growth from {small:,} to {large:,} contacts (validate: {reader:+.0f} MB; "
         f"the command's SQLite page cache: up to {cache:.0f} MB):"
