@@ -845,14 +845,20 @@ def _split(document: bytes, measure: Measure) -> list[tuple[bytes, memoryview, b
     place, so the pieces hold the cells where the whole sheet does; the measure, taken
     over every byte, holds for each piece."""
     whole = memoryview(document)
-    if len(document) <= PIECE_SIZE or not measure.plain:
+    if not measure.plain:
         return [(b"", whole, b"")]
     opening = document.find(b"<sheetData>")
     closing = document.find(b"</sheetData>", opening)
     if opening < 0 or closing < 0:
         return [(b"", whole, b"")]
     begin = opening + len(b"<sheetData>")
-    start, end = document[:begin], b"</sheetData></worksheet>"
+    # python-calamine reads a sheet's merged cells with each load, parsing the sheet
+    # again up to its first mergeCells element: an empty one before the data ends that
+    # second pass at once (the merges are not used here).
+    start = document[:opening] + b"<mergeCells/>" + document[opening:begin]
+    end = b"</sheetData></worksheet>"
+    if len(document) <= PIECE_SIZE:
+        return [(start, whole[begin:closing], end)]
     # The first pieces are small, so that rows are read while the next ones load.
     total = closing - begin
     steps = [PIECE_SIZE >> 3, PIECE_SIZE >> 2, PIECE_SIZE >> 1]
