@@ -230,7 +230,6 @@ class WorkbookLines:
         self._check_range((measure.rows, measure.columns))
         self._columns = measure.columns
         pieces = _split(document, measure)
-        #: The workbook calamine opens: only the parts checked here, under fixed names.
         #: What calamine opens, written when the rows are asked for (see :func:`_open`).
         self._book = (pieces, strings, parts.get("xl/styles.xml"), self._date1904(parts))
         self.header_row = 1
@@ -389,8 +388,12 @@ class WorkbookLines:
                 for _ in range(top - row - 1):
                     yield []
             # iter_rows() hands out the empty rows above the data too; a later piece's
-            # rows come whole from to_python(), which starts at its data.
-            source = iter(sheet.to_python() if top else sheet.iter_rows())
+            # rows come whole from to_python(), which starts at its data, unless there
+            # are so many (a cell far below the others) that one at a time holds less.
+            if top and sheet.height <= _WHOLE_PIECE_ROWS:
+                source = iter(sheet.to_python())
+            else:
+                source = itertools.islice(sheet.iter_rows(), top, None)
             if pad_left or pad_right:
                 source = (pad_left + cells + pad_right for cells in source)
             row = top - 1
@@ -832,6 +835,8 @@ class _Extent:
 
 # -- the pieces ------------------------------------------------------------------------------
 
+#: A piece of at most this many rows is made into Python values at once.
+_WHOLE_PIECE_ROWS = 65_536
 #: A sheet of more than this many bytes is cut into pieces of about this size, which
 #: calamine loads one after the other while the rows of those before are read.
 PIECE_SIZE = 8 << 20
