@@ -23,9 +23,9 @@ average are printed too, since on a machine with no free core the wall time is t
     python benchmarks/workbook.py --rows 20000 --repeat 5 --file members.xlsx
 
 Target (issue 14): provisioning <= 1.5x calamine alone. Measured on a shared 2-core
-machine, best of five: 1.39x to 1.47x with a core free (load average about 2), 1.9x with
-both cores busy (8.5); CPU time about 2x; peak 185 MB against calamine's 318 MB (see
-docs/performance.md).
+machine, best of five: 1.34x to 1.36x with a core free (load average about 2), nearer
+the CPU-time ratio (about 1.8x) when other work fills both cores; peak 185 MB against
+calamine's 318 MB (see docs/performance.md).
 """
 
 from __future__ import annotations
