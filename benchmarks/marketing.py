@@ -220,9 +220,9 @@ def _flat(
         from provisioning.cli._store import CACHE_MIB  # noqa: PLC0415 - only for --scale
 
         cache = CACHE_MIB * 1024 * 1024 / 1e6
+    cached = f"the command's SQLite page cache: up to {cache:.0f} MB" if sqlite else "no cache"
     print(
-        f"peak growth from {small:,} to {large:,} contacts (validate: {reader:+.0f} MB; "
-        f"the command's SQLite page cache: up to {cache:.0f} MB):"
+        f"peak growth from {small:,} to {large:,} contacts (validate: {reader:+.0f} MB; {cached}):"
     )
     status = 0
     for step in steps[1:]:
@@ -232,8 +232,8 @@ def _flat(
         status |= not flat
         verdict = "flat" if flat else "NOT FLAT"
         print(
-            f"  {step}: {growth:+.0f} MB, {beyond:+.0f} MB beyond validate's and the "
-            f"page cache's (margin {FLAT_MARGIN_MB} MB): {verdict}"
+            f"  {step}: {growth:+.0f} MB, {beyond:+.0f} MB beyond validate's"
+            f"{' and the page cache' if sqlite else ''} (margin {FLAT_MARGIN_MB} MB): {verdict}"
         )
     return status
 
