@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import subprocess
 import sys
 import textwrap
@@ -372,3 +373,14 @@ def test_a_1904_workbook_keeps_its_dates() -> None:
     assert expected == dt.date(2015, 4, 3) + dt.timedelta(days=1462)
     (record,) = read_all(io.BytesIO(sent), COMMUNITY_UPLOAD_USERS).records
     assert record.member_since == expected
+
+
+def test_without_an_in_memory_file_calamine_reads_a_buffer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where there is no anonymous in-memory file (not Linux), the rebuilt workbook is
+    handed to calamine in a buffer: the same records."""
+    data = workbook(Sheet("Members", [HEADER, ADA]))
+    expected = read_all(io.BytesIO(data), COMMUNITY_UPLOAD_USERS).records
+    monkeypatch.delattr(os, "memfd_create")
+    assert read_all(io.BytesIO(data), COMMUNITY_UPLOAD_USERS).records == expected

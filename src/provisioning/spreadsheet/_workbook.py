@@ -536,7 +536,7 @@ def _open(
     piece when it loads it; elsewhere calamine copies it from a buffer."""
     try:
         fd = os.memfd_create("provisioning-workbook", os.MFD_CLOEXEC)
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
+    except (AttributeError, OSError):  # not Linux
         fd = -1
     if fd >= 0:
         try:
@@ -547,10 +547,10 @@ def _open(
                 return calamine.CalamineWorkbook.from_path(path)
         finally:
             os.close(fd)
-    buffer = io.BytesIO()  # pragma: no cover - without /proc or memfd_create
-    _rebuild(buffer, pieces, strings, styles, date1904)  # pragma: no cover
-    buffer.seek(0)  # pragma: no cover
-    return calamine.CalamineWorkbook.from_filelike(buffer)  # pragma: no cover
+    buffer = io.BytesIO()
+    _rebuild(buffer, pieces, strings, styles, date1904)
+    buffer.seek(0)
+    return calamine.CalamineWorkbook.from_filelike(buffer)
 
 
 def _rebuild(
