@@ -15,6 +15,7 @@ from provisioning.testing import (
     BatchRepositoryContract,
     ContactStoreContract,
     RepositoryContract,
+    ScimFactStoreContract,
     TenantStoreContract,
 )
 from provisioning.testing._contract import _record
@@ -46,6 +47,19 @@ class TestMemoryBatchRepository(BatchRepositoryContract):
 
 class TestMemoryAuditLog(AuditLogContract):
     """MemoryRepository passes the audit trail contract, fault tests included."""
+
+    @pytest.fixture
+    def repository(self) -> MemoryRepository:
+        return MemoryRepository()
+
+    @pytest.fixture
+    def faulty_repository(self) -> Callable[[FaultHook], MemoryRepository]:
+        return lambda fault: MemoryRepository(fault=fault)
+
+
+class TestMemoryScimFactStore(ScimFactStoreContract):
+    """MemoryRepository passes the SCIM facts contract (races and faults included): one
+    instance is shared by the racing threads."""
 
     @pytest.fixture
     def repository(self) -> MemoryRepository:

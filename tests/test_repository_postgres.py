@@ -31,6 +31,7 @@ from provisioning.testing import (
     BatchRepositoryContract,
     ContactStoreContract,
     RepositoryContract,
+    ScimFactStoreContract,
     TenantStoreContract,
     contacts,
 )
@@ -69,6 +70,27 @@ def faulty(
     yield make
     for repo in opened:
         repo.close()
+
+
+class TestPostgresScimFactStore(ScimFactStoreContract):
+    """PostgresRepository passes the SCIM facts contract: the racing writers are stores
+    of their own on the same schema (connections of their own); faults included."""
+
+    @pytest.fixture
+    def repository(self, pg: PostgresRepository) -> PostgresRepository:
+        return pg
+
+    @pytest.fixture
+    def open_repository(
+        self, postgres_server: Server, postgres_schema: str
+    ) -> Callable[[], PostgresRepository]:
+        return lambda: PostgresRepository(postgres_server.conninfo(), schema=postgres_schema)
+
+    @pytest.fixture
+    def faulty_repository(
+        self, faulty: Callable[[FaultHook], PostgresRepository]
+    ) -> Callable[[FaultHook], PostgresRepository]:
+        return faulty
 
 
 class TestPostgresRepository(RepositoryContract, TenantStoreContract):
@@ -319,10 +341,10 @@ def test_a_new_schema_gets_the_current_version(
 ) -> None:
     """A first use creates the schema at SCHEMA_VERSION, recorded in schema_version."""
     with PostgresRepository(postgres_server.conninfo(), schema=postgres_schema) as repo:
-        assert repo.schema_version == adapter.SCHEMA_VERSION == 3
+        assert repo.schema_version == adapter.SCHEMA_VERSION == 4
     with psycopg.connect(postgres_server.conninfo()) as con:
         rows = con.execute(f"SELECT version FROM {postgres_schema}.schema_version").fetchall()  # noqa: S608
-        assert rows == [(3,)]
+        assert rows == [(4,)]
 
 
 def test_an_older_schema_is_migrated_once(
@@ -654,9 +676,67 @@ def test_a_store_from_before_contacts_keeps_its_events_as_community_ones(
             " 'super_admin', 'admin', 'created', 'ROLE_PERMISSIONS')"
         )
     with PostgresRepository(conninfo, schema=postgres_schema) as repo:
-        assert repo.schema_version == 3
+        assert repo.schema_version == adapter.SCHEMA_VERSION
         (event,) = repo.events(ACME)
         assert (event.key, event.product) == ("1001", pv.Product.COMMUNITY)
         changes = ContactChanges(creates=[pv.Contact(email="ada@example.com")])
         assert repo.commit(ACME, ChangeSet(contacts=changes), 0) == 1
         assert repo.contact_count(ACME) == 1
+
+
+def test_a_schema_with_the_scim_layers_table_moves_its_user_names_into_the_store(
+    postgres_server: Server, postgres_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Version 3 with the SCIM layer's ``scim_users`` (under row-level security, as it
+    made it): migrated to 4, the facts of stored, undeleted records move into
+    ``scim_facts``, the others do not, and the old table is gone."""
+    conninfo = postgres_server.conninfo()
+    with monkeypatch.context() as patch:
+        patch.setattr(adapter, "_MIGRATIONS", adapter._MIGRATIONS[:3])
+        with PostgresRepository(conninfo, schema=postgres_schema) as repo:
+            repo.commit(ACME, ChangeSet(creates=[_record("k1"), _record("k4")]), 0)
+            repo.commit(GLOBEX, ChangeSet(creates=[_record("k1")]), 0)
+    s = postgres_schema
+    at = "2026-01-01T00:00:00+00:00"
+    with psycopg.connect(conninfo) as con:  # the table as the SCIM layer made it
+        con.execute(
+            f"CREATE TABLE {s}.scim_users (tenant_id text NOT NULL, key text NOT NULL,"
+            " id text NOT NULL, user_name text NOT NULL, user_name_lower text NOT NULL,"
+            " created_at text NOT NULL, modified_at text NOT NULL,"
+            " removed integer NOT NULL DEFAULT 0, external_id text,"
+            " PRIMARY KEY (tenant_id, key))"
+        )
+        con.execute(f"ALTER TABLE {s}.scim_users ENABLE ROW LEVEL SECURITY")
+        con.execute(f"ALTER TABLE {s}.scim_users FORCE ROW LEVEL SECURITY")
+        con.execute(
+            f"CREATE POLICY tenant_rows ON {s}.scim_users USING ({adapter._OWN_ROWS})"
+            f" WITH CHECK ({adapter._OWN_ROWS})"
+        )
+        for tenant, key, name, removed in (
+            (ACME, "k1", "Ada@Example.com", 0),
+            (ACME, "k3", "never@example.com", 0),  # its write failed
+            (ACME, "k4", "Four", 1),
+            (GLOBEX, "k1", "ada@example.com", 0),
+        ):
+            with con.transaction():
+                con.execute("SELECT set_config(%s, %s, true)", (adapter.TENANT_SETTING, tenant))
+                con.execute(
+                    f"INSERT INTO {s}.scim_users VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",  # noqa: S608
+                    (tenant, key, f"id-{key}", name, name.lower(), at, at, removed, f"x-{key}"),
+                )
+    with PostgresRepository(conninfo, schema=postgres_schema) as repo:
+        assert repo.schema_version == adapter.SCHEMA_VERSION
+        facts = repo.scim_facts(ACME)
+        assert [(f.key, f.user_name, f.removed, f.external_id) for f in facts] == [
+            ("k1", "Ada@Example.com", False, "x-k1"),
+            ("k4", "Four", True, "x-k4"),
+        ]
+        assert [f.key for f in repo.scim_facts(GLOBEX, user_name="ADA@example.com")] == ["k1"]
+    with psycopg.connect(conninfo) as con:
+        found = con.execute("SELECT to_regclass(%s)", (f"{s}.scim_users",)).fetchone()
+        assert found == (None,)
+        forced = con.execute(
+            "SELECT relforcerowsecurity FROM pg_class WHERE oid = %s::regclass",
+            (f"{s}.records",),
+        ).fetchone()
+        assert forced == (True,)

@@ -31,6 +31,7 @@ from provisioning.testing import (
     BatchRepositoryContract,
     ContactStoreContract,
     RepositoryContract,
+    ScimFactStoreContract,
     TenantStoreContract,
 )
 from provisioning.testing._contract import _record
@@ -127,6 +128,34 @@ class TestSqliteContactStore(ContactStoreContract):
             repo.close()
 
 
+class TestSqliteScimFactStore(ScimFactStoreContract):
+    """SqliteRepository passes the SCIM facts contract in a file: the racing writers are
+    connections of their own to it, as other processes would be; faults included."""
+
+    @pytest.fixture
+    def repository(self, tmp_path: Path) -> Iterator[SqliteRepository]:
+        with SqliteRepository(tmp_path / "store.db") as repo:
+            yield repo
+
+    @pytest.fixture
+    def open_repository(self, tmp_path: Path) -> Callable[[], SqliteRepository]:
+        return lambda: SqliteRepository(tmp_path / "store.db")
+
+    @pytest.fixture
+    def faulty_repository(
+        self, tmp_path: Path
+    ) -> Iterator[Callable[[FaultHook], SqliteRepository]]:
+        opened: list[SqliteRepository] = []
+
+        def make(fault: FaultHook) -> SqliteRepository:
+            opened.append(SqliteRepository(tmp_path / f"{len(opened)}.db", fault=fault))
+            return opened[-1]
+
+        yield make
+        for repo in opened:
+            repo.close()
+
+
 @pytest.fixture
 def path(tmp_path: Path) -> Path:
     """Where a test's database file goes."""
@@ -146,9 +175,9 @@ def test_one_column_per_record_field() -> None:
 def test_a_new_file_gets_the_current_schema(path: Path) -> None:
     """Opening a missing file creates it at SCHEMA_VERSION, recorded in schema_version."""
     with SqliteRepository(path) as repo:
-        assert repo.schema_version == adapter.SCHEMA_VERSION == 4
+        assert repo.schema_version == adapter.SCHEMA_VERSION == 5
     with sqlite3.connect(path) as con:
-        assert con.execute("SELECT version FROM schema_version").fetchall() == [(4,)]
+        assert con.execute("SELECT version FROM schema_version").fetchall() == [(5,)]
     assert "changes" in _columns(path, "events")
     assert "product" in _columns(path, "events")
     assert _columns(path, "contacts")[:3] == ["tenant_id", "key", "email_key"]
@@ -227,7 +256,7 @@ def test_a_store_from_before_contacts_keeps_its_events_as_community_ones(path: P
         )
     con.close()
     with SqliteRepository(path) as repo:
-        assert repo.schema_version == 4
+        assert repo.schema_version == adapter.SCHEMA_VERSION
         (event,) = repo.events("acme")
         assert (event.key, event.product) == ("1001", Product.COMMUNITY)
         assert repo.contact_count("acme") == 0
@@ -250,7 +279,7 @@ def test_contacts_from_version_3_are_migrated_and_stream_updates(path: Path) -> 
         )
     con.close()
     with SqliteRepository(path) as repo:
-        assert repo.schema_version == 4
+        assert repo.schema_version == adapter.SCHEMA_VERSION
         ada = Contact(email="ada@example.com", first_name="Ada")
         stream = ContactStream(updates=[[ada]], creates=[[Contact(email="bob@example.com")]])
         assert repo.commit_contact_stream("acme", stream, 1) == 2
@@ -763,3 +792,78 @@ def test_a_commit_pauses_the_cyclic_collector_and_turns_it_on_again() -> None:
         with pytest.raises(pv_errors.ConflictError):
             repo.commit("acme", ChangeSet(creates=[_record("1002")]), 0)
         assert gc.isenabled()
+
+
+#: The SCIM layer's own table of userNames, as it made it beside the records before
+#: schema version 5 moved them into the store.
+_SCIM_USERS = """
+CREATE TABLE scim_users (
+    tenant_id TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL, user_name TEXT NOT NULL,
+    user_name_lower TEXT NOT NULL, created_at TEXT NOT NULL, modified_at TEXT NOT NULL,
+    removed INTEGER NOT NULL DEFAULT 0, external_id TEXT,
+    PRIMARY KEY (tenant_id, key), UNIQUE (tenant_id, id), UNIQUE (tenant_id, user_name_lower)
+)
+"""
+
+
+def test_a_store_with_the_scim_layers_table_moves_its_user_names_into_the_store(
+    path: Path,
+) -> None:
+    """Version 4 with the SCIM layer's ``scim_users`` beside the records: migrated to 5,
+    the facts of stored records move into ``scim_facts`` (their userNames folded again),
+    those of a deleted person's record or of a write that never happened do not, and the
+    old table is gone."""
+    with sqlite3.connect(path) as con:  # a file as version 4 and the SCIM layer wrote it
+        for migration in adapter._MIGRATIONS[:4]:
+            for statement in migration:
+                con.execute(statement)
+        con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        con.execute("INSERT INTO schema_version VALUES (4)")
+        con.execute("INSERT INTO revisions VALUES ('acme', 1)")
+        for key, status in (("k1", "Enabled"), ("k2", "Deleted"), ("k4", "Deactivated")):
+            con.execute(
+                "INSERT INTO records (tenant_id, email_key, legacy_contact_key, first_name,"
+                " last_name, email, company_name, status) VALUES"
+                " ('acme', ?, ?, 'Ada', 'L', ?, 'Acme', ?)",
+                (f"{key}@example.com", key, f"{key}@example.com", status),
+            )
+        con.execute(_SCIM_USERS)
+        at = "2026-01-01T00:00:00+00:00"
+        for key, user_name, lower, removed in (
+            ("k1", "JOSE\u0301@Example.com", "jose\u0301@example.com", 0),
+            ("k2", "gone@example.com", "gone@example.com", 0),
+            ("k3", "never@example.com", "never@example.com", 0),  # its write failed
+            ("k4", "Four", "four", 1),
+        ):
+            con.execute(
+                "INSERT INTO scim_users VALUES ('acme', ?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, f"id-{key}", user_name, lower, at, at, removed, f"x-{key}"),
+            )
+    con.close()
+    with SqliteRepository(path) as repo:
+        assert repo.schema_version == adapter.SCHEMA_VERSION
+        facts = repo.scim_facts("acme")
+        assert [(f.key, f.id, f.user_name, f.removed) for f in facts] == [
+            ("k1", "id-k1", "JOSE\u0301@Example.com", False),
+            ("k4", "id-k4", "Four", True),
+        ]
+        assert facts[0].external_id == "x-k1"
+        assert [f.key for f in repo.scim_facts("acme", user_name="jos\u00e9@EXAMPLE.com")] == ["k1"]
+    with sqlite3.connect(path) as con:
+        tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master")}
+    con.close()
+    assert "scim_users" not in tables
+
+
+def test_a_store_without_the_scim_layers_table_is_migrated_too(path: Path) -> None:
+    """Version 4 never served by SCIM: migrated to 5 with no SCIM facts."""
+    with sqlite3.connect(path) as con:
+        for migration in adapter._MIGRATIONS[:4]:
+            for statement in migration:
+                con.execute(statement)
+        con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        con.execute("INSERT INTO schema_version VALUES (4)")
+    con.close()
+    with SqliteRepository(path) as repo:
+        assert repo.schema_version == adapter.SCHEMA_VERSION
+        assert repo.scim_facts("acme") == []

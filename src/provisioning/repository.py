@@ -27,6 +27,7 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Protocol, TypeVar, runtime_checkable
@@ -35,7 +36,7 @@ import attrs
 
 from ._enum import ValueEnum
 from ._frozen import FrozenMap
-from ._validators import check_type, nonempty, strip, to_enum
+from ._validators import check_type, nonempty, strip, text_problem, to_enum
 from .audit import AuditEvent, AuditKind
 from .catalog import Product
 from .exceptions import ConflictError, InvalidValueError, RepositoryError
@@ -55,6 +56,8 @@ __all__ = [
     "RecordReader",
     "RecordWriter",
     "Repository",
+    "ScimFactStore",
+    "ScimFacts",
     "StreamWriter",
     "TenantStore",
     "UploadEntry",
@@ -65,6 +68,8 @@ __all__ = [
     "check_revision",
     "check_tenant_event",
     "event_filter",
+    "fold_user_name",
+    "scim_lookup",
 ]
 
 _T = TypeVar("_T")
@@ -329,6 +334,77 @@ def _contact_changes(
         )
 
 
+def fold_user_name(user_name: str) -> str:
+    """The form two SCIM userNames are compared in: Unicode compatibility-normalised and
+    case-folded (NFKC_Casefold), so names that look the same are the same.
+
+    >>> fold_user_name("JOSE\u0301@Example.COM") == fold_user_name("jos\u00e9@example.com")
+    True
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", user_name).casefold())
+
+
+def _user_name(value: str) -> str:
+    name = check_type(value, str, "user_name", "a string").strip()
+    if not name:
+        raise InvalidValueError("user_name may not be blank", field="user_name")
+    if (problem := text_problem(name)) is not None:
+        raise InvalidValueError(f"user_name {problem}", field="user_name")
+    return name
+
+
+def _optional_external_id(value: str | None) -> str | None:
+    if value is None:
+        return None
+    text = check_type(value, str, "external_id", "a string or None").strip()
+    if (problem := text_problem(text)) is not None:
+        raise InvalidValueError(f"external_id {problem}", field="external_id")
+    return text or None
+
+
+@attrs.frozen(kw_only=True)
+class ScimFacts:
+    """What the SCIM layer keeps of one record, beside its fields: the resource's ``id``,
+    its ``userName`` (unique per tenant, compared by :func:`fold_user_name`), the
+    ``externalId`` the client gave, whether the resource was ``DELETE``d (the record is
+    deactivated and kept, ``DEACTIVATE_NOT_DELETE``) and its timestamps.
+
+    A store that keeps them (:class:`ScimFactStore`) writes a :attr:`ChangeSet.scim` in
+    the commit of the record's change, and deletes them when it redacts the record.
+
+    >>> at = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    >>> facts = ScimFacts(key="1001", id="2819c223", user_name=" Ada@Example.com ",
+    ...                   created_at=at, modified_at=at)
+    >>> facts.user_name, facts.name_key
+    ('Ada@Example.com', 'ada@example.com')
+    """
+
+    #: The record's LegacyContactKey.
+    key: str = attrs.field(converter=strip, validator=nonempty)
+    #: The SCIM resource id: made once, kept for good.
+    id: str = attrs.field(converter=strip, validator=nonempty)
+    user_name: str = attrs.field(converter=_user_name)
+    created_at: dt.datetime = attrs.field(validator=_aware)
+    modified_at: dt.datetime = attrs.field(validator=_aware)
+    removed: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    external_id: str | None = attrs.field(default=None, converter=_optional_external_id)
+
+    @property
+    def name_key(self) -> str:
+        """The userName as two are compared: :func:`fold_user_name` of it."""
+        return fold_user_name(self.user_name)
+
+
+def _scim_facts(value: Iterable[ScimFacts]) -> tuple[ScimFacts, ...]:
+    given: object = value
+    if isinstance(given, str | bytes | Mapping) or not isinstance(given, Iterable):
+        raise InvalidValueError(
+            f"scim must be an iterable of ScimFacts values, got {type(value).__name__}",
+            field="scim",
+        )
+    return tuple(check_type(f, ScimFacts, "scim", "ScimFacts values") for f in value)
+
+
 @attrs.frozen(kw_only=True, repr=False)
 class ChangeSet:
     """What one commit writes to a tenant: new records, replaced records, an upload entry.
@@ -362,6 +438,11 @@ class ChangeSet:
     #: The Marketing contacts this commit writes, in the same transaction (by a store
     #: that keeps contacts, a :class:`ContactStore`; others refuse them).
     contacts: ContactChanges | None = attrs.field(default=None, validator=_contact_changes)
+    #: The SCIM facts of records this commit writes or keeps, each replacing the key's
+    #: stored facts, in the same transaction (by a store that keeps them, a
+    #: :class:`ScimFactStore`; others refuse them). Each names a record stored after the
+    #: commit, once; no two give one userName (:func:`fold_user_name`) or one id.
+    scim: tuple[ScimFacts, ...] = attrs.field(default=(), converter=_scim_facts)
 
     def __attrs_post_init__(self) -> None:
         updated = {r.legacy_contact_key for r in self.updates}
@@ -372,6 +453,8 @@ class ChangeSet:
                 + _listed([repr(k) for k in strays]),
                 field="redact",
             )
+        if self.scim:
+            _check_scim(self.scim, set(self.redact))
         changes = self.creates + self.updates
         keys = [r.legacy_contact_key for r in changes]
         emails = [r.email_key for r in changes]
@@ -391,9 +474,34 @@ class ChangeSet:
     def __repr__(self) -> str:
         upload = "" if self.upload is None else f", upload={self.upload.file_digest!r}"
         contacts = "" if self.contacts is None else f", {len(self.contacts)} contact changes"
+        scim = f", {len(self.scim)} SCIM facts" if self.scim else ""
         return (
             f"<ChangeSet: {len(self.creates)} creates, {len(self.updates)} updates"
-            f"{contacts}{upload}>"
+            f"{contacts}{scim}{upload}>"
+        )
+
+
+def _check_scim(facts: tuple[ScimFacts, ...], redacted: set[str]) -> None:
+    """Refuse SCIM facts naming a key, a userName or an id twice, or a redacted key."""
+    repeated: list[str] = []
+    for what, values in (
+        ("key", [f.key for f in facts]),
+        ("userName", [f.name_key for f in facts]),
+        ("id", [f.id for f in facts]),
+    ):
+        repeated += [f"{what} {v!r}" for v, n in Counter(values).items() if n > 1]
+    if repeated:
+        raise InvalidValueError(
+            "a change set's SCIM facts name each key, userName and id once; repeated: "
+            + _listed(repeated),
+            field="scim",
+        )
+    both = [f.key for f in facts if f.key in redacted]
+    if both:
+        raise InvalidValueError(
+            "a change set does not give SCIM facts to a record it redacts (redaction "
+            "deletes them): " + _listed([repr(k) for k in both]),
+            field="scim",
         )
 
 
@@ -588,6 +696,38 @@ def check_tenant_event(tenant_id: str, event: AuditEvent | None) -> None:
         )
 
 
+def scim_lookup(
+    *,
+    key: str | None = None,
+    resource_id: str | None = None,
+    user_name: str | None = None,
+    external_id: str | None = None,
+) -> tuple[str, str] | None:
+    """Which lookup :meth:`ScimFactStore.scim_facts` was asked, checked: ``(what, value)``
+    with ``what`` one of ``"key"``, ``"id"``, ``"name_key"`` (the folded userName) and
+    ``"external_id"``; ``None`` for all. For implementations."""
+    asked = [
+        (what, check_type(value, str, field, "a string or None"))
+        for what, field, value in (
+            ("key", "key", key),
+            ("id", "resource_id", resource_id),
+            ("name_key", "user_name", user_name),
+            ("external_id", "external_id", external_id),
+        )
+        if value is not None
+    ]
+    if len(asked) > 1:
+        raise InvalidValueError(
+            "scim_facts takes at most one of key, resource_id, user_name and external_id, got "
+            + ", ".join(what for what, _ in asked),
+            field="scim_facts",
+        )
+    if not asked:
+        return None
+    what, value = asked[0]
+    return (what, fold_user_name(value)) if what == "name_key" else (what, value)
+
+
 def event_filter(
     *,
     key: str | None = None,
@@ -636,6 +776,8 @@ def check_change_set(
     email_owners: Callable[[Sequence[str]], Mapping[str, str]],
     stored_contact_keys: Callable[[Sequence[str]], Collection[str]] | None = None,
     contact_email_owners: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
+    user_name_owners: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
+    resource_id_owners: Callable[[Sequence[str]], Mapping[str, str]] | None = None,
 ) -> None:
     """Raise :class:`ChangeSetError` listing every way ``change_set`` does not fit the store.
 
@@ -649,6 +791,13 @@ def check_change_set(
     tenant's stored contacts, through ``stored_contact_keys`` and
     ``contact_email_owners`` (the same questions of a :class:`ContactStore`); without
     them such a change set is refused, as by a store that keeps no contacts.
+
+    A change set with :attr:`~ChangeSet.scim` facts is checked through
+    ``user_name_owners`` (each stored folded userName of those asked, to the key holding
+    it) and ``resource_id_owners`` (each stored resource id, to its key): a userName or an
+    id of another record is refused, as are facts of a record not stored after the
+    commit. Without them such a change set is refused, as by a store that keeps no SCIM
+    facts.
     """
     check_type(change_set, ChangeSet, "change_set", "a ChangeSet")
     for name, lookup in (("stored_keys", stored_keys), ("email_owners", email_owners)):
@@ -687,6 +836,13 @@ def check_change_set(
         problems.extend(
             _contact_problems(change_set.contacts, stored_contact_keys, contact_email_owners)
         )
+    if change_set.scim:
+        created = {r.legacy_contact_key for r in change_set.creates}
+        problems.extend(
+            _scim_problems(
+                change_set.scim, stored | created, stored_keys, user_name_owners, resource_id_owners
+            )
+        )
     if problems:
         raise ChangeSetError(
             f"the change set does not fit the records of tenant {tenant_id!r}, nothing was "
@@ -718,6 +874,39 @@ def _contact_problems(
         if owner is not None and owner != key and owner not in updated:
             problems.append(
                 f"{verb} contact {key!r}: email {contact.email!r} already belongs to {owner!r}"
+            )
+    return problems
+
+
+def _scim_problems(
+    facts: tuple[ScimFacts, ...],
+    known: set[str],
+    stored_keys: Callable[[Sequence[str]], Collection[str]],
+    name_owners: Callable[[Sequence[str]], Mapping[str, str]] | None,
+    id_owners: Callable[[Sequence[str]], Mapping[str, str]] | None,
+) -> list[str]:
+    if name_owners is None or id_owners is None:
+        return ["scim: this store keeps no SCIM facts"]
+    missing = [f.key for f in facts if f.key not in known]
+    known = known | set(stored_keys(missing))
+    names = name_owners([f.name_key for f in facts])
+    ids = id_owners([f.id for f in facts])
+    # A record whose facts this commit replaces gives up its former userName.
+    replaced = {f.key for f in facts}
+    problems: list[str] = []
+    for fact in facts:
+        if fact.key not in known:
+            problems.append(f"SCIM facts of {fact.key!r}: no record has this key")
+        owner = names.get(fact.name_key)
+        if owner is not None and owner != fact.key and owner not in replaced:
+            problems.append(
+                f"SCIM facts of {fact.key!r}: userName {fact.user_name!r} already belongs "
+                f"to {owner!r}"
+            )
+        holder = ids.get(fact.id)
+        if holder is not None and holder != fact.key:
+            problems.append(
+                f"SCIM facts of {fact.key!r}: resource id {fact.id!r} already belongs to {holder!r}"
             )
     return problems
 
@@ -907,6 +1096,40 @@ class ContactStreamWriter(Protocol):
         The same errors as :meth:`RecordWriter.commit` of its change set, found as the
         batches are written.
         """
+
+
+@runtime_checkable
+class ScimFactStore(Protocol):
+    """Keeps the SCIM facts of one tenant's records (:class:`ScimFacts`), for the SCIM
+    service (the extra ``scim``).
+
+    Facts are written by :meth:`RecordWriter.commit` from :attr:`ChangeSet.scim`, in the
+    same transaction as the record's change: a userName is never kept for a write that
+    did not happen. The store itself keeps each folded userName (:func:`fold_user_name`)
+    and each resource id to one record of the tenant (a unique index, say), so two
+    writers racing for one name cannot both win. A commit that redacts a record deletes
+    its facts. Only :meth:`adopt_scim_facts` writes them outside a commit.
+    """
+
+    def scim_facts(
+        self,
+        tenant_id: str,
+        *,
+        key: str | None = None,
+        resource_id: str | None = None,
+        user_name: str | None = None,
+        external_id: str | None = None,
+    ) -> Sequence[ScimFacts]:
+        """The facts of the record ``key``, of the resource ``resource_id``, of the
+        userName ``user_name`` (compared folded) or of the records whose externalId is
+        ``external_id`` (exactly), ordered by key; every record's facts when none is given.
+        At most one may be given."""
+        ...
+
+    def adopt_scim_facts(self, tenant_id: str, facts: ScimFacts) -> bool:
+        """Give a stored record without SCIM facts (one written by another channel) its
+        facts, without moving the tenant's revision; ``False``, writing nothing, when the
+        record is not stored, has facts already, or their userName or id is another's."""
         ...
 
 

@@ -40,12 +40,14 @@ from ..repository import (
     ChangeStream,
     ContactChanges,
     ContactStream,
+    ScimFacts,
     UploadEntry,
     check_change_set,
     check_refusal,
     check_revision,
     check_tenant_event,
     event_filter,
+    scim_lookup,
 )
 from ..tenants import Tenant
 from ._faults import FaultHook
@@ -66,6 +68,8 @@ class _Snapshot:
     #: The Marketing contacts by key, and lower-cased email -> key of the contact.
     contacts: Mapping[str, Contact] = attrs.field(factory=dict)
     contact_emails: Mapping[str, str] = attrs.field(factory=dict)
+    #: The records' SCIM facts by key.
+    scim: Mapping[str, ScimFacts] = attrs.field(factory=dict)
     #: The keys in key order, worked out when first asked for (a snapshot never changes).
     _sorted: list[str] = attrs.field(factory=list, eq=False, repr=False)
 
@@ -200,6 +204,9 @@ class MemoryRepository:
             def contact_email_owners(emails: Sequence[str]) -> Mapping[str, str]:
                 return {e: old.contact_emails[e] for e in emails if e in old.contact_emails}
 
+            names = {f.name_key: k for k, f in old.scim.items()}
+            ids = {f.id: k for k, f in old.scim.items()}
+
             check_change_set(
                 tenant_id,
                 change_set,
@@ -207,6 +214,8 @@ class MemoryRepository:
                 email_owners=email_owners,
                 stored_contact_keys=stored_contact_keys,
                 contact_email_owners=contact_email_owners,
+                user_name_owners=lambda wanted: {n: names[n] for n in wanted if n in names},
+                resource_id_owners=lambda wanted: {i: ids[i] for i in wanted if i in ids},
             )
             self._fault("checked")
             records = dict(old.records)
@@ -227,6 +236,12 @@ class MemoryRepository:
                 for _, key, contact in keyed:
                     contacts[key] = contact
                     contact_emails[contact.email_key] = key
+            scim = old.scim
+            if change_set.scim or change_set.redact:
+                scim = dict(scim)
+                for key in change_set.redact:  # the person's data deleted: their userName too
+                    scim.pop(key, None)
+                scim.update((f.key, f) for f in change_set.scim)
             self._fault("records")
             revision = old.revision + 1
             uploads, upload_id = old.uploads, None
@@ -241,10 +256,49 @@ class MemoryRepository:
                 attrs.evolve(e, revision=revision, upload_id=upload_id) for e in change_set.events
             )
             self._fault("history")
-            new = _Snapshot(revision, records, emails, uploads, events, contacts, contact_emails)
+            new = _Snapshot(
+                revision, records, emails, uploads, events, contacts, contact_emails, scim
+            )
             self._fault("revision")
             self._snapshots[tenant_id] = new
             return new.revision
+
+    def scim_facts(
+        self,
+        tenant_id: str,
+        *,
+        key: str | None = None,
+        resource_id: str | None = None,
+        user_name: str | None = None,
+        external_id: str | None = None,
+    ) -> Sequence[ScimFacts]:
+        """The SCIM facts of one record, resource, userName or externalId, or all, by key
+        (see :class:`~provisioning.repository.ScimFactStore`)."""
+        asked = scim_lookup(
+            key=key, resource_id=resource_id, user_name=user_name, external_id=external_id
+        )
+        facts = self._snapshot(tenant_id).scim
+        if asked is not None and asked[0] == "key":
+            found = facts.get(asked[1])
+            return [] if found is None else [found]
+        kept = (f for _, f in sorted(facts.items()))
+        if asked is None:
+            return list(kept)
+        what, value = asked
+        return [f for f in kept if getattr(f, what) == value]
+
+    def adopt_scim_facts(self, tenant_id: str, facts: ScimFacts) -> bool:
+        """Give a stored record without SCIM facts its ``facts``, not moving the revision;
+        ``False`` when it has facts, is not stored, or the userName or id is another's."""
+        check_tenant_id(tenant_id)
+        check_type(facts, ScimFacts, "facts", "ScimFacts")
+        with self._lock:
+            old = self._snapshot(tenant_id)
+            taken = any(f.name_key == facts.name_key or f.id == facts.id for f in old.scim.values())
+            if facts.key in old.scim or facts.key not in old.records or taken:
+                return False
+            self._snapshots[tenant_id] = attrs.evolve(old, scim={**old.scim, facts.key: facts})
+            return True
 
     def commit_stream(self, tenant_id: str, stream: ChangeStream, expected_revision: int) -> int:
         """Commit ``stream`` as the :class:`ChangeSet` of all its records (held in memory,

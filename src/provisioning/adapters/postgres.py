@@ -37,7 +37,7 @@ suites; what PostgreSQL adds:
 ...     revision = repo.save_tenant(pv.Tenant(id="acme", name="Acme",
 ...                                           products={"community": "standalone"}))
 ...     print(repo.get_tenant("acme").name, repo.schema_version, repo.revision("acme"))
-Acme 3 0
+Acme 4 0
 """
 
 from __future__ import annotations
@@ -77,12 +77,14 @@ from ..repository import (
     ChangeStream,
     ContactChanges,
     ContactStream,
+    ScimFacts,
     UploadEntry,
     check_change_set,
     check_refusal,
     check_revision,
     check_tenant_event,
     event_filter,
+    scim_lookup,
 )
 from ..serialization import tenant_from_json, tenant_to_json
 from ..tenants import Tenant
@@ -258,6 +260,47 @@ _MIGRATIONS: list[tuple[str, ...]] = [
         """,
         *_isolated("contacts"),
         "ALTER TABLE {s}.events ADD COLUMN IF NOT EXISTS product text NOT NULL DEFAULT 'community'",
+    ),
+    # 4: the records' SCIM facts, written in the records' commits. The SCIM layer kept
+    # them in a table of its own (scim_users) in this schema: the facts of stored,
+    # undeleted records move here (read past row-level security, which binds the owner
+    # too, for the move alone); a name kept for a write that never happened does not.
+    (
+        """
+        CREATE TABLE {s}.scim_facts (
+            tenant_id text COLLATE "C" NOT NULL,
+            key text COLLATE "C" NOT NULL,  -- the record's LegacyContactKey
+            id text COLLATE "C" NOT NULL,  -- the SCIM resource id
+            user_name text NOT NULL,
+            name_key text COLLATE "C" NOT NULL,  -- the userName NFKC-normalised, case-folded
+            external_id text COLLATE "C",
+            removed boolean NOT NULL,  -- the resource was DELETEd
+            created_at text NOT NULL,  -- ISO 8601 with its UTC offset
+            modified_at text NOT NULL,
+            PRIMARY KEY (tenant_id, key),
+            CONSTRAINT scim_facts_name UNIQUE (tenant_id, name_key),
+            CONSTRAINT scim_facts_id UNIQUE (tenant_id, id)
+        )
+        """,
+        "CREATE INDEX scim_facts_external ON {s}.scim_facts (tenant_id, external_id)",
+        """
+        DO $move$ BEGIN
+            IF to_regclass('{s}.scim_users') IS NOT NULL THEN
+                ALTER TABLE {s}.scim_users NO FORCE ROW LEVEL SECURITY;
+                ALTER TABLE {s}.records NO FORCE ROW LEVEL SECURITY;
+                INSERT INTO {s}.scim_facts
+                SELECT u.tenant_id, u.key, u.id, btrim(u.user_name), u.user_name_lower,
+                    NULLIF(btrim(u.external_id), ''), u.removed <> 0, u.created_at,
+                    u.modified_at
+                FROM {s}.scim_users AS u JOIN {s}.records AS r
+                    ON r.tenant_id = u.tenant_id AND r.legacy_contact_key = u.key
+                WHERE r.status <> 'Deleted' AND btrim(u.user_name) <> '';
+                ALTER TABLE {s}.records FORCE ROW LEVEL SECURITY;
+                DROP TABLE {s}.scim_users;
+            END IF;
+        END $move$
+        """,
+        *_isolated("scim_facts"),
     ),
 ]
 
@@ -732,6 +775,8 @@ class PostgresRepository:
             ),
             s.SQL("REVOKE INSERT, UPDATE ON {}.schema_version FROM {}").format(schema, who),
             s.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(schema, who),
+            # A commit replaces a record's SCIM facts, and a redaction deletes them.
+            s.SQL("GRANT DELETE ON {}.scim_facts TO {}").format(schema, who),
         ]
         with self._borrowed() as con:
             try:
@@ -1115,6 +1160,7 @@ class PostgresRepository:
                 events=[change_set.events],
                 redact=change_set.redact,
                 contacts=change_set.contacts,
+                scim=change_set.scim,
             )
         except _MisfitError:
             # Rolled back. Find out why, with the lookups a pre-check would have cost.
@@ -1273,6 +1319,7 @@ class PostgresRepository:
         redact: Sequence[str] = (),
         contacts: ContactChanges | None = None,
         contact_stream: ContactStream | None = None,
+        scim: Sequence[ScimFacts] = (),
     ) -> int:
         """One transaction: lock the tenant, check its revision, write the batches, the
         events, the history and the revision. :class:`_MisfitError` (rolled back) when
@@ -1304,10 +1351,9 @@ class PostgresRepository:
                             raise _MisfitError(*sent.what)
                         sent = None
                         self._check_emails(con, tenant_id)
+                        self._write_scim_and_redact(con, tenant_id, scim, redact)
                         revision += 1
                         upload_id = revision if upload is not None else None
-                        for key in redact:
-                            self._redact(con, tenant_id, key)
                         for happened in events:
                             if sent is not None:
                                 sent.fits()
@@ -1322,22 +1368,7 @@ class PostgresRepository:
                             sent.abandon()
                     self._fault("records")
                     if upload is not None:
-                        con.execute(
-                            f"INSERT INTO {self._schema}.uploads (tenant_id, revision,"  # noqa: S608
-                            " actor_id, at, utc_offset, file_digest, mode, product, counts,"
-                            " audited) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, true)",
-                            (
-                                tenant_id,
-                                revision,
-                                upload.actor_id,
-                                upload.at,
-                                _offset(upload.at),
-                                upload.file_digest,
-                                upload.mode.value,
-                                upload.product.value,
-                                _dumps(dict(upload.counts)),
-                            ),
-                        )
+                        self._insert_upload(con, tenant_id, revision, upload)
                     self._fault("history")
                     self._set_revision(con, tenant_id, revision)
                     self._fault("revision")
@@ -1346,6 +1377,35 @@ class PostgresRepository:
                     f"cannot commit to {self.where(tenant_id)}: {exc}; nothing was written"
                 ) from exc
         return revision
+
+    def _write_scim_and_redact(
+        self, con: _Connection, tenant_id: str, scim: Sequence[ScimFacts], redact: Sequence[str]
+    ) -> None:
+        """The commit's SCIM facts, then its redactions (in the open transaction)."""
+        if scim:
+            self._write_scim(con, tenant_id, scim)
+        for key in redact:
+            self._redact(con, tenant_id, key)
+
+    def _insert_upload(
+        self, con: _Connection, tenant_id: str, revision: int, upload: UploadEntry
+    ) -> None:
+        con.execute(
+            f"INSERT INTO {self._schema}.uploads (tenant_id, revision,"  # noqa: S608
+            " actor_id, at, utc_offset, file_digest, mode, product, counts,"
+            " audited) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, true)",
+            (
+                tenant_id,
+                revision,
+                upload.actor_id,
+                upload.at,
+                _offset(upload.at),
+                upload.file_digest,
+                upload.mode.value,
+                upload.product.value,
+                _dumps(dict(upload.counts)),
+            ),
+        )
 
     def _check_contacts(
         self, con: _Connection, tenant_id: str, changes: ContactChanges, *, emails: bool = True
@@ -1618,10 +1678,120 @@ class PostgresRepository:
         )
         return _Sent(con, [(insert, ())])
 
-    def _redact(self, con: _Connection, tenant_id: str, key: str) -> None:
-        """Replace the personal values of the record's stored events (in the open
-        transaction)."""
+    def _scim_owners(
+        self, con: _Connection, tenant_id: str, column: str
+    ) -> Callable[[Sequence[str]], Mapping[str, str]]:
+        def owners(values: Sequence[str]) -> Mapping[str, str]:
+            return dict(
+                con.execute(
+                    f"SELECT {column}, key FROM {self._schema}.scim_facts"  # noqa: S608
+                    f" WHERE tenant_id = %s AND {column} = ANY(%s)",
+                    (tenant_id, list(values)),
+                ).fetchall()
+            )
+
+        return owners
+
+    def _write_scim(self, con: _Connection, tenant_id: str, facts: Sequence[ScimFacts]) -> None:
+        """Replace the SCIM facts of the commit's records, checked first (under the
+        tenant's lock); the unique indexes have the last word against an adoption."""
         s = self._schema
+
+        def stored_keys(keys: Sequence[str]) -> Collection[str]:
+            rows = con.execute(
+                f"SELECT legacy_contact_key FROM {s}.records"  # noqa: S608
+                " WHERE tenant_id = %s AND legacy_contact_key = ANY(%s)",
+                (tenant_id, list(keys)),
+            ).fetchall()
+            return {row[0] for row in rows}
+
+        check_change_set(
+            tenant_id,
+            ChangeSet(scim=facts),
+            stored_keys=stored_keys,
+            email_owners=lambda _emails: {},
+            user_name_owners=self._scim_owners(con, tenant_id, "name_key"),
+            resource_id_owners=self._scim_owners(con, tenant_id, "id"),
+        )
+        cursor = con.cursor()
+        cursor.execute(
+            f"DELETE FROM {s}.scim_facts WHERE tenant_id = %s AND key = ANY(%s)",  # noqa: S608
+            (tenant_id, [f.key for f in facts]),
+        )
+        try:
+            with con.transaction():
+                cursor.executemany(
+                    f"INSERT INTO {s}.scim_facts VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",  # noqa: S608
+                    [_scim_row(tenant_id, f) for f in facts],
+                )
+        except pg_errors.UniqueViolation as exc:
+            problem = f"a userName or resource id is another record's ({exc.diag.message_detail})"
+            raise ChangeSetError(
+                f"the change set does not fit the records of tenant {tenant_id!r}, nothing was "
+                f"written: {problem}",
+                tenant_id=tenant_id,
+                problems=(problem,),
+            ) from None
+
+    def scim_facts(
+        self,
+        tenant_id: str,
+        *,
+        key: str | None = None,
+        resource_id: str | None = None,
+        user_name: str | None = None,
+        external_id: str | None = None,
+    ) -> Sequence[ScimFacts]:
+        """The SCIM facts of one record, resource, userName or externalId, or all, by key
+        (see :class:`~provisioning.repository.ScimFactStore`)."""
+        check_tenant_id(tenant_id)
+        asked = scim_lookup(
+            key=key, resource_id=resource_id, user_name=user_name, external_id=external_id
+        )
+        where: str = ""
+        params: tuple[str, ...] = (tenant_id,)
+        if asked is not None:
+            where, params = f" AND {asked[0]} = %s", (tenant_id, asked[1])
+        rows = self._read(
+            tenant_id,
+            f"SELECT {_SCIM_COLUMNS} FROM {self._schema}.scim_facts"  # noqa: S608
+            f" WHERE tenant_id = %s{where} ORDER BY key",
+            params,
+        )
+        found = []
+        for row in rows:
+            try:
+                found.append(_scim_facts(row))
+            except (ValueError, TypeError) as exc:
+                raise RepositoryError(
+                    f"{self.where(tenant_id)}: the stored SCIM facts of {row[0]!r} cannot be "
+                    f"read: {exc}"
+                ) from None
+        return found
+
+    def adopt_scim_facts(self, tenant_id: str, facts: ScimFacts) -> bool:
+        """Give a stored record without SCIM facts its ``facts``, not moving the revision;
+        ``False`` when it has facts, is not stored, or the userName or id is another's."""
+        check_tenant_id(tenant_id)
+        check_type(facts, ScimFacts, "facts", "ScimFacts")
+        s = self._schema
+        with self._writing(tenant_id, "give SCIM facts in") as con:
+            cursor = con.execute(
+                f"INSERT INTO {s}.scim_facts SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s"  # noqa: S608
+                f" WHERE EXISTS (SELECT 1 FROM {s}.records WHERE tenant_id = %s"
+                " AND legacy_contact_key = %s) ON CONFLICT DO NOTHING",
+                (*_scim_row(tenant_id, facts), tenant_id, facts.key),
+            )
+            return cursor.rowcount == 1
+
+    def _redact(self, con: _Connection, tenant_id: str, key: str) -> None:
+        """Replace the personal values of the record's stored events, and delete its SCIM
+        facts (in the open transaction)."""
+        s = self._schema
+        con.execute(
+            f"DELETE FROM {s}.scim_facts WHERE tenant_id = %s AND key = %s",  # noqa: S608
+            (tenant_id, key),
+        )
         rows = con.execute(
             f"SELECT id, {_EVENT_COLUMNS} FROM {s}.events"  # noqa: S608
             " WHERE tenant_id = %s AND key = %s AND changes IS NOT NULL",
@@ -1656,7 +1826,26 @@ class PostgresRepository:
         def email_owners(emails: Sequence[str]) -> Mapping[str, str]:
             return dict(self.email_owners(tenant_id, emails))
 
-        check_change_set(tenant_id, change_set, stored_keys=stored_keys, email_owners=email_owners)
+        def owners(column: str) -> Callable[[Sequence[str]], Mapping[str, str]]:
+            def found(values: Sequence[str]) -> Mapping[str, str]:
+                rows = self._read(
+                    tenant_id,
+                    f"SELECT {column}, key FROM {self._schema}.scim_facts"  # noqa: S608
+                    f" WHERE tenant_id = %s AND {column} = ANY(%s)",
+                    (tenant_id, list(values)),
+                )
+                return dict(rows)
+
+            return found
+
+        check_change_set(
+            tenant_id,
+            change_set,
+            stored_keys=stored_keys,
+            email_owners=email_owners,
+            user_name_owners=owners("name_key"),
+            resource_id_owners=owners("id"),
+        )
 
     # -- tenants ---------------------------------------------------------------------
 
@@ -1724,6 +1913,35 @@ class PostgresRepository:
                 f"{self.where(tenant_id)}: the stored tenant document is of tenant {tenant.id!r}"
             )
         return tenant
+
+
+_SCIM_COLUMNS: Final = "key, id, user_name, external_id, removed, created_at, modified_at"
+
+
+def _scim_row(tenant_id: str, facts: ScimFacts) -> tuple[Any, ...]:
+    return (
+        tenant_id,
+        facts.key,
+        facts.id,
+        facts.user_name,
+        facts.name_key,
+        facts.external_id,
+        facts.removed,
+        facts.created_at.isoformat(),
+        facts.modified_at.isoformat(),
+    )
+
+
+def _scim_facts(row: Sequence[Any]) -> ScimFacts:
+    return ScimFacts(
+        key=row[0],
+        id=row[1],
+        user_name=row[2],
+        external_id=row[3],
+        removed=bool(row[4]),
+        created_at=dt.datetime.fromisoformat(row[5]),
+        modified_at=dt.datetime.fromisoformat(row[6]),
+    )
 
 
 def _offset(at: dt.datetime) -> int:

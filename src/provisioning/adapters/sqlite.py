@@ -15,7 +15,7 @@ instance per thread or process. ``":memory:"`` gives a private, throw-away datab
 ...     acme = pv.Tenant(id="acme", name="Acme", products={"community": "standalone"})
 ...     _ = repo.save_tenant(acme)
 ...     print(repo.get_tenant("acme").name, repo.schema_version, repo.revision("acme"))
-Acme 4 0
+Acme 5 0
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import json
 import operator
 import os
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from itertools import repeat
 from pathlib import Path
 from types import TracebackType
@@ -54,12 +54,15 @@ from ..repository import (
     ChangeStream,
     ContactChanges,
     ContactStream,
+    ScimFacts,
     UploadEntry,
     check_change_set,
     check_refusal,
     check_revision,
     check_tenant_event,
     event_filter,
+    fold_user_name,
+    scim_lookup,
 )
 from ..serialization import tenant_from_json, tenant_to_json
 from ..tenants import Tenant
@@ -192,6 +195,44 @@ _MIGRATIONS: list[tuple[str, ...]] = [
     # 4: the revision of each contact's last change (0: before version 4 kept it), so a
     # commit fed in batches finds a contact updated twice without remembering its keys.
     ("ALTER TABLE contacts ADD COLUMN version INTEGER NOT NULL DEFAULT 0",),
+    # 5: the records' SCIM facts, written in the records' commits. The SCIM layer kept
+    # them in a table of its own (scim_users) beside the records: the facts of stored,
+    # undeleted records move here; a name kept for a write that never happened does not.
+    (
+        """
+        CREATE TABLE scim_facts (
+            tenant_id TEXT NOT NULL,
+            key TEXT NOT NULL,  -- the record's LegacyContactKey
+            id TEXT NOT NULL,  -- the SCIM resource id
+            user_name TEXT NOT NULL,
+            name_key TEXT NOT NULL,  -- the userName NFKC-normalised and case-folded
+            external_id TEXT,
+            removed INTEGER NOT NULL,  -- 1: the resource was DELETEd
+            created_at TEXT NOT NULL,  -- ISO 8601 with its UTC offset
+            modified_at TEXT NOT NULL,
+            PRIMARY KEY (tenant_id, key)
+        ) WITHOUT ROWID
+        """,
+        "CREATE UNIQUE INDEX scim_facts_name ON scim_facts (tenant_id, name_key)",
+        "CREATE UNIQUE INDEX scim_facts_id ON scim_facts (tenant_id, id)",
+        "CREATE INDEX scim_facts_external ON scim_facts (tenant_id, external_id)",
+        """
+        CREATE TABLE IF NOT EXISTS scim_users (
+            tenant_id TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL,
+            user_name TEXT NOT NULL, user_name_lower TEXT NOT NULL, created_at TEXT NOT NULL,
+            modified_at TEXT NOT NULL, removed INTEGER NOT NULL DEFAULT 0, external_id TEXT
+        )
+        """,
+        """
+        INSERT INTO scim_facts
+        SELECT u.tenant_id, u.key, u.id, trim(u.user_name), provisioning_fold(trim(u.user_name)),
+            NULLIF(trim(u.external_id), ''), u.removed, u.created_at, u.modified_at
+        FROM scim_users AS u JOIN records AS r
+            ON r.tenant_id = u.tenant_id AND r.legacy_contact_key = u.key
+        WHERE r.status <> 'Deleted' AND trim(u.user_name) <> ''
+        """,
+        "DROP TABLE scim_users",
+    ),
 ]
 
 #: The schema version this library writes.
@@ -397,6 +438,41 @@ _UPLOAD_EVENTS: Final = (
     " ON r.tenant_id = e.tenant_id AND r.legacy_contact_key = e.key"
     " WHERE e.tenant_id = ? AND e.upload_id = ? ORDER BY e.id"
 )
+
+
+_SCIM_COLUMNS: Final = "key, id, user_name, external_id, removed, created_at, modified_at"
+# Facts are written for a stored record only (the row count tells the commit otherwise).
+_INSERT_SCIM: Final = (
+    "INSERT INTO scim_facts (tenant_id, key, id, user_name, name_key, external_id, removed,"
+    " created_at, modified_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS"
+    " (SELECT 1 FROM records WHERE tenant_id = ?1 AND legacy_contact_key = ?2)"
+)
+
+
+def _scim_row(tenant_id: str, facts: ScimFacts) -> tuple[Any, ...]:
+    return (
+        tenant_id,
+        facts.key,
+        facts.id,
+        facts.user_name,
+        facts.name_key,
+        facts.external_id,
+        int(facts.removed),
+        facts.created_at.isoformat(),
+        facts.modified_at.isoformat(),
+    )
+
+
+def _scim_facts(row: Sequence[Any]) -> ScimFacts:
+    return ScimFacts(
+        key=row[0],
+        id=row[1],
+        user_name=row[2],
+        external_id=row[3],
+        removed=bool(row[4]),
+        created_at=dt.datetime.fromisoformat(row[5]),
+        modified_at=dt.datetime.fromisoformat(row[6]),
+    )
 
 
 #: Changes as JSON, in the record's field order (events keep them in it): no key sorting.
@@ -661,6 +737,8 @@ class SqliteRepository:
         # Deleted content is overwritten, not left in free pages: a person's deleted data
         # (delete_personal_data) does not linger in the file.
         con.execute("PRAGMA secure_delete = ON")
+        # What a migration compares SCIM userNames by (SQLite's lower() folds ASCII only).
+        con.create_function("provisioning_fold", 1, fold_user_name, deterministic=True)
 
     def _stored_version(self) -> int | None:
         """The schema version the file records, ``None`` for a new file."""
@@ -1064,6 +1142,7 @@ class SqliteRepository:
                 events,
                 redact=change_set.redact,
                 contacts=_contact_batches(change_set.contacts),
+                scim=change_set.scim,
             )
             if change_set.redact and self._path != ":memory:":
                 # The old values are still in the WAL until a checkpoint copies the pages
@@ -1206,6 +1285,7 @@ class SqliteRepository:
         *,
         redact: Sequence[str] = (),
         contacts: _ContactBatches | None = None,
+        scim: Sequence[ScimFacts] = (),
     ) -> int:
         """One transaction: check the revision, write the batches, then the history and
         the revision. :class:`_MisfitError` (rolled back) when the records do not fit,
@@ -1229,6 +1309,8 @@ class SqliteRepository:
                 raise _MisfitError
             if contacts is not None:
                 self._write_contacts(tenant_id, revision + 1, *contacts)
+            if scim and not self._write_scim(tenant_id, scim):
+                raise _MisfitError
             revision += 1
             upload_id = revision if upload is not None else None
             for key in redact:
@@ -1256,10 +1338,71 @@ class SqliteRepository:
             self._fault("revision")
         return revision
 
-    def _redact(self, tenant_id: str, key: str) -> None:
-        """Replace the personal values of the record's stored events (in the open
-        transaction)."""
+    def _write_scim(self, tenant_id: str, facts: Sequence[ScimFacts]) -> bool:
+        """Replace the SCIM facts of the commit's records; ``False`` when a userName or
+        an id is another record's, or a record is not stored (the caller rolls back)."""
         con = self._con
+        con.executemany(
+            "DELETE FROM scim_facts WHERE tenant_id = ? AND key = ?",
+            ((tenant_id, f.key) for f in facts),
+        )
+        try:
+            cursor = con.executemany(_INSERT_SCIM, (_scim_row(tenant_id, f) for f in facts))
+        except sqlite3.IntegrityError:
+            return False  # the unique indexes: a userName or an id is taken
+        return cursor.rowcount == len(facts)  # else a record is not stored
+
+    def scim_facts(
+        self,
+        tenant_id: str,
+        *,
+        key: str | None = None,
+        resource_id: str | None = None,
+        user_name: str | None = None,
+        external_id: str | None = None,
+    ) -> Sequence[ScimFacts]:
+        """The SCIM facts of one record, resource, userName or externalId, or all, by key
+        (see :class:`~provisioning.repository.ScimFactStore`)."""
+        check_tenant_id(tenant_id)
+        asked = scim_lookup(
+            key=key, resource_id=resource_id, user_name=user_name, external_id=external_id
+        )
+        where: str = ""
+        params: tuple[str, ...] = (tenant_id,)
+        if asked is not None:
+            where, params = f" AND {asked[0]} = ?", (tenant_id, asked[1])
+        rows = self._read(
+            f"SELECT {_SCIM_COLUMNS} FROM scim_facts WHERE tenant_id = ?{where} ORDER BY key",  # noqa: S608
+            params,
+        )
+        return [self._scim(tenant_id, row) for row in rows]
+
+    def _scim(self, tenant_id: str, row: Sequence[Any]) -> ScimFacts:
+        try:
+            return _scim_facts(row)
+        except (ValueError, TypeError) as exc:
+            raise RepositoryError(
+                f"{self._where(tenant_id)}: the stored SCIM facts of {row[0]!r} cannot be "
+                f"read: {exc}"
+            ) from None
+
+    def adopt_scim_facts(self, tenant_id: str, facts: ScimFacts) -> bool:
+        """Give a stored record without SCIM facts its ``facts``, not moving the revision;
+        ``False`` when it has facts, is not stored, or the userName or id is another's."""
+        check_tenant_id(tenant_id)
+        check_type(facts, ScimFacts, "facts", "ScimFacts")
+        with self._transaction("give SCIM facts in"):
+            try:
+                cursor = self._con.execute(_INSERT_SCIM, _scim_row(tenant_id, facts))
+            except sqlite3.IntegrityError:
+                return False
+            return cursor.rowcount == 1
+
+    def _redact(self, tenant_id: str, key: str) -> None:
+        """Replace the personal values of the record's stored events, and delete its SCIM
+        facts (in the open transaction)."""
+        con = self._con
+        con.execute("DELETE FROM scim_facts WHERE tenant_id = ? AND key = ?", (tenant_id, key))
         rows = con.execute(
             f"SELECT id, {_EVENT_COLUMNS} FROM events"  # noqa: S608
             " WHERE tenant_id = ? AND key = ? AND changes IS NOT NULL",
@@ -1422,6 +1565,20 @@ class SqliteRepository:
         def contact_email_owners(emails: Sequence[str]) -> Mapping[str, str]:
             return dict(self.contact_email_owners(tenant_id, emails))
 
+        def scim_owners(column: str) -> Callable[[Sequence[str]], Mapping[str, str]]:
+            def owners(values: Sequence[str]) -> Mapping[str, str]:
+                found: dict[str, str] = {}
+                for value in values:
+                    rows = self._read(
+                        f"SELECT {column}, key FROM scim_facts"  # noqa: S608 - a constant
+                        f" WHERE tenant_id = ? AND {column} = ?",
+                        (tenant_id, value),
+                    )
+                    found.update((row[0], row[1]) for row in rows)
+                return found
+
+            return owners
+
         check_change_set(
             tenant_id,
             change_set,
@@ -1429,6 +1586,8 @@ class SqliteRepository:
             email_owners=email_owners,
             stored_contact_keys=stored_contact_keys,
             contact_email_owners=contact_email_owners,
+            user_name_owners=scim_owners("name_key"),
+            resource_id_owners=scim_owners("id"),
         )
 
     def _lookup(

@@ -19,7 +19,7 @@ except ImportError as exc:  # pragma: no cover - the test extra installs it
 from ._app import TenantApplication, make_application, request_log
 from ._mapping import cells_of, resource_of, version_of
 from ._models import COMMUNITY_SCHEMA, ENTERPRISE_SCHEMA, USER_MODEL, make_provider
-from ._state import IssuedToken, ScimState, TokenInfo, UserEntry
+from ._state import IssuedToken, ScimState, TokenInfo
 from ._storage import ACTOR, REASSIGN_KEEPS_DEACTIVATION, RecordStorage
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
     "ScimState",
     "TenantApplication",
     "TokenInfo",
-    "UserEntry",
     "cells_of",
     "make_application",
     "make_provider",

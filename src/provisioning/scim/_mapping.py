@@ -5,7 +5,7 @@ SCIM attribute                             record field (upload-template header)
 =========================================  ===========================================
 ``externalId``                             ``LegacyContactKey`` at creation (else
                                            ``userName``; ``SSO_IDENTIFIER_MATCH``)
-``userName``                               kept by the SCIM layer (unique per tenant)
+``userName``                               the record's SCIM facts (unique per tenant)
 ``name.givenName`` / ``familyName``        ``FirstName`` / ``LastName``
 ``name.middleName``                        ``MiddleName``
 ``name.honorificPrefix`` / ``…Suffix``     ``PrefixCode`` / ``SuffixCode``
@@ -35,6 +35,7 @@ from scim2_models import Meta
 
 from ..audit import record_values
 from ..records import RecordStatus, UserRecord
+from ..repository import ScimFacts
 from ._models import (
     USER_MODEL,
     CommunityExtension,
@@ -45,21 +46,20 @@ from ._models import (
     RecordName,
     RecordPhone,
 )
-from ._state import UserEntry
 
 __all__ = ["RecordView", "cells_of", "resource_of", "version_of"]
 
 _EMPTY: Final = ""
 
 
-def version_of(record: UserRecord, entry: UserEntry) -> str:
+def version_of(record: UserRecord, entry: ScimFacts) -> str:
     """The resource's ETag: a weak tag of everything it shows, so it changes with each write."""
     shown = [record_values(record), entry.user_name, entry.id, entry.external_id]
     digest = hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()
     return f'W/"{digest[:24]}"'
 
 
-def resource_of(record: UserRecord, entry: UserEntry) -> CommunityUser[Any]:
+def resource_of(record: UserRecord, entry: ScimFacts) -> CommunityUser[Any]:
     """The SCIM ``User`` of ``record`` (``meta.location`` is left to the server)."""
     phones = [
         RecordPhone(value=value, type=kind or None)
@@ -131,7 +131,7 @@ class RecordView:
 
     __slots__ = ("_resource", "entry", "record")
 
-    def __init__(self, record: UserRecord, entry: UserEntry) -> None:
+    def __init__(self, record: UserRecord, entry: ScimFacts) -> None:
         self.record = record
         self.entry = entry
         self._resource: CommunityUser[Any] | None = None

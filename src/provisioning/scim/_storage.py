@@ -2,8 +2,12 @@
 
 Every write is a :func:`provisioning.writes.push` of the integration's operations,
 decided by the rulebook for the request's actor: a refusal is a SCIM 403 whose detail
-names the rule ids. ``DELETE`` deactivates the record (``DEACTIVATE_NOT_DELETE``) and
-removes the SCIM resource (404 afterwards); the record stays, deactivated and audited.
+names the rule ids. A user's SCIM facts (:class:`~provisioning.repository.ScimFacts`:
+its id, userName, externalId) are committed with the record's change, in one
+transaction; the checks of a write (``If-Match``, the userName) are made again at each
+attempt of its commit, at the revision the attempt commits at. ``DELETE`` deactivates
+the record (``DEACTIVATE_NOT_DELETE``) and removes the SCIM resource (404 afterwards);
+the record stays, deactivated and audited.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ import contextvars
 import datetime as dt
 import secrets
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any, Final, cast
 
+import attrs
 from scim2_models import (
     ConflictException,
     ForbiddenException,
@@ -47,13 +53,13 @@ from ..actors import Actor
 from ..audit import Channel, FieldChange
 from ..exceptions import ConflictError, InvalidValueError, RefusedError
 from ..records import RecordStatus, UserRecord
-from ..repository import Repository, TenantStore
+from ..repository import ChangeSetError, Repository, ScimFacts, ScimFactStore, TenantStore
 from ..rules import DEFAULT_RULEBOOK, RuleBook
 from ..tenants import IntegrationKey
 from ..writes import PushOp, PushOperation, PushResult, push
 from ._mapping import RecordView, cells_of, resource_of, version_of
 from ._models import USER_MODEL, CommunityUser
-from ._state import ScimState, UserEntry
+from ._state import ScimState
 
 __all__ = ["ACTOR", "REASSIGN_KEEPS_DEACTIVATION", "RecordStorage"]
 
@@ -74,6 +80,10 @@ REASSIGN_KEEPS_DEACTIVATION: Final = "SCIM_REASSIGN_KEEPS_DEACTIVATION"
 #: two.
 MOST_FILTER_TERMS: Final = 50
 
+#: How many times a write is checked and committed again when another writer moved the
+#: tenant on in between, before the client is told to retry (503).
+_TRIES: Final = 5
+
 
 class BusyException(SCIMException):
     """The tenant's store is busy with other writes: a 503 the client retries."""
@@ -82,8 +92,9 @@ class BusyException(SCIMException):
 
 
 class RecordStorage(ScimStorage):
-    """The Users of one tenant of ``repository`` (a repository and tenant store), as
-    scim2-server reads and writes them; their SCIM facts are kept in ``state``.
+    """The Users of one tenant of ``repository`` (a repository, tenant store and
+    :class:`~provisioning.repository.ScimFactStore`), as scim2-server reads and writes
+    them; ``state`` keeps the tokens.
 
     ``repository`` may also be a function returning the repository to use, called at
     each use: a server's threads each use their own SQLite connection that way.
@@ -99,15 +110,19 @@ class RecordStorage(ScimStorage):
         reassign_reactivates: bool = False,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
+        if not callable(repository) and not isinstance(repository, ScimFactStore):
+            raise InvalidValueError(
+                f"the repository keeps no SCIM facts (no ScimFactStore): {repository!r:.80}",
+                field="repository",
+            )
         self._repository = repository if callable(repository) else (lambda: repository)
         self.state = state
         self.tenant_id = tenant_id
         self.rulebook = rulebook
         self.reassign_reactivates = reassign_reactivates
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
-        # One write of this tenant at a time in this process: its commits are ordered by
-        # the tenant's revision anyway, and a write's checks (If-Match, the userName)
-        # then see no other write of this process between them and its commit.
+        # One write of this tenant at a time in this process; other processes' writes
+        # are ordered by the tenant's revision, each write's checks made again at it.
         self._writing = threading.Lock()
         #: The tenant's revision up to which every record has its SCIM facts (-1: none).
         self._adopted = -1
@@ -117,10 +132,24 @@ class RecordStorage(ScimStorage):
         """The repository (of this thread, when given a function)."""
         return self._repository()
 
+    @property
+    def _facts(self) -> ScimFactStore:
+        store = self.repository
+        if not isinstance(store, ScimFactStore):
+            raise InvalidValueError(
+                f"the repository keeps no SCIM facts (no ScimFactStore): {store!r:.80}",
+                field="repository",
+            )
+        return store
+
+    def _one(self, **lookup: str) -> ScimFacts | None:
+        found = self._facts.scim_facts(self.tenant_id, **lookup)
+        return found[0] if found else None
+
     # -- reads ----------------------------------------------------------------------------
 
-    def _visible(self, resource_id: str) -> tuple[UserRecord, UserEntry]:
-        entry = self.state.entry_by_id(self.tenant_id, resource_id)
+    def _visible(self, resource_id: str) -> tuple[UserRecord, ScimFacts]:
+        entry = self._one(resource_id=resource_id)
         record = None if entry is None else self.repository.get(self.tenant_id, entry.key)
         if entry is None or entry.removed or record is None or _gone(record):
             raise NotFoundException(detail=f"No User {resource_id!r}")
@@ -135,10 +164,10 @@ class RecordStorage(ScimStorage):
     ) -> Resource[Any]:
         return resource_of(*self._visible(resource_id))
 
-    def _entries(self) -> list[tuple[UserRecord, UserEntry]]:
+    def _entries(self) -> list[tuple[UserRecord, ScimFacts]]:
         """Every visible user; a record written by another channel gets its SCIM facts
         (its email as userName) when first seen."""
-        entries = self.state.entries(self.tenant_id)
+        entries = {f.key: f for f in self._facts.scim_facts(self.tenant_id)}
         found = []
         for record in self.repository.records(self.tenant_id):
             if _gone(record):
@@ -150,18 +179,27 @@ class RecordStorage(ScimStorage):
                 found.append((record, entry))
         return found
 
-    def _adopt(self, record: UserRecord) -> UserEntry:
+    def _adopt(self, record: UserRecord) -> ScimFacts:
         """Give the record its SCIM facts: its email as userName, else its key, else (both
         held by other users) its key with a random suffix, never failing."""
         key = record.legacy_contact_key
+        now = self._clock()
         for name in (record.email, key, *(f"{key}-{secrets.token_hex(4)}" for _ in range(8))):
-            if name and self.state.holder_of(self.tenant_id, name) is None:
-                try:
-                    return self.state.save(
-                        self.tenant_id, key, name, external_id=key, now=self._clock()
-                    )
-                except InvalidValueError:  # taken meanwhile, by another process
-                    continue
+            if self._one(user_name=name) is not None:
+                continue
+            facts = ScimFacts(
+                key=key,
+                id=str(uuid.uuid4()),
+                user_name=name,
+                external_id=key,
+                created_at=now,
+                modified_at=now,
+            )
+            if self._facts.adopt_scim_facts(self.tenant_id, facts):
+                return facts
+            found = self._one(key=key)  # another process gave them first
+            if found is not None:
+                return found
         raise BusyException(detail=f"no free userName for the record {key!r}; retry")
 
     def search(
@@ -194,7 +232,7 @@ class RecordStorage(ScimStorage):
 
     def _candidates(
         self, scim_filter: ScimFilter[Any] | None
-    ) -> list[tuple[UserRecord, UserEntry]] | None:
+    ) -> list[tuple[UserRecord, ScimFacts]] | None:
         """The users a filter ``ATTR eq "value"`` on ``userName``, ``externalId``, ``id`` or
         ``emails.value`` can match, looked up by index rather than read all (identity
         providers ask it before every create), also as a term of an ``and``; ``None``
@@ -202,7 +240,7 @@ class RecordStorage(ScimStorage):
         semantics."""
         return None if scim_filter is None else self._looked_up(scim_filter.ast)
 
-    def _looked_up(self, node: Any) -> list[tuple[UserRecord, UserEntry]] | None:
+    def _looked_up(self, node: Any) -> list[tuple[UserRecord, ScimFacts]] | None:
         if isinstance(node, LogicalExpr) and node.op is LogicalOperator.and_:
             for term in node.terms:
                 if (found := self._looked_up(term)) is not None:
@@ -216,26 +254,20 @@ class RecordStorage(ScimStorage):
         ):
             return None
         attribute, value = str(node.attr_path).lower(), node.value
-        if attribute not in {"username", "externalid", "id", "emails.value"}:
+        lookups = {"username": "user_name", "externalid": "external_id", "id": "resource_id"}
+        if attribute not in {*lookups, "emails.value"}:
             return None
         self._adopt_all()  # every record has its SCIM facts: the lookups see them all
-        if attribute == "username":
-            keys = [k for k in [self.state.holder_of(self.tenant_id, value)] if k]
-        elif attribute == "externalid":
-            keys = self.state.keys_of_external_id(self.tenant_id, value)
-        elif attribute == "id":
-            entry = self.state.entry_by_id(self.tenant_id, value)
-            keys = [] if entry is None else [entry.key]
+        if attribute in lookups:
+            facts = list(self._facts.scim_facts(self.tenant_id, **{lookups[attribute]: value}))
         else:
             record = self.repository.get_by_email(self.tenant_id, value)
-            keys = [] if record is None else [record.legacy_contact_key]
+            key = None if record is None else record.legacy_contact_key
+            facts = [] if key is None else list(self._facts.scim_facts(self.tenant_id, key=key))
         found = []
-        for key in keys:
-            record, entry = (
-                self.repository.get(self.tenant_id, key),
-                self.state.entry(self.tenant_id, key),
-            )
-            if record is not None and entry is not None and not entry.removed and not _gone(record):
+        for entry in facts:
+            record = self.repository.get(self.tenant_id, entry.key)
+            if record is not None and not entry.removed and not _gone(record):
                 found.append((record, entry))
         return found
 
@@ -250,13 +282,30 @@ class RecordStorage(ScimStorage):
 
     # -- writes ---------------------------------------------------------------------------
 
-    def _push(
+    def _attempts(self, write: Callable[[int], Resource[Any] | None]) -> Resource[Any] | None:
+        """``write(revision)``, its checks and its commit at the tenant's revision, tried
+        again from its checks when another writer moved the tenant on in between."""
+        for _ in range(_TRIES):
+            try:
+                return write(self.repository.revision(self.tenant_id))
+            except ConflictError:
+                continue
+        raise BusyException(
+            detail=f"tenant {self.tenant_id!r} is busy with other writes; nothing was written: "
+            "retry"
+        )
+
+    def _push(  # noqa: PLR0917 - private, one operation's parts
         self,
         op: PushOp,
         cells: dict[str, str],
-        then: PushOp | None = None,
-        also: tuple[FieldChange, ...] = (),
+        then: PushOp | None,
+        also: tuple[FieldChange, ...],
+        revision: int,
+        facts: ScimFacts,
     ) -> PushResult:
+        """One operation with the user's SCIM facts, committed at ``revision`` (a
+        :class:`~provisioning.ConflictError` when the tenant moved on)."""
         actor = ACTOR.get()
         if actor is None:
             raise UnauthorizedException(detail="No bearer token")
@@ -270,14 +319,16 @@ class RecordStorage(ScimStorage):
                 rulebook=self.rulebook,
                 now=self._clock(),
                 channel=Channel.SCIM,
+                revision=revision,
+                scim=(facts,),
             )
         except RefusedError as exc:
             reason = str(exc)
             for rule in exc.rules:  # named once, at the front
                 reason = reason.replace(f"{rule}: ", "")
             raise ForbiddenException(detail=f"refused by {' '.join(exc.rules)}: {reason}") from None
-        except ConflictError as exc:
-            raise BusyException(detail=str(exc)) from None
+        except ChangeSetError as exc:  # the store's unique indexes: a name taken meanwhile
+            raise UniquenessException(detail="; ".join(exc.problems) or str(exc)) from None
         if not isinstance(result, PushResult):
             raise InvalidValueException(detail="; ".join(e.message for e in result))
         if result.revision is not None and self._adopted == result.revision - 1:
@@ -303,8 +354,8 @@ class RecordStorage(ScimStorage):
         name = str(user.user_name or "").strip()
         if not name:
             raise InvalidValueException(detail="userName is required and may not be blank")
-        holder = self.state.holder_of(self.tenant_id, name)
-        if holder is not None and holder != key:
+        holder = self._one(user_name=name)
+        if holder is not None and holder.key != key:
             raise UniquenessException(detail=f"userName {name!r} is another user's")
         return name
 
@@ -313,59 +364,9 @@ class RecordStorage(ScimStorage):
         and two users answering one ``externalId eq`` filter leave them unable to choose."""
         if external_id is None:
             return
-        for other in self.state.keys_of_external_id(self.tenant_id, external_id):
-            entry = self.state.entry(self.tenant_id, other)
-            if other != key and entry is not None and not entry.removed:
+        for other in self._facts.scim_facts(self.tenant_id, external_id=external_id):
+            if other.key != key and not other.removed:
                 raise UniquenessException(detail=f"externalId {external_id!r} is another user's")
-
-    def _reserve(
-        self,
-        before: UserEntry | None,
-        key: str,
-        name: str,
-        external_id: str | None,
-        *,
-        removed: bool = False,
-    ) -> tuple[Callable[[], None], UserEntry]:
-        """Save the user's SCIM facts (``before``: as they are) before the record's write:
-        the store's uniqueness constraint decides a race for a userName before any record
-        is written. Returns what puts the facts back, for when the write fails, and the
-        facts saved."""
-        try:
-            saved = self.state.save(
-                self.tenant_id,
-                key,
-                name,
-                external_id=external_id,
-                removed=removed,
-                now=self._clock(),
-                new=before is None,  # a create: another process's create of it wins
-            )
-        except InvalidValueError as exc:
-            raise UniquenessException(detail=exc.message) from None
-
-        def undo() -> None:
-            if before is None:
-                self.state.forget(self.tenant_id, key)
-            else:
-                self.state.save(
-                    self.tenant_id,
-                    key,
-                    before.user_name,
-                    removed=before.removed,
-                    external_id=before.external_id,
-                    now=before.modified_at,
-                )
-
-        return undo, saved
-
-    def _write(self, undo: Callable[[], None], *push: Any) -> None:
-        """The record's write (``push``'s arguments); the reservation undone if it fails."""
-        try:
-            self._push(*push)
-        except BaseException:
-            undo()
-            raise
 
     def _then(self, stored: UserRecord | None, active: bool | None) -> PushOp | None:
         """The status change ``active`` asks of the record (``None``: none)."""
@@ -376,16 +377,36 @@ class RecordStorage(ScimStorage):
             return PushOp.REACTIVATE
         return None
 
+    def _facts_of(
+        self, entry: ScimFacts | None, key: str, name: str, external_id: str | None
+    ) -> ScimFacts:
+        """The user's SCIM facts after this write: its id made at the first, kept after."""
+        now = self._clock()
+        if entry is None:
+            return ScimFacts(
+                key=key,
+                id=str(uuid.uuid4()),
+                user_name=name,
+                external_id=external_id,
+                created_at=now,
+                modified_at=now,
+            )
+        return attrs.evolve(
+            entry, user_name=name, external_id=external_id, removed=False, modified_at=now
+        )
+
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
         with self._writing:
-            return self._create(resource)
+            created = self._attempts(lambda revision: self._create(resource, revision))
+            assert created is not None
+            return created
 
-    def _create(self, resource: Resource[Any]) -> Resource[Any]:
+    def _create(self, resource: Resource[Any], revision: int) -> Resource[Any]:
         user = cast(CommunityUser[Any], resource)
         key = self._key(user)
         name = self._check_name(user, key)
         stored = self.repository.get(self.tenant_id, key)
-        entry = self.state.entry(self.tenant_id, key)
+        entry = self._one(key=key)
         if stored is not None and _gone(stored):
             raise ConflictException(
                 detail=f"the person of {key!r} had their data deleted; nothing brings it back "
@@ -394,8 +415,9 @@ class RecordStorage(ScimStorage):
         restoring = stored is not None and entry is not None and entry.removed
         if stored is not None and not restoring:
             raise UniquenessException(detail=f"a User has the externalId {key!r}")
-        # One commit: the fields, and the status the POST asks (a restored user stays
-        # deactivated unless reassign_reactivates: SCIM_REASSIGN_KEEPS_DEACTIVATION).
+        # One commit: the fields, the SCIM facts, and the status the POST asks (a restored
+        # user stays deactivated unless reassign_reactivates:
+        # SCIM_REASSIGN_KEEPS_DEACTIVATION).
         then = (
             self._then(stored, user.active) if not restoring or self.reassign_reactivates else None
         )
@@ -405,15 +427,14 @@ class RecordStorage(ScimStorage):
         if restoring:
             assert entry is not None
             also += (FieldChange("scimResource", None, entry.id),)
-        undo, saved = self._reserve(entry, key, name, external_id)
-        self._write(undo, PushOp.UPSERT, cells_of(user, key), then, also)
-        return self._shown(saved)
+        facts = self._facts_of(entry, key, name, external_id)
+        self._push(PushOp.UPSERT, cells_of(user, key), then, also, revision, facts)
+        return self._shown(facts)
 
-    def _shown(self, entry: UserEntry) -> Resource[Any]:
-        """The user as written: its record read back, its SCIM facts as just saved (this
-        storage's writes hold the tenant's write lock)."""
+    def _shown(self, entry: ScimFacts) -> Resource[Any]:
+        """The user as written: its record read back, its SCIM facts as just committed."""
         record = self.repository.get(self.tenant_id, entry.key)
-        if record is None or _gone(record):  # pragma: no cover - written under the lock
+        if record is None or _gone(record):  # pragma: no cover - just written
             raise NotFoundException(detail=f"No User {entry.id!r}")
         return resource_of(record, entry)
 
@@ -425,15 +446,21 @@ class RecordStorage(ScimStorage):
         expected_version: str | None = None,
     ) -> Resource[Any]:
         with self._writing:
-            return self._update(resource, expected_version)
+            updated = self._attempts(
+                lambda revision: self._update(resource, expected_version, revision)
+            )
+            assert updated is not None
+            return updated
 
-    def _update(self, resource: Resource[Any], expected_version: str | None) -> Resource[Any]:
+    def _update(
+        self, resource: Resource[Any], expected_version: str | None, revision: int
+    ) -> Resource[Any]:
         user = cast(CommunityUser[Any], resource)
         record, entry = self._visible(str(user.id))
-        _check_version(record, entry, expected_version)
+        _check_version(record, entry, expected_version)  # at each attempt, at its revision
         key = entry.key
         name = self._check_name(user, key)
-        # One commit: the fields (when changed) and the status ``active`` asks.
+        # One commit: the fields (when changed), the status ``active`` asks, the facts.
         then = self._then(record, user.active)
         external_id = _text(user.external_id)
         self._check_external_id(external_id, key)
@@ -441,29 +468,31 @@ class RecordStorage(ScimStorage):
         changed = cells_of(user, key) != cells_of(resource_of(record, entry), key)
         if not (changed or then or also):
             return resource_of(record, entry)  # nothing to write
-        undo, saved = self._reserve(entry, key, name, external_id)
+        facts = self._facts_of(entry, key, name, external_id)
+        keyed = {"LegacyContactKey": key}
         if changed:
-            self._write(undo, PushOp.UPSERT, cells_of(user, key), then, also)
+            self._push(PushOp.UPSERT, cells_of(user, key), then, also, revision, facts)
         elif then is not None:
-            self._write(undo, then, {"LegacyContactKey": key}, None, also)
+            self._push(then, keyed, None, also, revision, facts)
         else:  # only the SCIM facts changed: their own audited event
-            self._write(undo, PushOp.PATCH, {"LegacyContactKey": key}, None, also)
-        return self._shown(saved)
+            self._push(PushOp.PATCH, keyed, None, also, revision, facts)
+        return self._shown(facts)
 
     def delete(
         self, resource_type: ResourceType, resource_id: str, *, expected_version: str | None = None
     ) -> None:
         with self._writing:
-            self._delete(resource_id, expected_version)
+            self._attempts(lambda revision: self._delete(resource_id, expected_version, revision))
 
-    def _delete(self, resource_id: str, expected_version: str | None) -> None:
+    def _delete(self, resource_id: str, expected_version: str | None, revision: int) -> None:
         record, entry = self._visible(resource_id)
-        _check_version(record, entry, expected_version)
+        _check_version(record, entry, expected_version)  # at each attempt, at its revision
         # DEACTIVATE_NOT_DELETE: the record is deactivated and kept; the resource goes,
         # audited even when the record was deactivated already.
-        undo, _ = self._reserve(entry, entry.key, entry.user_name, entry.external_id, removed=True)
+        facts = attrs.evolve(entry, removed=True, modified_at=self._clock())
         also = (FieldChange("scimResource", entry.id, None),)
-        self._write(undo, PushOp.DEACTIVATE, {"LegacyContactKey": entry.key}, None, also)
+        keyed = {"LegacyContactKey": entry.key}
+        self._push(PushOp.DEACTIVATE, keyed, None, also, revision, facts)
 
 
 def check_filter(scim_filter: ScimFilter[Any]) -> None:
@@ -486,8 +515,8 @@ def check_filter(scim_filter: ScimFilter[Any]) -> None:
         )
 
 
-def _facts(entry: UserEntry | None, name: str, external_id: str | None) -> tuple[FieldChange, ...]:
-    """The changes of the SCIM facts kept beside the record, for its audit event."""
+def _facts(entry: ScimFacts | None, name: str, external_id: str | None) -> tuple[FieldChange, ...]:
+    """The changes of the SCIM facts kept with the record, for its audit event."""
     old_name = None if entry is None else entry.user_name
     old_external = None if entry is None else entry.external_id
     changes = []
@@ -508,6 +537,6 @@ def _gone(record: UserRecord) -> bool:
     return record.status is RecordStatus.DELETED
 
 
-def _check_version(record: UserRecord, entry: UserEntry, expected: str | None) -> None:
+def _check_version(record: UserRecord, entry: ScimFacts, expected: str | None) -> None:
     if expected is not None and expected != version_of(record, entry):
         raise PreconditionFailedException(detail="The User changed since that version was read")

@@ -1,6 +1,6 @@
 """The SCIM layer's tables in PostgreSQL: beside the adapter's, under its row-level security.
 
-``scim_tokens`` and ``scim_users`` live in the schema of a
+``scim_tokens`` lives in the schema of a
 :class:`~provisioning.adapters.PostgresRepository`, keyed by tenant, and are read and
 written only through :meth:`PostgresRepository.transaction`, scoped to one tenant: a
 token of one tenant is not even seen when another tenant's base path is asked.
@@ -28,17 +28,6 @@ _TABLES: Final = (
             'id text COLLATE "C" PRIMARY KEY, tenant_id text COLLATE "C" NOT NULL,'
             " actor_id text NOT NULL, role text NOT NULL, digest text NOT NULL,"
             " created_at text NOT NULL, revoked_at text"
-        ),
-    ),
-    (
-        "scim_users",
-        (
-            'tenant_id text COLLATE "C" NOT NULL, key text COLLATE "C" NOT NULL,'
-            ' id text COLLATE "C" NOT NULL, user_name text NOT NULL,'
-            ' user_name_lower text COLLATE "C" NOT NULL, created_at text NOT NULL,'
-            " modified_at text NOT NULL, removed integer NOT NULL DEFAULT 0, external_id text,"
-            " PRIMARY KEY (tenant_id, key), UNIQUE (tenant_id, id),"
-            " UNIQUE (tenant_id, user_name_lower)"
         ),
     ),
 )
@@ -70,7 +59,7 @@ class PostgresScimState(ScimState):
                     " WITH CHECK (" + _OWN_ROWS + ")"
                 ).format(table),
             ]
-        probe = f"{self._schema}.scim_users"
+        probe = f"{self._schema}.scim_tokens"
         try:
             with psycopg.connect(conninfo, autocommit=True) as con:
                 found = con.execute("SELECT to_regclass(%s)", (probe,)).fetchone()
@@ -92,19 +81,14 @@ class PostgresScimState(ScimState):
             ) from exc
 
     def grant(self, role: str) -> None:
-        """Let ``role`` (an application role, without DDL rights) use the SCIM tables:
-        read and write them, and delete the SCIM facts of a write that failed."""
+        """Let ``role`` (an application role, without DDL rights) use the SCIM tokens:
+        read and write them."""
         statements = [
             pg_sql.SQL("GRANT SELECT, INSERT, UPDATE ON {} TO {}").format(
                 pg_sql.Identifier(self._schema, name), pg_sql.Identifier(role)
             )
             for name, _ in _TABLES
         ]
-        statements.append(
-            pg_sql.SQL("GRANT DELETE ON {} TO {}").format(
-                pg_sql.Identifier(self._schema, "scim_users"), pg_sql.Identifier(role)
-            )
-        )
         try:
             with psycopg.connect(self._conninfo, autocommit=True) as con, con.transaction():
                 for statement in statements:

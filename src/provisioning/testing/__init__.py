@@ -11,7 +11,8 @@ extra); they are imported on first use, so importing this module never requires 
 - Contracts: :class:`RepositoryContract`, :class:`TenantStoreContract`,
   :class:`BatchRepositoryContract` for a store with the optional batch reads and
   streamed commits, :class:`AuditLogContract` for a store that keeps an audit
-  trail, and :class:`ContactStoreContract` for one that keeps Marketing contacts;
+  trail, :class:`ContactStoreContract` for one that keeps Marketing contacts, and
+  :class:`ScimFactStoreContract` for one that keeps the records' SCIM facts;
   subclass one in your test suite and provide a ``repository`` fixture (see
   "Implement a repository").
 """
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
         BatchRepositoryContract,
         ContactStoreContract,
         RepositoryContract,
+        ScimFactStoreContract,
         TenantStoreContract,
     )
     from ._policy_strategies import actions, actors, dates, sso_setups, tenants
@@ -39,6 +41,7 @@ __all__ = [
     "BatchRepositoryContract",
     "ContactStoreContract",
     "RepositoryContract",
+    "ScimFactStoreContract",
     "TenantStoreContract",
     "actions",
     "actors",
@@ -58,6 +61,7 @@ _LAZY = {
     "BatchRepositoryContract": "._contract",
     "ContactStoreContract": "._contract",
     "RepositoryContract": "._contract",
+    "ScimFactStoreContract": "._contract",
     "TenantStoreContract": "._contract",
     "actions": "._policy_strategies",
     "actors": "._policy_strategies",

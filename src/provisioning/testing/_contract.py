@@ -32,12 +32,20 @@ A store that keeps Marketing contacts (:class:`~provisioning.repository.ContactS
 subclasses :class:`ContactStoreContract` too, with the same two fixtures; its tests of
 streamed contact commits run when the store is a
 :class:`~provisioning.repository.ContactStreamWriter`.
+
+A store that keeps the records' SCIM facts (:class:`~provisioning.repository.ScimFactStore`)
+subclasses :class:`ScimFactStoreContract` too, with the same two fixtures and, for a store
+whose handles are not shared between threads, ``open_repository``: the userName committed
+in the record's own transaction, kept unique by the store against two racing writers, and
+no name kept by a commit that fails.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -77,6 +85,8 @@ from ..repository import (
     ContactStreamWriter,
     RecordReader,
     Repository,
+    ScimFacts,
+    ScimFactStore,
     StreamWriter,
     TenantStore,
     UploadEntry,
@@ -97,6 +107,7 @@ __all__ = [
     "BatchRepositoryContract",
     "ContactStoreContract",
     "RepositoryContract",
+    "ScimFactStoreContract",
     "TenantStoreContract",
 ]
 
@@ -2463,3 +2474,356 @@ def _revert_contacts(
 def _apply(plan: ContactPlan, repository: ContactRepository) -> Receipt:
     assert plan.applicable, plan.summary()
     return apply_plan(plan, repository, now=_AT)
+
+
+class ScimRepository(Repository, ScimFactStore, Protocol):
+    """A repository that keeps the records' SCIM facts."""
+
+
+def _facts(key: str, user_name: str, resource_id: str | None = None, **fields: Any) -> ScimFacts:
+    """SCIM facts of ``key``: its id ``id-<key>`` unless given."""
+    return ScimFacts(
+        key=key,
+        id=resource_id or f"id-{key}",
+        user_name=user_name,
+        created_at=fields.pop("created_at", _AT),
+        modified_at=fields.pop("modified_at", _AT),
+        **fields,
+    )
+
+
+def _holders(repository: ScimRepository, user_name: str, tenant_id: str = ACME) -> list[str]:
+    return [f.key for f in repository.scim_facts(tenant_id, user_name=user_name)]
+
+
+def _scim_state(repository: ScimRepository, tenant_id: str = ACME) -> tuple[Any, ...]:
+    """Every read of the tenant, its SCIM facts included."""
+    return (*_state(repository, tenant_id), list(repository.scim_facts(tenant_id)))
+
+
+def _race(*writers: Callable[[], object]) -> list[object]:
+    """Run the writers at once, each in a thread of its own; what each returned or raised."""
+    start = threading.Barrier(len(writers))
+    outcomes: list[object] = [None] * len(writers)
+
+    def run(index: int, writer: Callable[[], object]) -> None:
+        start.wait(10)
+        try:
+            outcomes[index] = writer()
+        except Exception as exc:
+            outcomes[index] = exc
+
+    threads = [threading.Thread(target=run, args=(n, w)) for n, w in enumerate(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return outcomes
+
+
+@attrs.frozen
+class _Commit:
+    """A commit of ``change_set`` at ``revision``, on a given handle."""
+
+    change_set: ChangeSet
+    revision: int
+
+    def __call__(self, store: ScimRepository) -> object:
+        return store.commit(ACME, self.change_set, self.revision)
+
+
+@attrs.frozen
+class _Adopt:
+    """An adoption of ``facts``, on a given handle."""
+
+    facts: ScimFacts
+
+    def __call__(self, store: ScimRepository) -> object:
+        return store.adopt_scim_facts(ACME, self.facts)
+
+
+def _on_own_handle(
+    open_repository: Callable[[], ScimRepository],
+    repository: ScimRepository,
+    action: Callable[[ScimRepository], object],
+) -> object:
+    """``action`` on a handle of its own (closed after, unless it is ``repository``)."""
+    store = open_repository()
+    try:
+        return action(store)
+    finally:
+        if store is not repository:
+            getattr(store, "close", lambda: None)()
+
+
+class ScimFactStoreContract:
+    """What every :class:`~provisioning.repository.ScimFactStore` repository does, as
+    pytest tests: the SCIM facts of a record committed in the record's own transaction,
+    each folded userName and each resource id kept to one record of the tenant by the
+    store itself, redaction deleting them, and nothing kept of a commit that fails.
+
+    Provide a ``repository`` fixture that returns a new, empty repository. Provide
+    ``open_repository`` too, a function opening another handle on that same store
+    (another connection, as another process would have): it is called in the threads of
+    the race tests. The default hands out the repository itself, which fits a store safe
+    to share between threads. A ``faulty_repository`` fixture, as for
+    :class:`BatchRepositoryContract`, adds the tests of a commit failing half-way.
+    """
+
+    @pytest.fixture
+    def repository(self) -> ScimRepository:
+        """Override: a new, empty repository for each test."""
+        pytest.fail("a ScimFactStoreContract subclass must define a `repository` fixture")
+
+    @pytest.fixture
+    def open_repository(self, repository: ScimRepository) -> Callable[[], ScimRepository]:
+        """Override, for a store whose handles are not shared between threads: a function
+        opening another handle on the ``repository``'s store."""
+        return lambda: repository
+
+    @pytest.fixture
+    def faulty_repository(self) -> Callable[[FaultHook], ScimRepository]:
+        """Override, when the store can fail on purpose: a new, empty repository calling
+        the given hook at each commit step."""
+        pytest.skip("the repository takes no fault hook (no `faulty_repository` fixture)")
+
+    def test_implements_the_scim_fact_store_protocol(self, repository: ScimRepository) -> None:
+        assert isinstance(repository, ScimFactStore)
+
+    def test_a_new_tenant_has_no_facts(self, repository: ScimRepository) -> None:
+        assert list(repository.scim_facts(ACME)) == []
+        assert list(repository.scim_facts(ACME, key="1001")) == []
+
+    def test_facts_committed_with_a_create_are_found_by_each_lookup(
+        self, repository: ScimRepository
+    ) -> None:
+        """One commit writes the record and its facts; each lookup finds them: by key, by
+        resource id, by userName in any case and Unicode form, by externalId exactly."""
+        at = dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+        facts = _facts(
+            "1001", "Jos\u00e9@Example.com", external_id="00u-1", created_at=at, removed=True
+        )
+        change_set = ChangeSet(creates=[_record("1001"), _record("1002")], scim=[facts])
+        assert _commit(repository, ACME, change_set) == 1
+        assert repository.scim_facts(ACME) == [facts]
+        assert repository.scim_facts(ACME, key="1001") == [facts]
+        assert repository.scim_facts(ACME, resource_id="id-1001") == [facts]
+        for name in (
+            "jos\u00e9@example.com",
+            "JOSE\u0301@EXAMPLE.COM",
+            "\uff4aos\u00e9@example.com",
+        ):
+            assert repository.scim_facts(ACME, user_name=name) == [facts], name
+        assert repository.scim_facts(ACME, external_id="00u-1") == [facts]
+        assert repository.scim_facts(ACME, external_id="00U-1") == []
+        assert repository.scim_facts(ACME, key="1002") == []
+        (kept,) = repository.scim_facts(ACME)
+        assert kept.created_at.utcoffset() == dt.timedelta(hours=2)
+
+    def test_a_lookup_takes_one_criterion(self, repository: ScimRepository) -> None:
+        with pytest.raises(InvalidValueError, match="at most one"):
+            repository.scim_facts(ACME, key="1001", user_name="ada")
+
+    def test_a_user_name_another_record_holds_is_refused_and_nothing_written(
+        self, repository: ScimRepository
+    ) -> None:
+        """A userName held by another record, in any case or Unicode form: the commit is
+        refused naming it, and neither the record nor its facts are written."""
+        _commit(
+            repository, ACME, ChangeSet(creates=[_record("1001")], scim=[_facts("1001", "Ada")])
+        )
+        before = _scim_state(repository)
+        change_set = ChangeSet(creates=[_record("1002")], scim=[_facts("1002", "\uff21DA")])
+        with pytest.raises(ChangeSetError) as caught:
+            repository.commit(ACME, change_set, 1)
+        assert any("userName" in p and "'1001'" in p for p in caught.value.problems)
+        assert _scim_state(repository) == before
+
+    def test_a_resource_id_another_record_holds_is_refused(
+        self, repository: ScimRepository
+    ) -> None:
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001")], scim=[_facts("1001", "a")]))
+        before = _scim_state(repository)
+        change_set = ChangeSet(
+            creates=[_record("1002")], scim=[_facts("1002", "b", resource_id="id-1001")]
+        )
+        with pytest.raises(ChangeSetError) as caught:
+            repository.commit(ACME, change_set, 1)
+        assert any("resource id" in p for p in caught.value.problems)
+        assert _scim_state(repository) == before
+
+    def test_facts_of_a_record_not_stored_are_refused(self, repository: ScimRepository) -> None:
+        """No userName is kept for a record that does not exist."""
+        with pytest.raises(ChangeSetError) as caught:
+            repository.commit(ACME, ChangeSet(scim=[_facts("ghost", "ghost")]), 0)
+        assert _names(caught.value.problems, "ghost")
+        assert _scim_state(repository) == _scim_state(repository, GLOBEX)
+
+    def test_new_facts_replace_the_old_and_free_the_old_name(
+        self, repository: ScimRepository
+    ) -> None:
+        """A rename frees the former userName; two records may swap theirs in one commit."""
+        first = [_facts("1001", "ada"), _facts("1002", "bob")]
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001"), _record("1002")], scim=first))
+        _commit(repository, ACME, ChangeSet(scim=[_facts("1001", "ada.l")]))
+        assert _holders(repository, "ada") == []
+        assert _holders(repository, "ADA.L") == ["1001"]
+        swapped = [_facts("1001", "bob"), _facts("1002", "ada.l")]
+        assert _commit(repository, ACME, ChangeSet(scim=swapped)) == 3
+        assert (_holders(repository, "bob"), _holders(repository, "ada.l")) == (["1001"], ["1002"])
+        assert [f.id for f in repository.scim_facts(ACME)] == ["id-1001", "id-1002"]
+
+    def test_a_stale_commit_keeps_no_facts(self, repository: ScimRepository) -> None:
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001")]))
+        before = _scim_state(repository)
+        with pytest.raises(ConflictError):
+            repository.commit(ACME, ChangeSet(scim=[_facts("1001", "ada")]), 0)
+        assert _scim_state(repository) == before
+
+    def test_a_commit_without_facts_keeps_them(self, repository: ScimRepository) -> None:
+        """An upload, a push or a revert replaces the record, not its SCIM facts: the
+        userName stays, through a deactivation too."""
+        facts = _facts("1001", "ada")
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001")], scim=[facts]))
+        changed = _record("1001", **{_SOME_TEXT: "Changed"}, status=RecordStatus.DEACTIVATED)
+        _commit(repository, ACME, ChangeSet(updates=[changed], upload=_entry()))
+        assert repository.scim_facts(ACME) == [facts]
+
+    def test_a_redacting_commit_deletes_the_records_facts(self, repository: ScimRepository) -> None:
+        """Deleting a person's data deletes their userName and externalId too (the name is
+        free again); other records' facts stay."""
+        facts = [_facts("1001", "ada", external_id="00u-1"), _facts("1002", "bob")]
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001"), _record("1002")], scim=facts))
+        tombstone = _record("1001", status=RecordStatus.DELETED)
+        _commit(repository, ACME, ChangeSet(updates=[tombstone], redact=["1001"]))
+        assert repository.scim_facts(ACME) == [facts[1]]
+        assert repository.scim_facts(ACME, external_id="00u-1") == []
+        assert _holders(repository, "ada") == []
+
+    def test_a_change_set_does_not_give_facts_to_a_record_it_redacts(self) -> None:
+        with pytest.raises(InvalidValueError, match="redacts"):
+            ChangeSet(updates=[_record("1001")], redact=["1001"], scim=[_facts("1001", "ada")])
+
+    def test_facts_stay_in_their_tenant(self, repository: ScimRepository) -> None:
+        """The same userName and id in two tenants are two users; each lookup sees its own."""
+        for tenant_id in (ACME, GLOBEX):
+            change_set = ChangeSet(creates=[_record("1001")], scim=[_facts("1001", "ada")])
+            _commit(repository, tenant_id, change_set)
+        assert _holders(repository, "ada") == _holders(repository, "ada", GLOBEX) == ["1001"]
+        assert repository.scim_facts("initech") == []
+
+    def test_adopting_gives_facts_to_a_record_without_moving_the_revision(
+        self, repository: ScimRepository
+    ) -> None:
+        """A record another channel wrote gets facts once, outside a commit; never a
+        second time, never for a record not stored, never a name or id already held."""
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001"), _record("1002")]))
+        assert repository.adopt_scim_facts(ACME, _facts("1001", "ada"))
+        assert repository.revision(ACME) == 1
+        assert repository.scim_facts(ACME, key="1001") == [_facts("1001", "ada")]
+        assert not repository.adopt_scim_facts(ACME, _facts("1001", "other", "id-x"))
+        assert not repository.adopt_scim_facts(ACME, _facts("ghost", "ghost"))
+        assert not repository.adopt_scim_facts(ACME, _facts("1002", "ADA"))
+        assert not repository.adopt_scim_facts(ACME, _facts("1002", "bob", "id-1001"))
+        assert repository.scim_facts(ACME, key="1002") == []
+        assert repository.adopt_scim_facts(ACME, _facts("1002", "bob"))
+
+    def test_two_writers_racing_for_one_name_cannot_both_win(
+        self, repository: ScimRepository, open_repository: Callable[[], ScimRepository]
+    ) -> None:
+        """Two writers, each on its own handle, commit two new records taking one userName
+        at once: one commits, the other is refused; tried again it is told the name is
+        taken. The store keeps the name to one record."""
+        for round_ in range(5):
+            keys = (f"a{round_}", f"b{round_}")
+            revision = repository.revision(ACME)
+            writers = [
+                functools.partial(
+                    _on_own_handle,
+                    open_repository,
+                    repository,
+                    _Commit(
+                        ChangeSet(creates=[_record(k)], scim=[_facts(k, f"Name-{round_}")]),
+                        revision,
+                    ),
+                )
+                for k in keys
+            ]
+            outcomes = _race(*writers)
+            won = [k for k, o in zip(keys, outcomes, strict=True) if o == revision + 1]
+            assert len(won) == 1, outcomes
+            lost = next(o for o in outcomes if o != revision + 1)
+            assert isinstance(lost, ConflictError | ChangeSetError), lost
+            assert _holders(repository, f"name-{round_}") == won
+            loser = next(k for k in keys if k not in won)
+            with pytest.raises(ChangeSetError):
+                repository.commit(
+                    ACME,
+                    ChangeSet(creates=[_record(loser)], scim=[_facts(loser, f"NAME-{round_}")]),
+                    revision + 1,
+                )
+
+    def test_a_commit_and_an_adoption_racing_for_one_name_cannot_both_win(
+        self, repository: ScimRepository, open_repository: Callable[[], ScimRepository]
+    ) -> None:
+        """An adoption, which no revision orders, and a commit take one userName at once:
+        the store's own uniqueness lets exactly one of them have it."""
+        for round_ in range(8):
+            adopted, created = f"old{round_}", f"new{round_}"
+            _commit(repository, ACME, ChangeSet(creates=[_record(adopted)]))
+            revision = repository.revision(ACME)
+            name = f"taken-{round_}"
+            change_set = ChangeSet(creates=[_record(created)], scim=[_facts(created, name)])
+            took, committed = _race(
+                functools.partial(
+                    _on_own_handle, open_repository, repository, _Adopt(_facts(adopted, name))
+                ),
+                functools.partial(
+                    _on_own_handle, open_repository, repository, _Commit(change_set, revision)
+                ),
+            )
+            holders = _holders(repository, name)
+            if committed == revision + 1:
+                assert (took, holders) == (False, [created])
+            else:
+                assert isinstance(committed, ChangeSetError), committed
+                assert (took, holders) == (True, [adopted])
+                assert repository.get(ACME, created) is None
+
+    @pytest.mark.parametrize("step", COMMIT_STEPS)
+    def test_a_fault_at_any_step_keeps_no_name(
+        self, faulty_repository: Callable[[FaultHook], ScimRepository], step: str
+    ) -> None:
+        """A commit failing at each step keeps neither the record nor its userName (the
+        name is free); the same commit lands after."""
+        switch = _Switch(step)
+        repository = faulty_repository(switch)
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001")], scim=[_facts("1001", "a")]))
+        before = _scim_state(repository)
+        change_set = ChangeSet(
+            creates=[_record("1002")],
+            scim=[_facts("1002", "bob"), _facts("1001", "ada")],
+        )
+        switch.armed = True
+        with pytest.raises(RepositoryError):
+            repository.commit(ACME, change_set, 1)
+        assert _scim_state(repository) == before
+        assert _holders(repository, "bob") == _holders(repository, "ada") == []
+        switch.armed = False
+        assert repository.commit(ACME, change_set, 1) == 2
+        assert _holders(repository, "bob") == ["1002"]
+        assert _holders(repository, "a") == []
+
+    @pytest.mark.parametrize("step", COMMIT_STEPS)
+    def test_a_redaction_faulting_at_any_step_keeps_the_facts(
+        self, faulty_repository: Callable[[FaultHook], ScimRepository], step: str
+    ) -> None:
+        switch = _Switch(step)
+        repository = faulty_repository(switch)
+        _commit(repository, ACME, ChangeSet(creates=[_record("1001")], scim=[_facts("1001", "a")]))
+        before = _scim_state(repository)
+        switch.armed = True
+        tombstone = _record("1001", status=RecordStatus.DELETED)
+        with pytest.raises(RepositoryError):
+            repository.commit(ACME, ChangeSet(updates=[tombstone], redact=["1001"]), 1)
+        assert _scim_state(repository) == before

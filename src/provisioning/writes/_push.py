@@ -17,12 +17,12 @@ from typing import Final
 import attrs
 
 from .._enum import ValueEnum
-from .._validators import check_day, check_type, to_enum
+from .._validators import check_day, check_revision_number, check_type, to_enum
 from ..actors import Action, Actor
 from ..audit import AuditEvent, AuditKind, Channel, FieldChange, changes_between
 from ..exceptions import ConflictError, InvalidValueError, RefusedError
 from ..records import RecordStatus, UserRecord
-from ..repository import AuditLog, ChangeSet, Repository
+from ..repository import AuditLog, ChangeSet, Repository, ScimFacts
 from ..rules import DEFAULT_RULEBOOK, RuleBook
 from ..tenants import Tenant
 from ..uploads import tenant_as_stored
@@ -221,6 +221,8 @@ def push(
     as_of: dt.date | None = None,
     now: dt.datetime | None = None,
     channel: Channel | str = Channel.INTEGRATION,
+    revision: int | None = None,
+    scim: Sequence[ScimFacts] = (),
 ) -> PushResult | tuple[PushError, ...]:
     """Apply a push from the integration: every operation, or none.
 
@@ -233,6 +235,14 @@ def push(
     is listed as unchanged. ``channel`` is what the events record: ``integration`` (the
     Push API) or ``scim`` (the SCIM service's writes). A key named twice is an
     error. Otherwise the changes and their events are committed in one transaction.
+
+    A commit that finds the tenant moved on is planned again, on the new state, a few
+    times. Given ``revision`` (the tenant's revision the caller read its own checks at),
+    the push is planned and committed at that revision once, and raises
+    :class:`~provisioning.ConflictError` when the tenant moved on since: the caller checks
+    again and retries (the SCIM service's ``If-Match``, say). ``scim`` is the
+    :class:`~provisioning.repository.ScimFacts` of the pushed records, committed with them
+    when the push changes something.
     """
     tenant = check_type(tenant, Tenant, "tenant", "a Tenant")
     actor = check_type(actor, Actor, "actor", "an Actor")
@@ -256,9 +266,12 @@ def push(
     actions = [Action.INTEGRATION_SYNC]
     if any(PushOp.REACTIVATE in (o.op, o.then) for o in batch):
         actions.append(Action.REACTIVATE_USER)
+    facts = ChangeSet(scim=scim).scim  # checked before anything is read
+    if revision is not None:
+        check_revision_number(revision, "revision")
     rules = _decided(tenant, actor, actions, repository, rulebook, day, at, via)
-    for _ in range(TRIES):
-        revision = repository.revision(tenant.id)
+    for _ in range(TRIES if revision is None else 1):
+        at_revision = repository.revision(tenant.id) if revision is None else revision
         planned = _Planned(tenant.id, actor, at, tuple(dict.fromkeys(rules)), via)
         planned.read(batch, repository)
         if planned.errors:
@@ -266,10 +279,14 @@ def push(
         events, unchanged = planned.events, tuple(planned.unchanged)
         if not events:
             return PushResult(None, (), unchanged)
-        change_set = ChangeSet(creates=planned.creates, updates=planned.updates, events=events)
+        change_set = ChangeSet(
+            creates=planned.creates, updates=planned.updates, events=events, scim=facts
+        )
         try:
-            new = repository.commit(tenant.id, change_set, revision)
+            new = repository.commit(tenant.id, change_set, at_revision)
         except ConflictError:
+            if revision is not None:
+                raise  # the caller's checks were made at that revision: its to redo
             # Decided again: the writer that came first may have changed the tenant.
             rules = _decided(tenant, actor, actions, repository, rulebook, day, at, via)
             continue
