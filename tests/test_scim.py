@@ -598,7 +598,7 @@ def test_entra_default_attribute_mappings(repo: Any, state: ScimState) -> None:
 def test_the_scim_facts_beside_the_record_are_audited(repo: Any, state: ScimState) -> None:
     """userName and externalId are in the create's event; a PUT changing only the
     userName is an updated event of its own; a DELETE of a user already deactivated is
-    audited too (the resource's removal)."""
+    audited too (the resource's removal, and the userName it gives up)."""
     scim = client(repo, state)
     _, created, _ = scim("POST", "/Users", okta_user())
     first = list(repo.events("harbor"))[-1]
@@ -627,7 +627,7 @@ def test_the_scim_facts_beside_the_record_are_audited(repo: Any, state: ScimStat
     gone = list(repo.events("harbor"))[-1]
     assert (gone.kind.value, [(c.field, c.new) for c in gone.changes]) == (
         "updated",
-        [("scimResource", None)],
+        [("scimResource", None), ("userName", None)],
     )
 
 

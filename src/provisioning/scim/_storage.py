@@ -162,6 +162,7 @@ class RecordStorage(ScimStorage):
         *,
         response_parameters: ResponseParameters[Any] | None = None,
     ) -> Resource[Any]:
+        _users_only(resource_type, resource_id)
         return resource_of(*self._visible(resource_id))
 
     def _entries(self) -> list[tuple[UserRecord, ScimFacts]]:
@@ -209,6 +210,8 @@ class RecordStorage(ScimStorage):
         *,
         position: Any = None,
     ) -> SearchPage:
+        if all(t.name != "User" for t in resource_types):
+            return SearchPage(0, [])  # no resource of another type is kept
         scim_filter = search_request.filter
         if scim_filter is not None and not scim_filter.models:
             scim_filter = parametrize(ScimFilter, USER_MODEL)(str(scim_filter))
@@ -396,6 +399,10 @@ class RecordStorage(ScimStorage):
         )
 
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
+        if resource_type.name != "User":
+            raise InvalidValueException(
+                detail=f"this service keeps Users only, not {resource_type.name!r} resources"
+            )
         with self._writing:
             created = self._attempts(lambda revision: self._create(resource, revision))
             assert created is not None
@@ -445,6 +452,7 @@ class RecordStorage(ScimStorage):
         *,
         expected_version: str | None = None,
     ) -> Resource[Any]:
+        _users_only(resource_type, str(resource.id))
         with self._writing:
             updated = self._attempts(
                 lambda revision: self._update(resource, expected_version, revision)
@@ -481,6 +489,7 @@ class RecordStorage(ScimStorage):
     def delete(
         self, resource_type: ResourceType, resource_id: str, *, expected_version: str | None = None
     ) -> None:
+        _users_only(resource_type, resource_id)
         with self._writing:
             self._attempts(lambda revision: self._delete(resource_id, expected_version, revision))
 
@@ -488,9 +497,15 @@ class RecordStorage(ScimStorage):
         record, entry = self._visible(resource_id)
         _check_version(record, entry, expected_version)  # at each attempt, at its revision
         # DEACTIVATE_NOT_DELETE: the record is deactivated and kept; the resource goes,
-        # audited even when the record was deactivated already.
-        facts = attrs.evolve(entry, removed=True, modified_at=self._clock())
-        also = (FieldChange("scimResource", entry.id, None),)
+        # audited even when the record was deactivated already, and gives its userName
+        # up (a new user may take it; a POST restoring this one sends it again).
+        facts = attrs.evolve(
+            entry, removed=True, user_name=_released(entry), modified_at=self._clock()
+        )
+        also = (
+            FieldChange("scimResource", entry.id, None),
+            FieldChange("userName", entry.user_name, None),
+        )
         keyed = {"LegacyContactKey": entry.key}
         self._push(PushOp.DEACTIVATE, keyed, None, also, revision, facts)
 
@@ -517,7 +532,8 @@ def check_filter(scim_filter: ScimFilter[Any]) -> None:
 
 def _facts(entry: ScimFacts | None, name: str, external_id: str | None) -> tuple[FieldChange, ...]:
     """The changes of the SCIM facts kept with the record, for its audit event."""
-    old_name = None if entry is None else entry.user_name
+    gone = entry is None or entry.removed  # a DELETEd user gave its userName up
+    old_name = None if gone or entry is None else entry.user_name
     old_external = None if entry is None else entry.external_id
     changes = []
     if name != old_name:
@@ -525,6 +541,18 @@ def _facts(entry: ScimFacts | None, name: str, external_id: str | None) -> tuple
     if external_id != old_external:
         changes.append(FieldChange("externalId", old_external, external_id))
     return tuple(changes)
+
+
+def _released(entry: ScimFacts) -> str:
+    """What a DELETEd user's facts hold in place of the userName it gave up: unique, and
+    no name a client sends (it is never shown: the resource is gone)."""
+    return f"~deleted~{entry.id}"
+
+
+def _users_only(resource_type: ResourceType, resource_id: str) -> None:
+    """No resource of another type than User is kept: a 404 for any of its ids."""
+    if resource_type.name != "User":
+        raise NotFoundException(detail=f"No {resource_type.name} {resource_id!r}")
 
 
 def _text(value: object) -> str | None:
