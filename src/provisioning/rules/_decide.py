@@ -506,11 +506,13 @@ CELLS: Mapping[Action, Mapping[Method, _Cell]] = {
     Action.REVERT_UPLOAD: {
         STANDALONE: (
             _Say(R.REVERT_UPLOAD, INFO,
-                 "the initial upload's changes go back; its new records are deactivated"),
+                 "the initial upload's changes go back; its new users are deactivated, "
+                 "its new contacts unsubscribed"),
         ),
         UPLOAD: (
             _Say(R.REVERT_UPLOAD, INFO,
-                 "the upload's changes go back; its new records are deactivated"),
+                 "the upload's changes go back; its new users are deactivated, "
+                 "its new contacts unsubscribed"),
         ),
         INTEGRATION: (
             _Say(R.INTEGRATION_SOURCE_OF_TRUTH, ERROR,
