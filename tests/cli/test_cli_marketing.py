@@ -209,3 +209,27 @@ def test_apply_writes_a_marketing_results_file(tmp_path: Path) -> None:
         ["4", "5", "grace@example.com", "created", "formula_like"],
     ]
     assert cli("export", "--tenant", "harbor", "--product", "marketing").out.count("\n") == 3
+
+
+def test_validate_and_template_take_a_tenant_alike(tmp_path: Path) -> None:
+    """validate --tenant checks the file that tenant uploads, as template --tenant writes
+    it, for either product; a product the tenant lacks is named with the one it has."""
+    cli = Cli(tmp_path)
+    assert cli("tenant", "add", cli.file("delta.toml", BY_ID_TENANT)).code == 0
+    written = cli("template", "--tenant", "delta", "--product", "marketing")
+    assert written.code == 0, written.err
+    blank = cli.file("blank.csv", written.out)
+    checked = cli("validate", blank, "--tenant", "delta", "--product", "marketing")
+    assert checked.code == 0, checked.err
+    assert written.out.splitlines()[0] == "Email,MemberId,FirstName,LastName"
+    assert "(Marketing Enterprise contacts (member id)): valid" in checked.out
+    for verb in ("template", "validate"):
+        args = (verb, blank) if verb == "validate" else (verb,)
+        refused = cli(*args, "--tenant", "delta")  # Community by default: not licensed
+        assert refused.code != 0
+        assert "tenant 'delta' has no community product; its file: --product marketing" in (
+            refused.err
+        ), verb
+        both = cli(*args, "--tenant", "delta", "--product", "marketing", "--edition", "enterprise")
+        assert both.code == 2
+        assert "leave out --edition" in both.err

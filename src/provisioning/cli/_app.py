@@ -681,6 +681,29 @@ def _spooled(
     )
 
 
+def _tenants_template(
+    ctx: click.Context, product: str, edition: str | None, tenant_id: str | None
+) -> Template[Any]:
+    """The template of ``product`` (and ``edition``), or with a tenant, the file that
+    tenant uploads for it: for Marketing, its edition's, keyed as its marketing_key says."""
+    if tenant_id is None:
+        return _template(product, edition)
+    if edition is not None:
+        raise click.BadParameter(
+            "the tenant's edition picks the file; leave out --edition",
+            param_hint="'--edition'",
+        )
+    tenant = _load_tenant(_state(ctx).open(ctx), tenant_id)
+    chosen = Product(product)
+    if chosen not in tenant.products:
+        others = [p for p in tenant.products if p is not chosen]
+        hint = f"; its file: --product {others[0].value}" if others else ""
+        raise BadInput(f"tenant {tenant.id!r} has no {chosen.value} product{hint}")
+    if chosen is Product.MARKETING:
+        return contact_template(tenant)
+    return _template(product, None)
+
+
 @cli.command("template")
 @click.option("--product", type=_PRODUCT_CHOICE, default="community", show_default=True)
 @click.option("--edition", type=_EDITION_CHOICE, default=None, help="Marketing only.")
@@ -709,21 +732,7 @@ def template_command(
     says (by email, or by member id).
     """
     _check_not_clobbering(ctx, output, "-o")
-    template = _template(product, edition)
-    if tenant_id is not None:
-        if edition is not None:
-            raise click.BadParameter(
-                "the tenant's edition picks the file; leave out --edition",
-                param_hint="'--edition'",
-            )
-        t = _load_tenant(_state(ctx).open(ctx), tenant_id)
-        chosen = Product(product)
-        if chosen not in t.products:
-            others = [p for p in t.products if p is not chosen]
-            hint = f"; its file: --product {others[0].value}" if others else ""
-            raise BadInput(f"tenant {t.id!r} has no {chosen.value} product{hint}")
-        if chosen is Product.MARKETING:
-            template = contact_template(t)
+    template = _tenants_template(ctx, product, edition, tenant_id)
     with atomic_output(output) as stream:
         write_blank(template, stream, example=example)
 
@@ -736,7 +745,8 @@ def template_command(
     "--tenant",
     "tenant_id",
     default=None,
-    help="Marketing: the tenant whose edition and contact key pick the file (for --edition).",
+    help="The tenant whose file this is: for Marketing, its edition and contact key pick "
+    "the file (instead of --edition).",
 )
 @_format_option
 @click.option(
@@ -748,7 +758,7 @@ def template_command(
 @_max_file_size_option
 @reading_options
 @click.pass_context
-def validate_command(  # noqa: PLR0915 - one check per option, in order
+def validate_command(
     ctx: click.Context,
     *,
     file: Path,
@@ -763,16 +773,7 @@ def validate_command(  # noqa: PLR0915 - one check per option, in order
     """Check an upload file against its template; exit 0 when every row is valid."""
     _check_not_clobbering(ctx, error_report, "--error-report", file)
     state = _state(ctx)
-    if tenant_id is not None:
-        if product != Product.MARKETING.value or edition is not None:
-            raise click.BadParameter(
-                "a tenant picks the file of a Marketing upload (--product marketing, "
-                "without --edition)",
-                param_hint="'--tenant'",
-            )
-        template: Template[Any] = contact_template(_load_tenant(state.open(ctx), tenant_id))
-    else:
-        template = _template(product, edition)
+    template = _tenants_template(ctx, product, edition, tenant_id)
     problems: list[RowError] = []
     header: tuple[str, ...] = template.headers
     rows = blank = 0
