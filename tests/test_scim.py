@@ -14,7 +14,10 @@ import pytest
 
 pytest.importorskip("scim2_server")
 
+import attrs
+
 import provisioning as pv
+from provisioning import writes
 from provisioning.adapters import MemoryRepository, SqliteRepository
 from provisioning.scim import REASSIGN_KEEPS_DEACTIVATION, ScimState, make_application
 from provisioning.scim._storage import MOST_FILTER_TERMS
@@ -742,3 +745,34 @@ def test_an_indexed_term_of_an_and_finds_what_a_scan_finds(repo: Any, state: Any
             for q in (indexed, scanned)
         ]
         assert found == [keys, keys], (indexed, found)
+
+
+def test_other_channels_keep_the_user_name_and_deleting_personal_data_redacts_it(
+    repo: Any, state: ScimState
+) -> None:
+    """The record's SCIM facts are its own beside its fields: a push of the record (the
+    AMS's full upsert) keeps its userName; deleting the person's data deletes it with
+    the rest (the resource is a 404, the name free for another user), and an export of
+    the records has no column for it."""
+    scim = client(repo, state)
+    _, created, _ = scim("POST", "/Users", okta_user("ada.login"))
+    cells = {
+        "LegacyContactKey": "00u1001",
+        "FirstName": "Ada",
+        "LastName": "King",
+        "EmailAddress": "ada@example.com",
+        "CompanyName": "Harbor",
+    }
+    tenant = repo.get_tenant("harbor")
+    pushed = writes.push(tenant, AMS, [writes.PushOperation("upsert", cells)], repo)
+    assert isinstance(pushed, writes.PushResult)
+    assert scim("GET", f"/Users/{created['id']}")[1]["userName"] == "ada.login"
+    assert [f.user_name for f in repo.scim_facts("harbor", key="00u1001")] == ["ada.login"]
+    admin = pv.Actor(id="sa-1", role="super_admin")
+    writes.delete_personal_data(tenant, admin, "00u1001", repo)
+    assert repo.scim_facts("harbor", key="00u1001") == []
+    assert not repo.scim_facts("harbor", user_name="ada.login")
+    assert scim("GET", f"/Users/{created['id']}")[0] == 404
+    again = okta_user("ada.login", "00u2002") | {"emails": [{"value": "new@example.com"}]}
+    assert scim("POST", "/Users", again)[0] == 201
+    assert "user_name" not in {a.name for a in attrs.fields(pv.UserRecord)}
