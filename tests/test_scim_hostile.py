@@ -186,3 +186,32 @@ def test_a_token_of_a_role_that_manages_no_users_reads_nothing(
         assert status == 403, (path, answer)
         assert answer["detail"].startswith("refused by ROLE_PERMISSIONS: ")
     assert scim("GET", "/ServiceProviderConfig")[0] == 200
+
+
+def test_a_nul_anywhere_a_client_names_is_no_500(repo: Any, state: ScimState) -> None:
+    """A NUL (a character no record may hold) in a userName, an externalId, a resource id
+    or a bearer token is the client's error: a 400 naming the attribute, a 404, a 401,
+    never a 500 (PostgreSQL refuses NUL in any text it is asked for, even to look it up),
+    and nothing is written."""
+    scim = client(repo, state)
+    _, ada, _ = scim("POST", "/Users", okta_user())
+    for name in ("b\x00@example.com", "\x00"):
+        status, body, _ = scim("POST", "/Users", _user(name, "00u2", "bo@example.com"))
+        assert (status, body.get("scimType")) == (400, "invalidValue"), body
+        assert "userName" in body["detail"]
+        status, body, _ = scim("PUT", f"/Users/{ada['id']}", okta_user(name))
+        assert (status, body.get("scimType")) == (400, "invalidValue"), body
+    for key in ("00u\x002", "\x00"):
+        status, body, _ = scim("POST", "/Users", _user("bo@example.com", key, "bo@example.com"))
+        assert (status, body.get("scimType")) == (400, "invalidValue"), body
+        assert "externalId" in body["detail"]
+    for method in ("GET", "DELETE"):
+        status, body, _ = scim(method, "/Users/ab\x00c")
+        assert status == 404, body
+    status, body, _ = scim("PUT", "/Users/ab\x00c", okta_user())
+    assert status == 404, body
+    for token in ("abc\x00def", scim.token.replace(".", "\x00.", 1)):
+        status, body, _ = scim("GET", "/Users", token=token)
+        assert status == 401, body
+    assert scim("GET", f"/Users/{ada['id']}")[1]["userName"] == "ada@example.com"
+    assert [r.legacy_contact_key for r in repo.records("harbor")] == ["00u1001"]

@@ -20,6 +20,7 @@ from typing import Any, Final
 
 import attrs
 
+from .._validators import text_problem
 from ..actors import Actor, Role
 from ..exceptions import NotFoundError
 
@@ -152,8 +153,8 @@ class ScimState:
     def authenticate(self, tenant_id: str, token: str) -> Actor | None:
         """The actor ``token`` acts as on ``tenant_id``; ``None`` for a token unknown,
         revoked, or issued for another tenant. The digests are compared in constant time."""
-        if len(token) > _MOST_TOKEN:
-            return None
+        if len(token) > _MOST_TOKEN or text_problem(token) is not None:
+            return None  # no issued token holds a NUL or control character
         token_id = token.partition(".")[0]
         rows = self._rows(
             tenant_id,

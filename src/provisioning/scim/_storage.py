@@ -49,6 +49,7 @@ from scim2_models.path import (
 from scim2_server.storage import ScimStorage, SearchPage
 from scim2_server.utils import parametrize
 
+from .._validators import text_problem
 from ..actors import Actor
 from ..audit import Channel, FieldChange
 from ..exceptions import ConflictError, InvalidValueError, RefusedError
@@ -149,7 +150,8 @@ class RecordStorage(ScimStorage):
     # -- reads ----------------------------------------------------------------------------
 
     def _visible(self, resource_id: str) -> tuple[UserRecord, ScimFacts]:
-        entry = self._one(resource_id=resource_id)
+        # No id holds a character no record may hold (PostgreSQL is not even asked).
+        entry = None if text_problem(resource_id) else self._one(resource_id=resource_id)
         record = None if entry is None else self.repository.get(self.tenant_id, entry.key)
         if entry is None or entry.removed or record is None or _gone(record):
             raise NotFoundException(detail=f"No User {resource_id!r}")
@@ -351,12 +353,15 @@ class RecordStorage(ScimStorage):
                 detail="userName is required; it is the record's LegacyContactKey when no "
                 "externalId is sent (SSO_IDENTIFIER_MATCH)"
             )
-        return str(key).strip()
+        key = str(key).strip()
+        _check_text("externalId" if key == _text(user.external_id) else "userName", key)
+        return key
 
     def _check_name(self, user: CommunityUser[Any], key: str) -> str:
         name = str(user.user_name or "").strip()
         if not name:
             raise InvalidValueException(detail="userName is required and may not be blank")
+        _check_text("userName", name)
         holder = self._one(user_name=name)
         if holder is not None and holder.key != key:
             raise UniquenessException(detail=f"userName {name!r} is another user's")
@@ -367,6 +372,7 @@ class RecordStorage(ScimStorage):
         and two users answering one ``externalId eq`` filter leave them unable to choose."""
         if external_id is None:
             return
+        _check_text("externalId", external_id)
         for other in self._facts.scim_facts(self.tenant_id, external_id=external_id):
             if other.key != key and not other.removed:
                 raise UniquenessException(detail=f"externalId {external_id!r} is another user's")
@@ -558,6 +564,13 @@ def _users_only(resource_type: ResourceType, resource_id: str) -> None:
 def _text(value: object) -> str | None:
     """An attribute's text, ``None`` when absent or blank."""
     return str(value).strip() or None if value is not None else None
+
+
+def _check_text(attribute: str, value: str) -> None:
+    """Refuse (400) a value holding a character no record may hold (a NUL, a control
+    character), before any store is asked for it."""
+    if (problem := text_problem(value)) is not None:
+        raise InvalidValueException(detail=f"{attribute} {value!r:.80} {problem}")
 
 
 def _gone(record: UserRecord) -> bool:
