@@ -41,7 +41,7 @@ from provisioning.repository import (
 )
 from provisioning.testing._contract import AuditRepository
 from provisioning.uploads._plan import HOLD
-from provisioning.uploads._revert import UploadEventReader
+from provisioning.uploads._revert import UploadEventReader, reverted_already
 
 ADAPTERS = ("memory", "sqlite")
 #: How many changes of each kind a plan holds in memory before it spills to a file.
@@ -243,10 +243,49 @@ def test_a_revert_of_the_revert_restores_the_upload(repo: AuditRepository) -> No
         "revert:3",
     ]
     assert {e.channel for e in repo.events(TENANT.id, upload_id=done.revision)} == {Channel.REVERT}
-    # Each is reverted once: again is refused, naming the revert that did it.
+    # Each is reverted once: again is refused, naming the reverts that did it and the
+    # upload to revert now (the last revert, not the first one, which is reverted too).
     with pytest.raises(pv.RefusedError, match="reverted already, by upload 3") as again:
         _revert(receipt.revision, repo)
     assert again.value.rules == ("REVERT_UPLOAD",)
+    assert str(again.value) == (
+        "REVERT_UPLOAD: upload 2 was reverted already, by upload 3, which upload 4 "
+        "reverted, so upload 2's changes are back; revert upload 4 to undo them again"
+    )
+    with pytest.raises(pv.RefusedError, match="revert upload 4 to have upload 3's changes"):
+        _revert(first.revision, repo)
+
+
+def _revert_entry(upload_id: int, target: int) -> UploadEntry:
+    return UploadEntry(
+        tenant_id=TENANT.id,
+        actor_id=ADMIN.id,
+        at=NOW,
+        file_digest=f"revert:{target}",
+        mode="partial",
+        id=upload_id,
+    )
+
+
+@given(st.integers(min_value=1, max_value=6))
+def test_reverted_already_names_the_last_revert_of_the_chain(length: int) -> None:
+    """Upload 1 reverted by 2, 2 by 3...: the refusal names the last one, and whether
+    reverting it brings upload 1's changes back or undoes them again."""
+    entries = [_revert_entry(n + 1, n) for n in range(1, length + 1)]
+    unrelated = _revert_entry(50, 40)
+    refused = reverted_already(1, [unrelated, *reversed(entries)])
+    assert refused is not None
+    assert refused.rules == ("REVERT_UPLOAD",)
+    said = str(refused)
+    assert said.startswith("REVERT_UPLOAD: upload 1 was reverted already, by upload 2")
+    assert said.count("which upload") == length - 1
+    last = length + 1
+    if length % 2:
+        assert said.endswith(f"; revert upload {last} to have upload 1's changes back")
+    else:
+        assert said.endswith(f"; revert upload {last} to undo them again")
+    assert "upload 50" not in said
+    assert reverted_already(last, entries) is None
 
 
 def test_an_upload_that_changed_nothing_reverts_to_nothing(repo: AuditRepository) -> None:

@@ -36,6 +36,7 @@ from ..rules import DEFAULT_RULEBOOK, RuleBook, RuleId
 from ..tenants import Tenant
 from ._contacts import ContactConflict, ContactPlan, ContactUpdate
 from ._plan import HOLD
+from ._revert import reverted_already
 from ._safeguards import Facts, Safeguard, check_safeguards, overrides_of
 from ._spill import Spill, contact_update_spill, string_spill
 from ._stored import tenant_as_stored
@@ -72,13 +73,9 @@ def reverted_upload(
             "an audit trail, so what it changed is not known: it cannot be reverted",
             rules=(RuleId.REVERT_UPLOAD,),
         )
-    again = next((e for e in entries if e.file_digest == f"revert:{upload_id}"), None)
-    if again is not None:
-        raise RefusedError(
-            f"{RuleId.REVERT_UPLOAD}: upload {upload_id} was reverted already, by upload "
-            f"{again.id}; revert that one to have upload {upload_id}'s changes back",
-            rules=(RuleId.REVERT_UPLOAD,),
-        )
+    refused = reverted_already(upload_id, entries)
+    if refused is not None:
+        raise refused
     if entry.product is not product:
         reverter = "plan_contacts_revert" if entry.product is _MARKETING else "plan_revert"
         raise RefusedError(

@@ -25,7 +25,7 @@ from ..audit import AuditEvent, AuditKind, Channel, with_values
 from ..catalog import Product
 from ..exceptions import InvalidValueError, NotFoundError, RefusedError
 from ..records import RecordStatus, UserRecord
-from ..repository import AuditLog, Repository, UploadMode
+from ..repository import AuditLog, Repository, UploadEntry, UploadMode
 from ..rules import DEFAULT_RULEBOOK, RuleBook, RuleId
 from ..tenants import Tenant
 from ._lookups import Lookups, lookups
@@ -101,15 +101,9 @@ def plan_revert(
             "an audit trail, so what it changed is not known: it cannot be reverted",
             rules=(RuleId.REVERT_UPLOAD,),
         )
-    again = next(
-        (e for e in repository.uploads(tenant.id) if e.file_digest == f"revert:{upload_id}"), None
-    )
-    if again is not None:
-        raise RefusedError(
-            f"{RuleId.REVERT_UPLOAD}: upload {upload_id} was reverted already, by upload "
-            f"{again.id}; revert that one to have upload {upload_id}'s changes back",
-            rules=(RuleId.REVERT_UPLOAD,),
-        )
+    refused = reverted_already(upload_id, repository.uploads(tenant.id))
+    if refused is not None:
+        raise refused
     if entry.product is not Product.COMMUNITY:
         raise RefusedError(
             f"{RuleId.REVERT_UPLOAD}: upload {upload_id} is a {entry.product.value} upload; "
@@ -161,6 +155,37 @@ def plan_revert(
         left_alone=left_alone,
         store=store,
     )
+
+
+def reverted_already(upload_id: int, entries: Iterable[UploadEntry]) -> RefusedError | None:
+    """The refusal for an upload reverted already, or ``None``.
+
+    The message follows the reverts of the revert, so it names the upload to revert
+    next: after ``revert 1`` (upload 2) and ``revert 2`` (upload 3), upload 1's changes
+    are back, and reverting upload 3 undoes them again, not reverting upload 2.
+    """
+    by_target = {
+        e.file_digest.removeprefix("revert:"): e.id
+        for e in entries
+        if e.file_digest.startswith("revert:") and e.id is not None
+    }
+    chain: list[int] = []
+    current = by_target.get(str(upload_id))
+    while current is not None and len(chain) <= len(by_target):
+        chain.append(current)
+        current = by_target.get(str(current))
+    if not chain:
+        return None
+    said = f"upload {upload_id} was reverted already, by upload {chain[0]}"
+    said += "".join(f", which upload {later} reverted" for later in chain[1:])
+    if len(chain) % 2:
+        said += f"; revert upload {chain[-1]} to have upload {upload_id}'s changes back"
+    else:
+        said += (
+            f", so upload {upload_id}'s changes are back; revert upload {chain[-1]} "
+            "to undo them again"
+        )
+    return RefusedError(f"{RuleId.REVERT_UPLOAD}: {said}", rules=(RuleId.REVERT_UPLOAD,))
 
 
 @runtime_checkable
