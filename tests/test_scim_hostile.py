@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import attrs
 import pytest
 
 import provisioning as pv
@@ -14,6 +15,7 @@ pytest.importorskip("scim2_server")
 import test_scim
 from provisioning.adapters import MemoryRepository
 from provisioning.scim import ScimState, make_application
+from provisioning.scim._storage import MOST_NAME_BYTES
 from provisioning.writes import PushOp, PushOperation, PushResult, push
 from test_scim import AMS, Client, client, okta_user
 
@@ -215,3 +217,35 @@ def test_a_nul_anywhere_a_client_names_is_no_500(repo: Any, state: ScimState) ->
         assert status == 401, body
     assert scim("GET", f"/Users/{ada['id']}")[1]["userName"] == "ada@example.com"
     assert [r.legacy_contact_key for r in repo.records("harbor")] == ["00u1001"]
+
+
+def test_a_user_name_or_external_id_too_long_to_index_is_a_400_on_every_store(
+    repo: Any, state: ScimState
+) -> None:
+    """A userName (or, where records are keyed by userName, an externalId) longer than
+    MOST_NAME_BYTES is refused alike by every store, with a 400 naming it: PostgreSQL's
+    unique index cannot hold one of about 2,700 bytes, which was a 500 there and a 201
+    elsewhere. Nothing is written; a name at the limit is taken."""
+    repo.save_tenant(
+        attrs.evolve(repo.get_tenant("harbor"), id="isle", integration_key="user_name")
+    )
+    for tenant in ("harbor", "isle"):
+        scim = Client(make_application(repo, state), tenant, state.issue(tenant, AMS).token)
+        # where the userName is the record's key, the key's own limit (255) is lower
+        size = MOST_NAME_BYTES if tenant == "harbor" else 255
+        at_limit = "a" * (size - len("@example.com")) + "@example.com"
+        status, body, _ = scim("POST", "/Users", _user(at_limit, "k1", "k1@example.com"))
+        assert status == 201, body
+        for name in ("a" * 3000 + "@example.com", "\u00df" * 700 + "@example.com"):
+            status, body, _ = scim("POST", "/Users", _user(name, "k2", "k2@example.com"))
+            assert (status, body.get("scimType")) == (400, "invalidValue"), body
+            assert "userName" in body["detail"]
+            assert "1,024" in body["detail"]
+        if tenant == "isle":  # the externalId is no key here: only this bound holds it
+            long_id = "x" * 3000
+            status, body, _ = scim("POST", "/Users", _user("k3@example.com", long_id, "k3@e.com"))
+            assert (status, body.get("scimType")) == (400, "invalidValue"), body
+            assert "externalId" in body["detail"]
+        assert [f.key for f in repo.scim_facts(tenant)] == [
+            "k1" if tenant == "harbor" else at_limit
+        ]

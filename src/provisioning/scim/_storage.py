@@ -54,7 +54,14 @@ from ..actors import Actor
 from ..audit import Channel, FieldChange
 from ..exceptions import ConflictError, InvalidValueError, RefusedError
 from ..records import RecordStatus, UserRecord
-from ..repository import ChangeSetError, Repository, ScimFacts, ScimFactStore, TenantStore
+from ..repository import (
+    ChangeSetError,
+    Repository,
+    ScimFacts,
+    ScimFactStore,
+    TenantStore,
+    fold_user_name,
+)
 from ..rules import DEFAULT_RULEBOOK, RuleBook
 from ..tenants import IntegrationKey
 from ..writes import PushOp, PushOperation, PushResult, push
@@ -80,6 +87,11 @@ REASSIGN_KEEPS_DEACTIVATION: Final = "SCIM_REASSIGN_KEEPS_DEACTIVATION"
 #: every record a filter is not looked up by index for. Identity providers send one or
 #: two.
 MOST_FILTER_TERMS: Final = 50
+
+#: The most bytes (UTF-8) a userName may take once folded (as two are compared), and an
+#: externalId: each is an index's entry, which PostgreSQL bounds (2,704 bytes a btree
+#: entry); an email, Okta's login or Entra's userPrincipalName is far shorter.
+MOST_NAME_BYTES: Final = 1024
 
 #: How many times a write is checked and committed again when another writer moved the
 #: tenant on in between, before the client is told to retry (503).
@@ -361,7 +373,8 @@ class RecordStorage(ScimStorage):
         name = str(user.user_name or "").strip()
         if not name:
             raise InvalidValueException(detail="userName is required and may not be blank")
-        _check_text("userName", name)
+        if (problem := _name_problem(name, folded=True)) is not None:
+            raise InvalidValueException(detail=f"userName {name!r:.80} {problem}")
         holder = self._one(user_name=name)
         if holder is not None and holder.key != key:
             raise UniquenessException(detail=f"userName {name!r} is another user's")
@@ -372,7 +385,8 @@ class RecordStorage(ScimStorage):
         and two users answering one ``externalId eq`` filter leave them unable to choose."""
         if external_id is None:
             return
-        _check_text("externalId", external_id)
+        if (problem := _name_problem(external_id)) is not None:
+            raise InvalidValueException(detail=f"externalId {external_id!r:.80} {problem}")
         for other in self._facts.scim_facts(self.tenant_id, external_id=external_id):
             if other.key != key and not other.removed:
                 raise UniquenessException(detail=f"externalId {external_id!r} is another user's")
@@ -564,6 +578,18 @@ def _users_only(resource_type: ResourceType, resource_id: str) -> None:
 def _text(value: object) -> str | None:
     """An attribute's text, ``None`` when absent or blank."""
     return str(value).strip() or None if value is not None else None
+
+
+def _name_problem(value: str, *, folded: bool = False) -> str | None:
+    """Why ``value`` cannot be a userName (``folded``: compared folded) or an externalId: a
+    character no record may hold, or more bytes than :data:`MOST_NAME_BYTES`."""
+    if (problem := text_problem(value)) is not None:
+        return problem
+    size = len((fold_user_name(value) if folded else value).encode("utf-8"))
+    if size > MOST_NAME_BYTES:
+        once = " once case-folded" if folded else ""
+        return f"has {size:,} bytes in UTF-8{once}; the limit is {MOST_NAME_BYTES:,}"
+    return None
 
 
 def _check_text(attribute: str, value: str) -> None:
