@@ -31,14 +31,24 @@ def _two_uploads(tmp_path: Path) -> Cli:
 def test_uploads_lists_each_upload_with_its_id(tmp_path: Path) -> None:
     cli = _two_uploads(tmp_path)
     listed = cli("uploads", "--tenant", "riverbend", "--format", "json").json()
-    assert [(u["id"], u["actor"], u["mode"], u["revertible"]) for u in listed] == [
-        (1, "dana", "full", True),
-        (2, "dana", "full", True),
+    assert [
+        (u["id"], u["actor"], u["mode"], u["revertible"], u["reverted_by"]) for u in listed
+    ] == [
+        (1, "dana", "full", True, None),
+        (2, "dana", "full", True, None),
     ]
     assert listed[0]["counts"]["created"] == 5
     text = cli("uploads", "--tenant", "riverbend")
     assert text.code == 0
     assert "revertible" in text.out
+
+
+def test_uploads_of_a_tenant_without_any_says_so(tmp_path: Path) -> None:
+    """No empty table: a sentence in text, an empty list in JSON."""
+    cli = Cli(tmp_path).with_riverbend()
+    text = cli("uploads", "--tenant", "riverbend")
+    assert (text.code, text.out.strip()) == (0, "no uploads of riverbend yet")
+    assert cli("uploads", "--tenant", "riverbend", "--format", "json").json() == []
 
 
 def test_history_of_a_record_names_who_what_and_which_upload(tmp_path: Path) -> None:

@@ -166,6 +166,15 @@ def test_revert_of_a_marketing_upload_is_found_from_its_id(tmp_path: Path) -> No
     assert "community" in table
     listed = cli("uploads", "--tenant", "delta", "--format", "json").json()
     assert (listed[-1]["file_digest"], listed[-1]["product"]) == ("revert:3", "marketing")
+    # Upload 3 is reverted: listed as no longer revertible, naming its revert (5).
+    assert [(u["id"], u["revertible"], u["reverted_by"]) for u in listed] == [
+        (1, True, None),
+        (2, True, None),
+        (3, False, 5),
+        (4, True, None),
+        (5, True, None),
+    ]
+    assert "no (reverted by upload 5)" in " ".join(table.split())
     again = cli("revert", "3", "--tenant", "delta", "--actor", "dee", "--yes")
     assert again.code == 1
     assert "reverted already" in again.err

@@ -1337,8 +1337,12 @@ def uploads_command(ctx: click.Context, *, tenant_id: str, fmt: str) -> None:
     store = state.open(ctx)
     t = _load_tenant(store, tenant_id)
     entries = store.repo.uploads(t.id)
+    reverted = render.reverts_of(entries)
     if fmt == "json":
-        _emit_json(state, [render.upload_data(e) for e in entries])
+        _emit_json(state, [render.upload_data(e, reverted.get(str(e.id))) for e in entries])
+        return
+    if not entries:
+        state.out.print(render.text(f"no uploads of {t.id} yet"))
         return
     table = Table(title=escape(render.safe(f"uploads of {t.id}")))
     for column in ("id", "at", "actor", "product", "mode", "file", "counts", "revertible"):
@@ -1353,7 +1357,7 @@ def uploads_command(ctx: click.Context, *, tenant_id: str, fmt: str) -> None:
             e.mode.value,
             render.text(e.file_digest[:23]),
             render.text(counts or "nothing"),
-            "yes" if e.audited else "no (before the audit trail)",
+            render.revertible_text(e, reverted.get(str(e.id))),
         )
     state.out.print(table)
 

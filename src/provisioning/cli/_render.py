@@ -200,8 +200,20 @@ def tenant_summary(tenant: Tenant, actors: int) -> dict[str, object]:
     }
 
 
-def upload_data(entry: UploadEntry) -> dict[str, object]:
-    """One upload of a tenant's history."""
+def reverts_of(entries: Iterable[UploadEntry]) -> dict[str, int]:
+    """Which upload reverted each reverted upload: its id (as text) to the revert's id."""
+    return {
+        e.file_digest.removeprefix("revert:"): e.id
+        for e in entries
+        if e.file_digest.startswith("revert:") and e.id is not None
+    }
+
+
+def upload_data(entry: UploadEntry, reverted_by: int | None = None) -> dict[str, object]:
+    """One upload of a tenant's history; ``reverted_by`` the upload that reverted it.
+
+    It is revertible when the store kept its audit trail and it is not reverted yet.
+    """
     return {
         "id": entry.id,
         "at": entry.at.isoformat(),
@@ -210,8 +222,18 @@ def upload_data(entry: UploadEntry) -> dict[str, object]:
         "mode": entry.mode.value,
         "file_digest": entry.file_digest,
         "counts": dict(entry.counts),
-        "revertible": entry.audited,
+        "revertible": entry.audited and reverted_by is None,
+        "reverted_by": reverted_by,
     }
+
+
+def revertible_text(entry: UploadEntry, reverted_by: int | None) -> str:
+    """The ``revertible`` cell of ``uploads``: yes, or why not."""
+    if not entry.audited:
+        return "no (before the audit trail)"
+    if reverted_by is not None:
+        return f"no (reverted by upload {reverted_by})"
+    return "yes"
 
 
 def tenant_data(
@@ -223,12 +245,13 @@ def tenant_data(
     uploads: Sequence[UploadEntry],
 ) -> dict[str, object]:
     """``tenant show``: the tenant document, its actors, its store state and history."""
+    reverted = reverts_of(uploads)
     return {
         "tenant": tenant_to_dict(tenant),
         "actors": [actor_data(a) for a in actors],
         "records": records,
         "revision": revision,
-        "uploads": [upload_data(u) for u in uploads],
+        "uploads": [upload_data(u, reverted.get(str(u.id))) for u in uploads],
     }
 
 
