@@ -233,3 +233,34 @@ def test_validate_and_template_take_a_tenant_alike(tmp_path: Path) -> None:
         both = cli(*args, "--tenant", "delta", "--product", "marketing", "--edition", "enterprise")
         assert both.code == 2
         assert "leave out --edition" in both.err
+
+
+def test_a_tenant_keeping_contacts_keeps_its_contact_key(tmp_path: Path) -> None:
+    """MARKETING_CONTACT_KEY: `tenant add` refuses to change how a tenant's contacts are
+    keyed (member id to email, or back) while it keeps contacts: those stored stay under
+    the old key, so a file keyed the new way would add each person again (a second
+    contact with the same member id) and a full import would not see the old ones. The
+    stored tenant is left as it was; a tenant without contacts may change its key."""
+    cli = Cli(tmp_path)
+    assert cli("tenant", "add", cli.file("delta.toml", BY_ID_TENANT)).code == 0
+    by_email = cli.file("email.toml", BY_ID_TENANT.replace('marketing_key = "member_id"\n', ""))
+    assert cli("tenant", "add", by_email).code == 0  # no contacts yet: free to change
+    assert cli("tenant", "add", cli.file("delta.toml", BY_ID_TENANT)).code == 0
+    upload = cli.file("c.csv", "Email,MemberId\r\nada@example.com,M1\r\n")
+    applied = cli(
+        "apply", upload, "--tenant", "delta", "--actor", "dee", "--product", "marketing", "--yes",
+    )  # fmt: skip
+    assert applied.code == 0, applied.err
+    refused = cli("tenant", "add", by_email)
+    assert refused.code == 1, refused.out
+    assert "MARKETING_CONTACT_KEY" in refused.err
+    assert "member_id" in refused.err
+    shown = cli("tenant", "show", "delta", "--format", "json").json()
+    assert cli("tenant", "add", cli.file("delta.toml", BY_ID_TENANT)).code == 0
+    again = cli.file("d.csv", "Email,MemberId\r\nbob@example.com,M1\r\n")
+    planned = cli(
+        "plan", again, "--tenant", "delta", "--actor", "dee", "--product", "marketing",
+        "--format", "json",
+    )  # fmt: skip
+    assert planned.json()["key"] == "member_id", shown
+    assert planned.json()["counts"]["updated"] == 1

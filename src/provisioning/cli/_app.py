@@ -37,7 +37,7 @@ from ..exceptions import (
     SpreadsheetError,
 )
 from ..records import Contact, RecordStatus, SubscriptionStatus, UserRecord
-from ..repository import ChangeSetError, UploadMode
+from ..repository import ChangeSetError, ContactStore, UploadMode
 from ..rules import ACTING_ROLE, check, decide, sso_eligibility
 from ..serialization import tenant_to_json
 from ..spreadsheet import (
@@ -459,6 +459,7 @@ def tenant_add(ctx: click.Context, *, file: Path, fmt: str, actor_id: str | None
             )
         # One of the tenant's actors as stored, never one the file would add.
         actor = _load_actor(store, _load_tenant(store, document.tenant.id), actor_id)
+    _check_contact_key(store, document.tenant)
     store.save(document.tenant, document.actors, actor)
     result = check(document.tenant)
     if fmt == "json":
@@ -482,6 +483,25 @@ def tenant_add(ctx: click.Context, *, file: Path, fmt: str, actor_id: str | None
                 f"{len(result.errors)} configuration error(s): "
                 f"see `provisioning tenant check {t.id}`"
             )
+        )
+
+
+def _check_contact_key(store: Store, tenant: Tenant) -> None:
+    """MARKETING_CONTACT_KEY: refuse to change how a tenant's contacts are keyed while it
+    keeps contacts. Those stored stay under the old key: a file keyed the new way would
+    add each person again, and a full import would not see the old ones."""
+    repo = store.repo
+    if tenant.id not in {t.id for t in repo.tenants()} or not isinstance(repo, ContactStore):
+        return
+    stored = repo.get_tenant(tenant.id).marketing_key
+    if stored is tenant.marketing_key:
+        return
+    kept = repo.contact_count(tenant.id)
+    if kept:
+        raise Failure(
+            f"refused by MARKETING_CONTACT_KEY: tenant {tenant.id} keeps {kept:,} Marketing "
+            f"contact(s) keyed by {stored.value}; keying them by {tenant.marketing_key.value} "
+            "would add each person again. Leave marketing_key as it is"
         )
 
 
