@@ -45,3 +45,35 @@ def test_an_output_naming_the_store_or_the_input_is_a_usage_error(
     assert upload.read_bytes() == SAMPLE.read_bytes()
     assert cli.db.read_bytes()[:16] == store[:16] == b"SQLite format 3\x00"
     assert cli.revision() == revision
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("export", "--tenant", "riverbend", "-o", "members.xlsx"),
+        ("export", "--tenant", "riverbend", "--product", "marketing", "-o", "c.XLSX"),
+        ("template", "--product", "marketing", "--tenant", "riverbend", "-o", "c.xlsm"),
+        ("template", "-o", "members.xls"),
+        ("validate", "in.csv", "--error-report", "errors.xlsx"),
+        ("plan", "in.csv", "--tenant", "riverbend", "--actor", "dana", "--override",
+         "row_errors", "--save", "plan.ods"),
+        ("apply", "in.csv", "--tenant", "riverbend", "--actor", "dana", "--override",
+         "row_errors", "--yes", "--results", "results.xlsx"),
+    ],
+)  # fmt: skip
+def test_an_output_named_as_a_workbook_is_a_usage_error(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """``template -o members.xlsx`` wrote CSV text under a workbook's name, which Excel
+    refuses to open: now a usage error (exit 2) naming the option and a name that
+    works, with nothing written and nothing applied."""
+    cli = Cli(tmp_path).with_riverbend()
+    shutil.copyfile(SAMPLE, tmp_path / "in.csv")
+    revision = cli.revision()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = cli(*args)
+    assert result.code == 2, (result.out, result.err)
+    assert "names an Excel workbook" in result.err
+    assert "name it .csv or .txt" in result.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert cli.revision() == revision

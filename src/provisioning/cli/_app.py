@@ -268,13 +268,26 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+#: Names of workbooks a spreadsheet program opens by their format, never as text.
+_WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".xltx", ".ods"})
+
+
 def _check_not_clobbering(
     ctx: click.Context, output: Path | None, option: str, *reads: Path | None
 ) -> None:
     """Refuse, before anything is read or applied, an output that names the store's file
-    (or its journal) or a file the command reads: the rename would replace it."""
+    (or its journal) or a file the command reads: the rename would replace it. Refuse a
+    spreadsheet program's workbook name too: what is written is text, which Excel
+    refuses to open under such a name."""
     if output is None:
         return
+    if output.suffix.lower() in _WORKBOOK_SUFFIXES:
+        raise click.BadParameter(
+            f"{output} names an Excel workbook ({output.suffix}), but the command writes "
+            "text (CSV; a Professional contact file is tab-delimited): name it .csv or "
+            ".txt, which Excel opens too",
+            param_hint=f"'{option}'",
+        )
     db = ctx.find_object(_State)
     kept: list[tuple[Path, str]] = []
     if db is not None and isinstance(db.db, Path):
