@@ -111,6 +111,28 @@ def test_the_template_of_a_tenant_is_the_file_it_uploads(tmp_path: Path) -> None
     )  # fmt: skip
     assert planned.code == 0, planned.err
     assert planned.json()["counts"]["created"] == 1
+    # A CSV one under a .csv name needs no note.
+    assert "note:" not in written.err
+
+
+def test_a_tab_delimited_file_under_a_csv_name_is_noted(tmp_path: Path) -> None:
+    """The Professional edition's file is tab-delimited: written as ``.csv`` (which
+    Excel splits at commas) it is still written, with a note saying to name it .txt;
+    as ``.txt`` there is no note."""
+    cli = _delta(tmp_path)
+    assert cli("tenant", "add", cli.file("harbor.toml", PRO_TENANT)).code == 0
+    for args in (
+        ("template", "--product", "marketing", "--tenant", "harbor", "-o", "c.csv"),
+        ("export", "--tenant", "harbor", "--product", "marketing", "-o", "c.csv"),
+    ):
+        noted = cli(*args)
+        assert noted.code == 0, noted.err
+        assert "note: c.csv is tab-delimited" in " ".join(noted.err.split())
+        assert "name it .txt" in " ".join(noted.err.split())
+        assert (tmp_path / "c.csv").read_text(encoding="utf-8").startswith("Email\tFirstName")
+        plain = cli(*args[:-1], "c.txt")
+        assert plain.code == 0, plain.err
+        assert "note:" not in plain.err
 
 
 def test_the_template_of_a_tenant_refuses_what_does_not_fit(tmp_path: Path) -> None:

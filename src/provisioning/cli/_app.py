@@ -768,6 +768,19 @@ def template_command(
     template = _tenants_template(ctx, product, edition, tenant_id)
     with atomic_output(output) as stream:
         write_blank(template, stream, example=example)
+    _note_tab_delimited(_state(ctx), template, output)
+
+
+def _note_tab_delimited(state: _State, template: Template[Any], output: Path | None) -> None:
+    """Say so when a tab-delimited file was written under a ``.csv`` name, which Excel
+    splits at commas instead: a ``.txt`` name says what the file is."""
+    if output is not None and template.delimiter == "\t" and output.suffix.lower() == ".csv":
+        state.err.print(
+            render.text(
+                f"note: {output} is tab-delimited, as {template.name} files are, though "
+                "its name ends in .csv; name it .txt for Excel to read its columns"
+            )
+        )
 
 
 @cli.command("validate")
@@ -1964,6 +1977,7 @@ def _export_contacts(state: _State, store: Store, tenant_id: str, output: Path |
             count = write(subscribed(), stream, template, extra_columns=extra)
     if output is not None:
         state.err.print(render.text(f"exported {count} contacts of {t.id} to {output}"))
+    _note_tab_delimited(state, template, output)
     if unsubscribed[0]:
         state.err.print(
             render.text(
