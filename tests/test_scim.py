@@ -776,3 +776,45 @@ def test_other_channels_keep_the_user_name_and_deleting_personal_data_redacts_it
     again = okta_user("ada.login", "00u2002") | {"emails": [{"value": "new@example.com"}]}
     assert scim("POST", "/Users", again)[0] == 201
     assert "user_name" not in {a.name for a in attrs.fields(pv.UserRecord)}
+
+
+def test_a_patch_leaves_the_fields_a_user_shows_merged_as_stored(
+    repo: Any, state: ScimState
+) -> None:
+    """A User shows a record's two address lines as one streetAddress and only the phones
+    it has: a PATCH (or PUT) that does not change them writes the record's own Address1,
+    Address2, Phone1 and Phone2 back, not the split of what it showed (which moved
+    Address2 into Address1, Phone2 into Phone1, and re-split a line break)."""
+    from provisioning.writes import PushOp, PushOperation, PushResult, push
+
+    kept = {
+        "K1": {"Address1": "", "Address2": "Suite 5", "Phone1": "", "Phone2": "555-0102",
+               "Phone2Type": "mobile"},
+        "K2": {"Address1": "Line\nTwo", "Address2": "Three", "Phone1": "555-0101",
+               "Phone1Type": "work"},
+    }  # fmt: skip
+    tenant = repo.get_tenant("harbor")
+    for key, cells in kept.items():
+        row = {"LegacyContactKey": key, "FirstName": "R", "LastName": "K", "CompanyName": "H",
+               "EmailAddress": f"{key.lower()}@example.com", "City": "Oslo", **cells}  # fmt: skip
+        operation = PushOperation(PushOp.UPSERT, row, line=1)
+        assert isinstance(push(tenant, AMS, [operation], repo), PushResult)
+    scim = client(repo, state)
+    title = {"op": "replace", "path": "title", "value": "Boss"}
+    for user in scim("GET", "/Users")[1]["Resources"]:
+        assert scim("PATCH", f"/Users/{user['id']}", _patch(title))[0] in {200, 204}
+    for key, cells in kept.items():
+        record = repo.get("harbor", key)
+        assert record.title == "Boss"
+        stored = {
+            "Address1": record.address1 or "", "Address2": record.address2 or "",
+            "Phone1": record.phone1 or "", "Phone2": record.phone2 or "",
+            "Phone1Type": record.phone1_type or "", "Phone2Type": record.phone2_type or "",
+        }  # fmt: skip
+        assert {f: stored[f] for f in cells} == cells, key
+    # A change of what the User shows is written as the mapping says.
+    [one] = scim("GET", "/Users", query='filter=externalId eq "K1"')[1]["Resources"]
+    street = {"op": "replace", "path": 'addresses[type eq "work"].streetAddress', "value": "Quay 1"}
+    assert scim("PATCH", f"/Users/{one['id']}", _patch(street))[0] in {200, 204}
+    record = repo.get("harbor", "K1")
+    assert (record.address1, record.address2, record.phone2) == ("Quay 1", None, "555-0102")

@@ -47,7 +47,7 @@ from ._models import (
     RecordPhone,
 )
 
-__all__ = ["RecordView", "cells_of", "resource_of", "version_of"]
+__all__ = ["RecordView", "cells_of", "kept_as_stored", "resource_of", "version_of"]
 
 _EMPTY: Final = ""
 
@@ -241,3 +241,30 @@ def cells_of(user: CommunityUser[Any], key: str) -> dict[str, str]:
         cells[f"Phone{number}"] = _text(phone.value)
         cells[f"Phone{number}Type"] = _text(phone.type)
     return cells
+
+
+#: The record fields a User shows merged: both address lines as one streetAddress, and
+#: only the phones a record has. Split back, they need not be the fields they came from.
+_MERGED: Final = (("Address1", "Address2"), ("Phone1", "Phone1Type", "Phone2", "Phone2Type"))
+
+
+def kept_as_stored(
+    cells: dict[str, str], shown: dict[str, str], record: UserRecord
+) -> dict[str, str]:
+    """``cells`` (a write's, by :func:`cells_of`) with the record's own fields of each
+    group of :data:`_MERGED` the client left as ``shown`` (:func:`cells_of` of the User
+    it was shown): a write that does not touch the address or the phones keeps them as
+    stored, never their split (which moved Address2 into Address1, Phone2 into Phone1)."""
+    stored = {
+        "Address1": _text(record.address1),
+        "Address2": _text(record.address2),
+        "Phone1": _text(record.phone1),
+        "Phone1Type": _text(record.phone1_type),
+        "Phone2": _text(record.phone2),
+        "Phone2Type": _text(record.phone2_type),
+    }
+    kept = dict(cells)
+    for group in _MERGED:
+        if all(cells.get(f, _EMPTY) == shown.get(f, _EMPTY) for f in group):
+            kept.update((f, stored[f]) for f in group)
+    return kept

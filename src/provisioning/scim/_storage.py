@@ -65,7 +65,7 @@ from ..repository import (
 from ..rules import DEFAULT_RULEBOOK, RuleBook
 from ..tenants import IntegrationKey
 from ..writes import PushOp, PushOperation, PushResult, push
-from ._mapping import RecordView, cells_of, resource_of, version_of
+from ._mapping import RecordView, cells_of, kept_as_stored, resource_of, version_of
 from ._models import USER_MODEL, CommunityUser
 from ._state import ScimState
 
@@ -493,13 +493,15 @@ class RecordStorage(ScimStorage):
         external_id = _text(user.external_id)
         self._check_external_id(external_id, key)
         also = _facts(entry, name, external_id)
-        changed = cells_of(user, key) != cells_of(resource_of(record, entry), key)
+        cells, shown = cells_of(user, key), cells_of(resource_of(record, entry), key)
+        changed = cells != shown
         if not (changed or then or also):
             return resource_of(record, entry)  # nothing to write
         facts = self._facts_of(entry, key, name, external_id)
         keyed = {"LegacyContactKey": key}
-        if changed:
-            self._push(PushOp.UPSERT, cells_of(user, key), then, also, revision, facts)
+        if changed:  # the fields it shows merged and left alone are written as stored
+            cells = kept_as_stored(cells, shown, record)
+            self._push(PushOp.UPSERT, cells, then, also, revision, facts)
         elif then is not None:
             self._push(then, keyed, None, also, revision, facts)
         else:  # only the SCIM facts changed: their own audited event
