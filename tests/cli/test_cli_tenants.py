@@ -39,6 +39,15 @@ def test_show_text_and_json(tmp_path: Path) -> None:
     assert "Riverbend Nurses Association" in text.out
     assert "Dana Whitfield" in text.out
     assert "\x1b[" not in text.out  # no colour codes when stdout is not a terminal
+    # Which contact file the tenant uploads, and how its records are keyed.
+    assert "spreadsheet_upload (enterprise, keyed by email)" in text.out
+    harbor = cli.file(
+        "harbor.toml",
+        'id = "harbor"\nname = "Harbor"\nintegration = "salesforce"\n'
+        'integration_key = "user_name"\n[products]\ncommunity = "standard_integration"\n',
+    )
+    assert cli("tenant", "add", harbor).code == 0
+    assert "salesforce (keyed by user_name)" in cli("tenant", "show", "harbor").out
     data = cli("tenant", "show", "riverbend", "--format", "json").json()
     assert data["records"] == 0
     assert data["revision"] == 0

@@ -578,7 +578,13 @@ def tenant_show(ctx: click.Context, *, tenant_id: str, fmt: str) -> None:
     facts.add_column("value")
     facts.add_row("name", render.text(t.name))
     for product, method in t.products.items():
-        facts.add_row(str(product), str(method))
+        if product is Product.MARKETING:
+            # Which contact file the tenant uploads: its edition's, keyed as it says.
+            facts.add_row(
+                str(product), f"{method} ({t.marketing_edition}, keyed by {t.marketing_key})"
+            )
+        else:
+            facts.add_row(str(product), str(method))
     if t.sso is not None:
         go_live = t.sso.go_live.isoformat() if t.sso.go_live else "not set"
         facts.add_row(
@@ -586,7 +592,8 @@ def tenant_show(ctx: click.Context, *, tenant_id: str, fmt: str) -> None:
             render.text(f"{t.sso.protocol} via {t.sso.identity_provider.name}, go-live {go_live}"),
         )
     if t.integration:
-        facts.add_row("integration", render.text(t.integration))
+        # What keys the records an integration (a push, SCIM) creates.
+        facts.add_row("integration", render.text(f"{t.integration} (keyed by {t.integration_key})"))
     facts.add_row("records", str(data["records"]))
     facts.add_row("revision", str(data["revision"]))
     out.print(facts)
