@@ -138,3 +138,25 @@ def test_unknown_tenant(tmp_path: Path) -> None:
         assert result.code == 2
         assert "no tenant 'acme'" in result.err
         assert "riverbend" in result.err
+
+
+def test_a_changed_integration_key_is_noted_while_records_are_kept(tmp_path: Path) -> None:
+    """integration_key is meant to be set before the first push: changed later, the stored
+    records keep their keys, and tenant add says so on stderr (the change is stored)."""
+    cli = Cli(tmp_path).with_riverbend()
+    base = RIVERBEND.read_text(encoding="utf-8")
+    rekeyed = cli.file("rekeyed.toml", 'integration_key = "user_name"\n' + base)
+    # No records yet: nothing to say.
+    first = cli("tenant", "add", rekeyed)
+    assert first.code == 0, first.err
+    assert "note:" not in first.err
+    assert cli("apply", cli.members("m.csv", 3), "--tenant", "riverbend", "--actor", "dana",
+               "--as-of", "2026-11-25", "--yes").code == 0  # fmt: skip
+    back = cli("tenant", "add", RIVERBEND)
+    assert back.code == 0, back.err
+    said = " ".join(back.err.split())
+    assert "note: integration_key changed from user_name to external_id" in said
+    assert "keeps 3 record(s): they keep their keys" in said
+    shown = cli("tenant", "show", "riverbend", "--format", "json").json()
+    assert shown["tenant"].get("integration_key", "external_id") == "external_id"
+    assert "note:" not in cli("tenant", "add", RIVERBEND).err

@@ -473,7 +473,10 @@ def tenant_add(ctx: click.Context, *, file: Path, fmt: str, actor_id: str | None
         # One of the tenant's actors as stored, never one the file would add.
         actor = _load_actor(store, _load_tenant(store, document.tenant.id), actor_id)
     _check_contact_key(store, document.tenant)
+    rekeyed = _integration_rekeyed(store, document.tenant)
     store.save(document.tenant, document.actors, actor)
+    if rekeyed is not None:
+        state.err.print(render.text(rekeyed))
     result = check(document.tenant)
     if fmt == "json":
         _emit_json(
@@ -497,6 +500,26 @@ def tenant_add(ctx: click.Context, *, file: Path, fmt: str, actor_id: str | None
                 f"see `provisioning tenant check {t.id}`"
             )
         )
+
+
+def _integration_rekeyed(store: Store, tenant: Tenant) -> str | None:
+    """A note when ``integration_key`` changes while the tenant keeps records: they keep
+    the keys they have, so only records an integration creates from now on are keyed
+    the new way (a person a SCIM client assigns again is looked up by the new key)."""
+    repo = store.repo
+    if tenant.id not in {t.id for t in repo.tenants()}:
+        return None
+    stored = repo.get_tenant(tenant.id).integration_key
+    if stored is tenant.integration_key:
+        return None
+    kept = repo.count(tenant.id)
+    if not kept:
+        return None
+    return (
+        f"note: integration_key changed from {stored.value} to {tenant.integration_key.value} "
+        f"while tenant {tenant.id} keeps {kept:,} record(s): they keep their keys, and only "
+        f"records an integration creates from now on are keyed by {tenant.integration_key.value}"
+    )
 
 
 def _check_contact_key(store: Store, tenant: Tenant) -> None:
